@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { errorInfo, id, usage } from './common.schema.ts';
+
+export const inferenceStarted = z.object({
+  taskId: id,
+  apiKeyId: id,
+  workerId: id,
+  model: z.string().min(1).max(128),
+  /** 1 for the first run; higher when a worker died and another one re-runs the request. */
+  attempt: z.number().int().positive(),
+});
+
+export const inferenceCompleted = z.object({
+  taskId: id,
+  apiKeyId: id,
+  sessionId: id.optional(),
+  userId: id.optional(),
+  workerId: id,
+  model: z.string().min(1).max(128),
+  provider: z.string().min(1).max(128),
+  reservationId: id.optional(),
+  usage,
+  timings: z.object({
+    queueMs: z.number().int().nonnegative(),
+    firstTokenMs: z.number().int().nonnegative().optional(),
+    totalMs: z.number().int().nonnegative(),
+  }),
+  finishReason: z.enum(['stop', 'length', 'content_filter']),
+});
+
+export const inferenceFailed = z.object({
+  taskId: id,
+  apiKeyId: id,
+  workerId: id.optional(),
+  reservationId: id.optional(),
+  error: errorInfo,
+  usage: usage.optional(),
+});
+
+export const inferenceCancelled = z.object({
+  taskId: id,
+  apiKeyId: id,
+  reservationId: id.optional(),
+  usage: usage.optional(),
+});

@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { chatMessage, id } from './common.schema.ts';
+
+/** A client request as access (or rtc-push) publishes it, before admission. */
+export const requestSubmitted = z.object({
+  taskId: id,
+  apiKeyId: id,
+  subAccount: id.optional(),
+  sessionId: id.optional(),
+  userId: id.optional(),
+  model: z.string().min(1).max(128),
+  messages: z.array(chatMessage).min(1).max(1_000),
+  maxTokens: z.number().int().positive().max(1_000_000),
+  temperature: z.number().min(0).max(2).optional(),
+  stream: z.boolean(),
+  /** 0 is the most urgent; the deadline queue serves lower numbers first. */
+  priority: z.number().int().min(0).max(9).default(5),
+  /** After this instant the request is rejected instead of waiting any longer. */
+  deadline: z.iso.datetime({ offset: true }),
+  estimatedPromptTokens: z.number().int().nonnegative(),
+  metadata: z.record(z.string(), z.string().max(1_024)).optional(),
+});
+
+/** An admitted request: capacity is reserved and an inference worker may take it. */
+export const requestAdmitted = z.object({
+  request: requestSubmitted,
+  reservationId: id,
+  reservedTokens: z.number().int().nonnegative(),
+  queuedMs: z.number().int().nonnegative(),
+  /** Set in session-affinity mode: the worker the request should go to while it is alive. */
+  workerId: id.optional(),
+});
+
+export const rejectionReason = z.enum([
+  'rate_limited',
+  'token_budget_exceeded',
+  'concurrency_limit',
+  'deadline_exceeded',
+  'policy_denied',
+  'no_capacity',
+]);
+
+export const requestRejected = z.object({
+  taskId: id,
+  apiKeyId: id,
+  reason: rejectionReason,
+  message: z.string().max(2_000),
+  retryAfterMs: z.number().int().nonnegative().optional(),
+});

@@ -1,0 +1,6 @@
+export * from './topology.ts';
+export * from './envelope.ts';
+export * from './catalog.ts';
+export * from './envelope-codec.ts';
+export * from './asyncapi.ts';
+export * as schemas from './schemas.ts';
