@@ -63,7 +63,7 @@ describe('envelope', () => {
 
   it('narrows data by type', () => {
     const envelope: AnyEnvelope = parseEnvelope(JSON.stringify(createEnvelope('kb.change.delete', { kbId: 'kb', docId: 'd' }, options)));
-    const group = envelope.type === 'kb.change.delete' ? EVENTS[envelope.type].messageGroup(envelope.data) : undefined;
+    const group = envelope.type === 'kb.change.delete' ? EVENTS[envelope.type].messageGroup?.(envelope.data) : undefined;
     expect(group).toBe('kb:d');
   });
 

@@ -56,7 +56,9 @@ function issuesOf(error: z.ZodError, prefix: string) {
  * the envelope is malformed, the type is unknown or not the expected one, the version is not
  * accepted, or the data fails its schema: such a message can never be handled.
  */
-export function parseEnvelope<T extends EventType = EventType>(body: string | Uint8Array, expected?: T): Envelope<T> {
+export function parseEnvelope(body: string | Uint8Array): AnyEnvelope;
+export function parseEnvelope<T extends EventType>(body: string | Uint8Array, expected: T): Envelope<T>;
+export function parseEnvelope(body: string | Uint8Array, expected?: EventType): AnyEnvelope {
   let raw: unknown;
   try {
     raw = JSON.parse(typeof body === 'string' ? body : new TextDecoder().decode(body));
@@ -72,5 +74,5 @@ export function parseEnvelope<T extends EventType = EventType>(body: string | Ui
   if (!schema) throw new EnvelopeError(`version ${version} of "${type}" is not accepted (accepted: ${Object.keys(EVENTS[type].versions).join(', ')})`);
   const data = schema.safeParse(header.data.data);
   if (!data.success) throw new EnvelopeError(`invalid data for "${type}" v${version}`, issuesOf(data.error, 'data'));
-  return { ...header.data, type, data: data.data } as Envelope<T>;
+  return { ...header.data, type, data: data.data } as AnyEnvelope;
 }

@@ -1,1 +1,14 @@
-export {}
+export * from './common/rocketmq.options.ts';
+export * from './common/errors.ts';
+export * from './consumer/consumer.port.ts';
+export * from './consumer/rocketmq.consumer.ts';
+export * from './consumer/subscription.ts';
+export * from './ctx-host/rocketmq.context.ts';
+export * from './server/rocketmq.server.ts';
+export * from './client/rocketmq.client.ts';
+export * from './publisher/event.publisher.ts';
+export * from './idempotency/idempotency.store.ts';
+export * from './health/broker.probe.ts';
+export * from './health/rocketmq.health.ts';
+export * from './metrics/messaging.metrics.ts';
+export * from './messaging.module.ts';

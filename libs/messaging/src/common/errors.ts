@@ -1,0 +1,36 @@
+export type PublishErrorCode = 'BROKER_UNAVAILABLE' | 'TIMEOUT' | 'INVALID_EVENT' | 'REJECTED' | 'CLOSED';
+
+/** A publish that did not reach the broker. Callers can map `code` to a client-facing status. */
+export class PublishError extends Error {
+  override readonly name = 'PublishError';
+  constructor(
+    readonly code: PublishErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  /** True when retrying later may succeed (broker down or slow), false for a bad event. */
+  get retryable(): boolean {
+    return this.code === 'BROKER_UNAVAILABLE' || this.code === 'TIMEOUT';
+  }
+}
+
+export async function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(onTimeout()), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

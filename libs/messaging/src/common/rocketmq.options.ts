@@ -1,0 +1,31 @@
+import type { Logger } from 'pino';
+import type { MessagingMetrics } from '../metrics/messaging.metrics.ts';
+
+/** How to reach the RocketMQ proxy (gRPC). */
+export interface RocketMQConnectionOptions {
+  /** "host:port" of the proxy's gRPC endpoint. */
+  endpoints: string;
+  namespace?: string;
+  sslEnabled?: boolean;
+  credentials?: { accessKey: string; accessSecret: string; securityToken?: string };
+  /** Per-RPC timeout. The client rejects values under 1000 ms. */
+  requestTimeoutMs?: number;
+}
+
+export interface RetryBackoff {
+  initialMs: number;
+  multiplier: number;
+  maxMs: number;
+}
+
+export const DEFAULT_BACKOFF: RetryBackoff = { initialMs: 1_000, multiplier: 5, maxMs: 300_000 };
+
+/** Delay before attempt `attempt + 1`, given that delivery `attempt` (1-based) just failed. */
+export function backoffDelay(backoff: RetryBackoff, attempt: number): number {
+  return Math.min(backoff.maxMs, Math.round(backoff.initialMs * backoff.multiplier ** Math.max(0, attempt - 1)));
+}
+
+export interface MessagingRuntime {
+  logger: Logger;
+  metrics: MessagingMetrics;
+}

@@ -1,0 +1,197 @@
+import type { MessageView } from 'rocketmq-client-nodejs';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { MessagingMetrics } from '../metrics/messaging.metrics.ts';
+import type { ConsumerPort } from './consumer.port.ts';
+import { PoisonMessageError, Subscription, type Dispatch, type SubscriptionOptions } from './subscription.ts';
+
+type Call = { op: 'ack' | 'change' | 'dlq'; id: string; ms?: number };
+
+/** An in-memory stand-in for the broker side of one consumer, recording what the engine asks. */
+class FakeConsumer implements ConsumerPort {
+  readonly queue: MessageView[] = [];
+  readonly receiveSizes: number[] = [];
+  readonly calls: Call[] = [];
+  private waiter: (() => void) | undefined;
+
+  push(...messages: MessageView[]) {
+    this.queue.push(...messages);
+    this.waiter?.();
+  }
+
+  async receive(maxMessages: number): Promise<MessageView[]> {
+    this.receiveSizes.push(maxMessages);
+    if (this.queue.length === 0) await new Promise<void>((resolve) => { this.waiter = resolve; setTimeout(resolve, 20); });
+    return this.queue.splice(0, maxMessages);
+  }
+  async ack(message: MessageView) { this.calls.push({ op: 'ack', id: message.messageId }); }
+  async changeInvisibleDuration(message: MessageView, ms: number) { this.calls.push({ op: 'change', id: message.messageId, ms }); }
+  async forwardToDeadLetter(message: MessageView) { this.calls.push({ op: 'dlq', id: message.messageId }); }
+  async shutdown() {}
+}
+
+let sequence = 0;
+function message(overrides: Partial<MessageView> = {}): MessageView {
+  return { messageId: `m${++sequence}`, topic: 't', tag: 'x', deliveryAttempt: 1, body: Buffer.from('{}'), ...overrides } as MessageView;
+}
+
+function deferred() {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const tick = () => (condition() ? resolve() : Date.now() - started > timeoutMs ? reject(new Error('condition not met in time')) : setTimeout(tick, 5));
+    tick();
+  });
+}
+
+function subscription(consumer: FakeConsumer, dispatch: Dispatch, overrides: Partial<SubscriptionOptions> = {}) {
+  return new Subscription({
+    group: 'g', topic: 't', fifo: false, concurrency: 4, leaseMs: 30_000, maxAttempts: 3,
+    backoff: { initialMs: 1_000, multiplier: 2, maxMs: 60_000 }, pollWaitMs: 20, maxBatch: 32, drainTimeoutMs: 1_000,
+    connect: async () => consumer, dispatch, logger: pino({ level: 'silent' }), metrics: MessagingMetrics.for(new Registry()),
+    ...overrides,
+  });
+}
+
+describe('Subscription', () => {
+  let running: Subscription | undefined;
+  afterEach(async () => { await running?.stop(); running = undefined; });
+
+  it('acks a message only after its handler resolved', async () => {
+    const consumer = new FakeConsumer();
+    const gate = deferred();
+    running = subscription(consumer, () => gate.promise);
+    const m = message();
+    consumer.push(m);
+    running.start();
+    await until(() => running!.inFlight === 1);
+    expect(consumer.calls).toEqual([]);
+    gate.resolve();
+    await until(() => consumer.calls.length === 1);
+    expect(consumer.calls).toEqual([{ op: 'ack', id: m.messageId }]);
+  });
+
+  it('never asks the broker for more messages than it has free slots', async () => {
+    const consumer = new FakeConsumer();
+    const gates: ReturnType<typeof deferred>[] = [];
+    running = subscription(consumer, () => { const gate = deferred(); gates.push(gate); return gate.promise; }, { concurrency: 3 });
+    consumer.push(message(), message(), message(), message(), message());
+    running.start();
+    await until(() => gates.length === 3);
+    const asked = consumer.receiveSizes.length;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(consumer.receiveSizes.length).toBe(asked); // all slots busy: no receive at all
+    expect(consumer.receiveSizes[0]).toBe(3);
+    gates[0]!.resolve();
+    await until(() => gates.length === 4);
+    expect(consumer.receiveSizes.at(-1)).toBe(1);
+    expect(Math.max(...consumer.receiveSizes)).toBe(3);
+    gates.forEach((gate) => gate.resolve());
+  });
+
+  it('retries a failed handler later by extending invisibility with exponential backoff', async () => {
+    const consumer = new FakeConsumer();
+    running = subscription(consumer, async () => { throw new Error('boom'); });
+    consumer.push(message({ deliveryAttempt: 1 }), message({ deliveryAttempt: 2 }));
+    running.start();
+    await until(() => consumer.calls.length === 2);
+    expect(consumer.calls.map((c) => [c.op, c.ms]).sort()).toEqual([['change', 1_000], ['change', 2_000]]);
+  });
+
+  it('dead-letters after the last attempt, and poison at once', async () => {
+    const consumer = new FakeConsumer();
+    running = subscription(consumer, async (m) => { throw m.tag === 'poison' ? new PoisonMessageError('bad schema') : new Error('boom'); });
+    const last = message({ deliveryAttempt: 3 });
+    const poison = message({ tag: 'poison', deliveryAttempt: 1 });
+    consumer.push(last, poison);
+    running.start();
+    await until(() => consumer.calls.length === 2);
+    expect(consumer.calls).toEqual(expect.arrayContaining([{ op: 'dlq', id: last.messageId }, { op: 'dlq', id: poison.messageId }]));
+  });
+
+  it('handles one FIFO message group strictly in order, groups in parallel, and holds back the rest of a group after a failure', async () => {
+    const consumer = new FakeConsumer();
+    const order: string[] = [];
+    let active = 0;
+    let maxActive = 0;
+    running = subscription(consumer, async (m) => {
+      active++; maxActive = Math.max(maxActive, active);
+      await new Promise((r) => setTimeout(r, 10));
+      order.push(m.messageId);
+      active--;
+      if (m.tag === 'fail') throw new Error('boom');
+    }, { fifo: true, concurrency: 10 });
+    const a = [message({ messageGroup: 'A' }), message({ messageGroup: 'A' }), message({ messageGroup: 'A' })];
+    const b = [message({ messageGroup: 'B', tag: 'fail' }), message({ messageGroup: 'B' })];
+    consumer.push(a[0]!, b[0]!, a[1]!, b[1]!, a[2]!);
+    running.start();
+    await until(() => consumer.calls.length === 5);
+    expect(order.filter((id) => a.some((m) => m.messageId === id))).toEqual(a.map((m) => m.messageId));
+    expect(order).not.toContain(b[1]!.messageId); // never overtakes the failed B1
+    expect(consumer.calls.filter((c) => c.id === b[1]!.messageId)).toEqual([{ op: 'change', id: b[1]!.messageId, ms: 1_000 }]);
+    expect(maxActive).toBe(2);
+  });
+
+  it('renews the lease of a message while its handler runs', async () => {
+    const consumer = new FakeConsumer();
+    const gate = deferred();
+    const renewed: number[] = [];
+    running = subscription(consumer, (_m, lease) => { lease.onRenew(() => void renewed.push(Date.now())); return gate.promise; }, { leaseMs: 300 });
+    const m = message();
+    consumer.push(m);
+    running.start();
+    await until(() => renewed.length >= 2);
+    gate.resolve();
+    await until(() => consumer.calls.some((c) => c.op === 'ack'));
+    const changes = consumer.calls.filter((c) => c.op === 'change');
+    expect(changes.length).toBeGreaterThanOrEqual(2);
+    expect(changes.every((c) => c.ms === 300)).toBe(true);
+    expect(consumer.calls.at(-1)).toEqual({ op: 'ack', id: m.messageId });
+  });
+
+  it('on stop, lets a running handler finish and acks it, and receives nothing more', async () => {
+    const consumer = new FakeConsumer();
+    const gate = deferred();
+    running = subscription(consumer, () => gate.promise, { concurrency: 1 });
+    const m = message();
+    consumer.push(m);
+    running.start();
+    await until(() => running!.inFlight === 1);
+    const stopped = running.stop();
+    consumer.push(message());
+    setTimeout(() => gate.resolve(), 50);
+    await stopped;
+    expect(consumer.calls).toEqual([{ op: 'ack', id: m.messageId }]);
+    expect(running.currentState).toBe('stopped');
+  });
+
+  it('on stop, releases a message whose handler outlives the drain timeout instead of acking it', async () => {
+    const consumer = new FakeConsumer();
+    running = subscription(consumer, () => new Promise(() => undefined), { drainTimeoutMs: 50 });
+    const m = message();
+    consumer.push(m);
+    running.start();
+    await until(() => running!.inFlight === 1);
+    await running.stop();
+    expect(consumer.calls).toEqual([{ op: 'change', id: m.messageId, ms: 1_000 }]);
+  });
+
+  it('keeps trying to connect while the broker is unreachable, and reports it', async () => {
+    const consumer = new FakeConsumer();
+    const states: string[] = [];
+    let attempts = 0;
+    running = subscription(consumer, async () => undefined, {
+      connect: async () => { if (++attempts < 3) throw new Error('UNAVAILABLE'); return consumer; },
+      onStateChange: (state) => states.push(state),
+    });
+    running.start();
+    await until(() => states.includes('up'), 10_000);
+    expect(states).toEqual(['down', 'up']);
+    expect(attempts).toBe(3);
+  });
+});

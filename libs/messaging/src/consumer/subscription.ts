@@ -1,0 +1,295 @@
+import type { MessageView } from 'rocketmq-client-nodejs';
+import type { Logger } from 'pino';
+import { errorMessage } from '../common/errors.ts';
+import { backoffDelay, type RetryBackoff } from '../common/rocketmq.options.ts';
+import type { MessagingMetrics } from '../metrics/messaging.metrics.ts';
+import type { ConsumerPort } from './consumer.port.ts';
+
+/** Thrown by a dispatcher for a message that can never be handled: it goes to dead letter at once. */
+export class PoisonMessageError extends Error {
+  override readonly name = 'PoisonMessageError';
+}
+
+/** What a handler may do with the message it holds. */
+export interface Lease {
+  /** Delivery attempt of this message, 1 for the first. */
+  readonly attempt: number;
+  /** Called by the lease keeper each time the lease was renewed (e.g. to refresh related locks). */
+  onRenew(listener: () => Promise<void> | void): void;
+}
+
+export type Dispatch = (message: MessageView, lease: Lease) => Promise<void>;
+
+export interface SubscriptionOptions {
+  group: string;
+  topic: string;
+  fifo: boolean;
+  /** Messages held at once; the consumer never asks the broker for more than the free slots. */
+  concurrency: number;
+  /** Invisible duration of a received message; renewed while its handler runs. */
+  leaseMs: number;
+  maxAttempts: number;
+  backoff: RetryBackoff;
+  /** How long one receive call waits on the broker for messages (long polling). */
+  pollWaitMs: number;
+  /** Largest batch of one receive call. */
+  maxBatch: number;
+  /** On shutdown: how long in-flight handlers may finish before their messages are released. */
+  drainTimeoutMs: number;
+  connect: () => Promise<ConsumerPort>;
+  dispatch: Dispatch;
+  logger: Logger;
+  metrics: MessagingMetrics;
+  onStateChange?: (state: SubscriptionState, error?: string) => void;
+}
+
+export type SubscriptionState = 'connecting' | 'up' | 'down' | 'stopped';
+
+/** Delay after which a released message becomes visible to the group again. */
+const RELEASE_MS = 1_000;
+const RECONNECT_BACKOFF: RetryBackoff = { initialMs: 500, multiplier: 2, maxMs: 10_000 };
+
+interface Held {
+  readonly message: MessageView;
+  receivedAt: number;
+  renewedAt: number;
+  settled: boolean;
+  /** Serialises RPCs on the message: a renewal changes the receipt handle the ack needs. */
+  chain: Promise<unknown>;
+  readonly renewListeners: (() => Promise<void> | void)[];
+}
+
+/**
+ * The consumption engine for one (group, topic): pull-style receive sized by free slots, a lease
+ * keeper for every held message, ack after success, retry with backoff by changing the invisible
+ * duration, dead letter after the last attempt or at once for poison, FIFO order per message
+ * group, and a drain on stop. Framework-free: the NestJS server wires it to handlers.
+ */
+export class Subscription {
+  private consumer: ConsumerPort | undefined;
+  private readonly held = new Set<Held>();
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  private slotFreed: (() => void) | undefined;
+  private leaseTimer: NodeJS.Timeout | undefined;
+  private state: SubscriptionState = 'connecting';
+  private readonly labels: { group: string; topic: string };
+
+  constructor(private readonly options: SubscriptionOptions) {
+    this.labels = { group: options.group, topic: options.topic };
+  }
+
+  get inFlight(): number {
+    return this.held.size;
+  }
+
+  get currentState(): SubscriptionState {
+    return this.state;
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+    this.leaseTimer = setInterval(() => this.renewLeases(), Math.max(100, Math.floor(this.options.leaseMs / 3)));
+    this.leaseTimer.unref();
+  }
+
+  /** Stops receiving, lets in-flight handlers finish (up to drainTimeoutMs), releases the rest, closes. */
+  async stop(): Promise<void> {
+    if (this.stopping) return this.loop;
+    this.stopping = true;
+    this.slotFreed?.();
+    await this.loop;
+    const deadline = Date.now() + this.options.drainTimeoutMs;
+    while (this.held.size > 0 && Date.now() < deadline) await this.waitForSlot(Math.max(1, deadline - Date.now()));
+    if (this.held.size > 0) {
+      this.options.logger.warn({ ...this.labels, count: this.held.size }, 'drain timeout: releasing unfinished messages to the group');
+      await Promise.all([...this.held].map((held) => this.settle(held, 'release')));
+    }
+    clearInterval(this.leaseTimer);
+    await this.consumer?.shutdown().catch((error: unknown) => this.options.logger.warn({ ...this.labels, err: errorMessage(error) }, 'consumer shutdown failed'));
+    this.consumer = undefined;
+    this.setState('stopped');
+  }
+
+  private setState(state: SubscriptionState, error?: string) {
+    if (state === this.state) return;
+    this.state = state;
+    this.options.onStateChange?.(state, error);
+  }
+
+  private async run(): Promise<void> {
+    const { logger } = this.options;
+    let failures = 0;
+    while (!this.stopping) {
+      try {
+        this.consumer ??= await this.options.connect();
+        const free = this.options.concurrency - this.held.size;
+        if (free <= 0) {
+          await this.waitForSlot();
+          continue;
+        }
+        const batch = await this.consumer.receive(Math.min(free, this.options.maxBatch), this.options.leaseMs);
+        if (failures > 0) logger.info({ ...this.labels }, 'broker reachable again: consuming');
+        failures = 0;
+        this.setState('up');
+        this.accept(batch);
+      } catch (error) {
+        if (this.stopping) break;
+        failures += 1;
+        const delay = backoffDelay(RECONNECT_BACKOFF, failures);
+        this.setState('down', errorMessage(error));
+        logger.warn({ ...this.labels, err: errorMessage(error), retryInMs: delay, failures }, 'cannot receive from the broker');
+        if (failures >= 3 && this.consumer) {
+          // A consumer whose receives keep failing may hold a dead channel: start a fresh one.
+          const stale = this.consumer;
+          this.consumer = undefined;
+          void stale.shutdown().catch(() => undefined);
+        }
+        await sleep(delay);
+      }
+    }
+  }
+
+  private accept(batch: MessageView[]) {
+    const now = Date.now();
+    const items = batch.map((message) => {
+      const held: Held = { message, receivedAt: now, renewedAt: now, settled: false, chain: Promise.resolve(), renewListeners: [] };
+      this.held.add(held);
+      this.options.metrics.received.inc({ ...this.labels, tag: message.tag ?? '' });
+      return held;
+    });
+    this.options.metrics.inFlight.set(this.labels, this.held.size);
+    if (this.stopping) {
+      for (const held of items) void this.settle(held, 'release');
+      return;
+    }
+    if (!this.options.fifo) {
+      for (const held of items) void this.process(held);
+      return;
+    }
+    // FIFO: one message group is handled strictly in order; different groups in parallel.
+    const byGroup = new Map<string, Held[]>();
+    for (const held of items) {
+      const key = held.message.messageGroup ?? '';
+      byGroup.set(key, [...(byGroup.get(key) ?? []), held]);
+    }
+    for (const sequence of byGroup.values()) void this.processInOrder(sequence);
+  }
+
+  private async processInOrder(sequence: Held[]) {
+    for (let i = 0; i < sequence.length; i++) {
+      const ok = await this.process(sequence[i]!);
+      if (!ok || this.stopping) {
+        // Later messages of the group must not overtake the failed (or unstarted) one.
+        await Promise.all(sequence.slice(i + 1).map((held) => this.settle(held, ok ? 'release' : 'retry')));
+        return;
+      }
+    }
+  }
+
+  /** Runs the handler and settles the message; true when it was acknowledged. */
+  private async process(held: Held): Promise<boolean> {
+    const { message } = held;
+    const attempt = message.deliveryAttempt ?? 1;
+    const labels = { ...this.labels, tag: message.tag ?? '' };
+    const started = process.hrtime.bigint();
+    const lease: Lease = { attempt, onRenew: (listener) => void held.renewListeners.push(listener) };
+    const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+    try {
+      await this.options.dispatch(message, lease);
+      this.options.metrics.handlerSeconds.observe({ ...labels, outcome: 'success' }, seconds());
+      return await this.settle(held, 'ack');
+    } catch (error) {
+      const poison = error instanceof PoisonMessageError;
+      this.options.metrics.handlerSeconds.observe({ ...labels, outcome: poison ? 'poison' : 'error' }, seconds());
+      const log = { ...labels, messageId: message.messageId, attempt, maxAttempts: this.options.maxAttempts, err: errorMessage(error) };
+      if (poison) {
+        this.options.logger.error(log, 'message can never be handled: dead-lettering it now');
+        await this.settle(held, 'dead-letter', 'schema');
+      } else if (attempt >= this.options.maxAttempts) {
+        this.options.logger.error(log, 'handler failed on the last attempt: dead-lettering the message');
+        await this.settle(held, 'dead-letter', 'attempts');
+      } else {
+        this.options.logger.warn(log, 'handler failed: the message will be retried');
+        await this.settle(held, 'retry');
+      }
+      return false;
+    }
+  }
+
+  private async settle(held: Held, outcome: 'ack' | 'retry' | 'release' | 'dead-letter', reason = ''): Promise<boolean> {
+    if (held.settled) return false;
+    held.settled = true;
+    const { message } = held;
+    const consumer = this.consumer;
+    const labels = { ...this.labels, tag: message.tag ?? '' };
+    const run = async () => {
+      if (!consumer) return false;
+      switch (outcome) {
+        case 'ack':
+          await consumer.ack(message);
+          this.options.metrics.acked.inc(labels);
+          return true;
+        case 'retry':
+          await consumer.changeInvisibleDuration(message, backoffDelay(this.options.backoff, message.deliveryAttempt ?? 1));
+          this.options.metrics.retried.inc(labels);
+          return false;
+        case 'release':
+          await consumer.changeInvisibleDuration(message, RELEASE_MS);
+          return false;
+        case 'dead-letter':
+          await consumer.forwardToDeadLetter(message, this.options.maxAttempts);
+          this.options.metrics.deadLettered.inc({ ...labels, reason });
+          return false;
+      }
+    };
+    const result = held.chain.then(run);
+    held.chain = result.catch(() => undefined);
+    try {
+      return await result;
+    } catch (error) {
+      // The lease will expire and the broker redelivers: nothing is lost, the handler may run again.
+      this.options.logger.warn({ ...labels, messageId: message.messageId, outcome, err: errorMessage(error) }, 'could not settle the message with the broker');
+      return false;
+    } finally {
+      this.held.delete(held);
+      this.options.metrics.inFlight.set(this.labels, this.held.size);
+      this.slotFreed?.();
+    }
+  }
+
+  /** Extends the invisible duration of every held message well before it runs out. */
+  private renewLeases() {
+    const consumer = this.consumer;
+    if (!consumer) return;
+    const due = Date.now() - this.options.leaseMs / 3;
+    for (const held of this.held) {
+      if (held.settled || held.renewedAt > due) continue;
+      held.renewedAt = Date.now();
+      held.chain = held.chain
+        .then(async () => {
+          if (held.settled) return;
+          await consumer.changeInvisibleDuration(held.message, this.options.leaseMs);
+          await Promise.all(held.renewListeners.map((listener) => listener()));
+        })
+        .catch((error: unknown) =>
+          this.options.logger.warn({ ...this.labels, messageId: held.message.messageId, err: errorMessage(error) }, 'could not renew the lease of a message'),
+        );
+    }
+  }
+
+  private waitForSlot(timeoutMs?: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = timeoutMs === undefined ? undefined : setTimeout(resolve, timeoutMs);
+      this.slotFreed = () => {
+        clearTimeout(timer);
+        this.slotFreed = undefined;
+        resolve();
+      };
+    });
+  }
+}
+
+function sleep(ms: number) {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

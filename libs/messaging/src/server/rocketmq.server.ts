@@ -1,0 +1,220 @@
+import { EventPattern, Server, type CustomTransportStrategy } from '@nestjs/microservices';
+import { context as otelContext, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
+import {
+  CONSUMER_GROUPS,
+  EVENTS,
+  isEventType,
+  parseEnvelope,
+  TOPICS,
+  type Envelope,
+  type EventType,
+} from '@aip/contracts';
+import type { MessageView } from 'rocketmq-client-nodejs';
+import { pino, type Logger } from 'pino';
+import { isObservable, lastValueFrom } from 'rxjs';
+import { errorMessage } from '../common/errors.ts';
+import { DEFAULT_BACKOFF, type RetryBackoff, type RocketMQConnectionOptions } from '../common/rocketmq.options.ts';
+import { RocketMQConsumer } from '../consumer/rocketmq.consumer.ts';
+import { PoisonMessageError, Subscription, type Lease } from '../consumer/subscription.ts';
+import { RocketMQContext } from '../ctx-host/rocketmq.context.ts';
+import type { BrokerHealth } from '../health/rocketmq.health.ts';
+import type { IdempotencyStore } from '../idempotency/idempotency.store.ts';
+import { MessagingMetrics } from '../metrics/messaging.metrics.ts';
+
+export const ROCKETMQ_TRANSPORT = Symbol('ROCKETMQ_TRANSPORT');
+
+/** Per-handler settings: `@RocketMQEvent('kb.change.upsert', { concurrency: 4 })`. */
+export interface RocketMQHandlerExtras {
+  /** Consumer group; defaults to the server's group. */
+  group?: string;
+  /** Topic to consume; defaults to the event's topic in the contracts (tests use unique topics). */
+  topic?: string;
+  /** Messages of this subscription handled at once. */
+  concurrency?: number;
+  /** Invisible duration while handling; renewed while the handler runs. */
+  leaseMs?: number;
+  /** Delivery attempts before dead letter; defaults to the group's setting in the contracts. */
+  maxAttempts?: number;
+  /** Skip the Redis idempotency check for this handler (it is idempotent by itself). */
+  idempotent?: boolean;
+}
+
+export interface RocketMQServerOptions {
+  connection: RocketMQConnectionOptions;
+  /** The app's consumer group. */
+  group: string;
+  concurrency?: number;
+  leaseMs?: number;
+  pollWaitMs?: number;
+  maxBatch?: number;
+  drainTimeoutMs?: number;
+  startupTimeoutMs?: number;
+  backoff?: RetryBackoff;
+  /** When set, every handler runs at most once per event id and group. */
+  idempotency?: IdempotencyStore;
+  health?: BrokerHealth;
+  logger?: Logger;
+  metrics?: MessagingMetrics;
+}
+
+/** A typed `@EventPattern`: the handler's payload must be the envelope of that event type. */
+export function RocketMQEvent<T extends EventType>(type: T, extras: RocketMQHandlerExtras = {}) {
+  return <M extends (event: Envelope<T>, context: RocketMQContext) => unknown>(
+    target: object,
+    key: string | symbol,
+    descriptor: TypedPropertyDescriptor<M>,
+  ) => {
+    EventPattern(type, { ...extras })(target, key, descriptor as PropertyDescriptor);
+  };
+}
+
+interface SubscriptionPlan {
+  group: string;
+  topic: string;
+  fifo: boolean;
+  types: Map<string, EventType>;
+  extras: RocketMQHandlerExtras;
+}
+
+
+/**
+ * NestJS transport strategy for RocketMQ 5 (through the proxy's gRPC API):
+ * `app.connectMicroservice({ strategy: new RocketMQServer({...}) })`.
+ * Handlers are `@RocketMQEvent(type)` / `@EventPattern(type)` methods that receive the validated
+ * envelope; the transport subscribes, validates, acks, retries and dead-letters.
+ */
+export class RocketMQServer extends Server implements CustomTransportStrategy {
+  override readonly transportId = ROCKETMQ_TRANSPORT;
+  private readonly subscriptions: Subscription[] = [];
+  private readonly log: Logger;
+  private readonly metrics: MessagingMetrics;
+
+  constructor(private readonly options: RocketMQServerOptions) {
+    super();
+    this.log = options.logger ?? pino({ name: 'rocketmq' });
+    this.metrics = options.metrics ?? MessagingMetrics.for();
+  }
+
+  override listen(callback: (...optionalParams: unknown[]) => void): void {
+    try {
+      for (const plan of this.plan()) this.subscribe(plan);
+      callback();
+    } catch (error) {
+      callback(error);
+    }
+  }
+
+  /** Stops receiving, drains in-flight messages, closes the consumers. */
+  override async close(): Promise<void> {
+    await Promise.all(this.subscriptions.map((subscription) => subscription.stop()));
+    this.subscriptions.length = 0;
+  }
+
+  override on(): never {
+    throw new Error('RocketMQServer does not emit events; watch health and metrics instead');
+  }
+
+  override unwrap<T>(): T {
+    return this.subscriptions as T;
+  }
+
+  get inFlight(): number {
+    return this.subscriptions.reduce((sum, subscription) => sum + subscription.inFlight, 0);
+  }
+
+  /** One subscription per (group, topic): a group must subscribe consistently to a topic. */
+  private plan(): SubscriptionPlan[] {
+    const plans = new Map<string, SubscriptionPlan>();
+    for (const [pattern, handler] of this.messageHandlers) {
+      if (!handler.isEventHandler) throw new Error(`RocketMQ carries events only: @MessagePattern(${pattern}) is not supported`);
+      if (!isEventType(pattern)) throw new Error(`@EventPattern(${pattern}): unknown event type; declare it in libs/contracts`);
+      const extras: RocketMQHandlerExtras = handler.extras ?? {};
+      const spec = EVENTS[pattern];
+      const topic = extras.topic ?? TOPICS[spec.topic].name;
+      const group = extras.group ?? this.options.group;
+      const key = `${group}|${topic}`;
+      const plan: SubscriptionPlan = plans.get(key) ?? { group, topic, fifo: TOPICS[spec.topic].messageType === 'FIFO', types: new Map(), extras: {} };
+      plan.types.set(spec.tag, pattern);
+      // Handlers sharing a subscription share its slots: the largest setting wins.
+      plan.extras = {
+        ...plan.extras,
+        ...extras,
+        concurrency: Math.max(plan.extras.concurrency ?? 0, extras.concurrency ?? 0) || undefined,
+      };
+      plans.set(key, plan);
+    }
+    return [...plans.values()];
+  }
+
+  private subscribe(plan: SubscriptionPlan) {
+    const { options } = this;
+    const { group, topic, extras } = plan;
+    const groupSpec = Object.values(CONSUMER_GROUPS).find((g) => g.name === group);
+    const maxAttempts = extras.maxAttempts ?? groupSpec?.maxAttempts ?? 16;
+    const filter = [...plan.types.keys()].join('||');
+    const pollWaitMs = options.pollWaitMs ?? 5_000;
+    const name = `${group}/${topic}`;
+    const logger = this.log.child({ group, topic });
+    const subscription = new Subscription({
+      group,
+      topic,
+      fifo: plan.fifo,
+      concurrency: extras.concurrency ?? options.concurrency ?? 16,
+      leaseMs: extras.leaseMs ?? options.leaseMs ?? 30_000,
+      maxAttempts,
+      backoff: options.backoff ?? DEFAULT_BACKOFF,
+      pollWaitMs,
+      maxBatch: options.maxBatch ?? 32,
+      drainTimeoutMs: options.drainTimeoutMs ?? 30_000,
+      logger,
+      metrics: this.metrics,
+      connect: async () => {
+        const consumer = await RocketMQConsumer.start({
+          connection: options.connection,
+          group,
+          topic,
+          filter,
+          pollWaitMs,
+          startupTimeoutMs: options.startupTimeoutMs ?? 10_000,
+          logger,
+        });
+        logger.info({ filter, maxAttempts }, 'subscribed');
+        return consumer;
+      },
+      dispatch: (message, lease) => this.dispatch(plan, message, lease),
+      onStateChange: (state, error) => options.health?.report(name, state, error),
+    });
+    options.health?.report(name, 'connecting');
+    this.subscriptions.push(subscription);
+    subscription.start();
+  }
+
+  private async dispatch(plan: SubscriptionPlan, message: MessageView, lease: Lease): Promise<void> {
+    const type = plan.types.get(message.tag ?? '');
+    if (!type) throw new PoisonMessageError(`no handler for tag "${message.tag}" on ${plan.topic}`);
+    let envelope: Envelope;
+    try {
+      envelope = parseEnvelope(message.body, type);
+    } catch (error) {
+      throw new PoisonMessageError(`${type}: ${errorMessage(error)}`, { cause: error });
+    }
+    const handler = this.getHandlerByPattern(type);
+    if (!handler) throw new PoisonMessageError(`no handler registered for ${type}`);
+    const ctx = new RocketMQContext([message, envelope, plan.group]);
+    const carrier = envelope.traceparent ? { traceparent: envelope.traceparent } : {};
+    const run = () =>
+      otelContext.with(propagation.extract(ROOT_CONTEXT, carrier), async () => {
+        const result: unknown = await handler(envelope, ctx);
+        if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
+      });
+
+    const idempotency = plan.extras.idempotent === false ? undefined : this.options.idempotency;
+    if (!idempotency) return run();
+    lease.onRenew(() => idempotency.renew(plan.group, envelope.id));
+    const outcome = await idempotency.once(plan.group, envelope.id, run);
+    if (outcome === 'skipped') {
+      this.metrics.duplicates.inc({ group: plan.group, topic: plan.topic, tag: message.tag ?? '' });
+      this.log.info({ group: plan.group, eventId: envelope.id, type }, 'duplicate delivery skipped');
+    }
+  }
+}
