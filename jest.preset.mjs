@@ -24,6 +24,7 @@ export function jestConfig(projectDir, kind = 'unit') {
     ...(kind === 'int'
       ? {
           globalSetup: fileURLToPath(new URL('./libs/testing/src/global-setup.ts', import.meta.url)),
+          globalTeardown: fileURLToPath(new URL('./libs/testing/src/global-teardown.ts', import.meta.url)),
           testTimeout: 120_000,
         }
       : {}),

@@ -32,5 +32,11 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout:
 }
 
 export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  if (error instanceof Error) return error.message;
+  if (typeof error === 'object' && error !== null) {
+    // Nest's RPC exception filter turns handler errors into plain objects ({ status, message }).
+    const { message } = error as { message?: unknown };
+    return typeof message === 'string' ? message : JSON.stringify(error);
+  }
+  return String(error);
 }

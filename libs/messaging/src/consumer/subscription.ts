@@ -159,6 +159,7 @@ export class Subscription {
       return held;
     });
     this.options.metrics.inFlight.set(this.labels, this.held.size);
+    this.options.logger.debug({ ...this.labels, batch: batch.map((m) => `${m.messageGroup ?? ''}:${m.messageId}`) }, 'received');
     if (this.stopping) {
       for (const held of items) void this.settle(held, 'release');
       return;

@@ -85,6 +85,8 @@ interface SubscriptionPlan {
  */
 export class RocketMQServer extends Server implements CustomTransportStrategy {
   override readonly transportId = ROCKETMQ_TRANSPORT;
+  /** Handler errors reach the transport as they are, so it can retry or dead-letter. */
+  override readonly propagatesEventHandlerErrors = true;
   private readonly subscriptions: Subscription[] = [];
   private readonly log: Logger;
   private readonly metrics: MessagingMetrics;

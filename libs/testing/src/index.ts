@@ -1,0 +1,3 @@
+export * from './broker.ts';
+export * from './redis.ts';
+export * from './waiting.ts';
