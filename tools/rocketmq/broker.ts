@@ -703,7 +703,9 @@ export async function stopBroker(opts: BrokerOptions & { timeoutMs?: number } = 
   for (const role of ['proxy', 'namesrv'] as Role[]) {
     const pid = readPid(cfg, role);
     if (pid !== undefined && isOurProcess(pid, role)) {
-      out.push({ role, pid, result: await terminate(pid, role, opts.timeoutMs ?? 20_000) });
+      const t0 = Date.now();
+      const r = await terminate(pid, role, opts.timeoutMs ?? 30_000);
+      out.push({ role, pid, result: `${r} in ${((Date.now() - t0) / 1000).toFixed(1)} s` });
     }
     fs.rmSync(pidFile(cfg, role), { force: true });
   }
