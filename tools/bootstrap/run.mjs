@@ -4,7 +4,7 @@
 // to make sure the right Node and the project's dependencies are there before anything else runs:
 //   1. Node older than 22 → fetch Node 24 from the npm registry (binary package) into
 //      .runtime/node and re-run this script under it.
-//   2. Dependencies missing or stale (package-lock.json changed since the last install) → npm ci.
+//   2. Dependencies missing or stale (package.json or package-lock.json changed) → npm install.
 //   3. Run the npm script named on the command line under that Node.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -46,17 +46,22 @@ function ensureNode() {
   process.exit(result.status ?? 1);
 }
 
-function ensureDependencies() {
+function fingerprint() {
   const lock = join(root, 'package-lock.json');
-  const stamp = join(root, 'node_modules', '.aip-install-stamp');
-  const fingerprint = createHash('sha256')
+  return createHash('sha256')
     .update(readFileSync(join(root, 'package.json')))
     .update(existsSync(lock) ? readFileSync(lock) : '')
     .update(process.versions.node)
     .digest('hex');
-  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === fingerprint) return;
+}
+
+function ensureDependencies() {
+  const stamp = join(root, 'node_modules', '.aip-install-stamp');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === fingerprint()) return;
   log(existsSync(stamp) ? 'dependencies are stale: reinstalling' : 'installing dependencies');
-  const args = existsSync(lock) ? ['ci'] : ['install'];
+  // `npm install`, not `npm ci`: with `omit-lockfile-registry-resolved` (set on our machines) the
+  // lock file lacks other platforms' optional packages and `npm ci` refuses it as out of sync.
+  const args = ['install'];
   // onnxruntime-node's install script would download GPU binaries from a host we cannot reach;
   // its CPU binaries ship inside the package.
   const env = { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' };
@@ -65,7 +70,7 @@ function ensureDependencies() {
     log(`npm ${args[0]} failed (exit ${status})`);
     process.exit(status);
   }
-  writeFileSync(stamp, fingerprint);
+  writeFileSync(stamp, fingerprint());
 }
 
 ensureNode();

@@ -678,7 +678,7 @@ export async function ensureBroker(opts: BrokerOptions = {}): Promise<BrokerEndp
 
 async function terminate(pid: number, role: Role, timeoutMs: number): Promise<'stopped' | 'killed'> {
   try {
-    process.kill(pid, 'SIGTERM');
+    process.kill(pid, timeoutMs > 0 ? 'SIGTERM' : 'SIGKILL');
   } catch {
     return 'stopped';
   }
@@ -696,15 +696,19 @@ async function terminate(pid: number, role: Role, timeoutMs: number): Promise<'s
   return 'killed';
 }
 
-/** Stops the proxy (with its broker) and the name server started by this tool. */
-export async function stopBroker(opts: BrokerOptions & { timeoutMs?: number } = {}): Promise<{ role: Role; pid: number; result: string }[]> {
+/**
+ * Stops the proxy (with its broker) and the name server started by this tool: SIGTERM, then SIGKILL
+ * after `timeoutMs` (default 30 s; a graceful proxy stop takes ~13 s). `force` sends SIGKILL at once
+ * (the broker then recovers its store at the next start — fine for a throw-away test broker).
+ */
+export async function stopBroker(opts: BrokerOptions & { timeoutMs?: number; force?: boolean } = {}): Promise<{ role: Role; pid: number; result: string }[]> {
   const cfg = resolveConfig(opts);
   const out: { role: Role; pid: number; result: string }[] = [];
   for (const role of ['proxy', 'namesrv'] as Role[]) {
     const pid = readPid(cfg, role);
     if (pid !== undefined && isOurProcess(pid, role)) {
       const t0 = Date.now();
-      const r = await terminate(pid, role, opts.timeoutMs ?? 30_000);
+      const r = await terminate(pid, role, opts.force ? 0 : opts.timeoutMs ?? 30_000);
       out.push({ role, pid, result: `${r} in ${((Date.now() - t0) / 1000).toFixed(1)} s` });
     }
     fs.rmSync(pidFile(cfg, role), { force: true });

@@ -16,7 +16,7 @@ interface Topology { topics: TopicSpec[]; groups: GroupSpec[] }
 const USAGE = `usage: node --conditions=@aip/source tools/rocketmq/cli.ts <command>
 
   start                      start name server + proxy (idempotent), apply the platform topology
-  stop                       stop both JVMs
+  stop [--force]             stop both JVMs (SIGTERM, SIGKILL after 30 s; --force: SIGKILL now)
   status                     processes, pids, ports, RSS, broker version
   topics                     apply the platform topology (topics + consumer groups) only
   dlq list <group> [--limit N] [--json]
@@ -79,7 +79,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'stop': {
-      const r = await stopBroker();
+      const r = await stopBroker({ force: rest.includes('--force') });
       if (r.length === 0) console.log('nothing to stop');
       for (const p of r) console.log(`${p.role} (pid ${p.pid}) ${p.result}`);
       return 0;
