@@ -422,7 +422,7 @@ function readVarint(buf: Buffer, pos: number): [number, number] {
   let result = 0;
   let shift = 0;
   for (;;) {
-    const b = buf[pos++]!;
+    const b = buf[pos++] ?? 0;
     result += (b & 0x7f) * 2 ** shift;
     if ((b & 0x80) === 0) return [result, pos];
     shift += 7;
@@ -656,18 +656,22 @@ export async function ensureBroker(opts: BrokerOptions = {}): Promise<BrokerEndp
     const pxAlive = () => isOurProcess(pxPid, 'proxy');
     const pxFail = (why: string) => startFailure(cfg, 'proxy', why);
     const stage = (m: string) => log(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${m}`);
-    // 1. the broker registered itself at the name server (what `mqadmin clusterList` shows)
-    await waitFor('the broker to register at the name server', deadline, async () =>
-      (await masterBrokers(cfg.namesrvAddr)).includes(cfg.brokerAddr), pxFail, pxAlive);
-    stage('broker registered at the name server');
-    // 2. the broker answers admin requests
+    // 1. the embedded broker answers admin requests on its own port
     await waitFor('the broker to answer', deadline, async () => {
       await brokerRuntimeInfo(cfg.brokerAddr);
       return true;
     }, pxFail, pxAlive);
     stage('broker answers admin requests');
-    // 3. a topic routes through the proxy's gRPC service (proxy -> name server -> broker)
-    await createTopics([{ name: HEALTH_TOPIC, messageType: 'NORMAL' }], { namesrv: cfg.namesrvAddr });
+    // 2. make the broker register at the name server now: RocketMQ 5.5 in proxy LOCAL mode only
+    //    registers from its periodic task, whose first run is 10 s after start. Re-asserting
+    //    brokerPermission=6 (read+write, the default) makes the broker call registerBrokerAll at once.
+    await invoke(cfg.brokerAddr, RequestCode.UPDATE_BROKER_CONFIG, {}, 'brokerPermission=6\n');
+    await createTopics([{ name: HEALTH_TOPIC, messageType: 'NORMAL' }], { brokerAddrs: [cfg.brokerAddr] });
+    // 3. the broker is registered at the name server (what `mqadmin clusterList` shows)
+    await waitFor('the broker to register at the name server', deadline, async () =>
+      (await masterBrokers(cfg.namesrvAddr)).includes(cfg.brokerAddr), pxFail, pxAlive);
+    stage('broker registered at the name server');
+    // 4. a topic routes through the proxy's gRPC service (proxy -> name server -> broker)
     await waitFor('the proxy gRPC service', deadline, () => proxyReady(cfg.endpoints), pxFail, pxAlive);
     log(`RocketMQ ${cfg.version} ready in ${((Date.now() - t0) / 1000).toFixed(1)} s: gRPC ${cfg.endpoints}, name server ${cfg.namesrvAddr}`);
     return result(true);
@@ -714,6 +718,15 @@ export async function stopBroker(opts: BrokerOptions & { timeoutMs?: number; for
     fs.rmSync(pidFile(cfg, role), { force: true });
   }
   return out;
+}
+
+/** Stops the broker and deletes its store, logs and generated config (keeps the downloaded jars). */
+export async function wipeBroker(opts: BrokerOptions = {}): Promise<string[]> {
+  await stopBroker(opts);
+  const cfg = resolveConfig(opts);
+  const removed = [cfg.storeDir, cfg.logDir, cfg.homeDir, cfg.confDir, cfg.runDir];
+  for (const d of removed) fs.rmSync(d, { recursive: true, force: true });
+  return removed;
 }
 
 function rssMb(pid: number): number | undefined {
@@ -774,6 +787,8 @@ export interface AdminOptions extends BrokerOptions {
   namesrv?: string;
   /** Read/write queues for new topics (default env ROCKETMQ_TOPIC_QUEUES or 4). */
   queueNums?: number;
+  /** Talk to these broker addresses instead of asking the name server for the cluster's masters. */
+  brokerAddrs?: string[];
 }
 
 export interface ApplyResult { created: string[]; updated: string[]; unchanged: string[] }
@@ -781,6 +796,7 @@ export interface ApplyResult { created: string[]; updated: string[]; unchanged: 
 const TOPIC_TYPES: readonly MessageType[] = ['NORMAL', 'FIFO', 'DELAY', 'TRANSACTION'];
 
 async function adminBrokers(opts: AdminOptions): Promise<string[]> {
+  if (opts.brokerAddrs?.length) return opts.brokerAddrs;
   const namesrv = opts.namesrv ?? process.env.ROCKETMQ_NAMESRV ?? resolveConfig(opts).namesrvAddr;
   const brokers = await masterBrokers(namesrv);
   if (brokers.length === 0) throw new Error(`no master broker of cluster ${CLUSTER} is registered at ${namesrv}`);

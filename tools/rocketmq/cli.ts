@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // RocketMQ developer CLI. Run from the repository root with Node 24 (type stripping):
 //   node --conditions=@aip/source tools/rocketmq/cli.ts <command>
-// Commands: start | stop | status | topics | dlq list <group> | dlq replay <group> | smoke | mqadmin ... | jars
+// Commands: start | stop | wipe | status | topics | dlq list <group> | dlq replay <group> | smoke | mqadmin ... | jars
 // See tools/rocketmq/README.md.
 
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
-  brokerStatus, createGroups, createTopics, ensureBroker, mqadmin, resolveConfig, resolveJars, stopBroker,
+  brokerStatus, createGroups, createTopics, ensureBroker, mqadmin, resolveConfig, resolveJars, stopBroker, wipeBroker,
 } from './broker.ts';
 import type { GroupSpec, TopicSpec } from './broker.ts';
 
@@ -17,6 +17,7 @@ const USAGE = `usage: node --conditions=@aip/source tools/rocketmq/cli.ts <comma
 
   start                      start name server + proxy (idempotent), apply the platform topology
   stop [--force]             stop both JVMs (SIGTERM, SIGKILL after 30 s; --force: SIGKILL now)
+  wipe                       stop, then delete store, logs and config (keeps the downloaded jars)
   status                     processes, pids, ports, RSS, broker version
   topics                     apply the platform topology (topics + consumer groups) only
   dlq list <group> [--limit N] [--json]
@@ -84,6 +85,10 @@ async function main(argv: string[]): Promise<number> {
       for (const p of r) console.log(`${p.role} (pid ${p.pid}) ${p.result}`);
       return 0;
     }
+    case 'wipe': {
+      for (const d of await wipeBroker()) console.log(`removed ${d}`);
+      return 0;
+    }
     case 'status': {
       const s = await brokerStatus();
       console.log(JSON.stringify(s, null, 2));
@@ -113,8 +118,9 @@ async function main(argv: string[]): Promise<number> {
           waitSeconds: values.wait ? Number(values.wait) : undefined, log,
         });
         for (const x of r.replayed) console.log(`replayed ${x.messageId} -> ${x.topic} as ${x.newMessageId}`);
+        for (const x of r.failed) console.log(`failed ${x.messageId}: ${x.error}`);
         for (const x of r.missing) console.log(`not found in %DLQ%${group} (already replayed?): ${x}`);
-        return r.missing.length > 0 ? 2 : 0;
+        return r.failed.length > 0 ? 1 : r.missing.length > 0 ? 2 : 0;
       }
       throw new Error(`unknown dlq subcommand ${sub ?? ''}`);
     }

@@ -162,7 +162,7 @@ export async function dlqList(group: string, opts: AdminOptions & { limit?: numb
             taken: m.queueOffset < taken,
           });
         }
-        offset = msgs[msgs.length - 1]!.queueOffset + 1;
+        offset = (msgs.at(-1)?.queueOffset ?? offset) + 1;
       }
     });
   }

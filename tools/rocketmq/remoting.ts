@@ -23,6 +23,7 @@ export const RequestCode = {
   UPDATE_AND_CREATE_TOPIC: 17,
   UPDATE_AND_CREATE_TOPIC_LIST: 18,
   GET_ALL_TOPIC_CONFIG: 21,
+  UPDATE_BROKER_CONFIG: 25,
   GET_BROKER_RUNTIME_INFO: 28,
   GET_MIN_OFFSET: 29,
   GET_MAX_OFFSET: 30,
@@ -145,7 +146,8 @@ export class RemotingConnection {
   }
 
   request(code: number, extFields: Record<string, string | number | boolean | undefined> = {}, body?: Buffer | string, timeoutMs = 5000): Promise<RemotingResponse> {
-    if (!this.#socket || this.#closedError) {
+    const socket = this.#socket;
+    if (!socket || this.#closedError) {
       return Promise.reject(this.#closedError ?? new Error('not connected'));
     }
     const fields: Record<string, string> = {};
@@ -166,7 +168,7 @@ export class RemotingConnection {
         reject(new Error(`remoting request ${code} to ${this.addr} timed out after ${timeoutMs} ms`));
       }, timeoutMs);
       this.#pending.set(opaque, { resolve, reject, timer });
-      this.#socket!.write(Buffer.concat([prefix, header, bodyBuf]));
+      socket.write(Buffer.concat([prefix, header, bodyBuf]));
     });
   }
 
@@ -210,7 +212,7 @@ export function parseLenientJson(text: string): unknown {
   let out = '';
   let inString = false;
   for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
+    const ch = text.charAt(i);
     if (inString) {
       out += ch;
       if (ch === '\\') {

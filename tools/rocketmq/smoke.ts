@@ -39,8 +39,9 @@ export async function smoke(opts: { dlq?: boolean; log?: (m: string) => void } =
   const cn = consumer(`${run}-g-normal`, normal);
   await cn.startup();
   const got = await cn.receive(16, 15_000);
-  if (got.length !== 1 || got[0]!.messageId !== sent.messageId) throw new Error(`NORMAL: expected ${sent.messageId}, got ${got.map((m) => m.messageId)}`);
-  await cn.ack(got[0]!);
+  const first = got[0];
+  if (got.length !== 1 || !first || first.messageId !== sent.messageId) throw new Error(`NORMAL: expected ${sent.messageId}, got ${got.map((m) => m.messageId)}`);
+  await cn.ack(first);
   await cn.shutdown();
   log(`${el()} NORMAL send/receive/ack ok`);
 
@@ -50,18 +51,19 @@ export async function smoke(opts: { dlq?: boolean; log?: (m: string) => void } =
   }
   const cf = consumer(`${run}-g-fifo`, fifo);
   await cf.startup();
-  const seen: Record<string, number[]> = { a: [], b: [] };
+  const seen = new Map<string, number[]>([['a', []], ['b', []]]);
+  const count = (g: string) => seen.get(g)?.length ?? 0;
   const deadline = Date.now() + 60_000;
-  while ((seen.a!.length < 10 || seen.b!.length < 10) && Date.now() < deadline) {
+  while ((count('a') < 10 || count('b') < 10) && Date.now() < deadline) {
     for (const m of await cf.receive(32, 15_000)) {
-      const [g, i] = m.body.toString().split(':');
-      seen[g!]!.push(Number(i));
+      const [g = '', i] = m.body.toString().split(':');
+      seen.get(g)?.push(Number(i));
       await cf.ack(m);
     }
   }
   await cf.shutdown();
   for (const g of ['a', 'b']) {
-    const s = seen[g]!;
+    const s = seen.get(g) ?? [];
     if (s.length !== 10 || s.some((v, i) => v !== i)) throw new Error(`FIFO order broken for mg-${g}: ${s.join(',')}`);
   }
   log(`${el()} FIFO order ok (2 groups x 10)`);
