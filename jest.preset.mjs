@@ -26,6 +26,9 @@ export function jestConfig(projectDir, kind = 'unit') {
           globalSetup: fileURLToPath(new URL('./libs/testing/src/global-setup.ts', import.meta.url)),
           globalTeardown: fileURLToPath(new URL('./libs/testing/src/global-teardown.ts', import.meta.url)),
           testTimeout: 120_000,
+          // rocketmq-client-nodejs keeps gRPC channels (and timers) alive after shutdown(),
+          // so a finished integration run would otherwise never exit.
+          forceExit: true,
         }
       : {}),
   };
