@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { baseEnvSchema, loadEnv } from '@aip/runtime';
+
+export const accessEnvSchema = baseEnvSchema.extend({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** Bearer token of the admin API (keys). Required: there is no default admin secret. */
+  ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters'),
+  /** Largest accepted request body. */
+  MAX_BODY_BYTES: z.coerce.number().int().min(1_024).default(1_048_576),
+  MAX_MESSAGES: z.coerce.number().int().min(1).default(256),
+  DEFAULT_MAX_TOKENS: z.coerce.number().int().min(1).default(512),
+  /** How long a request may wait for admission (deadline queue) before it is rejected. */
+  ADMISSION_DEADLINE_MS: z.coerce.number().int().min(100).default(30_000),
+  /** Requests per second and IP before anything else runs (0 = off). */
+  IP_RATE_LIMIT: z.coerce.number().int().min(0).default(200),
+  /** Model aliases served (the inference workers' routing document decides the providers). */
+  MODELS: z.string().default('extractive').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+  /** Client-facing wait for a synchronous completion. */
+  SYNC_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(600_000),
+});
+
+export type AccessEnv = z.infer<typeof accessEnvSchema>;
+
+export const loadAccessEnv = () => loadEnv(accessEnvSchema);

@@ -1,0 +1,33 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { ApiKeyStore } from '@aip/keys';
+import { MessagingModule } from '@aip/messaging';
+import { connectionOf, ENV, HealthController, REDIS } from '@aip/runtime';
+import { TaskEventHub, TaskStore } from '@aip/tasks';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { AccessEnv } from './access.config.ts';
+import { AdminController } from './admin/admin.controller.ts';
+import { ChatController } from './chat/chat.controller.ts';
+import { SubmissionService } from './chat/submission.service.ts';
+import { TasksController } from './tasks/tasks.controller.ts';
+
+@Module({})
+export class AppModule {
+  static register(env: AccessEnv, redis: Redis, logger: Logger): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'access', logger }), TerminusModule],
+      controllers: [ChatController, TasksController, AdminController, HealthController],
+      providers: [
+        { provide: ENV, useValue: env },
+        { provide: REDIS, useValue: redis },
+        { provide: ApiKeyStore, useValue: new ApiKeyStore(redis, env.REDIS_PREFIX) },
+        { provide: TaskStore, useValue: new TaskStore(redis, { prefix: env.REDIS_PREFIX }) },
+        // Blocking stream reads get their own connection: they would stall every command behind them.
+        { provide: TaskEventHub, useValue: new TaskEventHub(redis.duplicate(), redis, env.REDIS_PREFIX) },
+        SubmissionService,
+      ],
+    };
+  }
+}

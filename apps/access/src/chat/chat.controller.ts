@@ -1,0 +1,110 @@
+import { Body, Controller, Get, Headers, HttpCode, Inject, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { ENV } from '@aip/runtime';
+import { TaskEventHub, TaskStore, type Task, type TaskEvent } from '@aip/tasks';
+import type { FastifyReply } from 'fastify';
+import type { AccessEnv } from '../access.config.ts';
+import { ApiKeyGuard, type AuthenticatedRequest } from '../auth/api-key.guard.ts';
+import { OpenAIError } from '../common/openai-error.ts';
+import { SubmissionService } from './submission.service.ts';
+import { AnswerText, followTask } from './task-relay.ts';
+
+type ErrorEvent = Extract<TaskEvent, { type: 'error' }>;
+
+function errorFor(event: ErrorEvent): OpenAIError {
+  if (event.status === 429) {
+    const seconds = Math.max(1, Math.ceil((event.retryAfterMs ?? 1_000) / 1_000));
+    return new OpenAIError(429, event.message, 'rate_limit_error', event.code, null, { 'retry-after': String(seconds), 'x-ratelimit-reset-requests': `${seconds}s` });
+  }
+  if (event.status === 404) return new OpenAIError(404, event.message, 'not_found_error', event.code, 'model');
+  if (event.status === 503) return new OpenAIError(503, event.message, 'service_unavailable', event.code);
+  return new OpenAIError(502, event.message, 'api_error', event.code);
+}
+
+/** `POST /v1/chat/completions` (JSON or SSE in OpenAI's chunk format) and `GET /v1/models`. */
+@Controller('v1')
+@UseGuards(ApiKeyGuard)
+export class ChatController {
+  constructor(
+    @Inject(SubmissionService) private readonly submissions: SubmissionService,
+    @Inject(TaskStore) private readonly tasks: TaskStore,
+    @Inject(TaskEventHub) private readonly hub: TaskEventHub,
+    @Inject(ENV) private readonly env: AccessEnv,
+  ) {}
+
+  @Get('models')
+  models(@Req() request: AuthenticatedRequest) {
+    const allowed = request.apiKey.models?.length ? request.apiKey.models : this.env.MODELS;
+    return { object: 'list', data: this.env.MODELS.filter((id) => allowed.includes(id)).map((id) => ({ id, object: 'model', created: 0, owned_by: 'aip' })) };
+  }
+
+  @Post('chat/completions')
+  @HttpCode(200)
+  async complete(@Req() request: AuthenticatedRequest, @Res() reply: FastifyReply, @Body() body: unknown, @Headers('idempotency-key') idempotencyKey?: string) {
+    const chat = this.submissions.parse(body);
+    const task = await this.submissions.submit(request.apiKey, chat, idempotencyKey);
+    const closed = new AbortController();
+    reply.raw.on('close', () => closed.abort());
+    const events = followTask(this.hub, task.id, { timeoutMs: this.env.SYNC_TIMEOUT_MS, signal: closed.signal });
+    const answer = new AnswerText();
+    const id = `chatcmpl-${task.id}`;
+    const created = Math.floor(task.createdAt / 1_000);
+
+    if (!chat.stream) {
+      for await (const { event } of events) {
+        if (event.type === 'delta') answer.delta(event.text);
+        else if (event.type === 'restart') answer.restart();
+        else if (event.type === 'error') throw errorFor(event);
+        else if (event.type === 'done') {
+          return reply.header('x-request-id', String(request.id)).header('x-task-id', task.id).send({
+            id,
+            object: 'chat.completion',
+            created,
+            model: chat.model,
+            choices: [{ index: 0, message: { role: 'assistant', content: answer.text }, finish_reason: event.finishReason, logprobs: null }],
+            usage: { prompt_tokens: event.usage.promptTokens, completion_tokens: event.usage.completionTokens, total_tokens: event.usage.totalTokens },
+            ...(event.sources ? { sources: event.sources } : {}),
+          });
+        }
+      }
+      throw new OpenAIError(504, 'The request did not finish in time.', 'api_error', 'timeout');
+    }
+
+    // Headers wait for the first event, so a rejection is still a real 429 and not an SSE error.
+    const chunk = (delta: Record<string, unknown>, finishReason: string | null = null) =>
+      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: chat.model, choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }] })}\n\n`;
+    let started = false;
+    const start = () => {
+      if (started) return;
+      started = true;
+      reply.hijack();
+      reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-request-id': String(request.id), 'x-task-id': task.id });
+      reply.raw.write(chunk({ role: 'assistant', content: '' }));
+    };
+    for await (const { event } of events) {
+      if (event.type === 'error') {
+        if (!started) throw errorFor(event);
+        reply.raw.write(`data: ${JSON.stringify({ error: { message: event.message, type: 'api_error', code: event.code } })}\n\n`);
+        break;
+      }
+      if (event.type === 'restart') {
+        answer.restart();
+        continue;
+      }
+      if (event.type === 'status') continue;
+      start();
+      if (event.type === 'delta') {
+        const text = answer.delta(event.text);
+        if (text) reply.raw.write(chunk({ content: text }));
+      } else if (event.type === 'done') {
+        reply.raw.write(chunk({}, event.finishReason));
+        reply.raw.write(
+          `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: chat.model, choices: [], usage: { prompt_tokens: event.usage.promptTokens, completion_tokens: event.usage.completionTokens, total_tokens: event.usage.totalTokens } })}\n\n`,
+        );
+      }
+    }
+    if (!started) throw new OpenAIError(504, 'The request did not start in time.', 'api_error', 'timeout');
+    reply.raw.end('data: [DONE]\n\n');
+  }
+}
+
+export type { Task };

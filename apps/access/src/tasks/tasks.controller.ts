@@ -1,0 +1,71 @@
+import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { ENV } from '@aip/runtime';
+import { TaskEventHub, TaskStore, TERMINAL_STATUSES, type Task } from '@aip/tasks';
+import type { FastifyReply } from 'fastify';
+import type { AccessEnv } from '../access.config.ts';
+import { ApiKeyGuard, type AuthenticatedRequest } from '../auth/api-key.guard.ts';
+import { SubmissionService } from '../chat/submission.service.ts';
+import { followTask } from '../chat/task-relay.ts';
+import { errors } from '../common/openai-error.ts';
+
+function view(task: Task) {
+  const { keyId: _keyId, tenantId: _tenantId, ...rest } = task;
+  return { ...rest, object: 'task', links: { self: `/v1/tasks/${task.id}`, events: `/v1/tasks/${task.id}/events` } };
+}
+
+/**
+ * The async task API for slow models and polling clients. The same task model serves polling,
+ * SSE (resumable with Last-Event-ID) and the OpenAI endpoint. Other tenants' tasks are 404.
+ */
+@Controller('v1/tasks')
+@UseGuards(ApiKeyGuard)
+export class TasksController {
+  constructor(
+    @Inject(SubmissionService) private readonly submissions: SubmissionService,
+    @Inject(TaskStore) private readonly tasks: TaskStore,
+    @Inject(TaskEventHub) private readonly hub: TaskEventHub,
+    @Inject(ENV) private readonly env: AccessEnv,
+  ) {}
+
+  @Post()
+  @HttpCode(202)
+  async create(@Req() request: AuthenticatedRequest, @Body() body: unknown, @Headers('idempotency-key') idempotencyKey?: string) {
+    const chat = this.submissions.parse(body);
+    return view(await this.submissions.submit(request.apiKey, chat, idempotencyKey));
+  }
+
+  @Get(':id')
+  async get(@Req() request: AuthenticatedRequest, @Param('id') id: string) {
+    const task = await this.tasks.getForTenant(id, request.apiKey.tenantId);
+    if (!task) throw errors.taskNotFound();
+    return view(task);
+  }
+
+  @Delete(':id')
+  @HttpCode(202)
+  async cancel(@Req() request: AuthenticatedRequest, @Param('id') id: string) {
+    const task = await this.tasks.getForTenant(id, request.apiKey.tenantId);
+    if (!task) throw errors.taskNotFound();
+    if (!TERMINAL_STATUSES.includes(task.status)) {
+      await this.tasks.requestCancel(id);
+      // Not yet picked up by a worker: cancel right here; a worker that takes it later sees the flag.
+      if (task.status === 'queued') await this.tasks.finish(id, 'cancelled', {}, { type: 'status', status: 'cancelled' });
+    }
+    return view((await this.tasks.get(id)) ?? task);
+  }
+
+  @Get(':id/events')
+  async events(@Req() request: AuthenticatedRequest, @Res() reply: FastifyReply, @Param('id') id: string, @Headers('last-event-id') lastEventId?: string) {
+    const task = await this.tasks.getForTenant(id, request.apiKey.tenantId);
+    if (!task) throw errors.taskNotFound();
+    const closed = new AbortController();
+    reply.raw.on('close', () => closed.abort());
+    reply.hijack();
+    reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-request-id': String(request.id) });
+    const cursor = lastEventId && /^\d+-\d+$/.test(lastEventId) ? lastEventId : '0';
+    for await (const { id: eventId, event } of followTask(this.hub, id, { afterId: cursor, timeoutMs: this.env.SYNC_TIMEOUT_MS, signal: closed.signal })) {
+      reply.raw.write(`id: ${eventId}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+    }
+    reply.raw.end();
+  }
+}

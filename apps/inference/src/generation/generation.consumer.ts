@@ -1,0 +1,16 @@
+import { Controller, Inject } from '@nestjs/common';
+import { Ctx, Payload } from '@nestjs/microservices';
+import type { Envelope } from '@aip/contracts';
+import { RocketMQContext, RocketMQEvent } from '@aip/messaging';
+import { GenerationService } from './generation.service.ts';
+
+/** Admitted requests; the transport asks the broker only for as many as there are free slots. */
+@Controller()
+export class GenerationConsumer {
+  constructor(@Inject(GenerationService) private readonly generation: GenerationService) {}
+
+  @RocketMQEvent('ai.request.admitted')
+  onAdmitted(@Payload() event: Envelope<'ai.request.admitted'>, @Ctx() ctx: RocketMQContext) {
+    return this.generation.run(event, ctx.getDeliveryAttempt());
+  }
+}

@@ -1,0 +1,158 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Envelope } from '@aip/contracts';
+import { LlmError, ModelRouter, UnknownModelError, type ChatChunk } from '@aip/llm';
+import { EventPublisher } from '@aip/messaging';
+import { ENV, REDIS } from '@aip/runtime';
+import { SessionHistoryStore, TaskStore, type TaskEvent } from '@aip/tasks';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { InferenceEnv } from '../inference.config.ts';
+import { assemblePrompt } from './prompt.ts';
+
+export const LOGGER = Symbol('LOGGER');
+
+/**
+ * Runs one admitted request: prompt assembly, the model's fallback chain, token deltas to the
+ * task stream in small batches, result and history, lifecycle events. Throwing means "retry the
+ * message" (infrastructure trouble); model failures end the task instead (the chain already fell
+ * back), so they are not retried.
+ */
+@Injectable()
+export class GenerationService {
+  constructor(
+    @Inject(TaskStore) private readonly tasks: TaskStore,
+    @Inject(SessionHistoryStore) private readonly history: SessionHistoryStore,
+    @Inject(ModelRouter) private readonly models: ModelRouter,
+    @Inject(EventPublisher) private readonly publisher: EventPublisher,
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(ENV) private readonly env: InferenceEnv,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async run(event: Envelope<'ai.request.admitted'>, attempt: number): Promise<void> {
+    const { request, reservationId, queuedMs } = event.data;
+    const { taskId } = request;
+    const tenantId = event.tenantId;
+    const task = await this.tasks.get(taskId);
+    if (!task || ['completed', 'failed', 'rejected', 'cancelled'].includes(task.status)) return;
+    const lifecycle = { taskId, apiKeyId: request.apiKeyId, ...(reservationId ? { reservationId } : {}) };
+
+    if (await this.tasks.isCancelled(taskId)) {
+      if (await this.tasks.finish(taskId, 'cancelled', {}, { type: 'status', status: 'cancelled' })) {
+        await this.publisher.publish('ai.inference.cancelled', lifecycle, { tenantId });
+      }
+      return;
+    }
+    // A redelivery after a worker died: the client must drop what it got from the dead run.
+    if (attempt > 1 || task.status === 'running') await this.tasks.append(taskId, [{ type: 'restart', attempt }]);
+    const startedAt = Date.now();
+    await this.tasks.update(taskId, { status: 'running', startedAt, workerId: this.env.WORKER_ID, attempt });
+    await this.tasks.append(taskId, [{ type: 'status', status: 'running' }]);
+    await this.publisher.publish('ai.inference.started', { taskId, apiKeyId: request.apiKeyId, workerId: this.env.WORKER_ID, model: request.model, attempt }, { tenantId });
+
+    let chain;
+    try {
+      chain = this.models.resolve(request.model);
+    } catch (error) {
+      if (error instanceof UnknownModelError) return this.fail(event, { code: 'model_not_found', message: error.message });
+      throw error;
+    }
+
+    const [profile, turns] = await Promise.all([
+      request.userId ? this.redis.hgetall(`${this.env.REDIS_PREFIX}user:{${tenantId}:${request.userId}}:profile`) : Promise.resolve({}),
+      request.sessionId ? this.history.recent(tenantId, request.sessionId) : Promise.resolve([]),
+    ]);
+    const messages = assemblePrompt({
+      profile,
+      history: turns,
+      messages: request.messages.filter((m) => m.role !== 'tool').map((m) => ({ role: m.role as 'system' | 'user' | 'assistant', content: m.content })),
+      historyBudget: this.env.HISTORY_TOKEN_BUDGET,
+    });
+
+    const abort = new AbortController();
+    const cancelWatch = setInterval(() => {
+      void this.tasks.isCancelled(taskId).then((cancelled) => cancelled && abort.abort(new Error('cancelled')), () => undefined);
+    }, 100);
+    const batch: TaskEvent[] = [];
+    let lastFlush = Date.now();
+    let text = '';
+    let firstTokenAt: number | undefined;
+    let done: Extract<ChatChunk, { type: 'done' }> | undefined;
+    let provider = request.model;
+    try {
+      for await (const chunk of chain.stream({ messages, maxTokens: request.maxTokens, ...(request.temperature !== undefined ? { temperature: request.temperature } : {}), signal: abort.signal }, (name) => (provider = name))) {
+        if (chunk.type === 'done') {
+          done = chunk;
+          break;
+        }
+        firstTokenAt ??= Date.now();
+        text += chunk.text;
+        batch.push({ type: 'delta', text: chunk.text });
+        if (Date.now() - lastFlush >= this.env.DELTA_FLUSH_MS || batch.length >= 64) {
+          await this.tasks.append(taskId, batch.splice(0));
+          lastFlush = Date.now();
+        }
+      }
+    } catch (error) {
+      await this.tasks.append(taskId, batch.splice(0));
+      if (abort.signal.aborted) {
+        if (await this.tasks.finish(taskId, 'cancelled', { result: text }, { type: 'status', status: 'cancelled' })) {
+          await this.publisher.publish('ai.inference.cancelled', lifecycle, { tenantId });
+        }
+        return;
+      }
+      if (error instanceof LlmError) return this.fail(event, { code: error.kind, message: error.message });
+      throw error;
+    } finally {
+      clearInterval(cancelWatch);
+    }
+    await this.tasks.append(taskId, batch.splice(0));
+    if (!done) return this.fail(event, { code: 'incomplete', message: 'the model ended the stream without finishing' });
+
+    const finishedAt = Date.now();
+    const timings = {
+      queueMs: queuedMs,
+      totalMs: finishedAt - startedAt,
+      ...(firstTokenAt ? { firstTokenMs: firstTokenAt - startedAt } : {}),
+    };
+    const usage = { promptTokens: done.usage.promptTokens, completionTokens: done.usage.completionTokens, totalTokens: done.usage.totalTokens };
+    // History before the terminal event: a client that sees "done" and asks again finds the turn.
+    if (request.sessionId) {
+      const lastUser = [...request.messages].reverse().find((m) => m.role === 'user');
+      await this.history.append(tenantId, request.sessionId, [...(lastUser ? [{ role: 'user' as const, content: lastUser.content }] : []), { role: 'assistant', content: text }]);
+    }
+    await this.tasks.finish(
+      taskId,
+      'completed',
+      { result: text, usage, finishReason: done.finishReason, providerModel: provider, ...(firstTokenAt ? { firstTokenAt } : {}) },
+      { type: 'done', usage, finishReason: done.finishReason, model: request.model },
+    );
+    await this.publisher.publish(
+      'ai.inference.completed',
+      {
+        ...lifecycle,
+        ...(request.sessionId ? { sessionId: request.sessionId } : {}),
+        ...(request.userId ? { userId: request.userId } : {}),
+        workerId: this.env.WORKER_ID,
+        model: request.model,
+        provider,
+        usage,
+        timings,
+        finishReason: done.finishReason,
+      },
+      { tenantId },
+    );
+    this.logger.info({ taskId, model: request.model, provider, usage, timings }, 'generation completed');
+  }
+
+  private async fail(event: Envelope<'ai.request.admitted'>, error: { code: string; message: string }) {
+    const { request, reservationId } = event.data;
+    await this.tasks.finish(request.taskId, 'failed', { error }, { type: 'error', ...error, status: error.code === 'model_not_found' ? 404 : 502 });
+    await this.publisher.publish(
+      'ai.inference.failed',
+      { taskId: request.taskId, apiKeyId: request.apiKeyId, workerId: this.env.WORKER_ID, ...(reservationId ? { reservationId } : {}), error },
+      { tenantId: event.tenantId },
+    );
+    this.logger.warn({ taskId: request.taskId, error }, 'generation failed');
+  }
+}

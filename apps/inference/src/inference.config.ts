@@ -1,0 +1,21 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { baseEnvSchema, loadEnv } from '@aip/runtime';
+
+export const inferenceEnvSchema = baseEnvSchema.extend({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3002),
+  /** Requests this worker generates at once; it never takes more from the broker. */
+  INFERENCE_SLOTS: z.coerce.number().int().min(1).max(1024).default(8),
+  WORKER_ID: z.string().min(1).default(`${hostname()}-${process.pid}`),
+  /** Model routing document (JSON): aliases → ordered providers. Default: the extractive responder only. */
+  MODEL_ROUTING: z.string().optional(),
+  /** Completion tokens budgeted for history when assembling the prompt. */
+  HISTORY_TOKEN_BUDGET: z.coerce.number().int().min(0).default(2_000),
+  /** Flush token deltas to the task stream at least this often. */
+  DELTA_FLUSH_MS: z.coerce.number().int().min(1).max(1_000).default(20),
+  LEASE_MS: z.coerce.number().int().min(10_000).default(30_000),
+});
+
+export type InferenceEnv = z.infer<typeof inferenceEnvSchema>;
+
+export const loadInferenceEnv = () => loadEnv(inferenceEnvSchema);

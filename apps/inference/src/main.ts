@@ -1,0 +1,40 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { WorkerRegistry } from '@aip/rate-limit';
+import { BrokerHealth, IdempotencyStore, RocketMQServer } from '@aip/messaging';
+import { connectionOf, createLogger } from '@aip/runtime';
+import { Redis } from 'ioredis';
+import { AppModule } from './app.module.ts';
+import { loadInferenceEnv } from './inference.config.ts';
+
+const env = loadInferenceEnv();
+const logger = createLogger('inference', env.LOG_LEVEL);
+const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2 });
+const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(env, redis, logger), new FastifyAdapter(), { logger: ['error', 'warn'] });
+app.enableShutdownHooks();
+const server = new RocketMQServer({
+  connection: connectionOf(env),
+  group: 'inference',
+  concurrency: env.INFERENCE_SLOTS,
+  leaseMs: env.LEASE_MS,
+  // A crashed worker's claim expires with its lease, so the re-run is not held back.
+  idempotency: new IdempotencyStore(redis, { prefix: env.REDIS_PREFIX, processingTtlMs: env.LEASE_MS }),
+  health: app.get(BrokerHealth),
+  logger,
+});
+app.connectMicroservice({ strategy: server });
+await app.startAllMicroservices();
+
+// Live capacity for the limiter: free slots of this worker, refreshed well inside the TTL.
+const workers = new WorkerRegistry(redis, { prefix: `${env.REDIS_PREFIX}rl:` });
+const heartbeat = async () => workers.report({ workerId: env.WORKER_ID, slots: env.INFERENCE_SLOTS, busy: server.inFlight }).catch((error: unknown) => logger.warn({ err: String(error) }, 'worker heartbeat failed'));
+await heartbeat();
+const timer = setInterval(heartbeat, 2_000);
+app.getHttpAdapter().getInstance().addHook('onClose', async () => {
+  clearInterval(timer);
+  await workers.deregister(env.WORKER_ID).catch(() => undefined);
+});
+
+await app.listen(env.PORT, '0.0.0.0');
+logger.info({ port: env.PORT, slots: env.INFERENCE_SLOTS, workerId: env.WORKER_ID }, 'inference worker ready');

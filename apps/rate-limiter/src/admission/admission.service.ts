@@ -1,0 +1,124 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { Envelope } from '@aip/contracts';
+import { ApiKeyStore } from '@aip/keys';
+import { EventPublisher } from '@aip/messaging';
+import { AdmissionControl, DeadlineQueue, rateLimitPolicySchema, WorkerRegistry, type RateLimitPolicy } from '@aip/rate-limit';
+import { ENV } from '@aip/runtime';
+import { TaskStore } from '@aip/tasks';
+import type { Logger } from 'pino';
+import type { RateLimiterEnv } from '../rate-limiter.config.ts';
+
+export const LOGGER = Symbol('LOGGER');
+
+type Submitted = Envelope<'ai.request.submitted'>;
+type Rejection = 'rate_limited' | 'token_budget_exceeded' | 'concurrency_limit' | 'deadline_exceeded' | 'policy_denied' | 'no_capacity';
+
+/**
+ * Admit / queue-with-deadline / reject, atomically in Redis (one script per decision), so limits
+ * hold across replicas. A request that cannot be admitted now but can still make its deadline is
+ * parked and retried as capacity frees, instead of an immediate 429.
+ */
+@Injectable()
+export class AdmissionService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private pump: NodeJS.Timeout | undefined;
+  private pumping = false;
+  private readonly defaultPolicy: RateLimitPolicy;
+
+  constructor(
+    @Inject(AdmissionControl) private readonly admission: AdmissionControl,
+    @Inject(DeadlineQueue) private readonly queue: DeadlineQueue,
+    @Inject(WorkerRegistry) private readonly workers: WorkerRegistry,
+    @Inject(ApiKeyStore) private readonly keys: ApiKeyStore,
+    @Inject(TaskStore) private readonly tasks: TaskStore,
+    @Inject(EventPublisher) private readonly publisher: EventPublisher,
+    @Inject(ENV) private readonly env: RateLimiterEnv,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.defaultPolicy = rateLimitPolicySchema.parse(JSON.parse(env.DEFAULT_POLICY));
+  }
+
+  onApplicationBootstrap() {
+    this.pump = setInterval(() => void this.drain(), this.env.QUEUE_PUMP_MS);
+  }
+
+  onApplicationShutdown() {
+    clearInterval(this.pump);
+  }
+
+  async submit(event: Submitted, queuedSince = Date.parse(event.time)): Promise<void> {
+    const request = event.data;
+    const deadlineMs = Date.parse(request.deadline);
+    if (deadlineMs <= Date.now()) return this.reject(event, 'deadline_exceeded', 'the request waited past its deadline');
+    const key = await this.keys.byId(request.apiKeyId);
+    if (!key || key.status !== 'active') return this.reject(event, 'policy_denied', 'the API key is not active');
+    const parsed = rateLimitPolicySchema.safeParse(key.policy ?? this.defaultPolicy);
+    const policy = parsed.success ? parsed.data : this.defaultPolicy;
+    const capacity = this.env.CHECK_WORKER_CAPACITY ? await this.workers.liveCapacity() : undefined;
+    const decision = await this.admission.admit({
+      requestId: request.taskId,
+      tenantId: event.tenantId,
+      keyId: request.apiKeyId,
+      model: request.model,
+      tokens: request.estimatedPromptTokens + request.maxTokens,
+      policy,
+      ...(capacity !== undefined ? { capacity } : {}),
+    });
+    if (decision.admitted) {
+      await this.publisher.publish(
+        'ai.request.admitted',
+        { request, reservationId: decision.reservationId, reservedTokens: decision.reservedTokens, queuedMs: Math.max(0, Date.now() - queuedSince) },
+        { tenantId: event.tenantId, ...(event.traceparent ? { traceparent: event.traceparent } : {}) },
+      );
+      return;
+    }
+    const retryAt = Date.now() + decision.retryAfterMs;
+    if (decision.retryAfterMs >= 0 && retryAt < deadlineMs) {
+      await this.queue.enqueue({ requestId: request.taskId, keyId: request.apiKeyId, priority: request.priority, deadlineMs, payload: JSON.stringify({ event, queuedSince }) });
+      return;
+    }
+    const message =
+      decision.retryAfterMs < 0
+        ? `the request needs more tokens than the key's tokens-per-minute limit (${decision.limit})`
+        : `${decision.reason.replaceAll('_', ' ')}: limit ${decision.limit}, retry after ${Math.ceil(decision.retryAfterMs / 1000)} s`;
+    await this.reject(event, decision.reason, message, decision.retryAfterMs >= 0 ? decision.retryAfterMs : undefined);
+  }
+
+  async reconcile(event: Envelope<'ai.inference.completed' | 'ai.inference.failed' | 'ai.inference.cancelled'>): Promise<void> {
+    const { reservationId } = event.data;
+    if (!reservationId) return;
+    const actual = event.data.usage?.totalTokens ?? 0;
+    await this.admission.reconcile(reservationId, actual);
+  }
+
+  /** Rejects what expired, then retries parked requests while they get admitted. */
+  private async drain() {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      for (const expired of await this.queue.takeExpired()) {
+        const { event } = JSON.parse(expired.payload) as { event: Submitted };
+        await this.reject(event, 'deadline_exceeded', 'no capacity freed before the request\'s deadline');
+      }
+      await this.admission.expireStale();
+      // One pass over what waits: each parked request gets one admission attempt per tick.
+      const waiting = await this.queue.size();
+      for (let i = 0; i < waiting; i++) {
+        const next = await this.queue.takeNext();
+        if (!next) break;
+        const { event, queuedSince } = JSON.parse(next.payload) as { event: Submitted; queuedSince: number };
+        await this.submit(event, queuedSince);
+      }
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message }, 'deadline queue pump failed');
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private async reject(event: Submitted, reason: Rejection, message: string, retryAfterMs?: number) {
+    const { taskId, apiKeyId } = event.data;
+    await this.tasks.finish(taskId, 'rejected', { error: { code: reason, message } }, { type: 'error', code: reason, message, status: 429, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+    await this.publisher.publish('ai.request.rejected', { taskId, apiKeyId, reason, message, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) }, { tenantId: event.tenantId });
+    this.logger.info({ taskId, reason }, 'request rejected');
+  }
+}

@@ -1,0 +1,35 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { ApiKeyStore } from '@aip/keys';
+import { MessagingModule } from '@aip/messaging';
+import { AdmissionControl, DeadlineQueue, WorkerRegistry } from '@aip/rate-limit';
+import { connectionOf, ENV, HealthController, REDIS } from '@aip/runtime';
+import { TaskStore } from '@aip/tasks';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { AdmissionConsumer } from './admission/admission.consumer.ts';
+import { AdmissionService, LOGGER } from './admission/admission.service.ts';
+import type { RateLimiterEnv } from './rate-limiter.config.ts';
+
+@Module({})
+export class AppModule {
+  static register(env: RateLimiterEnv, redis: Redis, logger: Logger): DynamicModule {
+    const prefix = `${env.REDIS_PREFIX}rl:`;
+    return {
+      module: AppModule,
+      imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'rate-limiter', logger }), TerminusModule],
+      controllers: [AdmissionConsumer, HealthController],
+      providers: [
+        { provide: ENV, useValue: env },
+        { provide: REDIS, useValue: redis },
+        { provide: LOGGER, useValue: logger },
+        { provide: AdmissionControl, useValue: new AdmissionControl(redis, { prefix }) },
+        { provide: DeadlineQueue, useValue: new DeadlineQueue(redis, { prefix }) },
+        { provide: WorkerRegistry, useValue: new WorkerRegistry(redis, { prefix }) },
+        { provide: ApiKeyStore, useValue: new ApiKeyStore(redis, env.REDIS_PREFIX) },
+        { provide: TaskStore, useValue: new TaskStore(redis, { prefix: env.REDIS_PREFIX }) },
+        AdmissionService,
+      ],
+    };
+  }
+}

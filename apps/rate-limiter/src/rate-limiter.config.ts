@@ -1,0 +1,16 @@
+import { z } from 'zod';
+import { baseEnvSchema, loadEnv } from '@aip/runtime';
+
+export const rateLimiterEnvSchema = baseEnvSchema.extend({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3001),
+  /** How often parked requests are retried and expired ones rejected. */
+  QUEUE_PUMP_MS: z.coerce.number().int().min(5).max(5_000).default(50),
+  /** Policy for keys that carry none (JSON RateLimitPolicy). */
+  DEFAULT_POLICY: z.string().default('{"id":"default","requestsPerMinute":600,"tokensPerMinute":1000000,"maxConcurrent":64}'),
+  /** Admit only while inference workers report free slots. */
+  CHECK_WORKER_CAPACITY: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+});
+
+export type RateLimiterEnv = z.infer<typeof rateLimiterEnvSchema>;
+
+export const loadRateLimiterEnv = () => loadEnv(rateLimiterEnvSchema);

@@ -1,0 +1,171 @@
+import type { ChatChunk, ChatModelPort, ChatStreamRequest } from './chat-model.port.ts';
+import { FallbackChain, type ServedBy } from './fallback-chain.service.ts';
+import { LlmError, type LlmErrorKind } from './llm.error.ts';
+
+type Script =
+  | { kind: 'ok'; words: string[] }
+  | { kind: 'fail'; error: LlmErrorKind }
+  | { kind: 'hang' }
+  | { kind: 'fail-after'; words: string[]; error: LlmErrorKind }
+  | { kind: 'stall-after'; words: string[] };
+
+function untilAborted(signal: AbortSignal | undefined): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal?.aborted) reject(signal.reason);
+    signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+}
+
+/** A scripted provider that records what happened to its requests. */
+class FakePort implements ChatModelPort {
+  readonly model = 'fake';
+  calls = 0;
+  aborted = 0;
+  constructor(
+    readonly name: string,
+    private readonly script: Script,
+  ) {}
+
+  async *stream(request: ChatStreamRequest): AsyncGenerator<ChatChunk> {
+    this.calls++;
+    request.signal?.addEventListener('abort', () => this.aborted++, { once: true });
+    const { script } = this;
+    if (script.kind === 'fail') throw new LlmError(script.error, `${this.name} failed`);
+    if (script.kind === 'hang') await untilAborted(request.signal);
+    if (script.kind === 'ok' || script.kind === 'fail-after' || script.kind === 'stall-after') {
+      for (const word of script.words) {
+        await Promise.resolve();
+        yield { type: 'delta', text: word };
+      }
+      if (script.kind === 'fail-after') throw new LlmError(script.error, `${this.name} broke`);
+      if (script.kind === 'stall-after') await untilAborted(request.signal);
+    }
+    yield { type: 'done', usage: { promptTokens: 1, completionTokens: 1, totalTokens: 2 }, finishReason: 'stop' };
+  }
+}
+
+function chain(...ports: FakePort[]) {
+  return new FallbackChain({ name: 'chat', providers: ports.map((port) => ({ port, firstTokenTimeoutMs: 50, idleTimeoutMs: 50 })) });
+}
+
+async function run(target: FallbackChain, request: Partial<ChatStreamRequest> = {}) {
+  const served: ServedBy[] = [];
+  const deltas: string[] = [];
+  let done: ChatChunk | undefined;
+  let error: unknown;
+  try {
+    for await (const chunk of target.stream({ messages: [{ role: 'user', content: 'hi' }], maxTokens: 10, ...request }, (_name, info) => served.push(info))) {
+      if (chunk.type === 'delta') deltas.push(chunk.text);
+      else done = chunk;
+    }
+  } catch (caught) {
+    error = caught;
+  }
+  return { served, text: deltas.join(''), done, error };
+}
+
+describe('FallbackChain', () => {
+  it('serves from the first provider when it is healthy', async () => {
+    const a = new FakePort('a', { kind: 'ok', words: ['x', 'y'] });
+    const b = new FakePort('b', { kind: 'ok', words: ['z'] });
+    const result = await run(chain(a, b));
+    expect(result.text).toBe('xy');
+    expect(result.done).toMatchObject({ type: 'done' });
+    expect(result.served).toEqual([{ provider: 'a', model: 'fake', attempts: [{ provider: 'a', outcome: 'served' }] }]);
+    expect(b.calls).toBe(0);
+  });
+
+  it('falls back when a provider errors before the first token', async () => {
+    const a = new FakePort('a', { kind: 'fail', error: 'server_error' });
+    const b = new FakePort('b', { kind: 'ok', words: ['z'] });
+    const result = await run(chain(a, b));
+    expect(result.text).toBe('z');
+    expect(result.served[0]?.attempts).toEqual([
+      { provider: 'a', outcome: 'failed', kind: 'server_error' },
+      { provider: 'b', outcome: 'served' },
+    ]);
+  });
+
+  it.each(['context_length', 'content_policy', 'auth', 'rate_limited'] as const)('falls back on %s too', async (kind) => {
+    const result = await run(chain(new FakePort('a', { kind: 'fail', error: kind }), new FakePort('b', { kind: 'ok', words: ['z'] })));
+    expect(result.served[0]?.provider).toBe('b');
+  });
+
+  it('abandons a provider that misses its first-token timeout and aborts its request', async () => {
+    const a = new FakePort('a', { kind: 'hang' });
+    const b = new FakePort('b', { kind: 'ok', words: ['z'] });
+    const result = await run(chain(a, b));
+    expect(result.text).toBe('z');
+    expect(result.served[0]?.attempts[0]).toEqual({ provider: 'a', outcome: 'failed', kind: 'timeout' });
+    expect(a.aborted).toBe(1);
+  });
+
+  it('does not fall back after the first delta was passed on', async () => {
+    const a = new FakePort('a', { kind: 'fail-after', words: ['x', 'y'], error: 'network' });
+    const b = new FakePort('b', { kind: 'ok', words: ['z'] });
+    const result = await run(chain(a, b));
+    expect(result.text).toBe('xy');
+    expect(result.error).toBeInstanceOf(LlmError);
+    expect(result.error).toMatchObject({ kind: 'network', attempts: [{ provider: 'a', outcome: 'failed', kind: 'network' }] });
+    expect(b.calls).toBe(0);
+  });
+
+  it('fails a stream that stalls past the idle timeout after text started', async () => {
+    const a = new FakePort('a', { kind: 'stall-after', words: ['x'] });
+    const result = await run(chain(a, new FakePort('b', { kind: 'ok', words: ['z'] })));
+    expect(result.text).toBe('x');
+    expect(result.error).toMatchObject({ kind: 'timeout' });
+    expect(a.aborted).toBe(1);
+  });
+
+  it('reports every attempt when all providers fail', async () => {
+    const result = await run(chain(new FakePort('a', { kind: 'fail', error: 'server_error' }), new FakePort('b', { kind: 'fail', error: 'rate_limited' })));
+    expect(result.error).toBeInstanceOf(LlmError);
+    expect(result.error).toMatchObject({
+      kind: 'rate_limited',
+      attempts: [
+        { provider: 'a', outcome: 'failed', kind: 'server_error' },
+        { provider: 'b', outcome: 'failed', kind: 'rate_limited' },
+      ],
+    });
+    expect((result.error as Error).message).toMatch(/all providers of model "chat" failed/);
+  });
+
+  it('stops on the caller abort with its reason and does not fall back', async () => {
+    const a = new FakePort('a', { kind: 'hang' });
+    const b = new FakePort('b', { kind: 'ok', words: ['z'] });
+    const controller = new AbortController();
+    const reason = new Error('client went away');
+    const pending = run(chain(a, b), { signal: controller.signal });
+    await Promise.resolve();
+    controller.abort(reason);
+    const result = await pending;
+    expect(result.error).toBe(reason);
+    expect(b.calls).toBe(0);
+  });
+
+  it('aborts the upstream when the consumer stops reading', async () => {
+    const a = new FakePort('a', { kind: 'ok', words: ['x', 'y', 'z'] });
+    for await (const chunk of chain(a).stream({ messages: [], maxTokens: 10 })) {
+      expect(chunk).toEqual({ type: 'delta', text: 'x' });
+      break;
+    }
+    expect(a.aborted).toBe(1);
+  });
+
+  it('does not abort a provider that finished normally', async () => {
+    const a = new FakePort('a', { kind: 'ok', words: ['x'] });
+    await run(chain(a));
+    expect(a.aborted).toBe(0);
+  });
+
+  it('derives cooldowns from the error kind and Retry-After', () => {
+    const target = new FallbackChain({ name: 'chat', providers: [{ port: new FakePort('a', { kind: 'hang' }), firstTokenTimeoutMs: 1 }], cooldownMs: { server_error: 5_000 }, maxCooldownMs: 60_000 });
+    expect(target.cooldownFor(new LlmError('server_error', ''))).toBe(5_000);
+    expect(target.cooldownFor(new LlmError('timeout', ''))).toBe(30_000);
+    expect(target.cooldownFor(new LlmError('context_length', ''))).toBe(0);
+    expect(target.cooldownFor(new LlmError('rate_limited', '', { retryAfterMs: 2_000 }))).toBe(2_000);
+    expect(target.cooldownFor(new LlmError('rate_limited', '', { retryAfterMs: 3_600_000 }))).toBe(60_000);
+    expect(target.cooldownFor(new LlmError('auth', ''))).toBe(60_000);
+  });
+});

@@ -1,0 +1,49 @@
+import { z } from 'zod';
+
+/** Provider name: it is also the cooldown key, so the same upstream keeps the same name everywhere. */
+const providerName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/, 'letters, digits and . _ : - (max 100)');
+const timeoutMs = z.number().int().positive();
+
+export const openAICompatibleProviderSchema = z.object({
+  name: providerName,
+  kind: z.literal('openai-compatible'),
+  /** Including the version path, e.g. https://api.openai.com/v1 */
+  baseUrl: z.url(),
+  /** Optional: local servers (Ollama, vLLM) usually need none. */
+  apiKey: z.string().min(1).optional(),
+  model: z.string().min(1),
+  /** Default 10 s. */
+  firstTokenTimeoutMs: timeoutMs.optional(),
+  /** Longest silence once text has started; default 60 s. */
+  idleTimeoutMs: timeoutMs.optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+});
+
+export const extractiveProviderSchema = z.object({
+  name: providerName,
+  kind: z.literal('extractive'),
+  firstTokenTimeoutMs: timeoutMs.optional(),
+  idleTimeoutMs: timeoutMs.optional(),
+});
+
+export const modelProviderSchema = z.discriminatedUnion('kind', [openAICompatibleProviderSchema, extractiveProviderSchema]);
+
+export const modelRoutingSchema = z.object({
+  models: z.record(
+    z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/, 'model alias: letters, digits and . _ : / -'),
+    z.object({
+      providers: z
+        .array(modelProviderSchema)
+        .min(1)
+        .refine((providers) => new Set(providers.map((provider) => provider.name)).size === providers.length, 'provider names must be unique within a model'),
+    }),
+  ),
+});
+
+export type ModelRoutingConfig = z.infer<typeof modelRoutingSchema>;
+export type ModelProviderConfig = z.infer<typeof modelProviderSchema>;
+
+/** Works anywhere, no LLM: the retrieval-only responder. */
+export const DEFAULT_MODEL_ROUTING: ModelRoutingConfig = {
+  models: { extractive: { providers: [{ name: 'extractive', kind: 'extractive' }] } },
+};

@@ -1,0 +1,28 @@
+import { countWords, estimateTextTokens, estimateTokens, TOKENS_PER_MESSAGE } from './token-estimate.ts';
+
+describe('estimateTokens', () => {
+  it('counts ceil(chars / 4) plus framing per message', () => {
+    expect(estimateTokens([{ content: 'abcd' }, { content: 'abcde' }])).toBe(1 + TOKENS_PER_MESSAGE + 2 + TOKENS_PER_MESSAGE);
+    expect(estimateTokens([])).toBe(0);
+    expect(estimateTokens([{ content: '' }])).toBe(TOKENS_PER_MESSAGE);
+  });
+
+  it('counts CJK characters one token each instead of a quarter', () => {
+    expect(estimateTextTokens('退款需要多久')).toBe(6);
+    expect(estimateTextTokens('ok 退款')).toBe(1 + 2);
+  });
+
+  it('is in the right range for English prose', () => {
+    const text = 'The quick brown fox jumps over the lazy dog near the riverbank at dawn.';
+    // 15 words ≈ 16 BPE tokens for this sentence; the estimate must not be wildly off.
+    expect(estimateTextTokens(text)).toBeGreaterThanOrEqual(14);
+    expect(estimateTextTokens(text)).toBeLessThanOrEqual(20);
+  });
+});
+
+describe('countWords', () => {
+  it('counts whitespace-separated words', () => {
+    expect(countWords('  Echo: hello\n there  ')).toBe(3);
+    expect(countWords('')).toBe(0);
+  });
+});

@@ -1,0 +1,38 @@
+/**
+ * Token estimates without a tokenizer. Used to reserve budget before a request runs (the real
+ * usage reconciles afterwards) and as the fallback when an upstream reports no usage, so they err
+ * on the high side rather than the low one.
+ *
+ * Rule: Latin-script text averages about 4 characters per token for OpenAI-style BPE tokenizers,
+ * so those characters count 1/4 each; CJK, kana, Hangul and other wide scripts are close to one
+ * token per character (often more), so those count 1 each. Each message adds 4 tokens of framing
+ * (role and separators, as in OpenAI's own counting guide).
+ */
+export const TOKENS_PER_MESSAGE = 4;
+
+/** From U+2E80 (CJK radicals) upwards: CJK, kana, Hangul, and the rarer scripts above them. */
+function isWide(codePoint: number): boolean {
+  return codePoint >= 0x2e80;
+}
+
+export function estimateTextTokens(text: string): number {
+  let narrow = 0;
+  let wide = 0;
+  for (const char of text) {
+    if (isWide(char.codePointAt(0) ?? 0)) wide++;
+    else narrow++;
+  }
+  return Math.ceil(narrow / 4) + wide;
+}
+
+/** ceil(narrow chars / 4) + wide chars + 4 per message. */
+export function estimateTokens(messages: readonly { content: string }[]): number {
+  let total = 0;
+  for (const message of messages) total += estimateTextTokens(message.content) + TOKENS_PER_MESSAGE;
+  return total;
+}
+
+/** Whitespace-separated words: the token unit of the extractive responder and the mock upstream. */
+export function countWords(text: string): number {
+  return text.match(/\S+/g)?.length ?? 0;
+}

@@ -1,0 +1,7 @@
+export * from './rate-limit-policy.schema.ts';
+export * from './admission.types.ts';
+export * from './admission-control.ts';
+export * from './rate-limit.keys.ts';
+export * from './deadline-queue.ts';
+export * from './deadline-queue.codec.ts';
+export * from './worker-registry.ts';

@@ -1,0 +1,135 @@
+import type { Redis } from 'ioredis';
+import { CHOOSE_LUA, DEREGISTER_LUA, LIVE_LUA, REPORT_LUA } from './worker-registry.lua.ts';
+import { assertId, assertTime, defineScript, replyArray, replyNumber, replyString, type ScriptCall } from './redis-script.ts';
+
+export interface WorkerReport {
+  workerId: string;
+  /** Requests the worker can run at once. */
+  slots: number;
+  /** Requests it is running now. */
+  busy: number;
+}
+
+export interface LiveWorker extends WorkerReport {
+  free: number;
+}
+
+export type WorkerChoiceReason = 'sticky' | 'new' | 'rebalanced' | 'failover';
+
+export interface WorkerChoice {
+  workerId: string;
+  /**
+   * sticky: the session's worker again; new: the session had no pin; rebalanced: its worker was
+   * more than maxLoadGap busier than the least loaded; failover: its worker's heartbeat stopped.
+   */
+  reason: WorkerChoiceReason;
+  /** The worker the session was pinned to before, if any. */
+  previousWorkerId: string | undefined;
+}
+
+export interface ChooseWorkerOptions {
+  /** How much busier than the least-loaded live worker the session's worker may be and keep it. */
+  maxLoadGap: number;
+  nowMs?: number;
+}
+
+export interface WorkerRegistryOptions {
+  /** Prefix of every key, e.g. "aip:rl:". */
+  prefix?: string;
+  /** Worker pool (e.g. per model); each pool is one Redis hash tag. */
+  pool?: string;
+  /** A worker counts as alive this long after its last report. Default 10 s. */
+  heartbeatTtlMs?: number;
+  /** An idle session forgets its worker after this. Default 30 min. */
+  pinTtlMs?: number;
+  /**
+   * Add each choice to the chosen worker's busy figure until its next report. Default true: without
+   * it, every choice between two heartbeats sees the same "least loaded" worker.
+   */
+  countAssignments?: boolean;
+}
+
+const REASONS: readonly WorkerChoiceReason[] = ['sticky', 'new', 'rebalanced', 'failover'];
+
+/**
+ * Live inference workers and session affinity, shared in Redis so every router replica sees the
+ * same picture and a router restart loses nothing. Workers report { slots, busy } as a heartbeat;
+ * one that stops reporting drops out after heartbeatTtlMs, and its sessions move on their next
+ * request.
+ */
+export class WorkerRegistry {
+  private readonly keys: readonly [alive: string, slots: string, busy: string];
+  private readonly tag: string;
+  private readonly heartbeatTtlMs: number;
+  private readonly pinTtlMs: number;
+  private readonly countAssignments: boolean;
+  private readonly reportScript: ScriptCall;
+  private readonly liveScript: ScriptCall;
+  private readonly chooseScript: ScriptCall;
+  private readonly deregisterScript: ScriptCall;
+
+  constructor(redis: Redis, options: WorkerRegistryOptions = {}) {
+    const pool = options.pool ?? 'default';
+    assertId('pool', pool);
+    this.tag = `${options.prefix ?? 'aip:rl:'}{w:${pool}}`;
+    this.keys = [`${this.tag}:alive`, `${this.tag}:slots`, `${this.tag}:busy`];
+    this.heartbeatTtlMs = options.heartbeatTtlMs ?? 10_000;
+    this.pinTtlMs = options.pinTtlMs ?? 30 * 60_000;
+    this.countAssignments = options.countAssignments ?? true;
+    if (!Number.isSafeInteger(this.heartbeatTtlMs) || this.heartbeatTtlMs <= 0) throw new RangeError(`heartbeatTtlMs must be a positive integer, got ${this.heartbeatTtlMs}`);
+    if (!Number.isSafeInteger(this.pinTtlMs) || this.pinTtlMs <= 0) throw new RangeError(`pinTtlMs must be a positive integer, got ${this.pinTtlMs}`);
+    this.reportScript = defineScript(redis, 'aipRlWorkerReport', 3, REPORT_LUA);
+    this.liveScript = defineScript(redis, 'aipRlWorkerLive', 3, LIVE_LUA);
+    this.chooseScript = defineScript(redis, 'aipRlWorkerChoose', 4, CHOOSE_LUA);
+    this.deregisterScript = defineScript(redis, 'aipRlWorkerDeregister', 3, DEREGISTER_LUA);
+  }
+
+  /** Heartbeat: call at least every heartbeatTtlMs (e.g. every third of it) and on every change. */
+  async report(report: WorkerReport, nowMs?: number): Promise<void> {
+    assertId('workerId', report.workerId);
+    assertTime('nowMs', nowMs);
+    if (!Number.isSafeInteger(report.slots) || report.slots < 0) throw new RangeError(`slots must be a non-negative integer, got ${report.slots}`);
+    if (!Number.isSafeInteger(report.busy) || report.busy < 0) throw new RangeError(`busy must be a non-negative integer, got ${report.busy}`);
+    await this.reportScript(...this.keys, nowMs ?? '', this.heartbeatTtlMs, report.workerId, report.slots, report.busy);
+  }
+
+  /** Graceful shutdown: stop routing to this worker now rather than after its heartbeat expires. */
+  async deregister(workerId: string): Promise<void> {
+    assertId('workerId', workerId);
+    await this.deregisterScript(...this.keys, workerId);
+  }
+
+  async liveWorkers(nowMs?: number): Promise<LiveWorker[]> {
+    assertTime('nowMs', nowMs);
+    const flat = replyArray(await this.liveScript(...this.keys, nowMs ?? ''), 'liveWorkers');
+    const workers: LiveWorker[] = [];
+    for (let offset = 0; offset < flat.length; offset += 3) {
+      const slots = replyNumber(flat[offset + 1], 'worker slots');
+      const busy = replyNumber(flat[offset + 2], 'worker busy');
+      workers.push({ workerId: replyString(flat[offset], 'worker id'), slots, busy, free: Math.max(0, slots - busy) });
+    }
+    return workers;
+  }
+
+  /** Free slots across live workers: what AdmissionControl.admit takes as `capacity`. */
+  async liveCapacity(nowMs?: number): Promise<number> {
+    return (await this.liveWorkers(nowMs)).reduce((sum, worker) => sum + worker.free, 0);
+  }
+
+  /** The worker for this session's next request, recorded as its pin; undefined when none is alive. */
+  async chooseWorker(sessionId: string, options: ChooseWorkerOptions): Promise<WorkerChoice | undefined> {
+    assertId('sessionId', sessionId);
+    assertTime('nowMs', options.nowMs);
+    if (!Number.isFinite(options.maxLoadGap) || options.maxLoadGap < 0) throw new RangeError(`maxLoadGap must be a non-negative number, got ${options.maxLoadGap}`);
+    const reply = await this.chooseScript(
+      ...this.keys, `${this.tag}:pin:${sessionId}`,
+      options.nowMs ?? '', options.maxLoadGap, this.pinTtlMs, this.countAssignments ? 1 : 0,
+    );
+    if (reply === null) return undefined;
+    const [workerId, reason, previous] = replyArray(reply, 'chooseWorker');
+    const why = replyString(reason, 'choice reason');
+    if (!REASONS.includes(why as WorkerChoiceReason)) throw new Error(`unexpected choice reason ${why}`);
+    const previousWorkerId = replyString(previous, 'previous worker');
+    return { workerId: replyString(workerId, 'chosen worker'), reason: why as WorkerChoiceReason, previousWorkerId: previousWorkerId === '' ? undefined : previousWorkerId };
+  }
+}

@@ -1,0 +1,35 @@
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * Validates the whole environment once at start-up. A bad value fails fast with a message that
+ * names the variable and what it accepts; defaults run the embedded stack.
+ */
+export function loadEnv<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+  throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+}
+
+/** Environment variables every app reads. */
+export const baseEnvSchema = z.object({
+  ROCKETMQ_ENDPOINTS: z.string().regex(/^[^:\s]+:\d+$/, 'host:port of the RocketMQ proxy (gRPC)').default('127.0.0.1:8081'),
+  ROCKETMQ_ACCESS_KEY: z.string().optional(),
+  ROCKETMQ_SECRET_KEY: z.string().optional(),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  REDIS_PREFIX: z.string().default('aip:'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  INSTANCE_ID: z.string().optional(),
+});
+export type BaseEnv = z.infer<typeof baseEnvSchema>;
+
+export function connectionOf(env: BaseEnv) {
+  return {
+    endpoints: env.ROCKETMQ_ENDPOINTS,
+    ...(env.ROCKETMQ_ACCESS_KEY && env.ROCKETMQ_SECRET_KEY ? { credentials: { accessKey: env.ROCKETMQ_ACCESS_KEY, accessSecret: env.ROCKETMQ_SECRET_KEY } } : {}),
+  };
+}

@@ -1,0 +1,4 @@
+export * from './env.config.ts';
+export * from './health.controller.ts';
+export * from './logger.ts';
+export * from './tokens.ts';

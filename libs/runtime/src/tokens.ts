@@ -1,0 +1,4 @@
+/** DI token of the app's ioredis client. */
+export const REDIS = Symbol('REDIS');
+/** DI token of the app's validated environment. */
+export const ENV = Symbol('ENV');

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+
+export const taskStatus = z.enum(['queued', 'running', 'completed', 'failed', 'rejected', 'cancelled']);
+export type TaskStatus = z.infer<typeof taskStatus>;
+
+export const TERMINAL_STATUSES: readonly TaskStatus[] = ['completed', 'failed', 'rejected', 'cancelled'];
+
+export const usageSchema = z.object({
+  promptTokens: z.number().int().nonnegative(),
+  completionTokens: z.number().int().nonnegative(),
+  totalTokens: z.number().int().nonnegative(),
+});
+
+export const sourceSchema = z.object({ docId: z.string(), version: z.string().optional(), position: z.number().int().optional() });
+
+/** What travels on `task:{id}:events`: deltas, markers and exactly one terminal event per run. */
+export const taskEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('status'), status: taskStatus }),
+  z.object({ type: z.literal('delta'), text: z.string() }),
+  /** A worker died mid-generation and another one starts over: discard the text received so far. */
+  z.object({ type: z.literal('restart'), attempt: z.number().int().positive() }),
+  z.object({
+    type: z.literal('done'),
+    usage: usageSchema,
+    finishReason: z.enum(['stop', 'length', 'content_filter']),
+    model: z.string(),
+    sources: z.array(sourceSchema).optional(),
+  }),
+  z.object({ type: z.literal('error'), code: z.string(), message: z.string(), status: z.number().int().optional(), retryAfterMs: z.number().int().optional() }),
+]);
+export type TaskEvent = z.infer<typeof taskEventSchema>;
+
+/** The task record (`task:{id}` hash), as the API returns it. */
+export interface Task {
+  id: string;
+  tenantId: string;
+  keyId: string;
+  model: string;
+  status: TaskStatus;
+  stream: boolean;
+  sessionId?: string;
+  createdAt: number;
+  startedAt?: number;
+  firstTokenAt?: number;
+  finishedAt?: number;
+  attempt?: number;
+  result?: string;
+  usage?: z.infer<typeof usageSchema>;
+  finishReason?: string;
+  sources?: z.infer<typeof sourceSchema>[];
+  error?: { code: string; message: string };
+  workerId?: string;
+  providerModel?: string;
+}

@@ -1,0 +1,204 @@
+import { ChatOpenAI } from '@langchain/openai';
+import { startMockLlm, type MockLlm } from '@aip/mock-llm';
+import { uniqueName } from '@aip/testing';
+import OpenAI from 'openai';
+import { startApp, stopApp, type RunningApp } from './platform.ts';
+
+// The request path with real processes: access → ai-request → two rate-limiter instances →
+// ai-inference → an inference worker → Redis stream → access, on the real broker and Redis,
+// with mock OpenAI-compatible upstreams standing in for models.
+const ADMIN_TOKEN = 'e2e-admin-token-0123456789';
+const apps: RunningApp[] = [];
+let access: RunningApp;
+let base: string;
+let broken: MockLlm;
+let healthy: MockLlm;
+let slow: MockLlm;
+
+async function admin(path: string, init: RequestInit = {}) {
+  const response = await fetch(`${base}/admin/keys${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(init.body ? { 'content-type': 'application/json' } : {}) } });
+  return response.status === 204 ? undefined : response.json();
+}
+
+async function createKey(input: Record<string, unknown> = {}): Promise<{ key: string; record: { id: string } }> {
+  return admin('', { method: 'POST', body: JSON.stringify({ tenantId: 'acme', ...input }) }) as Promise<{ key: string; record: { id: string } }>;
+}
+
+function post(path: string, key: string, body: unknown, headers: Record<string, string> = {}) {
+  return fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+}
+
+const ask = (content: string) => [{ role: 'user' as const, content }];
+
+beforeAll(async () => {
+  [broken, healthy, slow] = await Promise.all([
+    startMockLlm({ fail: 'http500' }),
+    startMockLlm({ reply: 'The Forbidden City and the Great Wall.' }),
+    startMockLlm({ replyTokens: 200, tokensPerSecond: 40 }),
+  ]);
+  const routing = {
+    models: {
+      extractive: { providers: [{ name: 'extractive', kind: 'extractive' }] },
+      'mock-gpt': {
+        providers: [
+          { name: 'broken', kind: 'openai-compatible', baseUrl: broken.url, model: 'gpt-x', firstTokenTimeoutMs: 2_000 },
+          { name: 'healthy', kind: 'openai-compatible', baseUrl: healthy.url, model: 'gpt-y', firstTokenTimeoutMs: 2_000 },
+        ],
+      },
+      'mock-slow': { providers: [{ name: 'slow', kind: 'openai-compatible', baseUrl: slow.url, model: 'gpt-z', firstTokenTimeoutMs: 5_000 }] },
+    },
+  };
+  const shared = { REDIS_PREFIX: `${uniqueName('e2e')}:` };
+  apps.push(
+    ...(await Promise.all([
+      startApp('rate-limiter', shared),
+      startApp('rate-limiter', shared),
+      startApp('inference', { ...shared, MODEL_ROUTING: JSON.stringify(routing), INFERENCE_SLOTS: '16' }),
+    ])),
+  );
+  // A short admission deadline: requests over a per-minute limit are refused at once (429)
+  // instead of waiting in the deadline queue for the next minute.
+  access = await startApp('access', { ...shared, ADMIN_TOKEN, MODELS: 'extractive,mock-gpt,mock-slow', ADMISSION_DEADLINE_MS: '3000', MAX_BODY_BYTES: '65536' });
+  apps.push(access);
+  base = `http://127.0.0.1:${access.port}`;
+}, 180_000);
+
+afterAll(async () => {
+  await Promise.all(apps.map(stopApp));
+  await Promise.all([broken, healthy, slow].map((mock) => mock?.close()));
+});
+
+describe('the OpenAI-compatible API', () => {
+  it('answers through the official openai SDK, streaming and not, with usage', async () => {
+    const { key } = await createKey();
+    const client = new OpenAI({ apiKey: key, baseURL: `${base}/v1` });
+    const completion = await client.chat.completions.create({ model: 'extractive', messages: ask('Which sights are in Beijing?') });
+    expect(completion.choices[0]?.message.content).toMatch(/retrieval-only/);
+    expect(completion.usage?.total_tokens).toBeGreaterThan(0);
+
+    const stream = await client.chat.completions.create({ model: 'extractive', messages: ask('Which sights are in Beijing?'), stream: true, stream_options: { include_usage: true } });
+    let text = '';
+    let usage: OpenAI.CompletionUsage | undefined | null;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      usage = chunk.usage ?? usage;
+    }
+    expect(text).toBe(completion.choices[0]?.message.content);
+    expect(usage?.completion_tokens).toBe(completion.usage?.completion_tokens);
+    expect((await client.models.list()).data.map((m) => m.id)).toEqual(['extractive', 'mock-gpt', 'mock-slow']);
+  });
+
+  it('works for LangChain\'s ChatOpenAI pointed at it', async () => {
+    const { key } = await createKey();
+    const model = new ChatOpenAI({ model: 'mock-gpt', apiKey: key, configuration: { baseURL: `${base}/v1` }, maxRetries: 0 });
+    const answer = await model.invoke('Which sights are in Beijing?');
+    expect(answer.content).toBe('The Forbidden City and the Great Wall.');
+  });
+
+  it('falls back to the second provider when the first fails', async () => {
+    const { key } = await createKey();
+    const before = broken.stats().requests;
+    const client = new OpenAI({ apiKey: key, baseURL: `${base}/v1` });
+    const completion = await client.chat.completions.create({ model: 'mock-gpt', messages: ask('sights?') });
+    expect(completion.choices[0]?.message.content).toBe('The Forbidden City and the Great Wall.');
+    expect(broken.stats().requests).toBeGreaterThanOrEqual(before); // tried or skipped while cooling down
+  });
+
+  it.each([
+    ['malformed JSON', '{"model":', 400, 'invalid_request_error'],
+    ['no messages', { model: 'extractive', messages: [] }, 400, 'invalid_request_error'],
+    ['an unknown model', { model: 'gpt-17', messages: ask('hi') }, 404, 'not_found_error'],
+    ['an oversized body', { model: 'extractive', messages: ask('x'.repeat(100_000)) }, 413, 'invalid_request_error'],
+  ])('refuses %s with a structured OpenAI error and a request id', async (_case, body, status, type) => {
+    const { key } = await createKey();
+    const response = await post('/v1/chat/completions', key, body);
+    expect(response.status).toBe(status);
+    expect(response.headers.get('x-request-id')).toBeTruthy();
+    expect(await response.json()).toEqual({ error: expect.objectContaining({ type, message: expect.any(String) }) });
+  });
+
+  it('refuses missing, invalid and revoked keys (401) and models the key may not use (403)', async () => {
+    const body = { model: 'extractive', messages: ask('hi') };
+    expect((await fetch(`${base}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).status).toBe(401);
+    expect((await post('/v1/chat/completions', 'sk-aip-not-a-key', body)).status).toBe(401);
+    const limited = await createKey({ models: ['extractive'] });
+    const denied = await post('/v1/chat/completions', limited.key, { model: 'mock-gpt', messages: ask('hi') });
+    expect(denied.status).toBe(403);
+    expect((await denied.json()).error.code).toBe('model_not_allowed');
+    const revoked = await createKey();
+    await post('/v1/chat/completions', revoked.key, body); // cached as valid now
+    await admin(`/${revoked.record.id}`, { method: 'DELETE' });
+    await new Promise((resolve) => setTimeout(resolve, 2_100)); // the key cache lives 2 s
+    const response = await post('/v1/chat/completions', revoked.key, body);
+    expect(response.status).toBe(401);
+    expect((await response.json()).error.code).toBe('invalid_api_key');
+  });
+
+  it('admits exactly the per-minute limit out of 30 concurrent requests across two limiter instances, and answers 429 with Retry-After to the rest', async () => {
+    const { key } = await createKey({ policy: { id: 'tight', requestsPerMinute: 10 } });
+    const responses = await Promise.all(Array.from({ length: 30 }, () => post('/v1/chat/completions', key, { model: 'extractive', messages: ask('hi') })));
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(20);
+    const refused = responses.find((r) => r.status === 429)!;
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await refused.json()).error).toMatchObject({ type: 'rate_limit_error', code: 'rate_limited' });
+  });
+});
+
+describe('the async task API', () => {
+  it('accepts a task (202), serves it by polling, and replays its events over SSE from Last-Event-ID', async () => {
+    const { key } = await createKey();
+    const created = await post('/v1/tasks', key, { model: 'mock-gpt', messages: ask('sights?') });
+    expect(created.status).toBe(202);
+    const task = await created.json();
+    expect(task).toMatchObject({ status: 'queued', links: { self: `/v1/tasks/${task.id}` } });
+
+    let polled: { status: string; result?: string; usage?: unknown };
+    do {
+      polled = await (await fetch(`${base}/v1/tasks/${task.id}`, { headers: { authorization: `Bearer ${key}` } })).json();
+    } while (!['completed', 'failed'].includes(polled.status) && (await new Promise((r) => setTimeout(r, 50)), true));
+    expect(polled).toMatchObject({ status: 'completed', result: 'The Forbidden City and the Great Wall.', usage: { totalTokens: expect.any(Number) } });
+
+    const events = async (lastEventId?: string) => {
+      const response = await fetch(`${base}/v1/tasks/${task.id}/events`, { headers: { authorization: `Bearer ${key}`, ...(lastEventId ? { 'last-event-id': lastEventId } : {}) } });
+      const frames = (await response.text()).split('\n\n').filter(Boolean).map((frame) => Object.fromEntries(frame.split('\n').map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)])));
+      return frames as { id: string; event: string; data: string }[];
+    };
+    const all = await events();
+    expect(all.at(-1)?.event).toBe('done');
+    const resumed = await events(all[1]!.id);
+    expect(resumed.map((f) => f.id)).toEqual(all.slice(2).map((f) => f.id));
+  });
+
+  it('returns the same task for the same Idempotency-Key and body, and 409 for another body', async () => {
+    const { key } = await createKey();
+    const body = { model: 'extractive', messages: ask('once') };
+    const first = await (await post('/v1/tasks', key, body, { 'idempotency-key': 'req-1' })).json();
+    const second = await (await post('/v1/tasks', key, body, { 'idempotency-key': 'req-1' })).json();
+    expect(second.id).toBe(first.id);
+    expect((await post('/v1/tasks', key, { ...body, messages: ask('other') }, { 'idempotency-key': 'req-1' })).status).toBe(409);
+  });
+
+  it('never shows a task to another tenant (404)', async () => {
+    const { key } = await createKey();
+    const other = (await admin('', { method: 'POST', body: JSON.stringify({ tenantId: 'globex' }) })) as { key: string };
+    const task = await (await post('/v1/tasks', key, { model: 'extractive', messages: ask('mine') })).json();
+    const response = await fetch(`${base}/v1/tasks/${task.id}`, { headers: { authorization: `Bearer ${other.key}` } });
+    expect(response.status).toBe(404);
+  });
+
+  it('cancels a running generation within a fraction of a second', async () => {
+    const { key } = await createKey();
+    const task = await (await post('/v1/tasks', key, { model: 'mock-slow', messages: ask('long answer please') })).json();
+    const auth = { authorization: `Bearer ${key}` };
+    let status = 'queued';
+    while (status !== 'running') status = (await (await fetch(`${base}/v1/tasks/${task.id}`, { headers: auth })).json()).status;
+    await fetch(`${base}/v1/tasks/${task.id}`, { method: 'DELETE', headers: auth });
+    let final: { status: string; result?: string };
+    do final = await (await fetch(`${base}/v1/tasks/${task.id}`, { headers: auth })).json();
+    while (final.status === 'running' && (await new Promise((r) => setTimeout(r, 20)), true));
+    expect(final.status).toBe('cancelled');
+    expect((final.result ?? '').split(' ').length).toBeLessThan(200);
+  });
+});

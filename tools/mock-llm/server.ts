@@ -1,0 +1,407 @@
+/**
+ * OpenAI-compatible mock upstream for tests and benchmarks (node:http only).
+ *
+ * Written in erasable TypeScript (no enums, parameter properties or decorators) so Node 24 runs it
+ * directly with type stripping:
+ *
+ *   node tools/mock-llm/server.ts --port 4010 [--reply-tokens 20] [--tokens-per-second 0]
+ *        [--first-token-delay-ms 0] [--fail none] [--host 127.0.0.1]
+ *
+ * and tests import it:  const mock = await startMockLlm({ replyTokens: 5 });  ...  await mock.close();
+ *
+ * Endpoints
+ *   POST /v1/chat/completions   non-stream JSON, or `stream: true` SSE in the OpenAI chunk format:
+ *                               content chunks (role on the first), a final chunk with finish_reason,
+ *                               a usage chunk when `stream_options.include_usage` is true, `[DONE]`.
+ *   GET  /v1/models             the configured model ids.
+ *
+ * Behaviour (start options, changed later with setBehaviour(partial), or per request with the header
+ * `x-mock-behaviour: {"fail":"http500"}` so one server can serve many tests):
+ *   reply              fixed reply text; default "Echo: <last user message>" repeated to replyTokens words
+ *   replyTokens        words in the default reply (default 20); `max_tokens` in the request truncates
+ *                      the reply and sets finish_reason "length"
+ *   firstTokenDelayMs  delay before the response starts (default 0)
+ *   tokensPerSecond    pacing of streamed words; 0 = write the whole response at once (default 0)
+ *   fail               'none' | 'http500' | 'http429' (Retry-After: retryAfterSeconds) | 'http401' |
+ *                      'hang' (never answer) | 'drop-mid-stream' (destroy the socket after
+ *                      dropAfterTokens words) | 'http400-context-length' (code context_length_exceeded)
+ *   retryAfterSeconds  Retry-After of http429 (default 1)
+ *   dropAfterTokens    words sent before drop-mid-stream cuts the connection (default 3)
+ *   omitUsage          never send usage (neither the stream usage chunk nor `usage` in JSON), like
+ *                      upstreams that ignore stream_options (default false)
+ *
+ * Tokens are whitespace-separated words, for the prompt (all message contents) and the completion.
+ * It is the baseline of a latency benchmark, so the fast path (tokensPerSecond 0, no delay) builds the
+ * whole response in one string and writes it with one `end()`: no timers per token.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+export type MockFailure = 'none' | 'http500' | 'http429' | 'http401' | 'hang' | 'drop-mid-stream' | 'http400-context-length';
+
+export interface MockLlmBehaviour {
+  reply: string | undefined;
+  replyTokens: number;
+  firstTokenDelayMs: number;
+  tokensPerSecond: number;
+  fail: MockFailure;
+  retryAfterSeconds: number;
+  dropAfterTokens: number;
+  omitUsage: boolean;
+}
+
+export interface MockLlmOptions extends Partial<MockLlmBehaviour> {
+  /** 0 (default) picks a free port. */
+  port?: number;
+  host?: string;
+  /** Ids listed by GET /v1/models (default ["mock-llm"]). */
+  models?: string[];
+}
+
+export interface MockLlmStats {
+  /** Every HTTP request to /v1/chat/completions, including failed ones. */
+  requests: number;
+  /** Requests with `stream: true`. */
+  streams: number;
+  /** Responses written to the end (success only). */
+  completed: number;
+  /** Requests answered with an injected failure (http errors, hang, drop). */
+  failed: number;
+  /** Connections the client closed before the response was complete. */
+  aborted: number;
+  /** Completion words written, over all responses. */
+  tokensSent: number;
+  /** The last request body seen, for assertions on what the client sent. */
+  lastRequest: ChatCompletionRequest | undefined;
+}
+
+export interface MockLlm {
+  /** Base URL including /v1, e.g. http://127.0.0.1:4010/v1 */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+  stats(): MockLlmStats;
+  setBehaviour(partial: Partial<MockLlmBehaviour>): void;
+}
+
+interface ChatCompletionRequest {
+  model?: string;
+  messages?: { role?: string; content?: unknown }[];
+  stream?: boolean;
+  stream_options?: { include_usage?: boolean } | null;
+  max_tokens?: number | null;
+  max_completion_tokens?: number | null;
+}
+
+const DEFAULT_BEHAVIOUR: MockLlmBehaviour = {
+  reply: undefined,
+  replyTokens: 20,
+  firstTokenDelayMs: 0,
+  tokensPerSecond: 0,
+  fail: 'none',
+  retryAfterSeconds: 1,
+  dropAfterTokens: 3,
+  omitUsage: false,
+};
+
+const FAILURES: readonly MockFailure[] = ['none', 'http500', 'http429', 'http401', 'hang', 'drop-mid-stream', 'http400-context-length'];
+
+function words(text: string): string[] {
+  return text.split(/\s+/).filter((word) => word.length > 0);
+}
+
+function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  // Content parts ([{ type: 'text', text }]) as sent by some clients.
+  if (Array.isArray(content)) {
+    return content.map((part: unknown) => (typeof part === 'object' && part !== null && typeof (part as { text?: unknown }).text === 'string' ? (part as { text: string }).text : '')).join(' ');
+  }
+  return '';
+}
+
+function replyWords(behaviour: MockLlmBehaviour, request: ChatCompletionRequest): string[] {
+  if (behaviour.reply !== undefined) return words(behaviour.reply);
+  const messages = request.messages ?? [];
+  const lastUser = [...messages].reverse().find((message) => message.role === 'user');
+  const base = words(`Echo: ${contentText(lastUser?.content)}`);
+  const out: string[] = [];
+  for (let i = 0; out.length < behaviour.replyTokens; i++) out.push(base[i % base.length] ?? 'Echo:');
+  return out;
+}
+
+function parseBehaviourHeader(value: string | string[] | undefined): Partial<MockLlmBehaviour> {
+  if (typeof value !== 'string' || value.length === 0) return {};
+  const parsed: unknown = JSON.parse(value);
+  if (typeof parsed !== 'object' || parsed === null) throw new Error('x-mock-behaviour must be a JSON object');
+  return parsed as Partial<MockLlmBehaviour>;
+}
+
+function validate(behaviour: MockLlmBehaviour): void {
+  if (!FAILURES.includes(behaviour.fail)) throw new Error(`unknown fail mode "${String(behaviour.fail)}"`);
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers });
+  res.end(payload);
+}
+
+function openAiError(message: string, type: string, code: string | null, param: string | null = null) {
+  return { error: { message, type, param, code } };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export async function startMockLlm(options: MockLlmOptions = {}): Promise<MockLlm> {
+  let behaviour: MockLlmBehaviour = { ...DEFAULT_BEHAVIOUR };
+  for (const key of Object.keys(DEFAULT_BEHAVIOUR) as (keyof MockLlmBehaviour)[]) {
+    if (options[key] !== undefined) behaviour = { ...behaviour, [key]: options[key] };
+  }
+  validate(behaviour);
+  const models = options.models ?? ['mock-llm'];
+  const stats: MockLlmStats = { requests: 0, streams: 0, completed: 0, failed: 0, aborted: 0, tokensSent: 0, lastRequest: undefined };
+  let sequence = 0;
+
+  async function chatCompletions(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    stats.requests++;
+    let finished = false;
+    // 'close' before the response ended = the client went away (abort, timeout, fallback).
+    res.on('close', () => {
+      if (!finished && !res.writableFinished) stats.aborted++;
+    });
+
+    let request: ChatCompletionRequest;
+    let effective: MockLlmBehaviour;
+    try {
+      request = JSON.parse(await readBody(req)) as ChatCompletionRequest;
+      effective = { ...behaviour, ...parseBehaviourHeader(req.headers['x-mock-behaviour']) };
+      validate(effective);
+    } catch (error) {
+      finished = true;
+      sendJson(res, 400, openAiError(`invalid request: ${(error as Error).message}`, 'invalid_request_error', null));
+      return;
+    }
+    stats.lastRequest = request;
+    const streaming = request.stream === true;
+    if (streaming) stats.streams++;
+
+    if (effective.fail === 'hang') {
+      stats.failed++;
+      return; // never answer; close() destroys the socket
+    }
+    if (effective.firstTokenDelayMs > 0) await delay(effective.firstTokenDelayMs);
+    if (res.destroyed) return;
+
+    if (effective.fail === 'http500') {
+      stats.failed++;
+      finished = true;
+      sendJson(res, 500, openAiError('The mock upstream had an internal error.', 'server_error', null));
+      return;
+    }
+    if (effective.fail === 'http429') {
+      stats.failed++;
+      finished = true;
+      sendJson(res, 429, openAiError('Rate limit reached for requests (mock).', 'requests', 'rate_limit_exceeded'), {
+        'retry-after': String(effective.retryAfterSeconds),
+      });
+      return;
+    }
+    if (effective.fail === 'http401') {
+      stats.failed++;
+      finished = true;
+      sendJson(res, 401, openAiError('Incorrect API key provided (mock).', 'invalid_request_error', 'invalid_api_key'));
+      return;
+    }
+    const promptTokens = (request.messages ?? []).reduce((sum, message) => sum + words(contentText(message.content)).length, 0);
+    if (effective.fail === 'http400-context-length') {
+      stats.failed++;
+      finished = true;
+      sendJson(
+        res,
+        400,
+        openAiError(
+          `This model's maximum context length is 8192 tokens. However, your messages resulted in ${promptTokens + 8192} tokens. Please reduce the length of the messages.`,
+          'invalid_request_error',
+          'context_length_exceeded',
+          'messages',
+        ),
+      );
+      return;
+    }
+
+    let reply = replyWords(effective, request);
+    let finishReason = 'stop';
+    const maxTokens = request.max_completion_tokens ?? request.max_tokens;
+    if (typeof maxTokens === 'number' && maxTokens > 0 && reply.length > maxTokens) {
+      reply = reply.slice(0, maxTokens);
+      finishReason = 'length';
+    }
+    const usage = { prompt_tokens: promptTokens, completion_tokens: reply.length, total_tokens: promptTokens + reply.length };
+    const id = `chatcmpl-mock-${++sequence}`;
+    const created = Math.floor(Date.now() / 1000);
+    const model = request.model ?? models[0] ?? 'mock-llm';
+
+    if (!streaming) {
+      stats.tokensSent += reply.length;
+      finished = true;
+      stats.completed++;
+      sendJson(res, 200, {
+        id,
+        object: 'chat.completion',
+        created,
+        model,
+        choices: [{ index: 0, message: { role: 'assistant', content: reply.join(' ') }, logprobs: null, finish_reason: finishReason }],
+        ...(effective.omitUsage ? {} : { usage }),
+      });
+      return;
+    }
+
+    const frame = (delta: Record<string, string>, finish: string | null) =>
+      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    const tokenFrame = (index: number) =>
+      frame(index === 0 ? { role: 'assistant', content: reply[0] ?? '' } : { content: ` ${reply[index] ?? ''}` }, null);
+    const tail = () =>
+      frame({}, finishReason) +
+      (request.stream_options?.include_usage === true && !effective.omitUsage
+        ? `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage })}\n\n`
+        : '') +
+      'data: [DONE]\n\n';
+
+    const drop = effective.fail === 'drop-mid-stream';
+    const tokensToSend = drop ? Math.min(effective.dropAfterTokens, reply.length) : reply.length;
+    const sseHeaders = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' };
+
+    if (effective.tokensPerSecond <= 0) {
+      let payload = '';
+      for (let i = 0; i < tokensToSend; i++) payload += tokenFrame(i);
+      stats.tokensSent += tokensToSend;
+      if (drop) {
+        // Chunked encoding without its terminator, then a cut connection: the client sees a broken
+        // stream, not a short answer.
+        stats.failed++;
+        finished = true;
+        res.writeHead(200, sseHeaders);
+        res.write(payload, () => res.socket?.destroy());
+        return;
+      }
+      payload += tail();
+      finished = true;
+      stats.completed++;
+      res.writeHead(200, { ...sseHeaders, 'content-length': Buffer.byteLength(payload) });
+      res.end(payload);
+      return;
+    }
+
+    res.writeHead(200, sseHeaders);
+    const interval = 1000 / effective.tokensPerSecond;
+    for (let i = 0; i < tokensToSend; i++) {
+      if (res.destroyed) return;
+      if (i > 0) await delay(interval);
+      if (res.destroyed) return;
+      res.write(tokenFrame(i));
+      stats.tokensSent++;
+    }
+    if (drop) {
+      stats.failed++;
+      finished = true;
+      res.socket?.destroy();
+      return;
+    }
+    finished = true;
+    stats.completed++;
+    res.end(tail());
+  }
+
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'POST' && path === '/v1/chat/completions') {
+      chatCompletions(req, res).catch((error: unknown) => {
+        if (!res.headersSent) sendJson(res, 500, openAiError(`mock failure: ${(error as Error).message}`, 'server_error', null));
+        else res.destroy();
+      });
+      return;
+    }
+    if (req.method === 'GET' && path === '/v1/models') {
+      sendJson(res, 200, { object: 'list', data: models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'mock-llm' })) });
+      return;
+    }
+    sendJson(res, 404, openAiError(`no route ${req.method ?? ''} ${path ?? ''}`, 'invalid_request_error', 'not_found'));
+  });
+  // Many short benchmark connections: let keep-alive do its job and never wait on idle sockets at close.
+  server.keepAliveTimeout = 5_000;
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+
+  return {
+    url: `http://${host}:${address.port}/v1`,
+    port: address.port,
+    async close() {
+      // Hanging requests and keep-alive sockets would otherwise keep close() waiting forever.
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+    stats: () => ({ ...stats }),
+    setBehaviour(partial) {
+      const next = { ...behaviour, ...partial };
+      validate(next);
+      behaviour = next;
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string', default: '4010' },
+      host: { type: 'string', default: '127.0.0.1' },
+      'reply-tokens': { type: 'string' },
+      'tokens-per-second': { type: 'string' },
+      'first-token-delay-ms': { type: 'string' },
+      fail: { type: 'string' },
+    },
+  });
+  const number = (value: string | undefined) => (value === undefined ? undefined : Number(value));
+  const options: MockLlmOptions = { port: Number(values.port), host: values.host };
+  const replyTokens = number(values['reply-tokens']);
+  const tokensPerSecond = number(values['tokens-per-second']);
+  const firstTokenDelayMs = number(values['first-token-delay-ms']);
+  if (replyTokens !== undefined) options.replyTokens = replyTokens;
+  if (tokensPerSecond !== undefined) options.tokensPerSecond = tokensPerSecond;
+  if (firstTokenDelayMs !== undefined) options.firstTokenDelayMs = firstTokenDelayMs;
+  if (values.fail !== undefined) options.fail = values.fail as MockFailure;
+  const mock = await startMockLlm(options);
+  process.stdout.write(`mock-llm listening on ${mock.url}\n`);
+  const stop = () => void mock.close().then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  });
+}
