@@ -2,7 +2,8 @@
 // (unless ROCKETMQ_ENDPOINTS points at one), creates every topic and group of the contracts, then
 // runs every built app (apps/*/dist/main.js) in the foreground until Ctrl-C.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { brokerTopology } from '@aip/contracts';
 import { createGroups, createTopics, ensureBroker, stopBroker } from '@aip/rocketmq-local';
@@ -18,12 +19,23 @@ if (broker.namesrv) {
 }
 log(`RocketMQ proxy (gRPC) at ${broker.endpoints}${broker.startedByUs ? ' — started now' : ''}; topics and groups from libs/contracts are in place`);
 
+// Local secrets live in .runtime (git-ignored, 0600): an admin token and a ready-made API key.
+const runtime = join(root, '.runtime');
+mkdirSync(runtime, { recursive: true });
+const secret = (name: string, make: () => string) => {
+  const file = join(runtime, name);
+  if (!existsSync(file)) writeFileSync(file, make(), { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+};
+const adminToken = process.env['ADMIN_TOKEN'] ?? secret('admin-token', () => randomBytes(24).toString('base64url'));
+const accessPort = Number(process.env['ACCESS_PORT'] ?? 3000);
+
 const appsDir = join(root, 'apps');
 const apps = existsSync(appsDir) ? readdirSync(appsDir).filter((name) => existsSync(join(appsDir, name, 'dist', 'main.js'))) : [];
 const children: ChildProcess[] = apps.map((name) => {
   const child = spawn(process.execPath, ['--enable-source-maps', join(appsDir, name, 'dist', 'main.js')], {
     stdio: 'inherit',
-    env: { ...process.env, ROCKETMQ_ENDPOINTS: broker.endpoints },
+    env: { ...process.env, ROCKETMQ_ENDPOINTS: broker.endpoints, ADMIN_TOKEN: adminToken, ...(name === 'access' ? { PORT: String(accessPort) } : {}) },
   });
   child.on('exit', (code, signal) => log(`${name} exited (${signal ?? code})`));
   return child;
@@ -41,4 +53,33 @@ if (children.length === 0) {
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
+  if (apps.includes('access')) await printHowToCall();
+}
+
+async function printHowToCall() {
+  const base = `http://127.0.0.1:${accessPort}`;
+  for (let i = 0; i < 120; i++) {
+    const ready = await fetch(`${base}/health/ready`).then((r) => r.ok, () => false);
+    if (ready) break;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  const keyFile = join(runtime, 'dev-api-key');
+  let key = existsSync(keyFile) ? readFileSync(keyFile, 'utf8').trim() : '';
+  const valid = key && (await fetch(`${base}/v1/models`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.ok, () => false));
+  if (!valid) {
+    const created = await fetch(`${base}/admin/keys`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ tenantId: 'local', name: 'npm start' }) });
+    key = ((await created.json()) as { key: string }).key;
+    writeFileSync(keyFile, key, { mode: 0o600 });
+  }
+  log(`ready at ${base} — a local API key is in .runtime/dev-api-key, the admin token in .runtime/admin-token`);
+  process.stderr.write(`
+  curl ${base}/v1/chat/completions -H "Authorization: Bearer $(cat .runtime/dev-api-key)" \\
+    -H 'content-type: application/json' -d '{"model":"extractive","stream":true,"messages":[{"role":"user","content":"Hello"}]}'
+
+  // openai SDK
+  const client = new OpenAI({ baseURL: '${base}/v1', apiKey: '<.runtime/dev-api-key>' });
+  for await (const chunk of await client.chat.completions.create({ model: 'extractive', stream: true, messages: [{ role: 'user', content: 'Hello' }] }))
+    process.stdout.write(chunk.choices[0]?.delta.content ?? '');
+
+`);
 }
