@@ -88,6 +88,14 @@ describe('WorkerRegistry (real Redis)', () => {
     expect(await a.chooseWorker('s', { maxLoadGap: 3, nowMs: T + 12_000 })).toMatchObject({ workerId: 'w2', reason: 'sticky' });
   });
 
+  it('gives one new session the same worker when two router replicas choose at once', async () => {
+    const { a, b } = registries();
+    for (const workerId of ['w1', 'w2', 'w3']) await a.report({ workerId, slots: 4, busy: 0 }, T);
+    const [first, second] = await Promise.all([a.chooseWorker('same', { maxLoadGap: 1, nowMs: T }), b.chooseWorker('same', { maxLoadGap: 1, nowMs: T })]);
+    expect(first!.workerId).toBe(second!.workerId);
+    expect([first!.reason, second!.reason].sort()).toEqual(['new', 'sticky']);
+  });
+
   it('breaks ties by free slots, then worker id', async () => {
     const { a } = registries({ countAssignments: false });
     await a.report({ workerId: 'w-b', slots: 4, busy: 1 }, T);

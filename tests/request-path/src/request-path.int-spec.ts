@@ -4,6 +4,8 @@ import { uniqueName } from '@aip/testing';
 import OpenAI from 'openai';
 import { startApp, stopApp, type RunningApp } from './platform.ts';
 
+const WORKERS = ['worker-a', 'worker-b'];
+
 // The request path with real processes: access → ai-request → two rate-limiter instances →
 // ai-inference → an inference worker → Redis stream → access, on the real broker and Redis,
 // with mock OpenAI-compatible upstreams standing in for models.
@@ -53,7 +55,8 @@ beforeAll(async () => {
     ...(await Promise.all([
       startApp('rate-limiter', shared),
       startApp('rate-limiter', shared),
-      startApp('inference', { ...shared, MODEL_ROUTING: JSON.stringify(routing), INFERENCE_SLOTS: '16' }),
+      startApp('inference', { ...shared, MODEL_ROUTING: JSON.stringify(routing), INFERENCE_SLOTS: '16', WORKER_ID: 'worker-a', LEASE_MS: '10000' }),
+      startApp('inference', { ...shared, MODEL_ROUTING: JSON.stringify(routing), INFERENCE_SLOTS: '16', WORKER_ID: 'worker-b', LEASE_MS: '10000' }),
     ])),
   );
   // A short admission deadline: requests over a per-minute limit are refused at once (429)
@@ -201,4 +204,40 @@ describe('the async task API', () => {
     expect(final.status).toBe('cancelled');
     expect((final.result ?? '').split(' ').length).toBeLessThan(200);
   });
+});
+
+describe('worker failure', () => {
+  it('re-runs a request whose worker was killed mid-generation on another worker; the streaming client gets one complete answer', async () => {
+    const { key } = await createKey();
+    const response = await post('/v1/chat/completions', key, { model: 'mock-slow', stream: true, messages: ask('tell me everything') });
+    expect(response.status).toBe(200);
+    const taskId = response.headers.get('x-task-id')!;
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let raw = '';
+    let killed = false;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      raw += decoder.decode(value, { stream: true });
+      if (!killed && raw.split('"content":"').length > 20) {
+        // Some text has arrived: kill the worker that generates it, without a chance to clean up.
+        const task = await (await fetch(`${base}/v1/tasks/${taskId}`, { headers: { authorization: `Bearer ${key}` } })).json();
+        const victim = apps[2 + WORKERS.indexOf(task.workerId)]!;
+        victim.process.kill('SIGKILL');
+        killed = true;
+      }
+    }
+    expect(killed).toBe(true);
+    const text = raw
+      .split('\n\n')
+      .filter((frame) => frame.startsWith('data: {'))
+      .map((frame) => JSON.parse(frame.slice(6)) as { choices: { delta?: { content?: string } }[] })
+      .map((chunk) => chunk.choices[0]?.delta?.content ?? '')
+      .join('');
+    const expected = await (await fetch(`${slow.url}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-mock-behaviour': '{"tokensPerSecond":0}' }, body: JSON.stringify({ model: 'gpt-z', messages: ask('tell me everything') }) })).json();
+    expect(text).toBe(expected.choices[0].message.content);
+    const task = await (await fetch(`${base}/v1/tasks/${taskId}`, { headers: { authorization: `Bearer ${key}` } })).json();
+    expect(task).toMatchObject({ status: 'completed', attempt: 2, result: expected.choices[0].message.content });
+  }, 120_000);
 });
