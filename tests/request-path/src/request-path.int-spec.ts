@@ -16,6 +16,7 @@ let base: string;
 let broken: MockLlm;
 let healthy: MockLlm;
 let slow: MockLlm;
+let oneSecond: MockLlm;
 
 async function admin(path: string, init: RequestInit = {}) {
   const response = await fetch(`${base}/admin/keys${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(init.body ? { 'content-type': 'application/json' } : {}) } });
@@ -33,10 +34,11 @@ function post(path: string, key: string, body: unknown, headers: Record<string, 
 const ask = (content: string) => [{ role: 'user' as const, content }];
 
 beforeAll(async () => {
-  [broken, healthy, slow] = await Promise.all([
+  [broken, healthy, slow, oneSecond] = await Promise.all([
     startMockLlm({ fail: 'http500' }),
     startMockLlm({ reply: 'The Forbidden City and the Great Wall.' }),
     startMockLlm({ replyTokens: 200, tokensPerSecond: 40 }),
+    startMockLlm({ replyTokens: 10, tokensPerSecond: 10 }),
   ]);
   const routing = {
     models: {
@@ -48,6 +50,7 @@ beforeAll(async () => {
         ],
       },
       'mock-slow': { providers: [{ name: 'slow', kind: 'openai-compatible', baseUrl: slow.url, model: 'gpt-z', firstTokenTimeoutMs: 5_000 }] },
+      'mock-1s': { providers: [{ name: 'one-second', kind: 'openai-compatible', baseUrl: oneSecond.url, model: 'gpt-1s', firstTokenTimeoutMs: 5_000 }] },
     },
   };
   const shared = { REDIS_PREFIX: `${uniqueName('e2e')}:` };
@@ -61,14 +64,14 @@ beforeAll(async () => {
   );
   // A short admission deadline: requests over a per-minute limit are refused at once (429)
   // instead of waiting in the deadline queue for the next minute.
-  access = await startApp('access', { ...shared, ADMIN_TOKEN, MODELS: 'extractive,mock-gpt,mock-slow', ADMISSION_DEADLINE_MS: '3000', MAX_BODY_BYTES: '65536' });
+  access = await startApp('access', { ...shared, ADMIN_TOKEN, MODELS: 'extractive,mock-gpt,mock-slow,mock-1s', ADMISSION_DEADLINE_MS: '3000', MAX_BODY_BYTES: '65536' });
   apps.push(access);
   base = `http://127.0.0.1:${access.port}`;
 }, 180_000);
 
 afterAll(async () => {
   await Promise.all(apps.map(stopApp));
-  await Promise.all([broken, healthy, slow].map((mock) => mock?.close()));
+  await Promise.all([broken, healthy, slow, oneSecond].map((mock) => mock?.close()));
 });
 
 describe('the OpenAI-compatible API', () => {
@@ -88,7 +91,7 @@ describe('the OpenAI-compatible API', () => {
     }
     expect(text).toBe(completion.choices[0]?.message.content);
     expect(usage?.completion_tokens).toBe(completion.usage?.completion_tokens);
-    expect((await client.models.list()).data.map((m) => m.id)).toEqual(['extractive', 'mock-gpt', 'mock-slow']);
+    expect((await client.models.list()).data.map((m) => m.id)).toEqual(['extractive', 'mock-gpt', 'mock-slow', 'mock-1s']);
   });
 
   it('works for LangChain\'s ChatOpenAI pointed at it', async () => {
@@ -146,6 +149,26 @@ describe('the OpenAI-compatible API', () => {
     const refused = responses.find((r) => r.status === 429)!;
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
     expect((await refused.json()).error).toMatchObject({ type: 'rate_limit_error', code: 'rate_limited' });
+  });
+});
+
+describe('the deadline queue', () => {
+  it('holds a request over the concurrency limit until a slot frees instead of answering 429', async () => {
+    const { key } = await createKey({ policy: { id: 'one-at-a-time', maxConcurrent: 1 } });
+    const started = Date.now();
+    const [first, second] = await Promise.all([0, 1].map(() => post('/v1/chat/completions', key, { model: 'mock-1s', messages: ask('one at a time') })));
+    expect([first!.status, second!.status]).toEqual([200, 200]);
+    // One ran after the other: together they took about two generations, not one.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_800);
+  });
+
+  it('rejects (429) what cannot start before its deadline: expired in the queue, or bound to miss it', async () => {
+    const { key } = await createKey({ policy: { id: 'one-at-a-time', maxConcurrent: 1 } });
+    const responses = await Promise.all(Array.from({ length: 5 }, () => post('/v1/chat/completions', key, { model: 'mock-1s', messages: ask('queue me') })));
+    const refused = responses.filter((r) => r.status === 429);
+    expect(responses.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(2);
+    expect(refused.length).toBeGreaterThanOrEqual(1);
+    expect(['deadline_exceeded', 'concurrency_limit']).toContain((await refused[0]!.json()).error.code);
   });
 });
 
