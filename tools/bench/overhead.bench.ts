@@ -1,0 +1,74 @@
+// Platform overhead: the same streaming load at a fixed rate against the mock upstream directly
+// and through the platform (access → ai-request → rate-limiter → ai-inference → inference →
+// Redis stream → access), in one run. Prints p50/p99 time to first token for both and what the
+// platform adds. Run: npm run bench:overhead (builds first; needs the broker: npm run broker -- start).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { startMockLlm } from '@aip/mock-llm';
+import { ensureBroker } from '@aip/rocketmq-local';
+
+const RATE = Number(process.env['BENCH_RPS'] ?? 100);
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
+const root = join(import.meta.dirname, '..', '..');
+const ADMIN_TOKEN = 'bench-admin-token-0123456789';
+
+const broker = await ensureBroker();
+const mock = await startMockLlm({ replyTokens: 20 });
+const routing = { models: { bench: { providers: [{ name: 'bench-mock', kind: 'openai-compatible', baseUrl: mock.url, model: 'm', firstTokenTimeoutMs: 10_000 }] } } };
+const env = { ...process.env, ROCKETMQ_ENDPOINTS: broker.endpoints, REDIS_PREFIX: `bench${Date.now()}:`, LOG_LEVEL: 'error', ADMIN_TOKEN, MODELS: 'bench', MODEL_ROUTING: JSON.stringify(routing), IP_RATE_LIMIT: '0', INFERENCE_SLOTS: '256', DEFAULT_POLICY: JSON.stringify({ id: 'bench', requestsPerMinute: 1_000_000, tokensPerMinute: 100_000_000, maxConcurrent: 10_000 }) };
+const children: ChildProcess[] = ['rate-limiter', 'inference', 'access'].map((name) => spawn(process.execPath, [join(root, 'apps', name, 'dist', 'main.js')], { env: { ...env, PORT: name === 'access' ? '3900' : '0' }, stdio: 'inherit' }));
+const base = 'http://127.0.0.1:3900';
+for (let i = 0; i < 120 && !(await fetch(`${base}/health/ready`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 500));
+await new Promise((r) => setTimeout(r, 3_000)); // consumers subscribed and polling
+const { key } = (await (await fetch(`${base}/admin/keys`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ tenantId: 'bench' }) })).json()) as { key: string };
+
+async function ttft(url: string, headers: Record<string, string>, model: string): Promise<number> {
+  const started = performance.now();
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ model, stream: true, messages: [{ role: 'user', content: 'hello there' }] }) });
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let first = NaN;
+  let text = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+    if (Number.isNaN(first) && text.includes('"content":"') && /"content":"[^"]/.test(text)) first = performance.now() - started;
+  }
+  if (response.status !== 200 || Number.isNaN(first)) throw new Error(`status ${response.status}`);
+  return first;
+}
+
+async function load(name: string, call: () => Promise<number>) {
+  const latencies: number[] = [];
+  let failures = 0;
+  const pending: Promise<void>[] = [];
+  const started = performance.now();
+  for (let i = 0; i < RATE * SECONDS; i++) {
+    const due = started + (i * 1_000) / RATE;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    pending.push(call().then((ms) => void latencies.push(ms), () => void failures++));
+  }
+  await Promise.all(pending);
+  latencies.sort((a, b) => a - b);
+  const at = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? NaN;
+  const result = { name, requests: RATE * SECONDS, failures, p50: at(0.5), p99: at(0.99) };
+  console.log(`${name.padEnd(22)} ${RATE} req/s x ${SECONDS} s: p50 ${result.p50.toFixed(1)} ms  p99 ${result.p99.toFixed(1)} ms  failures ${failures}`);
+  return result;
+}
+
+try {
+  await load('warm-up (platform)', () => ttft(`${base}/v1/chat/completions`, { authorization: `Bearer ${key}` }, 'bench'));
+  const direct = await load('mock upstream direct', () => ttft(`${mock.url}/chat/completions`, {}, 'm'));
+  const platform = await load('through the platform', () => ttft(`${base}/v1/chat/completions`, { authorization: `Bearer ${key}` }, 'bench'));
+  console.log(`\n${cpus().length} cores, Node ${process.version}; time to first token, streaming, everything on this machine`);
+  console.log(`| path | p50 TTFT | p99 TTFT |\n|---|---|---|`);
+  for (const r of [direct, platform]) console.log(`| ${r.name} | ${r.p50.toFixed(1)} ms | ${r.p99.toFixed(1)} ms |`);
+  console.log(`\nadded by the platform: p50 +${(platform.p50 - direct.p50).toFixed(1)} ms, p99 +${(platform.p99 - direct.p99).toFixed(1)} ms (aim: +3 / +15 ms at 300 req/s)`);
+} finally {
+  for (const child of children) child.kill('SIGTERM');
+  await mock.close();
+}
+process.exit(0);
