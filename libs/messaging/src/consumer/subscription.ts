@@ -124,7 +124,10 @@ export class Subscription {
       try {
         this.consumer ??= await this.options.connect();
         const free = this.options.concurrency - this.held.size;
-        if (free <= 0) {
+        // Ask for a worthwhile batch: while messages are in flight, wait until half the slots
+        // (or a full batch) are free instead of polling the broker for one message at a time.
+        const worthwhile = Math.min(this.options.maxBatch, Math.ceil(this.options.concurrency / 2));
+        if (free <= 0 || (free < worthwhile && this.held.size > 0)) {
           await this.waitForSlot();
           continue;
         }
