@@ -15,6 +15,10 @@ export const accessEnvSchema = baseEnvSchema.extend({
   IP_RATE_LIMIT: z.coerce.number().int().min(0).default(200),
   /** Model aliases served (the inference workers' routing document decides the providers). */
   MODELS: z.string().default('extractive').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+  /** Sensitive words (comma-separated), matched case-insensitively in requests and answers. */
+  SENSITIVE_WORDS: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+  /** What a request containing one gets: refused (400) or masked before it goes on. Answers are always masked. */
+  SENSITIVE_WORDS_INPUT: z.enum(['block', 'mask']).default('block'),
   /** Client-facing wait for a synchronous completion. */
   SYNC_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(600_000),
 });

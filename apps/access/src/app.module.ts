@@ -10,6 +10,7 @@ import type { AccessEnv } from './access.config.ts';
 import { AdminController } from './admin/admin.controller.ts';
 import { ChatController } from './chat/chat.controller.ts';
 import { SubmissionService } from './chat/submission.service.ts';
+import { WordFilter } from './moderation/word-filter.ts';
 import { TasksController } from './tasks/tasks.controller.ts';
 
 @Module({})
@@ -26,6 +27,7 @@ export class AppModule {
         { provide: TaskStore, useValue: new TaskStore(redis, { prefix: env.REDIS_PREFIX }) },
         // Blocking stream reads get their own connection: they would stall every command behind them.
         { provide: TaskEventHub, useValue: new TaskEventHub(redis.duplicate(), redis, env.REDIS_PREFIX) },
+        { provide: WordFilter, useValue: new WordFilter(env.SENSITIVE_WORDS) },
         SubmissionService,
       ],
     };

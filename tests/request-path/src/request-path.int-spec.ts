@@ -64,7 +64,7 @@ beforeAll(async () => {
   );
   // A short admission deadline: requests over a per-minute limit are refused at once (429)
   // instead of waiting in the deadline queue for the next minute.
-  access = await startApp('access', { ...shared, ADMIN_TOKEN, MODELS: 'extractive,mock-gpt,mock-slow,mock-1s', ADMISSION_DEADLINE_MS: '3000', MAX_BODY_BYTES: '65536' });
+  access = await startApp('access', { ...shared, ADMIN_TOKEN, MODELS: 'extractive,mock-gpt,mock-slow,mock-1s', ADMISSION_DEADLINE_MS: '3000', MAX_BODY_BYTES: '65536', SENSITIVE_WORDS: 'forbidden,darn' });
   apps.push(access);
   base = `http://127.0.0.1:${access.port}`;
 }, 180_000);
@@ -98,7 +98,7 @@ describe('the OpenAI-compatible API', () => {
     const { key } = await createKey();
     const model = new ChatOpenAI({ model: 'mock-gpt', apiKey: key, configuration: { baseURL: `${base}/v1` }, maxRetries: 0 });
     const answer = await model.invoke('Which sights are in Beijing?');
-    expect(answer.content).toBe('The Forbidden City and the Great Wall.');
+    expect(answer.content).toBe('The ********* City and the Great Wall.'); // "forbidden" is on the word list
   });
 
   it('falls back to the second provider when the first fails', async () => {
@@ -106,7 +106,7 @@ describe('the OpenAI-compatible API', () => {
     const before = broken.stats().requests;
     const client = new OpenAI({ apiKey: key, baseURL: `${base}/v1` });
     const completion = await client.chat.completions.create({ model: 'mock-gpt', messages: ask('sights?') });
-    expect(completion.choices[0]?.message.content).toBe('The Forbidden City and the Great Wall.');
+    expect(completion.choices[0]?.message.content).toBe('The ********* City and the Great Wall.');
     expect(broken.stats().requests).toBeGreaterThanOrEqual(before); // tried or skipped while cooling down
   });
 
@@ -152,6 +152,24 @@ describe('the OpenAI-compatible API', () => {
   });
 });
 
+describe('sensitive words', () => {
+  it('refuses a request that contains one, and masks them in streamed answers even across chunks', async () => {
+    const { key } = await createKey();
+    const refused = await post('/v1/chat/completions', key, { model: 'extractive', messages: ask('well, darn') });
+    expect(refused.status).toBe(400);
+    expect((await refused.json()).error.code).toBe('content_policy_violation');
+
+    // The mock answers word by word ("The ", "Forbidden ", "City ..."): the word arrives in its own delta.
+    const client = new OpenAI({ apiKey: key, baseURL: `${base}/v1` });
+    const stream = await client.chat.completions.create({ model: 'mock-gpt', messages: ask('sights?'), stream: true });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text).toBe('The ********* City and the Great Wall.');
+    const completion = await client.chat.completions.create({ model: 'mock-gpt', messages: ask('sights?') });
+    expect(completion.choices[0]?.message.content).toBe('The ********* City and the Great Wall.');
+  });
+});
+
 describe('the deadline queue', () => {
   it('holds a request over the concurrency limit until a slot frees instead of answering 429', async () => {
     const { key } = await createKey({ policy: { id: 'one-at-a-time', maxConcurrent: 1 } });
@@ -184,7 +202,7 @@ describe('the async task API', () => {
     do {
       polled = await (await fetch(`${base}/v1/tasks/${task.id}`, { headers: { authorization: `Bearer ${key}` } })).json();
     } while (!['completed', 'failed'].includes(polled.status) && (await new Promise((r) => setTimeout(r, 50)), true));
-    expect(polled).toMatchObject({ status: 'completed', result: 'The Forbidden City and the Great Wall.', usage: { totalTokens: expect.any(Number) } });
+    expect(polled).toMatchObject({ status: 'completed', result: 'The ********* City and the Great Wall.', usage: { totalTokens: expect.any(Number) } });
 
     const events = async (lastEventId?: string) => {
       const response = await fetch(`${base}/v1/tasks/${task.id}/events`, { headers: { authorization: `Bearer ${key}`, ...(lastEventId ? { 'last-event-id': lastEventId } : {}) } });

@@ -5,6 +5,7 @@ import type { FastifyReply } from 'fastify';
 import type { AccessEnv } from '../access.config.ts';
 import { ApiKeyGuard, type AuthenticatedRequest } from '../auth/api-key.guard.ts';
 import { OpenAIError } from '../common/openai-error.ts';
+import { StreamMasker, WordFilter } from '../moderation/word-filter.ts';
 import { SubmissionService } from './submission.service.ts';
 import { AnswerText, followTask } from './task-relay.ts';
 
@@ -29,6 +30,7 @@ export class ChatController {
     @Inject(TaskStore) private readonly tasks: TaskStore,
     @Inject(TaskEventHub) private readonly hub: TaskEventHub,
     @Inject(ENV) private readonly env: AccessEnv,
+    @Inject(WordFilter) private readonly words: WordFilter,
   ) {}
 
   @Get('models')
@@ -60,7 +62,7 @@ export class ChatController {
             object: 'chat.completion',
             created,
             model: chat.model,
-            choices: [{ index: 0, message: { role: 'assistant', content: answer.text }, finish_reason: event.finishReason, logprobs: null }],
+            choices: [{ index: 0, message: { role: 'assistant', content: this.words.mask(answer.text) }, finish_reason: event.finishReason, logprobs: null }],
             usage: { prompt_tokens: event.usage.promptTokens, completion_tokens: event.usage.completionTokens, total_tokens: event.usage.totalTokens },
             ...(event.sources ? { sources: event.sources } : {}),
           });
@@ -73,6 +75,7 @@ export class ChatController {
     const chunk = (delta: Record<string, unknown>, finishReason: string | null = null) =>
       `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: chat.model, choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }] })}\n\n`;
     let started = false;
+    const masker = new StreamMasker(this.words);
     const start = () => {
       if (started) return;
       started = true;
@@ -93,9 +96,12 @@ export class ChatController {
       if (event.type === 'status') continue;
       start();
       if (event.type === 'delta') {
-        const text = answer.delta(event.text);
+        // Masked across chunk boundaries: a word split over two deltas is still caught.
+        const text = masker.push(answer.delta(event.text));
         if (text) reply.raw.write(chunk({ content: text }));
       } else if (event.type === 'done') {
+        const rest = masker.end();
+        if (rest) reply.raw.write(chunk({ content: rest }));
         reply.raw.write(chunk({}, event.finishReason));
         reply.raw.write(
           `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: chat.model, choices: [], usage: { prompt_tokens: event.usage.promptTokens, completion_tokens: event.usage.completionTokens, total_tokens: event.usage.totalTokens } })}\n\n`,

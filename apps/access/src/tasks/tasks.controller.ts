@@ -7,10 +7,11 @@ import { ApiKeyGuard, type AuthenticatedRequest } from '../auth/api-key.guard.ts
 import { SubmissionService } from '../chat/submission.service.ts';
 import { followTask } from '../chat/task-relay.ts';
 import { errors } from '../common/openai-error.ts';
+import { StreamMasker, WordFilter } from '../moderation/word-filter.ts';
 
-function view(task: Task) {
+function view(task: Task, words: WordFilter) {
   const { keyId: _keyId, tenantId: _tenantId, ...rest } = task;
-  return { ...rest, object: 'task', links: { self: `/v1/tasks/${task.id}`, events: `/v1/tasks/${task.id}/events` } };
+  return { ...rest, ...(rest.result !== undefined ? { result: words.mask(rest.result) } : {}), object: 'task', links: { self: `/v1/tasks/${task.id}`, events: `/v1/tasks/${task.id}/events` } };
 }
 
 /**
@@ -25,20 +26,21 @@ export class TasksController {
     @Inject(TaskStore) private readonly tasks: TaskStore,
     @Inject(TaskEventHub) private readonly hub: TaskEventHub,
     @Inject(ENV) private readonly env: AccessEnv,
+    @Inject(WordFilter) private readonly words: WordFilter,
   ) {}
 
   @Post()
   @HttpCode(202)
   async create(@Req() request: AuthenticatedRequest, @Body() body: unknown, @Headers('idempotency-key') idempotencyKey?: string) {
     const chat = this.submissions.parse(body);
-    return view(await this.submissions.submit(request.apiKey, chat, idempotencyKey));
+    return view(await this.submissions.submit(request.apiKey, chat, idempotencyKey), this.words);
   }
 
   @Get(':id')
   async get(@Req() request: AuthenticatedRequest, @Param('id') id: string) {
     const task = await this.tasks.getForTenant(id, request.apiKey.tenantId);
     if (!task) throw errors.taskNotFound();
-    return view(task);
+    return view(task, this.words);
   }
 
   @Delete(':id')
@@ -51,7 +53,7 @@ export class TasksController {
       // Not yet picked up by a worker: cancel right here; a worker that takes it later sees the flag.
       if (task.status === 'queued') await this.tasks.finish(id, 'cancelled', {}, { type: 'status', status: 'cancelled' });
     }
-    return view((await this.tasks.get(id)) ?? task);
+    return view((await this.tasks.get(id)) ?? task, this.words);
   }
 
   @Get(':id/events')
@@ -62,9 +64,16 @@ export class TasksController {
     reply.raw.on('close', () => closed.abort());
     reply.hijack();
     reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-request-id': String(request.id) });
+    const masker = new StreamMasker(this.words);
     const cursor = lastEventId && /^\d+-\d+$/.test(lastEventId) ? lastEventId : '0';
     for await (const { id: eventId, event } of followTask(this.hub, id, { afterId: cursor, timeoutMs: this.env.SYNC_TIMEOUT_MS, signal: closed.signal })) {
-      reply.raw.write(`id: ${eventId}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+      // Held-back text of a masked delta goes out with the next event; a resumed stream starts afresh.
+      const shown = event.type === 'delta' ? { ...event, text: masker.push(event.text) } : event;
+      if (event.type === 'done') {
+        const rest = masker.end();
+        if (rest) reply.raw.write(`event: delta\ndata: ${JSON.stringify({ type: 'delta', text: rest })}\n\n`);
+      }
+      reply.raw.write(`id: ${eventId}\nevent: ${event.type}\ndata: ${JSON.stringify(shown)}\n\n`);
     }
     reply.raw.end();
   }
