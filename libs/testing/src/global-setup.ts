@@ -5,6 +5,7 @@
 import { brokerTopology } from '@aip/contracts';
 import { createGroups, createTopics, ensureBroker } from '@aip/rocketmq-local';
 import { Redis } from 'ioredis';
+import { dockerEngine } from './docker.ts';
 import { testRedisUrl } from './redis.ts';
 
 export default async function globalSetup(): Promise<void> {
@@ -20,6 +21,16 @@ export default async function globalSetup(): Promise<void> {
 
   const started = Date.now();
   const external = Boolean(process.env['ROCKETMQ_ENDPOINTS']);
+  if (!external) {
+    // Containers are for machines with a Docker engine (deploy/compose, the deployment issue);
+    // without one we say so and use the broker from Maven Central.
+    const docker = await dockerEngine();
+    process.stderr.write(
+      docker.available
+        ? `[integration] Docker engine found (${docker.reason}); set ROCKETMQ_ENDPOINTS to test against a containerised broker — using the local broker\n`
+        : `[integration] container path skipped: ${docker.reason}; using the local broker from Maven Central\n`,
+    );
+  }
   const broker = await ensureBroker({ log: (line) => process.stderr.write(`[rocketmq] ${line}\n`) });
   process.env['ROCKETMQ_ENDPOINTS'] = broker.endpoints;
   if (broker.namesrv) {
