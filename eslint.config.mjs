@@ -38,7 +38,7 @@ export default [
   },
   {
     // Specs and config modules may read the environment; test files may use dev dependencies.
-    files: ['**/*.config.ts', '**/*.spec.ts', '**/*.int-spec.ts', 'libs/testing/**/*.ts', 'tools/**/*.ts'],
+    files: ['**/*.config.ts', '**/*.spec.ts', '**/*.int-spec.ts', 'libs/testing/**/*.ts', 'tests/**/*.ts', 'tools/**/*.ts'],
     rules: { 'no-restricted-syntax': 'off' },
   },
   {
