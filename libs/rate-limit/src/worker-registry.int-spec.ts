@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { testRedis } from '@aip/testing';
+import { deleteKeys, testRedis } from '@aip/testing';
 import type { Redis } from 'ioredis';
 import { WorkerRegistry, type WorkerRegistryOptions } from './index.ts';
 
@@ -14,12 +14,7 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  await deleteKeys(redis, prefix);
   redis.disconnect();
   other.disconnect();
 });
