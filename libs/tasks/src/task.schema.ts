@@ -26,7 +26,15 @@ export const taskEventSchema = z.discriminatedUnion('type', [
     model: z.string(),
     sources: z.array(sourceSchema).optional(),
   }),
-  z.object({ type: z.literal('error'), code: z.string(), message: z.string(), status: z.number().int().optional(), retryAfterMs: z.number().int().optional() }),
+  z.object({
+    type: z.literal('error'),
+    code: z.string(),
+    message: z.string(),
+    status: z.number().int().optional(),
+    retryAfterMs: z.number().int().optional(),
+    limit: z.number().optional(),
+    remaining: z.number().optional(),
+  }),
 ]);
 export type TaskEvent = z.infer<typeof taskEventSchema>;
 

@@ -148,6 +148,8 @@ describe('the OpenAI-compatible API', () => {
     expect(statuses.filter((s) => s === 429)).toHaveLength(20);
     const refused = responses.find((r) => r.status === 429)!;
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(refused.headers.get('x-ratelimit-limit-requests')).toBe('10');
+    expect(refused.headers.get('x-ratelimit-remaining-requests')).toBe('0');
     expect((await refused.json()).error).toMatchObject({ type: 'rate_limit_error', code: 'rate_limited' });
   });
 });

@@ -14,7 +14,14 @@ type ErrorEvent = Extract<TaskEvent, { type: 'error' }>;
 function errorFor(event: ErrorEvent): OpenAIError {
   if (event.status === 429) {
     const seconds = Math.max(1, Math.ceil((event.retryAfterMs ?? 1_000) / 1_000));
-    return new OpenAIError(429, event.message, 'rate_limit_error', event.code, null, { 'retry-after': String(seconds), 'x-ratelimit-reset-requests': `${seconds}s` });
+    // OpenAI's header names: the tokens pair when the token budget bound, the requests pair otherwise.
+    const unit = event.code === 'token_budget_exceeded' ? 'tokens' : 'requests';
+    return new OpenAIError(429, event.message, 'rate_limit_error', event.code, null, {
+      'retry-after': String(seconds),
+      [`x-ratelimit-reset-${unit}`]: `${seconds}s`,
+      ...(event.limit !== undefined ? { [`x-ratelimit-limit-${unit}`]: String(event.limit) } : {}),
+      ...(event.remaining !== undefined ? { [`x-ratelimit-remaining-${unit}`]: String(Math.floor(event.remaining)) } : {}),
+    });
   }
   if (event.status === 404) return new OpenAIError(404, event.message, 'not_found_error', event.code, 'model');
   if (event.status === 503) return new OpenAIError(503, event.message, 'service_unavailable', event.code);

@@ -80,7 +80,7 @@ export class AdmissionService implements OnApplicationBootstrap, OnApplicationSh
       decision.retryAfterMs < 0
         ? `the request needs more tokens than the key's tokens-per-minute limit (${decision.limit})`
         : `${decision.reason.replaceAll('_', ' ')}: limit ${decision.limit}, retry after ${Math.ceil(decision.retryAfterMs / 1000)} s`;
-    await this.reject(event, decision.reason, message, decision.retryAfterMs >= 0 ? decision.retryAfterMs : undefined);
+    await this.reject(event, decision.reason, message, decision.retryAfterMs >= 0 ? decision.retryAfterMs : undefined, { limit: decision.limit, remaining: decision.remaining });
   }
 
   async reconcile(event: Envelope<'ai.inference.completed' | 'ai.inference.failed' | 'ai.inference.cancelled'>): Promise<void> {
@@ -115,10 +115,11 @@ export class AdmissionService implements OnApplicationBootstrap, OnApplicationSh
     }
   }
 
-  private async reject(event: Submitted, reason: Rejection, message: string, retryAfterMs?: number) {
+  private async reject(event: Submitted, reason: Rejection, message: string, retryAfterMs?: number, bound: { limit?: number; remaining?: number } = {}) {
     const { taskId, apiKeyId } = event.data;
-    await this.tasks.finish(taskId, 'rejected', { error: { code: reason, message } }, { type: 'error', code: reason, message, status: 429, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
-    await this.publisher.publish('ai.request.rejected', { taskId, apiKeyId, reason, message, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) }, { tenantId: event.tenantId });
+    const details = { ...(retryAfterMs !== undefined ? { retryAfterMs } : {}), ...bound };
+    await this.tasks.finish(taskId, 'rejected', { error: { code: reason, message } }, { type: 'error', code: reason, message, status: 429, ...details });
+    await this.publisher.publish('ai.request.rejected', { taskId, apiKeyId, reason, message, ...details }, { tenantId: event.tenantId });
     this.logger.info({ taskId, reason }, 'request rejected');
   }
 }

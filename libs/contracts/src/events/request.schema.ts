@@ -46,4 +46,7 @@ export const requestRejected = z.object({
   reason: rejectionReason,
   message: z.string().max(2_000),
   retryAfterMs: z.number().int().nonnegative().optional(),
+  /** The limit that bound and what is left of it, for x-ratelimit-* headers. */
+  limit: z.number().nonnegative().optional(),
+  remaining: z.number().nonnegative().optional(),
 });
