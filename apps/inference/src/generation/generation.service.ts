@@ -33,11 +33,11 @@ export class GenerationService {
     const { request, reservationId, queuedMs } = event.data;
     const { taskId } = request;
     const tenantId = event.tenantId;
-    const task = await this.tasks.get(taskId);
+    const [task, cancelled] = await Promise.all([this.tasks.get(taskId), this.tasks.isCancelled(taskId)]);
     if (!task || ['completed', 'failed', 'rejected', 'cancelled'].includes(task.status)) return;
     const lifecycle = { taskId, apiKeyId: request.apiKeyId, ...(reservationId ? { reservationId } : {}) };
 
-    if (await this.tasks.isCancelled(taskId)) {
+    if (cancelled) {
       if (await this.tasks.finish(taskId, 'cancelled', {}, { type: 'status', status: 'cancelled' })) {
         await this.publisher.publish('ai.inference.cancelled', lifecycle, { tenantId });
       }
@@ -46,10 +46,6 @@ export class GenerationService {
     // A redelivery after a worker died: the client must drop what it got from the dead run.
     if (attempt > 1 || task.status === 'running') await this.tasks.append(taskId, [{ type: 'restart', attempt }]);
     const startedAt = Date.now();
-    await this.tasks.update(taskId, { status: 'running', startedAt, workerId: this.env.WORKER_ID, attempt });
-    await this.tasks.append(taskId, [{ type: 'status', status: 'running' }]);
-    await this.publisher.publish('ai.inference.started', { taskId, apiKeyId: request.apiKeyId, workerId: this.env.WORKER_ID, model: request.model, attempt }, { tenantId });
-
     let chain;
     try {
       chain = this.models.resolve(request.model);
@@ -57,7 +53,15 @@ export class GenerationService {
       if (error instanceof UnknownModelError) return this.fail(event, { code: 'model_not_found', message: error.message });
       throw error;
     }
-
+    // Nothing here waits for anything else: the status writes, the lifecycle event and the
+    // context reads run together, and the model call starts as soon as the context is in.
+    // `started` is awaited before `completed` is published, so consumers see them in order.
+    const started = Promise.all([
+      this.tasks.update(taskId, { status: 'running', startedAt, workerId: this.env.WORKER_ID, attempt }),
+      this.tasks.append(taskId, [{ type: 'status', status: 'running' }]),
+      this.publisher.publish('ai.inference.started', { taskId, apiKeyId: request.apiKeyId, workerId: this.env.WORKER_ID, model: request.model, attempt }, { tenantId }),
+    ]);
+    started.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
     const [profile, turns] = await Promise.all([
       request.userId ? this.redis.hgetall(`${this.env.REDIS_PREFIX}user:{${tenantId}:${request.userId}}:profile`) : Promise.resolve({}),
       request.sessionId ? this.history.recent(tenantId, request.sessionId) : Promise.resolve([]),
@@ -85,15 +89,21 @@ export class GenerationService {
           done = chunk;
           break;
         }
-        firstTokenAt ??= Date.now();
+        if (firstTokenAt === undefined) {
+          firstTokenAt = Date.now();
+          await started; // the `running` status precedes the first delta on the stream
+        }
         text += chunk.text;
         batch.push({ type: 'delta', text: chunk.text });
-        if (Date.now() - lastFlush >= this.env.DELTA_FLUSH_MS || batch.length >= 64) {
+        // The first delta goes out at once (time to first token is what users feel); later
+        // ones are batched so a fast model does not cost one Redis write per token.
+        if (text.length === chunk.text.length || Date.now() - lastFlush >= this.env.DELTA_FLUSH_MS || batch.length >= 64) {
           await this.tasks.append(taskId, batch.splice(0));
           lastFlush = Date.now();
         }
       }
     } catch (error) {
+      await started;
       await this.tasks.append(taskId, batch.splice(0));
       if (abort.signal.aborted) {
         if (await this.tasks.finish(taskId, 'cancelled', { result: text }, { type: 'status', status: 'cancelled' })) {
@@ -106,6 +116,7 @@ export class GenerationService {
     } finally {
       clearInterval(cancelWatch);
     }
+    await started;
     await this.tasks.append(taskId, batch.splice(0));
     if (!done) return this.fail(event, { code: 'incomplete', message: 'the model ended the stream without finishing' });
 
