@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { ApiKeyStore } from '@aip/keys';
 import { MessagingModule } from '@aip/messaging';
-import { connectionOf, ENV, HealthController, REDIS } from '@aip/runtime';
+import { ConfigDocuments, connectionOf, ENV, HealthController, REDIS } from '@aip/runtime';
 import { TaskEventHub, TaskStore } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -10,7 +10,9 @@ import type { AccessEnv } from './access.config.ts';
 import { AdminController } from './admin/admin.controller.ts';
 import { ChatController } from './chat/chat.controller.ts';
 import { SubmissionService } from './chat/submission.service.ts';
-import { WordFilter } from './moderation/word-filter.ts';
+import { ConfigController } from './admin/config.controller.ts';
+import { Moderation } from './moderation/moderation.service.ts';
+import { ModelCatalog } from './models/model-catalog.ts';
 import { TasksController } from './tasks/tasks.controller.ts';
 
 @Module({})
@@ -19,7 +21,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'access', logger }), TerminusModule],
-      controllers: [ChatController, TasksController, AdminController, HealthController],
+      controllers: [ChatController, TasksController, AdminController, ConfigController, HealthController],
       providers: [
         { provide: ENV, useValue: env },
         { provide: REDIS, useValue: redis },
@@ -27,7 +29,9 @@ export class AppModule {
         { provide: TaskStore, useValue: new TaskStore(redis, { prefix: env.REDIS_PREFIX }) },
         // Blocking stream reads get their own connection: they would stall every command behind them.
         { provide: TaskEventHub, useValue: new TaskEventHub(redis.duplicate(), redis, env.REDIS_PREFIX) },
-        { provide: WordFilter, useValue: new WordFilter(env.SENSITIVE_WORDS) },
+        { provide: Moderation, useValue: new Moderation({ words: env.SENSITIVE_WORDS, input: env.SENSITIVE_WORDS_INPUT }) },
+        { provide: ModelCatalog, useValue: new ModelCatalog(env.MODELS) },
+        { provide: ConfigDocuments, useValue: new ConfigDocuments(redis, env.REDIS_PREFIX) },
         SubmissionService,
       ],
     };

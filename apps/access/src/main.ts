@@ -1,12 +1,14 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { createLogger } from '@aip/runtime';
+import { ConfigDocuments, createLogger } from '@aip/runtime';
 import { Redis } from 'ioredis';
 import { loadAccessEnv } from './access.config.ts';
 import { AppModule } from './app.module.ts';
 import { OpenAIErrorFilter } from './common/openai-error.filter.ts';
 import { IpLimiter } from './ip-limit.ts';
+import { Moderation, wordsDocumentSchema, type WordsDocument } from './moderation/moderation.service.ts';
+import { ModelCatalog } from './models/model-catalog.ts';
 
 const env = loadAccessEnv();
 const logger = createLogger('access', env.LOG_LEVEL);
@@ -25,5 +27,21 @@ app
       return reply.status(429).header('retry-after', '1').send({ error: { message: 'Too many requests from this address.', type: 'rate_limit_error', param: null, code: 'ip_rate_limited' } });
     }
   });
+// Run-time documents: a new version applies within a second, on every instance.
+const documents = app.get(ConfigDocuments);
+const catalog = app.get(ModelCatalog);
+const moderation = app.get(Moderation);
+const onError = (error: unknown) => logger.warn({ err: String(error) }, 'could not load a configuration document');
+const stopWatching = [
+  documents.watch<{ models: Record<string, unknown> }>('routing', ({ body, version }) => {
+    catalog.aliases = Object.keys(body.models);
+    logger.info({ version, models: catalog.aliases }, 'model routing applied');
+  }, 1_000, onError),
+  documents.watch<WordsDocument>('words', ({ body, version }) => {
+    moderation.apply(wordsDocumentSchema.parse(body));
+    logger.info({ version, words: body.words.length }, 'word list applied');
+  }, 1_000, onError),
+];
+app.getHttpAdapter().getInstance().addHook('onClose', async () => stopWatching.forEach((stop) => stop()));
 await app.listen(env.PORT, '0.0.0.0');
 logger.info({ port: env.PORT, models: env.MODELS }, 'access ready');

@@ -3,7 +3,8 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { WorkerRegistry } from '@aip/rate-limit';
 import { BrokerHealth, IdempotencyStore, RocketMQServer } from '@aip/messaging';
-import { connectionOf, createLogger } from '@aip/runtime';
+import { ConfigDocuments, connectionOf, createLogger } from '@aip/runtime';
+import { ModelRouter } from '@aip/llm';
 import { Redis } from 'ioredis';
 import { AppModule } from './app.module.ts';
 import { loadInferenceEnv } from './inference.config.ts';
@@ -35,6 +36,14 @@ app.getHttpAdapter().getInstance().addHook('onClose', async () => {
   clearInterval(timer);
   await workers.deregister(env.WORKER_ID).catch(() => undefined);
 });
+
+// Model routing changed at run time (PUT /admin/config/routing on access): swap the chains.
+const router = app.get(ModelRouter);
+const stopWatching = new ConfigDocuments(redis, env.REDIS_PREFIX).watch('routing', async ({ body, version }) => {
+  await router.update(body);
+  logger.info({ version, models: router.aliases() }, 'model routing applied');
+}, 1_000, (error) => logger.warn({ err: String(error) }, 'could not apply the routing document'));
+app.getHttpAdapter().getInstance().addHook('onClose', async () => stopWatching());
 
 await app.listen(env.PORT, '0.0.0.0');
 logger.info({ port: env.PORT, slots: env.INFERENCE_SLOTS, workerId: env.WORKER_ID }, 'inference worker ready');

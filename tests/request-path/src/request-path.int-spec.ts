@@ -17,6 +17,7 @@ let broken: MockLlm;
 let healthy: MockLlm;
 let slow: MockLlm;
 let oneSecond: MockLlm;
+let routing: { models: Record<string, { providers: Record<string, unknown>[] }> };
 
 async function admin(path: string, init: RequestInit = {}) {
   const response = await fetch(`${base}/admin/keys${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(init.body ? { 'content-type': 'application/json' } : {}) } });
@@ -40,7 +41,7 @@ beforeAll(async () => {
     startMockLlm({ replyTokens: 200, tokensPerSecond: 40 }),
     startMockLlm({ replyTokens: 10, tokensPerSecond: 10 }),
   ]);
-  const routing = {
+  routing = {
     models: {
       extractive: { providers: [{ name: 'extractive', kind: 'extractive' }] },
       'mock-gpt': {
@@ -283,4 +284,30 @@ describe('worker failure', () => {
     const task = await (await fetch(`${base}/v1/tasks/${taskId}`, { headers: { authorization: `Bearer ${key}` } })).json();
     expect(task).toMatchObject({ status: 'completed', attempt: 2, result: expected.choices[0].message.content });
   }, 120_000);
+});
+
+describe('run-time configuration', () => {
+  it('serves a model added to the routing document and masks a word added to the list, without restarts', async () => {
+    const { key } = await createKey();
+    const put = (name: string, body: unknown) =>
+      fetch(`${base}/admin/config/${name}`, { method: 'PUT', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const client = new OpenAI({ apiKey: key, baseURL: `${base}/v1` });
+    await expect(client.chat.completions.create({ model: 'hot-model', messages: ask('sights?') })).rejects.toMatchObject({ status: 404 });
+
+    const added = { ...routing, models: { ...routing.models, 'hot-model': { providers: [{ name: 'hot', kind: 'openai-compatible', baseUrl: healthy.url, model: 'gpt-hot' }] } } };
+    expect((await put('routing', added)).status).toBe(200);
+    expect((await put('words', { words: ['forbidden', 'darn', 'wall'], input: 'mask' })).status).toBe(200);
+    expect((await put('routing', { models: { bad: { providers: [] } } })).status).toBe(400);
+
+    let answer: string | null | undefined;
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      answer = await client.chat.completions.create({ model: 'hot-model', messages: ask('sights?') }).then((c) => c.choices[0]?.message.content, () => undefined);
+      if (answer?.endsWith('****.')) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(answer).toBe('The ********* City and the Great ****.');
+    // Input is now masked instead of refused.
+    expect((await post('/v1/chat/completions', key, { model: 'extractive', messages: ask('well, darn') })).status).toBe(200);
+  });
 });

@@ -5,7 +5,9 @@ import type { FastifyReply } from 'fastify';
 import type { AccessEnv } from '../access.config.ts';
 import { ApiKeyGuard, type AuthenticatedRequest } from '../auth/api-key.guard.ts';
 import { OpenAIError } from '../common/openai-error.ts';
-import { StreamMasker, WordFilter } from '../moderation/word-filter.ts';
+import { Moderation } from '../moderation/moderation.service.ts';
+import { StreamMasker } from '../moderation/word-filter.ts';
+import { ModelCatalog } from '../models/model-catalog.ts';
 import { SubmissionService } from './submission.service.ts';
 import { AnswerText, followTask } from './task-relay.ts';
 
@@ -37,13 +39,15 @@ export class ChatController {
     @Inject(TaskStore) private readonly tasks: TaskStore,
     @Inject(TaskEventHub) private readonly hub: TaskEventHub,
     @Inject(ENV) private readonly env: AccessEnv,
-    @Inject(WordFilter) private readonly words: WordFilter,
+    @Inject(Moderation) private readonly moderation: Moderation,
+    @Inject(ModelCatalog) private readonly catalog: ModelCatalog,
   ) {}
 
   @Get('models')
   models(@Req() request: AuthenticatedRequest) {
-    const allowed = request.apiKey.models?.length ? request.apiKey.models : this.env.MODELS;
-    return { object: 'list', data: this.env.MODELS.filter((id) => allowed.includes(id)).map((id) => ({ id, object: 'model', created: 0, owned_by: 'aip' })) };
+    const served = this.catalog.aliases;
+    const allowed = request.apiKey.models?.length ? request.apiKey.models : served;
+    return { object: 'list', data: served.filter((id) => allowed.includes(id)).map((id) => ({ id, object: 'model', created: 0, owned_by: 'aip' })) };
   }
 
   @Post('chat/completions')
@@ -69,7 +73,7 @@ export class ChatController {
             object: 'chat.completion',
             created,
             model: chat.model,
-            choices: [{ index: 0, message: { role: 'assistant', content: this.words.mask(answer.text) }, finish_reason: event.finishReason, logprobs: null }],
+            choices: [{ index: 0, message: { role: 'assistant', content: this.moderation.filter.mask(answer.text) }, finish_reason: event.finishReason, logprobs: null }],
             usage: { prompt_tokens: event.usage.promptTokens, completion_tokens: event.usage.completionTokens, total_tokens: event.usage.totalTokens },
             ...(event.sources ? { sources: event.sources } : {}),
           });
@@ -82,7 +86,7 @@ export class ChatController {
     const chunk = (delta: Record<string, unknown>, finishReason: string | null = null) =>
       `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: chat.model, choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }] })}\n\n`;
     let started = false;
-    const masker = new StreamMasker(this.words);
+    const masker = new StreamMasker(this.moderation.filter);
     const start = () => {
       if (started) return;
       started = true;

@@ -8,7 +8,8 @@ import { TaskStore, type Task } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { AccessEnv } from '../access.config.ts';
 import { errors, OpenAIError } from '../common/openai-error.ts';
-import { WordFilter } from '../moderation/word-filter.ts';
+import { Moderation } from '../moderation/moderation.service.ts';
+import { ModelCatalog } from '../models/model-catalog.ts';
 import { chatRequestSchema, type ChatRequest } from './chat-request.schema.ts';
 
 /**
@@ -24,7 +25,8 @@ export class SubmissionService {
     @Inject(EventPublisher) private readonly publisher: EventPublisher,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(ENV) private readonly env: AccessEnv,
-    @Inject(WordFilter) private readonly words: WordFilter,
+    @Inject(Moderation) private readonly moderation: Moderation,
+    @Inject(ModelCatalog) private readonly models: ModelCatalog,
   ) {
     this.schema = chatRequestSchema(env.MAX_MESSAGES);
   }
@@ -40,11 +42,12 @@ export class SubmissionService {
   }
 
   async submit(key: ApiKeyRecord, request: ChatRequest, idempotencyKey?: string): Promise<Task> {
-    if (!this.env.MODELS.includes(request.model)) throw errors.modelNotFound(request.model);
+    if (!this.models.aliases.includes(request.model)) throw errors.modelNotFound(request.model);
     if (key.models?.length && !key.models.includes(request.model)) throw errors.modelNotAllowed(request.model);
     if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 256)) throw new BadRequestException('Idempotency-Key must be 1-256 characters');
 
-    if (this.env.SENSITIVE_WORDS_INPUT === 'block' && request.messages.some((m) => this.words.matches(m.content))) {
+    const { filter, input } = this.moderation;
+    if (input === 'block' && request.messages.some((m) => filter.matches(m.content))) {
       throw new OpenAIError(400, 'The request contains words that are not allowed.', 'invalid_request_error', 'content_policy_violation', 'messages');
     }
     const fingerprint = createHash('sha256').update(JSON.stringify(request)).digest('hex');
@@ -62,7 +65,7 @@ export class SubmissionService {
     }
 
     const task = await this.tasks.create({ id: taskId, tenantId: key.tenantId, keyId: key.id, model: request.model, stream: request.stream, ...(request.session_id ? { sessionId: request.session_id } : {}) });
-    const messages = request.messages.map((m) => ({ role: m.role, content: this.words.mask(m.content), ...(m.name ? { name: m.name } : {}) }));
+    const messages = request.messages.map((m) => ({ role: m.role, content: filter.mask(m.content), ...(m.name ? { name: m.name } : {}) }));
     try {
       await this.publisher.publish(
         'ai.request.submitted',

@@ -7,7 +7,8 @@ import { ApiKeyGuard, type AuthenticatedRequest } from '../auth/api-key.guard.ts
 import { SubmissionService } from '../chat/submission.service.ts';
 import { followTask } from '../chat/task-relay.ts';
 import { errors } from '../common/openai-error.ts';
-import { StreamMasker, WordFilter } from '../moderation/word-filter.ts';
+import { Moderation } from '../moderation/moderation.service.ts';
+import { StreamMasker, type WordFilter } from '../moderation/word-filter.ts';
 
 function view(task: Task, words: WordFilter) {
   const { keyId: _keyId, tenantId: _tenantId, ...rest } = task;
@@ -26,21 +27,21 @@ export class TasksController {
     @Inject(TaskStore) private readonly tasks: TaskStore,
     @Inject(TaskEventHub) private readonly hub: TaskEventHub,
     @Inject(ENV) private readonly env: AccessEnv,
-    @Inject(WordFilter) private readonly words: WordFilter,
+    @Inject(Moderation) private readonly moderation: Moderation,
   ) {}
 
   @Post()
   @HttpCode(202)
   async create(@Req() request: AuthenticatedRequest, @Body() body: unknown, @Headers('idempotency-key') idempotencyKey?: string) {
     const chat = this.submissions.parse(body);
-    return view(await this.submissions.submit(request.apiKey, chat, idempotencyKey), this.words);
+    return view(await this.submissions.submit(request.apiKey, chat, idempotencyKey), this.moderation.filter);
   }
 
   @Get(':id')
   async get(@Req() request: AuthenticatedRequest, @Param('id') id: string) {
     const task = await this.tasks.getForTenant(id, request.apiKey.tenantId);
     if (!task) throw errors.taskNotFound();
-    return view(task, this.words);
+    return view(task, this.moderation.filter);
   }
 
   @Delete(':id')
@@ -53,7 +54,7 @@ export class TasksController {
       // Not yet picked up by a worker: cancel right here; a worker that takes it later sees the flag.
       if (task.status === 'queued') await this.tasks.finish(id, 'cancelled', {}, { type: 'status', status: 'cancelled' });
     }
-    return view((await this.tasks.get(id)) ?? task, this.words);
+    return view((await this.tasks.get(id)) ?? task, this.moderation.filter);
   }
 
   @Get(':id/events')
@@ -64,7 +65,7 @@ export class TasksController {
     reply.raw.on('close', () => closed.abort());
     reply.hijack();
     reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-request-id': String(request.id) });
-    const masker = new StreamMasker(this.words);
+    const masker = new StreamMasker(this.moderation.filter);
     const cursor = lastEventId && /^\d+-\d+$/.test(lastEventId) ? lastEventId : '0';
     for await (const { id: eventId, event } of followTask(this.hub, id, { afterId: cursor, timeoutMs: this.env.SYNC_TIMEOUT_MS, signal: closed.signal })) {
       // Held-back text of a masked delta goes out with the next event; a resumed stream starts afresh.
