@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Headers, HttpCode, Inject, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { ENV } from '@aip/runtime';
-import { TaskEventHub, TaskStore, type Task, type TaskEvent } from '@aip/tasks';
+import { TaskEventHub, type TaskEvent } from '@aip/tasks';
 import type { FastifyReply } from 'fastify';
 import type { AccessEnv } from '../access.config.ts';
 import { ApiKeyGuard, type AuthenticatedRequest } from '../auth/api-key.guard.ts';
@@ -36,7 +36,6 @@ function errorFor(event: ErrorEvent): OpenAIError {
 export class ChatController {
   constructor(
     @Inject(SubmissionService) private readonly submissions: SubmissionService,
-    @Inject(TaskStore) private readonly tasks: TaskStore,
     @Inject(TaskEventHub) private readonly hub: TaskEventHub,
     @Inject(ENV) private readonly env: AccessEnv,
     @Inject(Moderation) private readonly moderation: Moderation,
@@ -124,4 +123,3 @@ export class ChatController {
   }
 }
 
-export type { Task };
