@@ -77,13 +77,14 @@ export class EventPublisher {
 
   async publish<T extends EventType>(type: T, data: EventInput<T>, options: PublishOptions): Promise<PublishReceipt<T>> {
     let envelope: Envelope<T>;
+    const traceparent = options.traceparent ?? activeTraceparent();
     try {
       envelope = createEnvelope(type, data, {
         source: this.options.source,
         tenantId: options.tenantId,
         ...(options.id ? { id: options.id } : {}),
         ...(options.key ? { key: options.key } : {}),
-        ...((options.traceparent ?? activeTraceparent()) ? { traceparent: options.traceparent ?? activeTraceparent() } : {}),
+        ...(traceparent ? { traceparent } : {}),
       });
     } catch (error) {
       throw new PublishError('INVALID_EVENT', `invalid ${type}: ${errorMessage(error)}`, { cause: error });
