@@ -19,6 +19,8 @@ export const accessEnvSchema = baseEnvSchema.extend({
   SENSITIVE_WORDS: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
   /** What a request containing one gets: refused (400) or masked before it goes on. Answers are always masked. */
   SENSITIVE_WORDS_INPUT: z.enum(['block', 'mask']).default('block'),
+  /** How long a submission may wait for the broker before the client gets a 503. */
+  PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(100).default(5_000),
   /** Client-facing wait for a synchronous completion. */
   SYNC_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(600_000),
 });

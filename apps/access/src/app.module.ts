@@ -20,7 +20,7 @@ export class AppModule {
   static register(env: AccessEnv, redis: Redis, logger: Logger): DynamicModule {
     return {
       module: AppModule,
-      imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'access', logger }), TerminusModule],
+      imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'access', sendTimeoutMs: env.PUBLISH_TIMEOUT_MS, logger }), TerminusModule],
       controllers: [ChatController, TasksController, AdminController, ConfigController, HealthController],
       providers: [
         { provide: ENV, useValue: env },

@@ -12,6 +12,8 @@ export interface MessagingModuleOptions {
   connection: RocketMQConnectionOptions;
   /** The app's name, written into every envelope's `source`. */
   source: string;
+  /** Upper bound of one publish (a client waiting on it gets a 503 after this, never a hang). */
+  sendTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -48,7 +50,8 @@ export class MessagingModule {
         {
           provide: EventPublisher,
           inject: [MessagingMetrics],
-          useFactory: (metrics: MessagingMetrics) => new EventPublisher({ connection: options.connection, source: options.source, logger, metrics }),
+          useFactory: (metrics: MessagingMetrics) =>
+            new EventPublisher({ connection: options.connection, source: options.source, logger, metrics, ...(options.sendTimeoutMs ? { sendTimeoutMs: options.sendTimeoutMs } : {}) }),
         },
         RocketMQHealthIndicator,
         MessagingLifecycle,

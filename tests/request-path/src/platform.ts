@@ -24,7 +24,7 @@ export interface RunningApp {
 }
 
 /** Starts a built app (`apps/<name>/dist/main.js`) as its own process, as a deployment would. */
-export async function startApp(name: string, env: Record<string, string>): Promise<RunningApp> {
+export async function startApp(name: string, env: Record<string, string>, readiness: 'ready' | 'live' = 'ready'): Promise<RunningApp> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--enable-source-maps', `${root}apps/${name}/dist/main.js`], {
     env: { ...process.env, ROCKETMQ_ENDPOINTS: testConnection().endpoints, REDIS_URL: testRedisUrl(), LOG_LEVEL: 'warn', ...env, PORT: String(port) },
@@ -36,7 +36,7 @@ export async function startApp(name: string, env: Record<string, string>): Promi
   child.stderr!.on('data', keep);
   await eventually(async () => {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${app.output.join('')}`);
-    const response = await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined);
+    const response = await fetch(`http://127.0.0.1:${port}/health/${readiness}`).catch(() => undefined);
     return response?.status === 200;
   }, `${name} to be ready`, 60_000);
   return app;

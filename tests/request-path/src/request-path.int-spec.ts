@@ -311,3 +311,19 @@ describe('run-time configuration', () => {
     expect((await post('/v1/chat/completions', key, { model: 'extractive', messages: ask('well, darn') })).status).toBe(200);
   });
 });
+
+describe('outages', () => {
+  it('answers 503 within the publish timeout when the broker is unreachable, and reports not ready', async () => {
+    const shared = { REDIS_PREFIX: `${uniqueName('e2e-outage')}:` };
+    const cut = await startApp('access', { ...shared, ADMIN_TOKEN, ROCKETMQ_ENDPOINTS: '127.0.0.1:1', PUBLISH_TIMEOUT_MS: '2000' }, 'live');
+    apps.push(cut);
+    const url = `http://127.0.0.1:${cut.port}`;
+    const { key } = (await (await fetch(`${url}/admin/keys`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ tenantId: 'acme' }) })).json()) as { key: string };
+    const started = Date.now();
+    const response = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'extractive', messages: ask('hello?') }) });
+    expect(response.status).toBe(503);
+    expect((await response.json()).error).toMatchObject({ type: 'service_unavailable' });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect((await fetch(`${url}/health/ready`)).status).toBe(503);
+  });
+});
