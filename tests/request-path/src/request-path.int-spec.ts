@@ -102,6 +102,27 @@ describe('the OpenAI-compatible API', () => {
     expect(answer.content).toBe('The ********* City and the Great Wall.'); // "forbidden" is on the word list
   });
 
+  it('gives the model the key\'s profile tags as a system message', async () => {
+    const { key } = await createKey({ profile: { city: 'Beijing', interests: 'history' } });
+    const client = new OpenAI({ apiKey: key, baseURL: `${base}/v1` });
+    await client.chat.completions.create({ model: 'mock-gpt', messages: ask('what should I see?') });
+    const seen = healthy.stats().lastRequest?.messages ?? [];
+    expect(seen[0]).toEqual({ role: 'system', content: 'What we know about the user: city: Beijing; interests: history.' });
+    expect(seen.at(-1)).toMatchObject({ role: 'user', content: 'what should I see?' });
+  });
+
+  it('carries the conversation of a session into the next request', async () => {
+    const { key } = await createKey();
+    const session = uniqueName('session');
+    await post('/v1/chat/completions', key, { model: 'mock-gpt', session_id: session, messages: ask('sights in Beijing?') });
+    await post('/v1/chat/completions', key, { model: 'mock-gpt', session_id: session, messages: ask('and hotels?') });
+    expect(healthy.stats().lastRequest?.messages).toEqual([
+      { role: 'user', content: 'sights in Beijing?' },
+      { role: 'assistant', content: 'The Forbidden City and the Great Wall.' },
+      { role: 'user', content: 'and hotels?' },
+    ]);
+  });
+
   it('falls back to the second provider when the first fails', async () => {
     const { key } = await createKey();
     const before = broken.stats().requests;

@@ -67,7 +67,7 @@ export class GenerationService {
       request.sessionId ? this.history.recent(tenantId, request.sessionId) : Promise.resolve([]),
     ]);
     const messages = assemblePrompt({
-      profile,
+      profile: { ...request.metadata, ...profile },
       history: turns,
       messages: request.messages.filter((m) => m.role !== 'tool').map((m) => ({ role: m.role as 'system' | 'user' | 'assistant', content: m.content })),
       historyBudget: this.env.HISTORY_TOKEN_BUDGET,
