@@ -6,7 +6,7 @@
 //      .runtime/node and re-run this script under it.
 //   2. Dependencies missing or stale (package.json or package-lock.json changed) → npm install.
 //   3. Run the npm script named on the command line under that Node.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -78,4 +78,7 @@ ensureDependencies();
 const [script, ...rest] = process.argv.slice(2);
 if (!script) process.exit(0);
 const env = { ...process.env, PATH: `${join(root, 'node_modules', '.bin')}:${dirname(process.execPath)}:${process.env.PATH ?? ''}` };
-process.exit(run('npm', ['run', '--silent', script, ...(rest.length ? ['--', ...rest] : [])], { env }));
+// Not spawnSync: a supervisor's SIGTERM (or Ctrl-C) must reach the platform so it can drain.
+const child = spawn('npm', ['run', '--silent', script, ...(rest.length ? ['--', ...rest] : [])], { stdio: 'inherit', cwd: root, env });
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + (signal === 'SIGINT' ? 2 : 15) : 1)));
