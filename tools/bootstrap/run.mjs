@@ -28,9 +28,10 @@ function run(command, args, options = {}) {
   return result.status ?? 1;
 }
 
+/** True when this Node is recent enough; otherwise re-runs this script under Node 24 and returns false. */
 function ensureNode() {
   const major = Number(process.versions.node.split('.')[0]);
-  if (major >= MIN_MAJOR) return;
+  if (major >= MIN_MAJOR) return true;
   if (!existsSync(cachedNode)) {
     log(`Node ${process.versions.node} is older than ${MIN_MAJOR}: installing ${NODE_PACKAGE} into .runtime/node`);
     mkdirSync(nodeCache, { recursive: true });
@@ -42,8 +43,15 @@ function ensureNode() {
   }
   // Re-run under Node 24 with its bin folder first on PATH, so npm and every child use it too.
   const env = { ...process.env, PATH: `${dirname(cachedNode)}:${process.env.PATH ?? ''}` };
-  const result = spawnSync(cachedNode, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit', env });
-  process.exit(result.status ?? 1);
+  runForwardingSignals(cachedNode, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], env);
+  return false;
+}
+
+/** Runs the rest of the command as a child and hands SIGINT/SIGTERM on, so the platform can drain. */
+function runForwardingSignals(command, args, env) {
+  const child = spawn(command, args, { stdio: 'inherit', cwd: root, env });
+  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal === 'SIGINT' ? 130 : signal ? 143 : 1)));
 }
 
 function fingerprint() {
@@ -73,12 +81,10 @@ function ensureDependencies() {
   writeFileSync(stamp, fingerprint());
 }
 
-ensureNode();
-ensureDependencies();
-const [script, ...rest] = process.argv.slice(2);
-if (!script) process.exit(0);
-const env = { ...process.env, PATH: `${join(root, 'node_modules', '.bin')}:${dirname(process.execPath)}:${process.env.PATH ?? ''}` };
-// Not spawnSync: a supervisor's SIGTERM (or Ctrl-C) must reach the platform so it can drain.
-const child = spawn('npm', ['run', '--silent', script, ...(rest.length ? ['--', ...rest] : [])], { stdio: 'inherit', cwd: root, env });
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + (signal === 'SIGINT' ? 2 : 15) : 1)));
+if (ensureNode()) {
+  ensureDependencies();
+  const [script, ...rest] = process.argv.slice(2);
+  if (!script) process.exit(0);
+  const env = { ...process.env, PATH: `${join(root, 'node_modules', '.bin')}:${dirname(process.execPath)}:${process.env.PATH ?? ''}` };
+  runForwardingSignals('npm', ['run', '--silent', script, ...(rest.length ? ['--', ...rest] : [])], env);
+}
