@@ -19,6 +19,7 @@ export class TaskEventHub {
   private readonly subscriptions = new Set<Subscription>();
   private readonly wakeKey: string;
   private running: Promise<void> | undefined;
+  private wakeCursor = '0-0';
   private closed = false;
 
   constructor(
@@ -67,11 +68,16 @@ export class TaskEventHub {
   }
 
   private ensureRunning() {
-    this.running ??= this.loop().finally(() => (this.running = undefined));
+    this.running ??= this.loop().finally(() => {
+      this.running = undefined;
+      // A subscription that arrived while the loop was ending must not wait for a loop that never comes.
+      if (this.subscriptions.size > 0 && !this.closed) this.ensureRunning();
+    });
   }
 
   private async loop(): Promise<void> {
-    let wakeCursor = '$';
+    // A concrete cursor, not '$': a wake-up written just before the XREAD is issued is still seen.
+    let wakeCursor = this.wakeCursor;
     while (!this.closed && this.subscriptions.size > 0) {
       const subscriptions = [...this.subscriptions];
       const keys = [this.wakeKey, ...subscriptions.map((s) => s.key)];
@@ -86,7 +92,7 @@ export class TaskEventHub {
       for (const [key, entries] of reply ?? []) {
         const last = entries.at(-1)?.[0];
         if (key === this.wakeKey) {
-          if (last) wakeCursor = last;
+          if (last) wakeCursor = this.wakeCursor = last;
           continue;
         }
         for (const subscription of subscriptions) {

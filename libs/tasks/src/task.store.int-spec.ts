@@ -53,6 +53,22 @@ describe('TaskStore (real Redis)', () => {
     }
   });
 
+  it('serves every follower of back-to-back tasks, even one that subscribes as the last one leaves', async () => {
+    const reader = testRedis();
+    const hub = new TaskEventHub(reader, redis, prefix);
+    try {
+      for (let i = 0; i < 20; i++) {
+        const id = `seq-${i}`;
+        const following = collect(hub.follow(id), 1);
+        await store.append(id, [{ type: 'delta', text: `t${i}` }]);
+        expect(await following).toEqual([`t${i}`]);
+      }
+    } finally {
+      await hub.close();
+      reader.disconnect();
+    }
+  });
+
   it('finishes a task once: a second terminal write is ignored', async () => {
     await store.create({ id: 't3', tenantId: 'acme', keyId: 'k', model: 'extractive', stream: false });
     expect(await store.finish('t3', 'cancelled', {}, { type: 'status', status: 'cancelled' })).toBe(true);
