@@ -16,4 +16,12 @@ describe('AnswerText', () => {
     expect(answer.delta(' is')).toBe(' is');
     expect(answer.text).toBe('The Forbidden City is');
   });
+
+  it('answers with the finished run\'s text, even when it is shorter than what the dead run had sent', () => {
+    const answer = new AnswerText();
+    answer.delta('A long first attempt');
+    answer.restart();
+    answer.delta('Short.');
+    expect(answer.text).toBe('Short.');
+  });
 });

@@ -16,32 +16,28 @@ export async function* followTask(hub: TaskEventHub, taskId: string, options: { 
 }
 
 /**
- * Turns task events into the answer text a client should see: after a `restart` (the worker died
- * and another one started over) text the client already has is not sent again.
+ * Turns task events into the answer a client should see. After a `restart` (the worker died and
+ * another one started over) a streaming client is not sent again the characters it already has;
+ * the final answer is always the text of the run that finished.
  */
 export class AnswerText {
-  private sent = '';
-  private rebuilt: string | undefined;
+  private emitted = 0;
+  private run = '';
 
   /** The part of this delta the client has not seen yet. */
   delta(text: string): string {
-    if (this.rebuilt === undefined) {
-      this.sent += text;
-      return text;
-    }
-    this.rebuilt += text;
-    if (this.rebuilt.length <= this.sent.length) return '';
-    const fresh = this.rebuilt.slice(this.sent.length);
-    this.sent = this.rebuilt;
-    this.rebuilt = undefined;
+    this.run += text;
+    if (this.run.length <= this.emitted) return '';
+    const fresh = this.run.slice(this.emitted);
+    this.emitted = this.run.length;
     return fresh;
   }
 
   restart(): void {
-    this.rebuilt = '';
+    this.run = '';
   }
 
   get text(): string {
-    return this.rebuilt !== undefined && this.rebuilt.length > this.sent.length ? this.rebuilt : this.sent;
+    return this.run;
   }
 }
