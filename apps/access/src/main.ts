@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { ConfigDocuments, createLogger } from '@aip/runtime';
+import { appMetrics, collectProcessMetrics, ConfigDocuments, createLogger } from '@aip/runtime';
 import { Redis } from 'ioredis';
 import { loadAccessEnv } from './access.config.ts';
 import { AppModule } from './app.module.ts';
@@ -17,6 +17,7 @@ const adapter = new FastifyAdapter({ bodyLimit: env.MAX_BODY_BYTES, genReqId: ()
 const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(env, redis, logger), adapter, { logger: ['error', 'warn'] });
 app.enableShutdownHooks();
 app.useGlobalFilters(new OpenAIErrorFilter(logger));
+collectProcessMetrics();
 const ipLimit = new IpLimiter(env.IP_RATE_LIMIT);
 app
   .getHttpAdapter()
@@ -26,6 +27,9 @@ app
     if (!ipLimit.allow(request.ip)) {
       return reply.status(429).header('retry-after', '1').send({ error: { message: 'Too many requests from this address.', type: 'rate_limit_error', param: null, code: 'ip_rate_limited' } });
     }
+  })
+  .addHook('onResponse', async (request, reply) => {
+    appMetrics.httpRequests.inc({ route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
   });
 // Run-time documents: a new version applies within a second, on every instance.
 const documents = app.get(ConfigDocuments);

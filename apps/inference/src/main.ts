@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { WorkerRegistry } from '@aip/rate-limit';
 import { BrokerHealth, IdempotencyStore, RocketMQServer } from '@aip/messaging';
-import { ConfigDocuments, connectionOf, createLogger } from '@aip/runtime';
+import { collectProcessMetrics, ConfigDocuments, connectionOf, createLogger } from '@aip/runtime';
 import { ModelRouter } from '@aip/llm';
 import { Redis } from 'ioredis';
 import { AppModule } from './app.module.ts';
@@ -14,6 +14,7 @@ const logger = createLogger('inference', env.LOG_LEVEL);
 const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2 });
 const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(env, redis, logger), new FastifyAdapter(), { logger: ['error', 'warn'] });
 app.enableShutdownHooks();
+collectProcessMetrics();
 const server = new RocketMQServer({
   connection: connectionOf(env),
   group: 'inference',

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { BrokerHealth, IdempotencyStore, RocketMQServer } from '@aip/messaging';
-import { connectionOf, createLogger } from '@aip/runtime';
+import { collectProcessMetrics, connectionOf, createLogger } from '@aip/runtime';
 import { Redis } from 'ioredis';
 import { AppModule } from './app.module.ts';
 import { loadRateLimiterEnv } from './rate-limiter.config.ts';
@@ -12,6 +12,7 @@ const logger = createLogger('rate-limiter', env.LOG_LEVEL);
 const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2 });
 const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(env, redis, logger), new FastifyAdapter(), { logger: ['error', 'warn'] });
 app.enableShutdownHooks();
+collectProcessMetrics();
 app.connectMicroservice({
   strategy: new RocketMQServer({
     connection: connectionOf(env),

@@ -3,3 +3,4 @@ export * from './health.controller.ts';
 export * from './logger.ts';
 export * from './tokens.ts';
 export * from './config-documents.ts';
+export * from './app.metrics.ts';

@@ -93,6 +93,12 @@ describe('the OpenAI-compatible API', () => {
     expect(text).toBe(completion.choices[0]?.message.content);
     expect(usage?.completion_tokens).toBe(completion.usage?.completion_tokens);
     expect((await client.models.list()).data.map((m) => m.id)).toEqual(['extractive', 'mock-gpt', 'mock-slow', 'mock-1s']);
+
+    // What operators see: requests by route and status on access, time to first token on the workers.
+    const metrics = async (app: RunningApp) => (await fetch(`http://127.0.0.1:${app.port}/metrics`)).text();
+    expect(await metrics(access)).toMatch(/aip_http_requests_total\{route="\/v1\/chat\/completions",status="200"\} [1-9]/);
+    const workers = await Promise.all(apps.filter((app) => app.name === 'inference').map(metrics));
+    expect(workers.join('\n')).toMatch(/aip_inference_time_to_first_token_seconds_count\{model="extractive",provider="extractive"\} [1-9]/);
   });
 
   it('works for LangChain\'s ChatOpenAI pointed at it', async () => {

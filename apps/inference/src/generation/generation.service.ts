@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Envelope } from '@aip/contracts';
 import { LlmError, ModelRouter, UnknownModelError, type ChatChunk } from '@aip/llm';
 import { EventPublisher } from '@aip/messaging';
-import { ENV, REDIS } from '@aip/runtime';
+import { appMetrics, ENV, REDIS } from '@aip/runtime';
 import { SessionHistoryStore, TaskStore, type TaskEvent } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -153,6 +153,10 @@ export class GenerationService {
       },
       { tenantId },
     );
+    appMetrics.generations.inc({ model: request.model, provider, outcome: 'completed' });
+    appMetrics.tokens.inc({ model: request.model, provider, kind: 'prompt' }, usage.promptTokens);
+    appMetrics.tokens.inc({ model: request.model, provider, kind: 'completion' }, usage.completionTokens);
+    if (timings.firstTokenMs !== undefined) appMetrics.timeToFirstToken.observe({ model: request.model, provider }, timings.firstTokenMs / 1_000);
     this.logger.info({ taskId, model: request.model, provider, usage, timings }, 'generation completed');
   }
 
@@ -164,6 +168,7 @@ export class GenerationService {
       { taskId: request.taskId, apiKeyId: request.apiKeyId, workerId: this.env.WORKER_ID, ...(reservationId ? { reservationId } : {}), error },
       { tenantId: event.tenantId },
     );
+    appMetrics.generations.inc({ model: request.model, provider: 'none', outcome: 'failed' });
     this.logger.warn({ taskId: request.taskId, error }, 'generation failed');
   }
 }

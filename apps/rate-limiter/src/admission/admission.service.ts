@@ -3,7 +3,7 @@ import type { Envelope } from '@aip/contracts';
 import { ApiKeyStore } from '@aip/keys';
 import { EventPublisher } from '@aip/messaging';
 import { AdmissionControl, DeadlineQueue, rateLimitPolicySchema, WorkerRegistry, type RateLimitPolicy } from '@aip/rate-limit';
-import { ENV } from '@aip/runtime';
+import { appMetrics, ENV } from '@aip/runtime';
 import { TaskStore } from '@aip/tasks';
 import type { Logger } from 'pino';
 import type { RateLimiterEnv } from '../rate-limiter.config.ts';
@@ -64,6 +64,7 @@ export class AdmissionService implements OnApplicationBootstrap, OnApplicationSh
       ...(capacity !== undefined ? { capacity } : {}),
     });
     if (decision.admitted) {
+      appMetrics.admissions.inc({ outcome: 'admitted', reason: '' });
       await this.publisher.publish(
         'ai.request.admitted',
         { request, reservationId: decision.reservationId, reservedTokens: decision.reservedTokens, queuedMs: Math.max(0, Date.now() - queuedSince) },
@@ -73,6 +74,7 @@ export class AdmissionService implements OnApplicationBootstrap, OnApplicationSh
     }
     const retryAt = Date.now() + decision.retryAfterMs;
     if (decision.retryAfterMs >= 0 && retryAt < deadlineMs) {
+      appMetrics.admissions.inc({ outcome: 'queued', reason: decision.reason });
       await this.queue.enqueue({ requestId: request.taskId, keyId: request.apiKeyId, priority: request.priority, deadlineMs, payload: JSON.stringify({ event, queuedSince }) });
       return;
     }
@@ -120,6 +122,7 @@ export class AdmissionService implements OnApplicationBootstrap, OnApplicationSh
     const details = { ...(retryAfterMs !== undefined ? { retryAfterMs } : {}), ...bound };
     await this.tasks.finish(taskId, 'rejected', { error: { code: reason, message } }, { type: 'error', code: reason, message, status: 429, ...details });
     await this.publisher.publish('ai.request.rejected', { taskId, apiKeyId, reason, message, ...details }, { tenantId: event.tenantId });
+    appMetrics.admissions.inc({ outcome: 'rejected', reason });
     this.logger.info({ taskId, reason }, 'request rejected');
   }
 }
