@@ -3,7 +3,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { ApiKeyStore } from '@aip/keys';
 import { MessagingModule } from '@aip/messaging';
 import { AdmissionControl, DeadlineQueue, WorkerRegistry } from '@aip/rate-limit';
-import { connectionOf, ENV, HealthController, REDIS } from '@aip/runtime';
+import { ConfigDocuments, connectionOf, ENV, HealthController, REDIS } from '@aip/runtime';
 import { TaskStore } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -28,6 +28,7 @@ export class AppModule {
         { provide: WorkerRegistry, useValue: new WorkerRegistry(redis, { prefix }) },
         { provide: ApiKeyStore, useValue: new ApiKeyStore(redis, env.REDIS_PREFIX) },
         { provide: TaskStore, useValue: new TaskStore(redis, { prefix: env.REDIS_PREFIX }) },
+        { provide: ConfigDocuments, useValue: new ConfigDocuments(redis, env.REDIS_PREFIX) },
         AdmissionService,
       ],
     };

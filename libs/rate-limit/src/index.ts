@@ -5,3 +5,4 @@ export * from './rate-limit.keys.ts';
 export * from './deadline-queue.ts';
 export * from './deadline-queue.codec.ts';
 export * from './worker-registry.ts';
+export * from './policy-document.schema.ts';

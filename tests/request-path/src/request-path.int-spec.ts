@@ -334,6 +334,18 @@ describe('run-time configuration', () => {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     expect(answer).toBe('The ********* City and the Great ****.');
+    // A tenant policy applies to that tenant's keys that have none of their own.
+    expect((await put('policies', { tenants: { 'tight-tenant': { id: 'tight', requestsPerMinute: 2 } } })).status).toBe(200);
+    const tenantKey = (await admin('', { method: 'POST', body: JSON.stringify({ tenantId: 'tight-tenant' }) })) as { key: string };
+    let statuses: number[] = [];
+    const policyDeadline = Date.now() + 10_000;
+    do {
+      statuses = [];
+      for (let i = 0; i < 3; i++) statuses.push((await post('/v1/chat/completions', tenantKey.key, { model: 'extractive', messages: ask('hi') })).status);
+      if (statuses.includes(429)) break;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    } while (Date.now() < policyDeadline);
+    expect(statuses).toContain(429);
     // Input is now masked instead of refused.
     expect((await post('/v1/chat/completions', key, { model: 'extractive', messages: ask('well, darn') })).status).toBe(200);
   });

@@ -1,5 +1,6 @@
 import { BadRequestException, Body, Controller, Get, Inject, NotFoundException, Param, Put, UseGuards } from '@nestjs/common';
 import { modelRoutingSchema } from '@aip/llm';
+import { policyDocumentSchema } from '@aip/rate-limit';
 import { EventPublisher } from '@aip/messaging';
 import { ConfigDocuments } from '@aip/runtime';
 import type { z } from 'zod';
@@ -9,7 +10,8 @@ import { AdminGuard } from './admin.guard.ts';
 const DOCUMENTS = {
   routing: { schema: modelRoutingSchema, event: 'config.routing.changed' },
   words: { schema: wordsDocumentSchema, event: 'config.words.changed' },
-} as const satisfies Record<string, { schema: z.ZodType; event: 'config.routing.changed' | 'config.words.changed' }>;
+  policies: { schema: policyDocumentSchema, event: 'config.policy.changed' },
+} as const satisfies Record<string, { schema: z.ZodType; event: 'config.routing.changed' | 'config.words.changed' | 'config.policy.changed' }>;
 
 /**
  * Run-time documents operators change without restarts: `routing` (model aliases → provider

@@ -2,8 +2,8 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import type { Envelope } from '@aip/contracts';
 import { ApiKeyStore } from '@aip/keys';
 import { EventPublisher } from '@aip/messaging';
-import { AdmissionControl, DeadlineQueue, rateLimitPolicySchema, WorkerRegistry, type RateLimitPolicy } from '@aip/rate-limit';
-import { appMetrics, ENV } from '@aip/runtime';
+import { AdmissionControl, DeadlineQueue, policyDocumentSchema, rateLimitPolicySchema, resolvePolicy, WorkerRegistry, type PolicyDocument, type RateLimitPolicy } from '@aip/rate-limit';
+import { appMetrics, ConfigDocuments, ENV } from '@aip/runtime';
 import { TaskStore } from '@aip/tasks';
 import type { Logger } from 'pino';
 import type { RateLimiterEnv } from '../rate-limiter.config.ts';
@@ -21,6 +21,9 @@ type Rejection = 'rate_limited' | 'token_budget_exceeded' | 'concurrency_limit' 
 @Injectable()
 export class AdmissionService implements OnApplicationBootstrap, OnApplicationShutdown {
   private pump: NodeJS.Timeout | undefined;
+  private stopWatching: (() => void) | undefined;
+  /** The `policies` run-time document (PUT /admin/config/policies), applied within a second. */
+  private policies: PolicyDocument | undefined;
   private pumping = false;
   private readonly defaultPolicy: RateLimitPolicy;
 
@@ -31,6 +34,7 @@ export class AdmissionService implements OnApplicationBootstrap, OnApplicationSh
     @Inject(ApiKeyStore) private readonly keys: ApiKeyStore,
     @Inject(TaskStore) private readonly tasks: TaskStore,
     @Inject(EventPublisher) private readonly publisher: EventPublisher,
+    @Inject(ConfigDocuments) private readonly documents: ConfigDocuments,
     @Inject(ENV) private readonly env: RateLimiterEnv,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
@@ -39,10 +43,15 @@ export class AdmissionService implements OnApplicationBootstrap, OnApplicationSh
 
   onApplicationBootstrap() {
     this.pump = setInterval(() => void this.drain(), this.env.QUEUE_PUMP_MS);
+    this.stopWatching = this.documents.watch<unknown>('policies', ({ body, version }) => {
+      this.policies = policyDocumentSchema.parse(body);
+      this.logger.info({ version, tenants: Object.keys(this.policies.tenants).length }, 'policies applied');
+    }, 1_000, (error) => this.logger.warn({ err: String(error) }, 'could not apply the policies document'));
   }
 
   onApplicationShutdown() {
     clearInterval(this.pump);
+    this.stopWatching?.();
   }
 
   async submit(event: Submitted, queuedSince = Date.parse(event.time)): Promise<void> {
@@ -51,8 +60,9 @@ export class AdmissionService implements OnApplicationBootstrap, OnApplicationSh
     if (deadlineMs <= Date.now()) return this.reject(event, 'deadline_exceeded', 'the request waited past its deadline');
     const key = await this.keys.byId(request.apiKeyId);
     if (!key || key.status !== 'active') return this.reject(event, 'policy_denied', 'the API key is not active');
-    const parsed = rateLimitPolicySchema.safeParse(key.policy ?? this.defaultPolicy);
-    const policy = parsed.success ? parsed.data : this.defaultPolicy;
+    const own = key.policy ? rateLimitPolicySchema.safeParse(key.policy) : undefined;
+    if (own && !own.success) this.logger.warn({ keyId: key.id }, 'the key\'s policy is invalid: using its tenant\'s or the default');
+    const policy = resolvePolicy(this.policies, event.tenantId, own?.success ? own.data : undefined, this.defaultPolicy);
     const capacity = this.env.CHECK_WORKER_CAPACITY ? await this.workers.liveCapacity() : undefined;
     const decision = await this.admission.admit({
       requestId: request.taskId,
