@@ -25,6 +25,7 @@ export class AdmissionService implements OnApplicationBootstrap, OnApplicationSh
   /** The `policies` run-time document (PUT /admin/config/policies), applied within a second. */
   private policies: PolicyDocument | undefined;
   private pumping = false;
+  private lastSweep = 0;
   private readonly defaultPolicy: RateLimitPolicy;
 
   constructor(
@@ -111,7 +112,12 @@ export class AdmissionService implements OnApplicationBootstrap, OnApplicationSh
         const { event } = JSON.parse(expired.payload) as { event: Submitted };
         await this.reject(event, 'deadline_exceeded', 'no capacity freed before the request\'s deadline');
       }
-      await this.admission.expireStale();
+      // Expired leases already stop counting in the admission script; the sweep only frees their
+      // memory, so once a second is plenty (the pump itself runs every QUEUE_PUMP_MS).
+      if (Date.now() - this.lastSweep >= 1_000) {
+        this.lastSweep = Date.now();
+        await this.admission.expireStale();
+      }
       // One pass over what waits: each parked request gets one admission attempt per tick.
       const waiting = await this.queue.size();
       for (let i = 0; i < waiting; i++) {
