@@ -14,6 +14,10 @@ export const inferenceEnvSchema = baseEnvSchema.extend({
   /** Flush token deltas to the task stream at least this often. */
   DELTA_FLUSH_MS: z.coerce.number().int().min(1).max(1_000).default(20),
   LEASE_MS: z.coerce.number().int().min(10_000).default(30_000),
+  /** Passages retrieved from the knowledge base per request (0 turns retrieval off). */
+  RAG_TOP_K: z.coerce.number().int().min(0).max(20).default(4),
+  /** Longest wait for the model to rewrite a follow-up into a standalone search query. */
+  RAG_REWRITE_TIMEOUT_MS: z.coerce.number().int().min(100).default(3_000),
 });
 
 export type InferenceEnv = z.infer<typeof inferenceEnvSchema>;

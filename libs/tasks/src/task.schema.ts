@@ -11,7 +11,15 @@ export const usageSchema = z.object({
   totalTokens: z.number().int().nonnegative(),
 });
 
-export const sourceSchema = z.object({ docId: z.string(), version: z.string().optional(), position: z.number().int().optional() });
+/** A passage an answer was grounded on: enough to cite it and to open the document. */
+export const sourceSchema = z.object({
+  kbId: z.string().optional(),
+  docId: z.string(),
+  version: z.string().optional(),
+  position: z.number().int().optional(),
+  title: z.string().optional(),
+  score: z.number().optional(),
+});
 
 /** What travels on `task:{id}:events`: deltas, markers and exactly one terminal event per run. */
 export const taskEventSchema = z.discriminatedUnion('type', [

@@ -19,9 +19,11 @@ export function chatRequestSchema(maxMessages: number) {
     max_completion_tokens: z.number().int().positive().max(1_000_000).optional(),
     temperature: z.number().min(0).max(2).optional(),
     user: z.string().max(256).optional(),
-    /** Extensions: conversation id (history), priority in the deadline queue. */
+    /** Extensions: conversation id (history), priority in the deadline queue, knowledge bases. */
     session_id: z.string().max(128).optional(),
     priority: z.number().int().min(0).max(9).optional(),
+    /** Extension: knowledge bases to answer from; absent = all of the tenant's, [] = none. */
+    knowledge_bases: z.array(z.string().min(1).max(128)).max(16).optional(),
   });
 }
 

@@ -82,8 +82,8 @@ export class ChatController {
     }
 
     // Headers wait for the first event, so a rejection is still a real 429 and not an SSE error.
-    const chunk = (delta: Record<string, unknown>, finishReason: string | null = null) =>
-      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: chat.model, choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }] })}\n\n`;
+    const chunk = (delta: Record<string, unknown>, finishReason: string | null = null, extra: Record<string, unknown> = {}) =>
+      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: chat.model, choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }], ...extra })}\n\n`;
     let started = false;
     const masker = new StreamMasker(this.moderation.filter);
     const start = () => {
@@ -112,7 +112,8 @@ export class ChatController {
       } else if (event.type === 'done') {
         const rest = masker.end();
         if (rest) reply.raw.write(chunk({ content: rest }));
-        reply.raw.write(chunk({}, event.finishReason));
+        // Extension field, like the non-streaming response: the passages the answer cites.
+        reply.raw.write(chunk({}, event.finishReason, event.sources ? { sources: event.sources } : {}));
         reply.raw.write(
           `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: chat.model, choices: [], usage: { prompt_tokens: event.usage.promptTokens, completion_tokens: event.usage.completionTokens, total_tokens: event.usage.totalTokens } })}\n\n`,
         );

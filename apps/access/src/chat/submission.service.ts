@@ -83,6 +83,7 @@ export class SubmissionService {
           priority: request.priority ?? 5,
           deadline: new Date(Date.now() + this.env.ADMISSION_DEADLINE_MS).toISOString(),
           estimatedPromptTokens: estimateTokens(messages),
+          ...(request.knowledge_bases ? { knowledgeBases: request.knowledge_bases } : {}),
           // The key's profile tags travel with the request; workers merge the user's own profile over them.
           ...(key.profile && Object.keys(key.profile).length > 0 ? { metadata: key.profile } : {}),
         },

@@ -1,12 +1,13 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { Envelope } from '@aip/contracts';
-import { LlmError, ModelRouter, UnknownModelError, type ChatChunk } from '@aip/llm';
+import { LlmError, ModelRouter, UnknownModelError, type ChatChunk, type FallbackChain } from '@aip/llm';
 import { EventPublisher } from '@aip/messaging';
 import { appMetrics, ENV, REDIS } from '@aip/runtime';
 import { SessionHistoryStore, TaskStore, type TaskEvent } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { InferenceEnv } from '../inference.config.ts';
+import { KNOWLEDGE, lastUserTurn, NO_GROUNDING, searchQuery, toGrounding, type Grounding, type KnowledgeSearch } from './grounding.ts';
 import { assemblePrompt } from './prompt.ts';
 
 export const LOGGER = Symbol('LOGGER');
@@ -27,6 +28,7 @@ export class GenerationService {
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(ENV) private readonly env: InferenceEnv,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Optional() @Inject(KNOWLEDGE) private readonly knowledge?: KnowledgeSearch,
   ) {}
 
   async run(event: Envelope<'ai.request.admitted'>, attempt: number): Promise<void> {
@@ -72,6 +74,7 @@ export class GenerationService {
       messages: request.messages.filter((m) => m.role !== 'tool').map((m) => ({ role: m.role as 'system' | 'user' | 'assistant', content: m.content })),
       historyBudget: this.env.HISTORY_TOKEN_BUDGET,
     });
+    const grounding = await this.ground(tenantId, request, turns, chain);
 
     const abort = new AbortController();
     const cancelWatch = setInterval(() => {
@@ -84,7 +87,7 @@ export class GenerationService {
     let done: Extract<ChatChunk, { type: 'done' }> | undefined;
     let provider = request.model;
     try {
-      for await (const chunk of chain.stream({ messages, maxTokens: request.maxTokens, ...(request.temperature !== undefined ? { temperature: request.temperature } : {}), signal: abort.signal }, (name) => (provider = name))) {
+      for await (const chunk of chain.stream({ messages, passages: grounding.passages, maxTokens: request.maxTokens, ...(request.temperature !== undefined ? { temperature: request.temperature } : {}), signal: abort.signal }, (name) => (provider = name))) {
         if (chunk.type === 'done') {
           done = chunk;
           break;
@@ -135,8 +138,8 @@ export class GenerationService {
     await this.tasks.finish(
       taskId,
       'completed',
-      { result: text, usage, finishReason: done.finishReason, providerModel: provider, ...(firstTokenAt ? { firstTokenAt } : {}) },
-      { type: 'done', usage, finishReason: done.finishReason, model: request.model },
+      { result: text, usage, finishReason: done.finishReason, providerModel: provider, ...(firstTokenAt ? { firstTokenAt } : {}), ...(grounding.sources.length ? { sources: grounding.sources } : {}) },
+      { type: 'done', usage, finishReason: done.finishReason, model: request.model, ...(grounding.sources.length ? { sources: grounding.sources } : {}) },
     );
     await this.publisher.publish(
       'ai.inference.completed',
@@ -158,6 +161,25 @@ export class GenerationService {
     appMetrics.tokens.inc({ model: request.model, provider, kind: 'completion' }, usage.completionTokens);
     if (timings.firstTokenMs !== undefined) appMetrics.timeToFirstToken.observe({ model: request.model, provider }, timings.firstTokenMs / 1_000);
     this.logger.info({ taskId, model: request.model, provider, usage, timings }, 'generation completed');
+  }
+
+  /**
+   * Retrieval-augmented generation: passages for the last user turn (rewritten into a standalone
+   * query when a language model is in the chain). The knowledge base being down degrades the
+   * answer, it does not fail it: the model answers without passages and the worker logs why.
+   */
+  private async ground(tenantId: string, request: Envelope<'ai.request.admitted'>['data']['request'], turns: Awaited<ReturnType<SessionHistoryStore['recent']>>, chain: FallbackChain): Promise<Grounding> {
+    const question = lastUserTurn(request.messages);
+    if (!this.knowledge || !question || this.env.RAG_TOP_K === 0 || request.knowledgeBases?.length === 0) return NO_GROUNDING;
+    const usesLanguageModel = this.models.current().models[request.model]?.providers.some((provider) => provider.kind !== 'extractive') ?? false;
+    try {
+      const query = await searchQuery({ question, history: turns, ...(usesLanguageModel ? { model: chain } : {}), signal: AbortSignal.timeout(this.env.RAG_REWRITE_TIMEOUT_MS) });
+      const found = await this.knowledge.search({ tenantId, ...(request.knowledgeBases ? { kbIds: request.knowledgeBases } : {}), query, limit: this.env.RAG_TOP_K });
+      return toGrounding(found);
+    } catch (error) {
+      this.logger.warn({ taskId: request.taskId, err: String(error) }, 'knowledge search failed: answering without passages');
+      return NO_GROUNDING;
+    }
   }
 
   private async fail(event: Envelope<'ai.request.admitted'>, error: { code: string; message: string }) {

@@ -19,6 +19,11 @@ export const requestSubmitted = z.object({
   deadline: z.iso.datetime({ offset: true }),
   estimatedPromptTokens: z.number().int().nonnegative(),
   metadata: z.record(z.string(), z.string().max(1_024)).optional(),
+  /**
+   * Knowledge bases to answer from (retrieval-augmented generation). Absent: every knowledge base
+   * of the tenant; empty: no retrieval.
+   */
+  knowledgeBases: z.array(id).max(16).optional(),
 });
 
 /** An admitted request: capacity is reserved and an inference worker may take it. */
