@@ -1,16 +1,45 @@
 import { z } from 'zod';
 import { rateLimitPolicySchema, type RateLimitPolicy } from './rate-limit-policy.schema.ts';
 
+const modelPolicies = z.record(z.string().min(1), rateLimitPolicySchema);
+
 /**
- * The `policies` run-time document: a platform default and per-tenant policies. A key's own
- * policy wins over its tenant's, which wins over the default.
+ * The `policies` run-time document: a platform default, per-model defaults, per-tenant policies
+ * and per-tenant per-model policies. Resolution, most specific first: the key's own policy, the
+ * tenant's policy for the model, the tenant's policy, the platform's policy for the model, the
+ * platform default, the start-up default.
  */
 export const policyDocumentSchema = z.strictObject({
   default: rateLimitPolicySchema.optional(),
+  /** Model alias → policy, for every tenant without a policy of its own (an expensive model, say). */
+  models: modelPolicies.default({}),
   tenants: z.record(z.string().min(1), rateLimitPolicySchema).default({}),
+  /** Tenant → model alias → policy. */
+  tenantModels: z.record(z.string().min(1), modelPolicies).default({}),
 });
 export type PolicyDocument = z.infer<typeof policyDocumentSchema>;
 
-export function resolvePolicy(document: PolicyDocument | undefined, tenantId: string, keyPolicy: RateLimitPolicy | undefined, fallback: RateLimitPolicy): RateLimitPolicy {
-  return keyPolicy ?? document?.tenants[tenantId] ?? document?.default ?? fallback;
+export interface ResolvedPolicy {
+  readonly policy: RateLimitPolicy;
+  /**
+   * True when the policy is model-specific: its limits then count the key's requests to that
+   * model only (the counters are kept per key and model), not the key's whole traffic.
+   */
+  readonly perModel: boolean;
+}
+
+export function resolvePolicy(document: PolicyDocument | undefined, request: { tenantId: string; model: string }, keyPolicy: RateLimitPolicy | undefined, fallback: RateLimitPolicy): ResolvedPolicy {
+  if (keyPolicy) return { policy: keyPolicy, perModel: false };
+  const tenantModel = document?.tenantModels[request.tenantId]?.[request.model];
+  if (tenantModel) return { policy: tenantModel, perModel: true };
+  const tenant = document?.tenants[request.tenantId];
+  if (tenant) return { policy: tenant, perModel: false };
+  const model = document?.models[request.model];
+  if (model) return { policy: model, perModel: true };
+  return { policy: document?.default ?? fallback, perModel: false };
+}
+
+/** The subject whose counters a decision uses: the key, or the key and model for a model-specific policy. */
+export function limitSubject(keyId: string, model: string, resolved: ResolvedPolicy): string {
+  return resolved.perModel ? `${keyId}|${model}` : keyId;
 }

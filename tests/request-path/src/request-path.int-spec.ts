@@ -346,6 +346,20 @@ describe('run-time configuration', () => {
       await new Promise((resolve) => setTimeout(resolve, 500));
     } while (Date.now() < policyDeadline);
     expect(statuses).toContain(429);
+    // A per-model policy limits that model only: the key's other models keep their own budget.
+    expect((await put('policies', { tenantModels: { 'model-tenant': { 'hot-model': { id: 'hot-scarce', requestsPerMinute: 1, burst: 1 } } } })).status).toBe(200);
+    const modelKey = (await admin('', { method: 'POST', body: JSON.stringify({ tenantId: 'model-tenant' }) })) as { key: string };
+    let hot: number[] = [];
+    const modelDeadline = Date.now() + 10_000;
+    do {
+      hot = [];
+      for (let i = 0; i < 2; i++) hot.push((await post('/v1/chat/completions', modelKey.key, { model: 'hot-model', messages: ask('hi') })).status);
+      if (hot.includes(429)) break;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    } while (Date.now() < modelDeadline);
+    expect(hot).toContain(429);
+    expect((await post('/v1/chat/completions', modelKey.key, { model: 'extractive', messages: ask('hi') })).status).toBe(200);
+    expect((await put('policies', { tenantModel: {} })).status).toBe(400);
     // Input is now masked instead of refused.
     expect((await post('/v1/chat/completions', key, { model: 'extractive', messages: ask('well, darn') })).status).toBe(200);
   });

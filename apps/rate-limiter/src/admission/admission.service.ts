@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import type { Envelope } from '@aip/contracts';
 import { ApiKeyStore } from '@aip/keys';
 import { EventPublisher } from '@aip/messaging';
-import { AdmissionControl, DeadlineQueue, policyDocumentSchema, rateLimitPolicySchema, resolvePolicy, WorkerRegistry, type PolicyDocument, type RateLimitPolicy } from '@aip/rate-limit';
+import { AdmissionControl, DeadlineQueue, limitSubject, policyDocumentSchema, rateLimitPolicySchema, resolvePolicy, WorkerRegistry, type PolicyDocument, type RateLimitPolicy } from '@aip/rate-limit';
 import { appMetrics, ConfigDocuments, ENV } from '@aip/runtime';
 import { TaskStore } from '@aip/tasks';
 import type { Logger } from 'pino';
@@ -63,15 +63,16 @@ export class AdmissionService implements OnApplicationBootstrap, OnApplicationSh
     if (!key || key.status !== 'active') return this.reject(event, 'policy_denied', 'the API key is not active');
     const own = key.policy ? rateLimitPolicySchema.safeParse(key.policy) : undefined;
     if (own && !own.success) this.logger.warn({ keyId: key.id }, 'the key\'s policy is invalid: using its tenant\'s or the default');
-    const policy = resolvePolicy(this.policies, event.tenantId, own?.success ? own.data : undefined, this.defaultPolicy);
+    const resolved = resolvePolicy(this.policies, { tenantId: event.tenantId, model: request.model }, own?.success ? own.data : undefined, this.defaultPolicy);
     const capacity = this.env.CHECK_WORKER_CAPACITY ? await this.workers.liveCapacity() : undefined;
     const decision = await this.admission.admit({
       requestId: request.taskId,
       tenantId: event.tenantId,
-      keyId: request.apiKeyId,
+      // A model-specific policy counts this key's requests to that model only.
+      keyId: limitSubject(request.apiKeyId, request.model, resolved),
       model: request.model,
       tokens: request.estimatedPromptTokens + request.maxTokens,
-      policy,
+      policy: resolved.policy,
       ...(capacity !== undefined ? { capacity } : {}),
     });
     if (decision.admitted) {
