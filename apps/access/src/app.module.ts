@@ -14,6 +14,8 @@ import { ConfigController } from './admin/config.controller.ts';
 import { Moderation } from './moderation/moderation.service.ts';
 import { ModelCatalog } from './models/model-catalog.ts';
 import { TasksController } from './tasks/tasks.controller.ts';
+import { RealtimeController } from './realtime/realtime.controller.ts';
+import { RealtimeTokenService } from './realtime/realtime-token.service.ts';
 
 @Module({})
 export class AppModule {
@@ -21,7 +23,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'access', sendTimeoutMs: env.PUBLISH_TIMEOUT_MS, logger }), TerminusModule],
-      controllers: [ChatController, TasksController, AdminController, ConfigController, HealthController],
+      controllers: [ChatController, TasksController, AdminController, ConfigController, RealtimeController, HealthController],
       providers: [
         { provide: ENV, useValue: env },
         { provide: REDIS, useValue: redis },
@@ -32,6 +34,7 @@ export class AppModule {
         { provide: Moderation, useValue: new Moderation({ words: env.SENSITIVE_WORDS, input: env.SENSITIVE_WORDS_INPUT }) },
         { provide: ModelCatalog, useValue: new ModelCatalog(env.MODELS) },
         { provide: ConfigDocuments, useValue: new ConfigDocuments(redis, env.REDIS_PREFIX) },
+        { provide: RealtimeTokenService, useValue: new RealtimeTokenService(redis, env.REDIS_PREFIX) },
         SubmissionService,
       ],
     };

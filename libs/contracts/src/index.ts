@@ -4,3 +4,4 @@ export * from './catalog.ts';
 export * from './envelope-codec.ts';
 export * from './asyncapi.ts';
 export * as schemas from './schemas.ts';
+export * from './realtime/index.ts';

@@ -1,0 +1,89 @@
+import { Inject, Module, type BeforeApplicationShutdown, type DynamicModule } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { CLOSE_CODES } from '@aip/contracts';
+import { ApiKeyStore } from '@aip/keys';
+import { EventPublisher, MessagingModule } from '@aip/messaging';
+import { connectionOf, ENV, HealthController, REDIS } from '@aip/runtime';
+import { TaskEventHub, TaskStore } from '@aip/tasks';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { Authenticator } from './auth/authenticator.ts';
+import { ChatRelay } from './chat/chat.relay.ts';
+import { DeliveryHub } from './delivery/delivery.hub.ts';
+import { InboxStore } from './delivery/inbox.store.ts';
+import { PresenceStore } from './delivery/presence.store.ts';
+import { RtcMetrics } from './delivery/rtc.metrics.ts';
+import { SseController } from './gateway/sse.controller.ts';
+import { WsGateway } from './gateway/ws.gateway.ts';
+import { pushConsumer } from './push/push.consumer.ts';
+import { PushRouter } from './push/push.router.ts';
+import type { RtcEnv } from './rtc.config.ts';
+
+export const LOGGER = Symbol('LOGGER');
+
+/** Closes every socket with 1001 before the HTTP server and the consumer go (the consumer drains itself). */
+class RtcLifecycle implements BeforeApplicationShutdown {
+  constructor(
+    @Inject(DeliveryHub) private readonly hub: DeliveryHub,
+    @Inject(WsGateway) private readonly gateway: WsGateway,
+    @Inject(TaskEventHub) private readonly tasks: TaskEventHub,
+  ) {}
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.hub.close(CLOSE_CODES.goingAway, 'server shutting down');
+    await this.gateway.close();
+    await this.tasks.close();
+  }
+}
+
+@Module({})
+export class AppModule {
+  static register(env: RtcEnv, redis: Redis, logger: Logger): DynamicModule {
+    const metrics = RtcMetrics.for();
+    const inbox = new InboxStore(redis, { prefix: env.REDIS_PREFIX, maxLength: env.INBOX_MAX, ttlMs: env.INBOX_TTL_S * 1_000, dedupeTtlMs: env.DEDUPE_TTL_S * 1_000 });
+    const presence = new PresenceStore(redis, env.REDIS_PREFIX, env.PRESENCE_TTL_MS);
+    const hub = new DeliveryHub(inbox, presence, {
+      instanceId: env.RTC_INSTANCE_ID, resendAfterMs: env.RESEND_AFTER_MS, maxBufferedBytes: env.MAX_BUFFERED_BYTES,
+      maxConnectionsPerUser: env.MAX_CONNECTIONS_PER_USER, presenceTtlMs: env.PRESENCE_TTL_MS, sweepIntervalMs: env.SWEEP_INTERVAL_MS,
+    }, metrics, logger);
+    return {
+      module: AppModule,
+      imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'rtc-push', sendTimeoutMs: env.PUBLISH_TIMEOUT_MS, logger }), TerminusModule],
+      controllers: [SseController, HealthController, pushConsumer(env.PUSH_TOPIC, env.PUSH_GROUP, env.PUSH_CONCURRENCY)],
+      providers: [
+        { provide: ENV, useValue: env },
+        { provide: REDIS, useValue: redis },
+        { provide: LOGGER, useValue: logger },
+        { provide: RtcMetrics, useValue: metrics },
+        { provide: InboxStore, useValue: inbox },
+        { provide: PresenceStore, useValue: presence },
+        { provide: DeliveryHub, useValue: hub },
+        { provide: ApiKeyStore, useValue: new ApiKeyStore(redis, env.REDIS_PREFIX) },
+        { provide: TaskStore, useValue: new TaskStore(redis, { prefix: env.REDIS_PREFIX }) },
+        // Blocking stream reads get their own connection: they would stall every command behind them.
+        { provide: TaskEventHub, useValue: new TaskEventHub(redis.duplicate(), redis, env.REDIS_PREFIX) },
+        { provide: Authenticator, inject: [ApiKeyStore], useFactory: (keys: ApiKeyStore) => new Authenticator(keys, redis, env.REDIS_PREFIX) },
+        {
+          provide: ChatRelay,
+          inject: [TaskStore, TaskEventHub, EventPublisher],
+          useFactory: (tasks: TaskStore, events: TaskEventHub, publisher: EventPublisher) =>
+            new ChatRelay(tasks, events, publisher, { models: env.MODELS, defaultModel: env.DEFAULT_MODEL, defaultMaxTokens: env.DEFAULT_MAX_TOKENS, admissionDeadlineMs: env.ADMISSION_DEADLINE_MS, timeoutMs: env.CHAT_TIMEOUT_MS }),
+        },
+        {
+          provide: PushRouter,
+          useFactory: () => new PushRouter(inbox, presence, hub, redis, env.RTC_INSTANCE_ID, metrics, logger),
+        },
+        {
+          provide: WsGateway,
+          inject: [Authenticator, ChatRelay],
+          useFactory: (auth: Authenticator, chat: ChatRelay) =>
+            new WsGateway(auth, hub, chat, {
+              path: '/v1/ws', maxFrameBytes: env.MAX_FRAME_BYTES, helloTimeoutMs: env.HELLO_TIMEOUT_MS, heartbeatMs: env.HEARTBEAT_MS,
+              resendAfterMs: env.RESEND_AFTER_MS, maxChatsPerConnection: env.MAX_CHATS_PER_CONNECTION,
+            }, metrics, logger),
+        },
+        RtcLifecycle,
+      ],
+    };
+  }
+}

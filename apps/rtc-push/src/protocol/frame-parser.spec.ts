@@ -1,0 +1,44 @@
+import { parseClientFrame } from './frame-parser.ts';
+
+describe('parseClientFrame', () => {
+  it('accepts a hello with a resume id and an ack', () => {
+    expect(parseClientFrame('{"type":"hello","v":1,"lastPushId":"1764000000000-3"}')).toEqual({ ok: true, frame: { type: 'hello', v: 1, lastPushId: '1764000000000-3' } });
+    expect(parseClientFrame('{"type":"ack","ids":["1-0","2-0"]}')).toMatchObject({ ok: true, frame: { type: 'ack', ids: ['1-0', '2-0'] } });
+  });
+
+  it('answers malformed JSON with invalid_json', () => {
+    expect(parseClientFrame('{"type":')).toMatchObject({ ok: false, error: { type: 'error', code: 'invalid_json' } });
+  });
+
+  it('answers an unknown type with unknown_type and keeps the ref of a chat-like frame', () => {
+    const result = parseClientFrame('{"type":"subscribe","ref":"r1"}');
+    expect(result).toMatchObject({ ok: false, error: { code: 'unknown_type', ref: 'r1' } });
+    if (!result.ok) expect(result.error.message).toContain('hello, resume, ack, chat, ping');
+  });
+
+  it('refuses a non-object and a frame without a type', () => {
+    expect(parseClientFrame('[1,2]')).toMatchObject({ ok: false, error: { code: 'invalid_frame' } });
+    expect(parseClientFrame('{"ids":[]}')).toMatchObject({ ok: false, error: { code: 'invalid_frame' } });
+  });
+
+  it('refuses another protocol version', () => {
+    expect(parseClientFrame('{"type":"hello","v":2}')).toMatchObject({ ok: false, error: { code: 'unsupported_version' } });
+  });
+
+  it('names the field that is wrong', () => {
+    const result = parseClientFrame('{"type":"ack","ids":["not-an-id!"]}');
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error).toMatchObject({ code: 'invalid_frame', message: expect.stringContaining('ids.0') });
+  });
+
+  it('requires exactly one of text or messages in a chat, and keeps its ref in the error', () => {
+    expect(parseClientFrame('{"type":"chat","ref":"c1","text":"hi"}')).toMatchObject({ ok: true });
+    expect(parseClientFrame('{"type":"chat","ref":"c1"}')).toMatchObject({ ok: false, error: { code: 'invalid_frame', ref: 'c1' } });
+    expect(parseClientFrame('{"type":"chat","ref":"c1","text":"hi","messages":[{"role":"user","content":"hi"}]}')).toMatchObject({ ok: false });
+  });
+
+  it('bounds an ack to 500 ids', () => {
+    const ids = Array.from({ length: 501 }, (_, i) => `${i + 1}-0`);
+    expect(parseClientFrame(JSON.stringify({ type: 'ack', ids }))).toMatchObject({ ok: false, error: { code: 'invalid_frame' } });
+  });
+});

@@ -1,0 +1,50 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { REALTIME_LIMITS } from '@aip/contracts';
+import { baseEnvSchema, loadEnv } from '@aip/runtime';
+
+export const rtcEnvSchema = baseEnvSchema.extend({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3005),
+  /** Names this instance in presence and its pub/sub channel; must be unique among running instances. */
+  RTC_INSTANCE_ID: z.string().min(1).max(128).default(`${hostname()}-${process.pid}`),
+  /** The central topic and the consumer group all instances share (tests use unique ones). */
+  PUSH_TOPIC: z.string().min(1).default('rtc-push'),
+  PUSH_GROUP: z.string().min(1).default('rtc-push'),
+  /** Pushes handled at once by this instance (different users in parallel, one user in order). */
+  PUSH_CONCURRENCY: z.coerce.number().int().min(1).max(1_024).default(64),
+  /** Unacked pushes kept per user; the oldest are dropped beyond it (a gap in `seq`). */
+  INBOX_MAX: z.coerce.number().int().min(1).max(100_000).default(1_000),
+  /** Inbox lifetime after its last push. */
+  INBOX_TTL_S: z.coerce.number().int().min(60).default(7 * 86_400),
+  /** How long a dedupeKey suppresses a second push. */
+  DEDUPE_TTL_S: z.coerce.number().int().min(60).default(7 * 86_400),
+  /** An unacked push is re-sent on an open connection after this long. */
+  RESEND_AFTER_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Presence entries expire after this unless refreshed (refresh runs every third of it). */
+  PRESENCE_TTL_MS: z.coerce.number().int().min(1_000).default(30_000),
+  /** Every connection re-reads its inbox this often, so a lost pub/sub doorbell delays but never loses a push (0 = off). */
+  SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).default(30_000),
+  /** Protocol pings; a socket that misses two pongs is terminated. */
+  HEARTBEAT_MS: z.coerce.number().int().min(1_000).default(30_000),
+  HELLO_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Bytes queued for one connection before it is closed as a slow consumer (4503). */
+  MAX_BUFFERED_BYTES: z.coerce.number().int().min(1_024).default(1_048_576),
+  MAX_FRAME_BYTES: z.coerce.number().int().min(1_024).max(REALTIME_LIMITS.maxFrameBytes).default(REALTIME_LIMITS.maxFrameBytes),
+  MAX_CONNECTIONS_PER_USER: z.coerce.number().int().min(1).default(10),
+  MAX_CHATS_PER_CONNECTION: z.coerce.number().int().min(1).default(4),
+  /** Chat over the socket: model aliases served (as access's MODELS) and request defaults. */
+  MODELS: z.string().default('extractive').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+  DEFAULT_MODEL: z.string().default('extractive'),
+  DEFAULT_MAX_TOKENS: z.coerce.number().int().min(1).default(512),
+  ADMISSION_DEADLINE_MS: z.coerce.number().int().min(100).default(30_000),
+  CHAT_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(600_000),
+  PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(100).default(5_000),
+  /** Folder of the web page served at `/` (empty = none). */
+  PUBLIC_DIR: z.string().default(''),
+  /** How long shutdown waits for the consumer to drain. */
+  DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+});
+
+export type RtcEnv = z.infer<typeof rtcEnvSchema>;
+
+export const loadRtcEnv = (env: NodeJS.ProcessEnv = process.env) => loadEnv(rtcEnvSchema, env);

@@ -1,0 +1,144 @@
+// rtc-push: (1) WebSocket connections one instance holds and its memory per connection; (2) push
+// latency from publish on the central topic to receipt by the client at a steady rate, next to a
+// baseline in the same run: the same delivery path (inbox append + pub/sub doorbell + socket)
+// without the broker hop. Run: npm run build first (or nx run @aip/rtc-push:build), then
+//   node tools/bench/rtc.bench.ts (libraries from their built dist)
+// Env: BENCH_CONNECTIONS (10000), BENCH_RPS (1000), BENCH_SECONDS (10), BENCH_USERS (= connections).
+// Every socket is a file descriptor on both sides: the child is started through `sh -c "ulimit -n
+// …"` and this process raises its own soft limit the same way (re-exec); the hard limit caps both.
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ApiKeyStore } from '@aip/keys';
+import { EventPublisher, MessagingMetrics } from '@aip/messaging';
+import { createGroups, createTopics, ensureBroker } from '@aip/rocketmq-local';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import WebSocket from 'ws';
+
+const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 10_000);
+const RATE = Number(process.env['BENCH_RPS'] ?? 1_000);
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
+// One connection per user by default, so N pushes/s are N frames/s (several connections per user multiply the frames).
+const USERS = Math.min(CONNECTIONS, Number(process.env['BENCH_USERS'] ?? CONNECTIONS));
+const root = join(import.meta.dirname, '..', '..');
+const hardLimit = Number(execFileSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim()) || 65_536;
+const fdLimit = Math.min(hardLimit, CONNECTIONS + 2_000);
+
+if (process.env['RTC_BENCH_CHILD'] !== '1') {
+  // Re-run this script with the soft fd limit raised (a process cannot raise its own from Node).
+  const args = [...process.execArgv, ...process.argv.slice(1)].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
+  const child = spawn('sh', ['-c', `ulimit -n ${fdLimit} && exec '${process.execPath}' ${args}`], { env: { ...process.env, RTC_BENCH_CHILD: '1' }, stdio: 'inherit' });
+  child.on('exit', (code) => process.exit(code ?? 1));
+} else {
+  await run();
+}
+
+async function run() {
+  const logger = pino({ level: 'silent' });
+  const broker = await ensureBroker();
+  const stamp = Date.now().toString(36);
+  const topic = `rtc-push-bench-${stamp}`;
+  const group = `rtc-push-bench-${stamp}`;
+  const prefix = `rtcbench${stamp}:`;
+  await createTopics([{ name: topic, messageType: 'FIFO' }]);
+  await createGroups([{ name: group, orderly: true, retryMaxTimes: 3 }]);
+  const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
+  const tenantId = 'bench';
+  const { key } = await new ApiKeyStore(redis, prefix).create({ tenantId });
+  const port = 3950;
+  const app = spawn('sh', ['-c', `ulimit -n ${fdLimit} && exec '${process.execPath}' '${join(root, 'apps', 'rtc-push', 'dist', 'main.js')}'`], {
+    env: { ...process.env, ROCKETMQ_ENDPOINTS: broker.endpoints, REDIS_PREFIX: prefix, PORT: String(port), PUSH_TOPIC: topic, PUSH_GROUP: group, PUSH_CONCURRENCY: '256', LOG_LEVEL: 'error', RTC_INSTANCE_ID: `bench-${stamp}`, SWEEP_INTERVAL_MS: '0', HEARTBEAT_MS: '60000', MAX_CONNECTIONS_PER_USER: String(CONNECTIONS) },
+    stdio: 'inherit',
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 120 && !(await fetch(`${base}/health/ready`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 500));
+  const appPid = Number(execFileSync('sh', ['-c', `pgrep -P ${app.pid} || echo ${app.pid}`], { encoding: 'utf8' }).trim().split('\n')[0]);
+  const rssMb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${appPid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  await new Promise((r) => setTimeout(r, 3_000)); // consumer subscribed and polling
+  global.gc?.();
+  const rssBefore = rssMb();
+
+  // --- 1. connections
+  const received = new Map<string, number>(); // push text (carries its publish time key) → receipt time
+  const sockets: WebSocket[] = [];
+  const opened = performance.now();
+  const open = (i: number) =>
+    new Promise<void>((resolve, reject) => {
+      const user = `u${i % USERS}`;
+      const socket = new WebSocket(`ws://127.0.0.1:${port}/v1/ws?user=${user}`, { headers: { authorization: `Bearer ${key}` }, perMessageDeflate: false });
+      socket.on('error', reject);
+      socket.on('open', () => socket.send('{"type":"hello","v":1}'));
+      socket.on('message', (data) => {
+        const frame = JSON.parse(String(data)) as { type: string; id?: string; text?: string; redelivery?: number };
+        if (frame.type === 'welcome') resolve();
+        else if (frame.type === 'push' && frame.redelivery === 0) {
+          if (!received.has(frame.text!)) received.set(frame.text!, performance.now());
+          socket.send(JSON.stringify({ type: 'ack', ids: [frame.id] }));
+        }
+      });
+      sockets.push(socket);
+    });
+  let failedConnections = 0;
+  for (let i = 0; i < CONNECTIONS; i += 200) {
+    const batch = await Promise.allSettled(Array.from({ length: Math.min(200, CONNECTIONS - i) }, (_, j) => open(i + j)));
+    failedConnections += batch.filter((r) => r.status === 'rejected').length;
+  }
+  const connectSeconds = (performance.now() - opened) / 1_000;
+  await new Promise((r) => setTimeout(r, 2_000));
+  const rssAfter = rssMb();
+  const held = sockets.filter((s) => s.readyState === WebSocket.OPEN).length;
+  console.log(`connections: ${held} open of ${CONNECTIONS} (${failedConnections} failed) in ${connectSeconds.toFixed(1)} s; rtc-push RSS ${rssBefore.toFixed(0)} → ${rssAfter.toFixed(0)} MB = ${(((rssAfter - rssBefore) * 1024) / Math.max(1, held)).toFixed(1)} KiB per connection`);
+
+  // --- 2. latency: only the first connection of each user is counted (users hold CONNECTIONS/USERS sockets each).
+  const publisher = new EventPublisher({ connection: { endpoints: broker.endpoints }, source: 'bench', logger, metrics: MessagingMetrics.for(new Registry()) });
+  const channel = `${prefix}rtc:instance:bench-${stamp}`;
+  const sentAt = new Map<string, number>();
+  async function load(name: string, send: (user: string, text: string) => Promise<unknown>) {
+    const total = RATE * SECONDS;
+    let failures = 0;
+    const pending: Promise<void>[] = [];
+    const started = performance.now();
+    for (let i = 0; i < total; i++) {
+      const due = started + (i * 1_000) / RATE;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const text = `${name}-${i}`;
+      sentAt.set(text, performance.now());
+      pending.push(send(`u${i % USERS}`, text).then(() => undefined, () => void failures++));
+    }
+    await Promise.all(pending);
+    const deadline = performance.now() + 30_000;
+    const names = Array.from({ length: total }, (_, i) => `${name}-${i}`);
+    while (performance.now() < deadline && names.some((n) => !received.has(n))) await new Promise((r) => setTimeout(r, 100));
+    const latencies = names.filter((n) => received.has(n)).map((n) => received.get(n)! - sentAt.get(n)!).sort((x, y) => x - y);
+    const at = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? NaN;
+    const result = { name, p50: at(0.5), p99: at(0.99), lost: total - latencies.length, failures };
+    console.log(`${name.padEnd(26)} ${RATE}/s x ${SECONDS} s: p50 ${result.p50.toFixed(1)} ms  p99 ${result.p99.toFixed(1)} ms  max ${(latencies.at(-1) ?? NaN).toFixed(1)} ms  not received ${result.lost}  publish failures ${failures}`);
+    return result;
+  }
+
+  // Baseline: the same inbox append + doorbell + socket, written straight to Redis (no broker hop).
+  const baselineScript = `local seq = redis.call('INCR', KEYS[2]) redis.call('XADD', KEYS[1], 'MAXLEN', '1000', '*', 's', seq, 'p', ARGV[1]) redis.call('PEXPIRE', KEYS[1], 600000) return seq`;
+  const baseline = await load('baseline (redis only)', async (user, text) => {
+    const k = `${prefix}rtc:{${tenantId}:${user}}`;
+    await redis.eval(baselineScript, 2, `${k}:inbox`, `${k}:seq`, JSON.stringify({ kind: 'notice', title: 'b', text, time: new Date().toISOString() }));
+    await redis.publish(channel, JSON.stringify({ tenantId, userId: user }));
+  });
+  const platform = await load('through the broker', (user, text) => publisher.publish('rtc.push.notice', { userId: user, title: 'bench', text }, { tenantId, topic }));
+  console.log(`ratio p50 ${(platform.p50 / baseline.p50).toFixed(2)}x, p99 ${(platform.p99 / baseline.p99).toFixed(2)}x (broker path / redis-only path)`);
+
+  for (const socket of sockets) socket.terminate();
+  await publisher.close();
+  app.kill('SIGTERM');
+  await new Promise((r) => app.once('exit', r));
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  redis.disconnect();
+  process.exit(0);
+}
