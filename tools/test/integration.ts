@@ -1,18 +1,36 @@
-// Runs every integration-test target against one broker: starts the local RocketMQ broker if none
-// is running (or uses ROCKETMQ_ENDPOINTS), runs `nx run-many -t int-test` serially, and stops
-// the broker again if this script started it.
+// Runs every integration-test target against one broker, chosen once for the whole run (and
+// printed): ROCKETMQ_ENDPOINTS if set; containers (testcontainers: RocketMQ, Redis) when a Docker
+// engine answers; otherwise the local RocketMQ broker from Maven Central, started if none is
+// running and stopped again at the end if this script started it. Targets run serially.
 import { spawnSync } from 'node:child_process';
 import { ensureBroker, stopBroker } from '@aip/rocketmq-local';
+import { awaitBrokerReady, chooseBroker, describeChoice, dockerEngine, startContainerStack } from '@aip/testing';
 
-const broker = await ensureBroker({ log: (line) => process.stderr.write(`[rocketmq] ${line}\n`) });
+const log = (line: string) => process.stderr.write(`[integration] ${line}\n`);
+const choice = await chooseBroker(process.env, () => dockerEngine());
+log(describeChoice(choice));
+
+let env: Record<string, string> = {};
+let cleanup = async () => {};
+if (choice.kind === 'containers') {
+  const stack = await startContainerStack({ redis: !process.env['REDIS_URL'], log });
+  cleanup = stack.stop;
+  await awaitBrokerReady(stack.namesrv, stack.brokerAddr, stack.endpoints);
+  env = { ROCKETMQ_ENDPOINTS: stack.endpoints, ROCKETMQ_NAMESRV: stack.namesrv, ...(stack.redisUrl ? { REDIS_URL: stack.redisUrl } : {}) };
+} else if (choice.kind === 'local') {
+  const broker = await ensureBroker({ log: (line) => process.stderr.write(`[rocketmq] ${line}\n`) });
+  env = { ROCKETMQ_ENDPOINTS: broker.endpoints, ...(broker.namesrv ? { ROCKETMQ_NAMESRV: broker.namesrv } : {}) };
+  if (broker.startedByUs) cleanup = async () => void (await stopBroker());
+}
+
 let status = 1;
 try {
   const result = spawnSync('nx', ['run-many', '-t', 'int-test', '--parallel=1', '--outputStyle=stream', ...process.argv.slice(2)], {
     stdio: 'inherit',
-    env: { ...process.env, AIP_KEEP_BROKER: '1' },
+    env: { ...process.env, ...env, AIP_KEEP_BROKER: '1' },
   });
   status = result.status ?? 1;
 } finally {
-  if (broker.startedByUs) await stopBroker();
+  await cleanup();
 }
 process.exit(status);

@@ -1,6 +1,46 @@
-import { createGroups, createTopics, type GroupSpec, type TopicSpec } from '@aip/rocketmq-local';
+import { createGroups, createTopics, HEALTH_TOPIC, masterBrokers, proxyReady, type GroupSpec, type TopicSpec } from '@aip/rocketmq-local';
 import { dlqList, type DlqEntry } from '@aip/rocketmq-local/dlq';
 import { eventually } from './waiting.ts';
+
+/**
+ * Where integration suites get their broker, in this order: `ROCKETMQ_ENDPOINTS` if set (an
+ * existing proxy; `ROCKETMQ_NAMESRV` lets the setup create topics there); containers when a Docker
+ * engine answers (unless `AIP_TEST_CONTAINERS=0`); otherwise the local broker from Maven Central.
+ */
+export type BrokerChoice =
+  | { kind: 'external'; endpoints: string; namesrv: string; reason: string }
+  | { kind: 'containers'; reason: string }
+  | { kind: 'local'; reason: string };
+
+export interface BrokerSelectionEnv {
+  ROCKETMQ_ENDPOINTS?: string | undefined;
+  ROCKETMQ_NAMESRV?: string | undefined;
+  AIP_TEST_CONTAINERS?: string | undefined;
+}
+
+/** `docker` is only asked for when the environment does not decide (no engine probe otherwise). */
+export async function chooseBroker(env: BrokerSelectionEnv, docker: () => Promise<{ available: boolean; reason: string }>): Promise<BrokerChoice> {
+  const endpoints = env.ROCKETMQ_ENDPOINTS?.trim();
+  if (endpoints) {
+    const namesrv = env.ROCKETMQ_NAMESRV?.trim() ?? '';
+    return { kind: 'external', endpoints, namesrv, reason: `ROCKETMQ_ENDPOINTS=${endpoints}${namesrv ? `, ROCKETMQ_NAMESRV=${namesrv}` : ' (no ROCKETMQ_NAMESRV: topics are not created)'}` };
+  }
+  if (env.AIP_TEST_CONTAINERS === '0') return { kind: 'local', reason: 'containers disabled by AIP_TEST_CONTAINERS=0' };
+  const engine = await docker();
+  return engine.available ? { kind: 'containers', reason: `Docker ${engine.reason}` } : { kind: 'local', reason: `container path skipped: ${engine.reason}` };
+}
+
+export function describeChoice(choice: BrokerChoice): string {
+  const what = { external: 'external broker', containers: 'containers (apache/rocketmq + redis, testcontainers)', local: 'local broker from Maven Central (tools/rocketmq)' }[choice.kind];
+  return `broker: ${what} — ${choice.reason}`;
+}
+
+/** Waits until a freshly started broker is registered at its name server and routes through the proxy. */
+export async function awaitBrokerReady(namesrv: string, brokerAddr: string, endpoints: string, timeoutMs = 120_000): Promise<void> {
+  await eventually(async () => (await masterBrokers(namesrv).catch((): string[] => [])).includes(brokerAddr), `broker ${brokerAddr} registered at ${namesrv}`, timeoutMs);
+  await createTopics([{ name: HEALTH_TOPIC, messageType: 'NORMAL' }], { namesrv });
+  await eventually(() => proxyReady(endpoints).catch(() => false), `the proxy at ${endpoints} to route ${HEALTH_TOPIC}`, timeoutMs);
+}
 
 /** The broker the integration tests talk to: set by the global setup (or by the environment). */
 export function testConnection(): { endpoints: string; requestTimeoutMs: number } {

@@ -1,7 +1,12 @@
 import { stopBroker } from '@aip/rocketmq-local';
+import type { IntegrationState } from './global-setup.ts';
 
-/** Stops the broker if this run started it, unless AIP_KEEP_BROKER=1 (the full suite reuses one). */
+/**
+ * Removes the containers this run started; stops the local broker if this run started it, unless
+ * AIP_KEEP_BROKER=1 (the full suite reuses one).
+ */
 export default async function globalTeardown(): Promise<void> {
-  const startedByUs = (globalThis as { aipBrokerStartedByUs?: boolean }).aipBrokerStartedByUs;
-  if (startedByUs && process.env['AIP_KEEP_BROKER'] !== '1') await stopBroker();
+  const state = globalThis as IntegrationState;
+  if (state.aipContainers) await state.aipContainers.stop();
+  if (state.aipBrokerStartedByUs && process.env['AIP_KEEP_BROKER'] !== '1') await stopBroker();
 }
