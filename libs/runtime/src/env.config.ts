@@ -20,6 +20,8 @@ export const baseEnvSchema = z.object({
   ROCKETMQ_ENDPOINTS: z.string().regex(/^[^:\s]+:\d+$/, 'host:port of the RocketMQ proxy (gRPC)').default('127.0.0.1:8081'),
   ROCKETMQ_ACCESS_KEY: z.string().optional(),
   ROCKETMQ_SECRET_KEY: z.string().optional(),
+  /** TLS to the proxy's gRPC port (system CAs). */
+  ROCKETMQ_TLS: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   REDIS_PREFIX: z.string().default('aip:'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -30,6 +32,7 @@ export type BaseEnv = z.infer<typeof baseEnvSchema>;
 export function connectionOf(env: BaseEnv) {
   return {
     endpoints: env.ROCKETMQ_ENDPOINTS,
+    ...(env.ROCKETMQ_TLS ? { sslEnabled: true } : {}),
     ...(env.ROCKETMQ_ACCESS_KEY && env.ROCKETMQ_SECRET_KEY ? { credentials: { accessKey: env.ROCKETMQ_ACCESS_KEY, accessSecret: env.ROCKETMQ_SECRET_KEY } } : {}),
   };
 }
