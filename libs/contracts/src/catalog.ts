@@ -36,7 +36,7 @@ function event<S extends z.ZodType, T extends TopicKey>(spec: Omit<EventSpec<S, 
  */
 export const EVENTS = {
   'ai.request.submitted': event({
-    topic: 'aiRequest', tag: 'submitted', schema: requestSubmitted, consumers: ['rateLimiter'],
+    topic: 'aiRequest', tag: 'submitted', schema: requestSubmitted, consumers: ['rateLimiter', 'intentScheduler'],
     key: (d) => d.taskId, summary: 'A client request, before admission.',
   }),
   'ai.request.admitted': event({

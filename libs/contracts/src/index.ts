@@ -5,3 +5,4 @@ export * from './envelope-codec.ts';
 export * from './asyncapi.ts';
 export * as schemas from './schemas.ts';
 export * from './realtime/index.ts';
+export * from './documents/intent-catalogue.schema.ts';

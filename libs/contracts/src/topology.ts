@@ -39,7 +39,7 @@ export const CONSUMER_GROUPS = {
   rateLimiter: { name: 'rate-limiter', orderly: false, maxAttempts: DEFAULT_MAX_ATTEMPTS, description: 'Admission decisions and reservation reconciliation.' },
   inference: { name: 'inference', orderly: false, maxAttempts: 3, description: 'Inference workers; a request that fails three times is dead-lettered.' },
   knowledgeIngest: { name: 'knowledge-ingest', orderly: true, maxAttempts: DEFAULT_MAX_ATTEMPTS, description: 'Applies knowledge changes in order per document.' },
-  intentScheduler: { name: 'intent-scheduler', orderly: false, maxAttempts: DEFAULT_MAX_ATTEMPTS, description: 'Records session activity and new-content triggers.' },
+  intentScheduler: { name: 'intent-scheduler', orderly: false, maxAttempts: DEFAULT_MAX_ATTEMPTS, description: 'Records session activity (submitted, completed) and new-content triggers.' },
   rtcPush: { name: 'rtc-push', orderly: true, maxAttempts: DEFAULT_MAX_ATTEMPTS, description: 'Delivers pushes in order per user.' },
 } as const satisfies Record<string, ConsumerGroupSpec>;
 

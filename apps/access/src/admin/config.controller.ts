@@ -1,4 +1,5 @@
 import { BadRequestException, Body, Controller, Get, Inject, NotFoundException, Param, Put, UseGuards } from '@nestjs/common';
+import { intentCatalogueSchema } from '@aip/contracts';
 import { modelRoutingSchema } from '@aip/llm';
 import { policyDocumentSchema } from '@aip/rate-limit';
 import { EventPublisher } from '@aip/messaging';
@@ -11,12 +12,14 @@ const DOCUMENTS = {
   routing: { schema: modelRoutingSchema, event: 'config.routing.changed' },
   words: { schema: wordsDocumentSchema, event: 'config.words.changed' },
   policies: { schema: policyDocumentSchema, event: 'config.policy.changed' },
-} as const satisfies Record<string, { schema: z.ZodType; event: 'config.routing.changed' | 'config.words.changed' | 'config.policy.changed' }>;
+  intents: { schema: intentCatalogueSchema, event: 'config.intents.changed' },
+} as const satisfies Record<string, { schema: z.ZodType; event: 'config.routing.changed' | 'config.words.changed' | 'config.policy.changed' | 'config.intents.changed' }>;
 
 /**
  * Run-time documents operators change without restarts: `routing` (model aliases → provider
- * chains, read by inference workers and by access for the served models) and `words` (the
- * sensitive-word list). Every instance picks a new version up within a second.
+ * chains, read by inference workers and by access for the served models), `words` (the
+ * sensitive-word list), `policies` (rate limits) and `intents` (the intent catalogue of the
+ * proactive scheduler). Every instance picks a new version up within a second.
  */
 @Controller('admin/config')
 @UseGuards(AdminGuard)

@@ -1,0 +1,65 @@
+import { createEnvelope } from '@aip/contracts';
+import { parseCatalogue } from '@aip/contracts';
+import { DEFAULT_CATALOGUE } from '../catalogue/default-catalogue.ts';
+import type { Decision, PushRequest } from '../scheduler/push.dispatcher.ts';
+import { keywordTerms, NewContentNotifier, noticeText } from './new-content.notifier.ts';
+
+const catalogue = parseCatalogue(DEFAULT_CATALOGUE);
+const indexed = (keywords: string[] | undefined, tenantId = 'acme') =>
+  createEnvelope('kb.document.indexed', { kbId: 'kb1', docId: 'd1', version: 'v2', chunks: 3, embedded: 3, reused: 0, durationMs: 10, ...(keywords ? { keywords } : {}) }, { source: 'test', tenantId });
+
+function setup(interests: Record<string, Record<string, string[]>>, outcome: Decision['outcome'] = 'sent') {
+  const requests: PushRequest[] = [];
+  const asked: { tenantId: string; terms: readonly string[] }[] = [];
+  const users = {
+    usersInterestedIn: async (tenantId: string, terms: readonly string[]) => {
+      asked.push({ tenantId, terms });
+      const found = new Map<string, string[]>();
+      for (const [userId, mine] of Object.entries(interests[tenantId] ?? {})) {
+        const matched = mine.filter((term) => terms.includes(term));
+        if (matched.length) found.set(userId, matched);
+      }
+      return found;
+    },
+  };
+  const dispatcher = { dispatch: async (request: PushRequest) => (requests.push(request), { outcome, reason: outcome === 'sent' ? 'none' : 'publish_error' } as Decision) };
+  return { notifier: new NewContentNotifier(users, dispatcher, () => catalogue, 30 * 24 * 3_600_000), requests, asked };
+}
+
+describe('new-content notices', () => {
+  it('keyword terms: each keyword whole and its longer words, lower case', () => {
+    expect([...keywordTerms(['Beijing Hotels', ' Great Wall ', 'AI'])]).toEqual([
+      ['beijing hotels', 'Beijing Hotels'],
+      ['beijing', 'Beijing Hotels'],
+      ['hotels', 'Beijing Hotels'],
+      ['great wall', 'Great Wall'],
+      ['great', 'Great Wall'],
+      ['wall', 'Great Wall'],
+      ['ai', 'AI'],
+    ]);
+  });
+
+  it('notifies every interested user of the event\'s tenant about the matching keywords', async () => {
+    const { notifier, requests, asked } = setup({ acme: { alice: ['beijing', 'city_attractions'], bob: ['paris'] }, other: { carol: ['beijing'] } });
+    expect(await notifier.onIndexed(indexed(['Beijing', 'Hotels']))).toBe(1);
+    expect(asked.map((a) => a.tenantId)).toEqual(['acme']);
+    expect(requests).toEqual([
+      expect.objectContaining({ kind: 'notice', tenantId: 'acme', userId: 'alice', intent: 'new_content', subject: { doc: 'kb1/d1@v2' }, text: 'New content about Beijing is available.', cooldownMs: 3_600_000 }),
+    ]);
+  });
+
+  it('does nothing for a document without keywords', async () => {
+    const { notifier, asked } = setup({ acme: { alice: ['beijing'] } });
+    expect(await notifier.onIndexed(indexed(undefined))).toBe(0);
+    expect(asked).toHaveLength(0);
+  });
+
+  it('never shows intent ids to the user', () => {
+    expect(noticeText([])).toBe('New content you may like is available.');
+  });
+
+  it('fails the event (to be retried) when a notice could not be published', async () => {
+    const { notifier } = setup({ acme: { alice: ['beijing'] } }, 'failed');
+    await expect(notifier.onIndexed(indexed(['Beijing']))).rejects.toThrow('alice');
+  });
+});

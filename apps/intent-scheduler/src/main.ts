@@ -1,0 +1,17 @@
+import { createEmbeddings, embeddingsConfigOf } from '@aip/embeddings';
+import { collectProcessMetrics, createLogger } from '@aip/runtime';
+import { Redis } from 'ioredis';
+import { startIntentScheduler } from './bootstrap.ts';
+import { loadIntentSchedulerEnv } from './intent-scheduler.config.ts';
+
+const env = loadIntentSchedulerEnv();
+const logger = createLogger('intent-scheduler', env.LOG_LEVEL);
+const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2 });
+collectProcessMetrics();
+// The model loads once at start (first run: fetched from Maven Central); classification needs it.
+const { embeddings, modelId, dimension } = await createEmbeddings(embeddingsConfigOf(env), { logger });
+await startIntentScheduler(env, { redis, logger, embeddings }, async () => void (await redis.quit().catch(() => undefined)));
+logger.info(
+  { port: env.PORT, tickMs: env.INTENT_TICK_MS, shards: env.INTENT_SHARDS, instance: env.INSTANCE_ID, embeddings: { modelId, dimension }, classifier: env.INTENT_LLM_MODEL ? `llm:${env.INTENT_LLM_MODEL}` : 'embedding' },
+  'intent-scheduler ready',
+);

@@ -1,0 +1,62 @@
+import { Body, Controller, Get, HttpStatus, Inject, Param, Put, Req, UseGuards } from '@nestjs/common';
+import { CatalogueHolder } from '../catalogue/catalogue.holder.ts';
+import { ENV } from '@aip/runtime';
+import type { IntentSchedulerEnv } from '../intent-scheduler.config.ts';
+import { proactiveSettingsSchema, UserStateStore, type ProactiveSettings } from '../state/user-state.store.ts';
+import { apiError, ApiKeyGuard, type AuthenticatedRequest } from './api-key.guard.ts';
+
+const USER_ID = /^[^\s]{1,128}$/u;
+
+/**
+ * `GET/PUT /v1/users/{userId}/proactive-settings`: time zone, opt-out and quiet hours of one user
+ * of the key's tenant (a key never sees another tenant's users). GET also shows the effective
+ * values and the interests recorded from the user's conversations.
+ */
+@Controller('v1/users/:userId/proactive-settings')
+@UseGuards(ApiKeyGuard)
+export class SettingsController {
+  constructor(
+    @Inject(UserStateStore) private readonly users: UserStateStore,
+    @Inject(CatalogueHolder) private readonly catalogue: CatalogueHolder,
+    @Inject(ENV) private readonly env: IntentSchedulerEnv,
+  ) {}
+
+  @Get()
+  async get(@Param('userId') userId: string, @Req() request: AuthenticatedRequest) {
+    const tenantId = this.tenant(userId, request);
+    const settings = (await this.users.settings(tenantId, userId)) ?? { optOut: false };
+    return this.view(tenantId, userId, settings);
+  }
+
+  @Put()
+  async put(@Param('userId') userId: string, @Body() body: unknown, @Req() request: AuthenticatedRequest) {
+    const tenantId = this.tenant(userId, request);
+    const parsed = proactiveSettingsSchema.safeParse(body ?? {});
+    if (!parsed.success) {
+      const details = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`).join('; ');
+      throw apiError(HttpStatus.BAD_REQUEST, 'invalid_settings', details);
+    }
+    await this.users.putSettings(tenantId, userId, parsed.data);
+    return this.view(tenantId, userId, parsed.data);
+  }
+
+  private tenant(userId: string, request: AuthenticatedRequest) {
+    if (!USER_ID.test(userId)) throw apiError(HttpStatus.BAD_REQUEST, 'invalid_user_id', 'userId: 1–128 characters without spaces');
+    return request.apiKey.tenantId;
+  }
+
+  private async view(tenantId: string, userId: string, settings: ProactiveSettings) {
+    const { defaults } = this.catalogue.catalogue;
+    return {
+      userId,
+      settings,
+      effective: {
+        timezone: settings.timezone ?? defaults.timezone,
+        optOut: settings.optOut,
+        quietHours: settings.quietHours === undefined ? defaults.quietHours : settings.quietHours,
+        dailyCap: defaults.dailyCap,
+      },
+      interests: await this.users.interests(tenantId, userId, Date.now(), this.env.INTENT_INTEREST_TTL_MS),
+    };
+  }
+}

@@ -1,0 +1,103 @@
+import type { Redis } from 'ioredis';
+import type { Candidate } from '../analysis/analyser.ts';
+import { shardOf } from '../sharding/shard.ts';
+
+export interface SessionRef {
+  tenantId: string;
+  sessionId: string;
+  userId: string;
+}
+
+/** What the scheduler knows of a session; times are epoch ms. */
+export interface SessionState extends SessionRef {
+  lastActivityAt: number;
+  lastUserAt?: number;
+  /** The user's request whose answer is not finished yet, and how long we wait for it at most. */
+  pendingTaskId?: string;
+  pendingUntil?: number;
+  /** The activity the stored candidates were computed from. */
+  analysedAt: number;
+  candidates: Candidate[];
+}
+
+const num = (value: string | undefined) => (value ? Number(value) : undefined);
+
+/**
+ * Recently active sessions, per shard: `intent:shard:{n}:sessions` (sorted set, score = last
+ * activity) and `intent:session:{tenant:session}` (hash). Written by the event consumers, read and
+ * annotated (analysis, candidates) by whichever replica holds the shard.
+ */
+export class ActivityStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly options: { prefix: string; shards: number; windowMs: number },
+  ) {}
+
+  private shardKey(shard: number) {
+    return `${this.options.prefix}shard:${shard}:sessions`;
+  }
+
+  private sessionKey(tenantId: string, sessionId: string) {
+    return `${this.options.prefix}session:{${tenantId}:${sessionId}}`;
+  }
+
+  shardOf(ref: Pick<SessionRef, 'tenantId' | 'userId'>): number {
+    return shardOf(ref.tenantId, ref.userId, this.options.shards);
+  }
+
+  /** The user spoke: their answer is pending until it completes (or `pendingMaxMs` passes). */
+  async userSpoke(ref: Pick<SessionRef, 'tenantId' | 'sessionId'> & { userId?: string | undefined }, taskId: string, at: number, pendingMaxMs: number): Promise<void> {
+    const key = this.sessionKey(ref.tenantId, ref.sessionId);
+    // The completion may have been consumed first (another topic): then nothing is pending.
+    const completed = await this.redis.hget(key, 'lastCompletedTaskId');
+    const fields: Record<string, string | number> = { lastUserAt: at, ...(ref.userId ? { userId: ref.userId } : {}) };
+    if (completed !== taskId) Object.assign(fields, { pendingTaskId: taskId, pendingUntil: at + pendingMaxMs });
+    await this.redis.multi().hset(key, fields).pexpire(key, this.options.windowMs + 3_600_000).exec();
+  }
+
+  /** An answer finished: the session is active now and due for analysis. */
+  async answered(ref: SessionRef, taskId: string, at: number): Promise<void> {
+    const key = this.sessionKey(ref.tenantId, ref.sessionId);
+    const pending = await this.redis.hget(key, 'pendingTaskId');
+    const tx = this.redis
+      .multi()
+      .hset(key, { userId: ref.userId, lastActivityAt: at, lastCompletedTaskId: taskId })
+      .pexpire(key, this.options.windowMs + 3_600_000);
+    if (pending === taskId) tx.hdel(key, 'pendingTaskId', 'pendingUntil');
+    // GT: a redelivered older completion never moves a session back in time.
+    tx.zadd(this.shardKey(this.shardOf(ref)), 'GT', at, JSON.stringify([ref.tenantId, ref.sessionId, ref.userId]));
+    await tx.exec();
+  }
+
+  /** Sessions of a shard active within the window, most recent first; older ones leave the index. */
+  async sessions(shard: number, now: number, limit: number): Promise<SessionRef[]> {
+    const key = this.shardKey(shard);
+    const since = now - this.options.windowMs;
+    await this.redis.zremrangebyscore(key, '-inf', `(${since}`);
+    const members = await this.redis.zrevrangebyscore(key, '+inf', since, 'LIMIT', 0, limit);
+    return members.map((member) => {
+      const [tenantId, sessionId, userId] = JSON.parse(member) as [string, string, string];
+      return { tenantId, sessionId, userId };
+    });
+  }
+
+  async state(ref: SessionRef): Promise<SessionState | undefined> {
+    const raw = await this.redis.hgetall(this.sessionKey(ref.tenantId, ref.sessionId));
+    const lastActivityAt = num(raw['lastActivityAt']);
+    if (lastActivityAt === undefined) return undefined;
+    const state: SessionState = {
+      ...ref,
+      lastActivityAt,
+      analysedAt: num(raw['analysedAt']) ?? 0,
+      candidates: raw['candidates'] ? (JSON.parse(raw['candidates']) as Candidate[]) : [],
+    };
+    if (raw['lastUserAt']) state.lastUserAt = Number(raw['lastUserAt']);
+    if (raw['pendingTaskId']) state.pendingTaskId = raw['pendingTaskId'];
+    if (raw['pendingUntil']) state.pendingUntil = Number(raw['pendingUntil']);
+    return state;
+  }
+
+  async saveCandidates(ref: SessionRef, analysedAt: number, candidates: readonly Candidate[]): Promise<void> {
+    await this.redis.hset(this.sessionKey(ref.tenantId, ref.sessionId), { analysedAt, candidates: JSON.stringify(candidates) });
+  }
+}
