@@ -3,6 +3,7 @@ import { jestConfig } from '../../jest.preset.mjs';
 
 export default {
   ...jestConfig(import.meta.dirname, 'int'),
-  // The real embedding model (onnxruntime-node) needs the main context's typed arrays (see the file).
-  testEnvironment: fileURLToPath(new URL('./test/onnx.environment.cjs', import.meta.url)),
+  // The integration tests run the real embedded model: onnxruntime-node needs the main context's
+  // typed arrays, which this environment (from @aip/embeddings) provides.
+  testEnvironment: fileURLToPath(import.meta.resolve('@aip/embeddings/jest-environment')),
 };
