@@ -4,15 +4,27 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { WorkerRegistry } from '@aip/rate-limit';
 import { BrokerHealth, IdempotencyStore, RocketMQServer } from '@aip/messaging';
 import { collectProcessMetrics, ConfigDocuments, connectionOf, createLogger } from '@aip/runtime';
+import { createEmbeddings, embeddingsConfigOf } from '@aip/embeddings';
+import { createKnowledgeStore, KnowledgeRegistry, knowledgeStoreConfigOf, Retriever } from '@aip/knowledge';
 import { ModelRouter } from '@aip/llm';
 import { Redis } from 'ioredis';
 import { AppModule } from './app.module.ts';
+import { KnowledgeBaseSearch } from './generation/knowledge-search.ts';
 import { loadInferenceEnv } from './inference.config.ts';
 
 const env = loadInferenceEnv();
 const logger = createLogger('inference', env.LOG_LEVEL);
 const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2 });
-const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(env, redis, logger), new FastifyAdapter(), { logger: ['error', 'warn'] });
+// Retrieval-augmented generation over the knowledge bases knowledge-ingest keeps (RAG_TOP_K=0: off).
+// The embedded model is fetched from Maven Central on first use (cached under MODELS_DIR).
+const embeddings = env.RAG_TOP_K > 0 ? await createEmbeddings(embeddingsConfigOf(env), { logger }) : undefined;
+const store = embeddings ? await createKnowledgeStore(knowledgeStoreConfigOf(env), { logger }) : undefined;
+if (embeddings && store) await store.init(embeddings.dimension);
+const registry = new KnowledgeRegistry(redis, env.REDIS_PREFIX);
+const knowledge = embeddings && store
+  ? new KnowledgeBaseSearch(new Retriever({ store, embeddings: embeddings.embeddings, versions: registry }), registry)
+  : undefined;
+const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(env, redis, logger, knowledge), new FastifyAdapter(), { logger: ['error', 'warn'] });
 app.enableShutdownHooks();
 collectProcessMetrics();
 const server = new RocketMQServer({
@@ -44,7 +56,10 @@ const stopWatching = new ConfigDocuments(redis, env.REDIS_PREFIX).watch('routing
   await router.update(body);
   logger.info({ version, models: router.aliases() }, 'model routing applied');
 }, 1_000, (error) => logger.warn({ err: String(error) }, 'could not apply the routing document'));
-app.getHttpAdapter().getInstance().addHook('onClose', async () => stopWatching());
+app.getHttpAdapter().getInstance().addHook('onClose', async () => {
+  stopWatching();
+  await store?.close().catch(() => undefined);
+});
 
 await app.listen(env.PORT, '0.0.0.0');
 logger.info({ port: env.PORT, slots: env.INFERENCE_SLOTS, workerId: env.WORKER_ID }, 'inference worker ready');

@@ -1,0 +1,65 @@
+import '@fastify/multipart';
+import { Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Req, UseGuards } from '@nestjs/common';
+import { KnowledgeRegistry } from '@aip/knowledge';
+import { ENV } from '@aip/runtime';
+import { ApiKeyGuard, type AuthenticatedRequest } from '../auth/api-key.guard.ts';
+import { errors, parseRequest } from '../common/api-error.ts';
+import type { KnowledgeIngestEnv } from '../knowledge-ingest.config.ts';
+import { docIdSchema, jsonDocumentSchema } from './document-request.schema.ts';
+import { documentView } from './document.view.ts';
+import { DocumentsService } from './documents.service.ts';
+
+@Controller('v1/knowledge-bases/:kb/documents')
+@UseGuards(ApiKeyGuard)
+export class DocumentsController {
+  constructor(
+    @Inject(DocumentsService) private readonly documents: DocumentsService,
+    @Inject(KnowledgeRegistry) private readonly registry: KnowledgeRegistry,
+    @Inject(ENV) private readonly env: KnowledgeIngestEnv,
+  ) {}
+
+  /** Adds a document (multipart `file`, or JSON with inline `content`); 202: it is indexed asynchronously. */
+  @Post()
+  @HttpCode(202)
+  async create(@Param('kb') kbId: string, @Req() request: AuthenticatedRequest) {
+    return this.accept(kbId, request);
+  }
+
+  /** Replaces a document with a new version; the old version is served until the new one is complete. */
+  @Put(':doc')
+  @HttpCode(202)
+  async replace(@Param('kb') kbId: string, @Param('doc') docId: string, @Req() request: AuthenticatedRequest) {
+    return this.accept(kbId, request, parseRequest(docIdSchema, docId));
+  }
+
+  @Get()
+  async list(@Param('kb') kbId: string, @Req() request: AuthenticatedRequest) {
+    await this.documents.knowledgeBase(request.apiKey.tenantId, kbId);
+    const docs = await this.registry.listDocuments(request.apiKey.tenantId, kbId);
+    return { object: 'list', data: docs.map(documentView) };
+  }
+
+  @Get(':doc')
+  async get(@Param('kb') kbId: string, @Param('doc') docId: string, @Req() request: AuthenticatedRequest) {
+    await this.documents.knowledgeBase(request.apiKey.tenantId, kbId);
+    const doc = await this.registry.getDocument({ tenantId: request.apiKey.tenantId, kbId, docId });
+    if (!doc) throw errors.documentNotFound(docId);
+    return documentView(doc);
+  }
+
+  /** Deletes a document: not served from now on, its chunks removed in order with earlier changes. */
+  @Delete(':doc')
+  @HttpCode(202)
+  async remove(@Param('kb') kbId: string, @Param('doc') docId: string, @Req() request: AuthenticatedRequest) {
+    await this.documents.knowledgeBase(request.apiKey.tenantId, kbId);
+    return this.documents.delete(request.apiKey.tenantId, kbId, docId);
+  }
+
+  private async accept(kbId: string, request: AuthenticatedRequest, docId?: string) {
+    const tenantId = request.apiKey.tenantId;
+    await this.documents.knowledgeBase(tenantId, kbId);
+    if (request.isMultipart()) return this.documents.submitMultipart(tenantId, kbId, request.parts(), this.env.MAX_UPLOAD_BYTES, docId);
+    if (!request.headers['content-type']?.startsWith('application/json')) throw errors.invalid('send JSON {mediaType, content, ...} or a multipart form with a "file" part', null, 'unsupported_content_type');
+    return this.documents.submitJson(tenantId, kbId, parseRequest(jsonDocumentSchema, request.body), docId);
+  }
+}

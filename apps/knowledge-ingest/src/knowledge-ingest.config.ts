@@ -1,0 +1,56 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { CONSUMER_GROUPS, TOPICS } from '@aip/contracts';
+import { embeddingsEnv } from '@aip/embeddings';
+import { knowledgeStoreEnv } from '@aip/knowledge';
+import { baseEnvSchema, loadEnv } from '@aip/runtime';
+import { objectStoreMappingsSchema } from './notifications/object-store.notification.ts';
+
+const json = <S extends z.ZodType>(schema: S, name: string) =>
+  z.string().transform((raw, ctx) => {
+    try {
+      return schema.parse(JSON.parse(raw)) as z.infer<S>;
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `${name} must be JSON: ${(error as Error).message}` });
+      return z.NEVER;
+    }
+  });
+
+export const knowledgeIngestEnvSchema = baseEnvSchema.extend({
+  ...knowledgeStoreEnv.shape,
+  ...embeddingsEnv,
+  PORT: z.coerce.number().int().min(0).max(65535).default(3003),
+  /** Uploaded files wait here (as `local:` content references) until their change is applied. */
+  KNOWLEDGE_DATA_DIR: z.string().default(resolve('.runtime/knowledge')),
+  /** Largest uploaded file (multipart); larger uploads get a 413. */
+  MAX_UPLOAD_BYTES: z.coerce.number().int().min(1_024).default(50 * 1024 * 1024),
+  /** Largest JSON request body (inline documents). */
+  MAX_JSON_BYTES: z.coerce.number().int().min(1_024).default(5 * 1024 * 1024),
+  /** Chunking of a knowledge base created without settings (and of bases first seen in a change event). */
+  DEFAULT_CHUNK_SIZE: z.coerce.number().int().min(64).max(8_000).default(1_000),
+  DEFAULT_CHUNK_OVERLAP: z.coerce.number().int().min(0).max(4_000).default(150),
+  /** Texts per embedding call. */
+  EMBED_BATCH_SIZE: z.coerce.number().int().min(1).max(1_024).default(32),
+  /** Changes applied at once (different documents; one document's changes are always in order). */
+  INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  LEASE_MS: z.coerce.number().int().min(10_000).default(60_000),
+  PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(100).default(5_000),
+  /**
+   * Object-store buckets (and key prefixes) mapped to knowledge bases, for
+   * `POST /v1/notifications/object-store`: JSON `[{"bucket":"docs","prefix":"handbook/","tenantId":"acme","kbId":"handbook"}]`.
+   */
+  OBJECT_STORE_MAPPINGS: json(objectStoreMappingsSchema, 'OBJECT_STORE_MAPPINGS').default([]),
+  /**
+   * Where `s3://bucket/key` references are read in the embedded setup: `<dir>/<bucket>/<key>`
+   * (a local mirror, e.g. a MinIO data directory). Production needs an object-store reader.
+   */
+  OBJECT_STORE_DIR: z.string().default(resolve('.runtime/object-store')),
+  /** Overrides of the contract's topics and group (tests and migrations only). */
+  KB_CHANGE_TOPIC: z.string().min(1).default(TOPICS.kbChange.name),
+  KB_LIFECYCLE_TOPIC: z.string().min(1).default(TOPICS.kbLifecycle.name),
+  KB_CONSUMER_GROUP: z.string().min(1).default(CONSUMER_GROUPS.knowledgeIngest.name),
+});
+
+export type KnowledgeIngestEnv = z.infer<typeof knowledgeIngestEnvSchema>;
+
+export const loadKnowledgeIngestEnv = (env: NodeJS.ProcessEnv = process.env) => loadEnv(knowledgeIngestEnvSchema, env);

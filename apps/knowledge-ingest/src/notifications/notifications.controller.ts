@@ -1,0 +1,46 @@
+import { Body, Controller, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
+import { KnowledgeRegistry } from '@aip/knowledge';
+import { ENV } from '@aip/runtime';
+import { ApiKeyGuard, type AuthenticatedRequest } from '../auth/api-key.guard.ts';
+import { errors, parseRequest } from '../common/api-error.ts';
+import { KbEvents } from '../common/kb-events.ts';
+import type { KnowledgeIngestEnv } from '../knowledge-ingest.config.ts';
+import { mapObjectStoreNotification, objectStoreNotificationSchema } from './object-store.notification.ts';
+
+/**
+ * S3-style event notifications (AWS S3, MinIO webhook, Ceph RGW) → `kb.change.*` on the same
+ * FIFO path as uploads and CDC, content by reference. The tenant is the API key's; only buckets
+ * mapped to that tenant (OBJECT_STORE_MAPPINGS) are accepted.
+ */
+@Controller('v1/notifications/object-store')
+@UseGuards(ApiKeyGuard)
+export class NotificationsController {
+  constructor(
+    @Inject(KbEvents) private readonly events: KbEvents,
+    @Inject(KnowledgeRegistry) private readonly registry: KnowledgeRegistry,
+    @Inject(ENV) private readonly env: KnowledgeIngestEnv,
+  ) {}
+
+  @Post()
+  @HttpCode(202)
+  async notify(@Body() body: unknown, @Req() request: AuthenticatedRequest) {
+    const tenantId = request.apiKey.tenantId;
+    const notification = parseRequest(objectStoreNotificationSchema, body);
+    const { changes, ignored } = mapObjectStoreNotification(notification, tenantId, this.env.OBJECT_STORE_MAPPINGS);
+    const accepted: { type: string; kbId: string; docId: string; changeId: string }[] = [];
+    // In record order: a create and a remove of one key in one notification stay in that order.
+    for (const change of changes) {
+      const doc = { tenantId, kbId: change.data.kbId, docId: change.data.docId };
+      try {
+        // Marked before publishing: once published, the consumer may already be indexing it.
+        if (change.type === 'kb.change.upsert') await this.registry.markQueued(doc, { mediaType: change.data.mediaType, ...(change.data.title ? { title: change.data.title } : {}) });
+        const receipt = change.type === 'kb.change.upsert' ? await this.events.publish(change.type, change.data, tenantId) : await this.events.publish(change.type, change.data, tenantId);
+        accepted.push({ type: change.type, kbId: doc.kbId, docId: doc.docId, changeId: receipt.envelope.id });
+      } catch {
+        // The sender retries the whole notification; changes are idempotent per document version.
+        throw errors.unavailable('The message broker');
+      }
+    }
+    return { accepted, ignored };
+  }
+}

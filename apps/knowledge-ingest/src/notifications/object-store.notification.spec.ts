@@ -1,0 +1,76 @@
+import { mapObjectStoreNotification, objectStoreNotificationSchema, type ObjectStoreMapping } from './object-store.notification.ts';
+
+const mappings: ObjectStoreMapping[] = [
+  { bucket: 'docs', prefix: '', tenantId: 'acme', kbId: 'all-docs' },
+  { bucket: 'docs', prefix: 'handbook/', tenantId: 'acme', kbId: 'handbook' },
+  { bucket: 'globex-docs', prefix: '', tenantId: 'globex', kbId: 'globex-kb' },
+];
+
+const recordOf = (eventName: string, bucket: string, key: string, extra: Record<string, unknown> = {}) => ({
+  eventVersion: '2.1',
+  eventSource: 'aws:s3',
+  eventName,
+  s3: { s3SchemaVersion: '1.0', bucket: { name: bucket, arn: `arn:aws:s3:::${bucket}` }, object: { key, size: 12, ...extra } },
+});
+
+const parse = (records: unknown[]) => objectStoreNotificationSchema.parse({ Records: records });
+
+describe('object-store notifications', () => {
+  it('maps a created object to an upsert by reference, using the longest matching prefix', () => {
+    const result = mapObjectStoreNotification(parse([recordOf('ObjectCreated:Put', 'docs', 'handbook/travel/Beijing+hotels.md', { eTag: '"abc123"' })]), 'acme', mappings);
+    expect(result.ignored).toEqual([]);
+    expect(result.changes).toEqual([
+      {
+        type: 'kb.change.upsert',
+        data: {
+          kbId: 'handbook',
+          docId: 'travel/Beijing hotels.md',
+          title: 'Beijing hotels.md',
+          mediaType: 'text/markdown',
+          contentRef: 's3://docs/handbook/travel/Beijing hotels.md',
+          version: 'abc123',
+          metadata: { bucket: 'docs', key: 'handbook/travel/Beijing hotels.md' },
+        },
+      },
+    ]);
+  });
+
+  it('maps a removed object to a delete, keeping the order of the records', () => {
+    const result = mapObjectStoreNotification(parse([recordOf('ObjectCreated:Put', 'docs', 'a.pdf'), recordOf('s3:ObjectRemoved:Delete', 'docs', 'a.pdf')]), 'acme', mappings);
+    expect(result.changes.map((c) => [c.type, c.data.kbId, c.data.docId])).toEqual([
+      ['kb.change.upsert', 'all-docs', 'a.pdf'],
+      ['kb.change.delete', 'all-docs', 'a.pdf'],
+    ]);
+    expect(result.changes[0]!.type === 'kb.change.upsert' && result.changes[0]!.data.mediaType).toBe('application/pdf');
+  });
+
+  it('ignores buckets mapped to another tenant, unknown buckets, folder markers and unsupported files, saying why', () => {
+    const result = mapObjectStoreNotification(
+      parse([recordOf('ObjectCreated:Put', 'globex-docs', 'secret.md'), recordOf('ObjectCreated:Put', 'other', 'x.md'), recordOf('ObjectCreated:Put', 'docs', 'handbook/'), recordOf('ObjectCreated:Put', 'docs', 'photo.png')]),
+      'acme',
+      mappings,
+    );
+    expect(result.changes).toEqual([]);
+    expect(result.ignored.map((i) => [i.key, i.reason.split(' ')[0]])).toEqual([
+      ['secret.md', 'no'],
+      ['x.md', 'no'],
+      ['handbook/', 'a'],
+      ['photo.png', 'unsupported'],
+    ]);
+  });
+
+  it('gives very long keys a stable document id within the 128-character limit', () => {
+    const key = `${'deep/'.repeat(40)}file.txt`;
+    const first = mapObjectStoreNotification(parse([recordOf('ObjectCreated:Put', 'docs', key)]), 'acme', mappings).changes[0]!;
+    const again = mapObjectStoreNotification(parse([recordOf('ObjectRemoved:Delete', 'docs', key)]), 'acme', mappings).changes[0]!;
+    expect(first.data.docId.length).toBeLessThanOrEqual(128);
+    expect(again.data.docId).toBe(first.data.docId);
+  });
+
+  it('accepts the S3 test event and rejects records that are not object events', () => {
+    expect(mapObjectStoreNotification(objectStoreNotificationSchema.parse({ Service: 'Amazon S3', Event: 's3:TestEvent' }), 'acme', mappings).changes).toEqual([]);
+    const bad = objectStoreNotificationSchema.safeParse({ Records: [recordOf('ObjectRestore:Completed', 'docs', 'a.md')] });
+    expect(bad.success).toBe(false);
+    expect(objectStoreNotificationSchema.safeParse({ Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: {}, object: { key: 'a' } } }] }).success).toBe(false);
+  });
+});

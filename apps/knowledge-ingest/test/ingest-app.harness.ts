@@ -1,0 +1,139 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { EventInput } from '@aip/contracts';
+import { createEmbeddings } from '@aip/embeddings';
+import { ApiKeyStore } from '@aip/keys';
+import { createKnowledgeStore, type KnowledgeStore } from '@aip/knowledge';
+import { EventPublisher } from '@aip/messaging';
+import { createLogger } from '@aip/runtime';
+import { Collector, deleteKeys, provisionBroker, testConnection, testRedis, testRedisUrl, uniqueName } from '@aip/testing';
+import { AppModule } from '../src/app.module.ts';
+import { configureApp } from '../src/app.setup.ts';
+import { KbEvents } from '../src/common/kb-events.ts';
+import { loadKnowledgeIngestEnv, type KnowledgeIngestEnv } from '../src/knowledge-ingest.config.ts';
+
+type Published = { type: string; tenantId: string; data: Record<string, unknown> };
+
+/**
+ * knowledge-ingest in this process on the real broker (topics and an orderly group of its own),
+ * real Redis (a prefix of its own), a real LanceDB in a temporary directory and the real embedded
+ * model, whose document-embedding calls are counted.
+ */
+export class IngestApp {
+  readonly redis = testRedis();
+  readonly published = new Collector<Published>();
+  embedCalls = 0;
+  embeddedTexts = 0;
+  env!: KnowledgeIngestEnv;
+  store!: KnowledgeStore;
+  private app!: NestFastifyApplication;
+  private dir!: string;
+  private url!: string;
+
+  async start(extraEnv: Record<string, string> = {}): Promise<this> {
+    this.dir = await mkdtemp(join(tmpdir(), 'kb-int-'));
+    const topics = { change: uniqueName('kb-change'), lifecycle: uniqueName('kb-lifecycle'), group: uniqueName('kb-ingest') };
+    await provisionBroker(
+      [
+        { name: topics.change, messageType: 'FIFO' },
+        { name: topics.lifecycle, messageType: 'NORMAL' },
+      ],
+      [{ name: topics.group, orderly: true, retryMaxTimes: 2 }],
+    );
+    this.env = loadKnowledgeIngestEnv({
+      ROCKETMQ_ENDPOINTS: testConnection().endpoints,
+      REDIS_URL: testRedisUrl(),
+      REDIS_PREFIX: `${uniqueName('kbapp')}:`,
+      LOG_LEVEL: 'warn',
+      KNOWLEDGE_DATA_DIR: join(this.dir, 'data'),
+      OBJECT_STORE_DIR: join(this.dir, 'objects'),
+      LANCEDB_DIR: join(this.dir, 'lancedb'),
+      KB_CHANGE_TOPIC: topics.change,
+      KB_LIFECYCLE_TOPIC: topics.lifecycle,
+      KB_CONSUMER_GROUP: topics.group,
+      MAX_UPLOAD_BYTES: String(64 * 1024),
+      ...extraEnv,
+    });
+    const logger = createLogger('knowledge-ingest-test', 'warn');
+    const model = await createEmbeddings({ provider: 'embedded' });
+    const embedDocuments = model.embeddings.embedDocuments.bind(model.embeddings);
+    const embeddings = {
+      embedQuery: (text: string) => model.embeddings.embedQuery(text),
+      embedDocuments: (texts: string[]) => {
+        this.embedCalls++;
+        this.embeddedTexts += texts.length;
+        return embedDocuments(texts);
+      },
+    };
+    this.store = await createKnowledgeStore({ provider: 'lancedb', dataDir: this.env.LANCEDB_DIR });
+    await this.store.init(model.dimension);
+    this.app = await NestFactory.create<NestFastifyApplication>(
+      AppModule.register(this.env, { redis: this.redis, logger, store: this.store, embeddings: { embeddings, modelId: model.modelId } }),
+      new FastifyAdapter({ bodyLimit: this.env.MAX_JSON_BYTES }),
+      { logger: ['error'] },
+    );
+    await configureApp(this.app, this.env, this.redis, logger);
+    const events = this.app.get(KbEvents);
+    const publish = events.publish.bind(events);
+    events.publish = (async (type, data, tenantId) => {
+      const receipt = await publish(type, data, tenantId);
+      this.published.push({ type, tenantId, data: data as Record<string, unknown> });
+      return receipt;
+    }) as typeof events.publish;
+    await this.app.startAllMicroservices();
+    await this.app.listen(0, '127.0.0.1');
+    this.url = (await this.app.getUrl()).replace('[::1]', '127.0.0.1');
+    return this;
+  }
+
+  async key(tenantId: string): Promise<string> {
+    return (await new ApiKeyStore(this.redis, this.env.REDIS_PREFIX).create({ tenantId })).key;
+  }
+
+  request(key: string | undefined, method: string, path: string, body?: unknown): Promise<Response> {
+    const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
+    if (body instanceof FormData) return fetch(`${this.url}${path}`, { method, headers, body });
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    return fetch(`${this.url}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  }
+
+  async json<T = Record<string, unknown>>(key: string | undefined, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+    const response = await this.request(key, method, path, body);
+    return { status: response.status, body: (await response.json()) as T };
+  }
+
+  /** Publishes a change as an external CDC producer would (same topic, tag, message group). */
+  async publishChange<T extends 'kb.change.upsert' | 'kb.change.delete'>(type: T, data: EventInput<T>, tenantId: string) {
+    return this.app.get(EventPublisher).publish(type, data, { tenantId, topic: this.env.KB_CHANGE_TOPIC });
+  }
+
+  /** The lifecycle event published for a document after `since` events, awaited. */
+  async lifecycle(docId: string, since = 0, timeoutMs = 90_000): Promise<Published> {
+    const started = Date.now();
+    for (;;) {
+      const found = this.published.items.slice(since).find((e) => e.type.startsWith('kb.document.') && e.data['docId'] === docId);
+      if (found) return found;
+      if (Date.now() - started > timeoutMs) throw new Error(`no lifecycle event for ${docId} within ${timeoutMs} ms; published: ${JSON.stringify(this.published.items.map((e) => [e.type, e.data['docId']]))}`);
+      await this.published.count(this.published.items.length + 1, Math.max(1, timeoutMs - (Date.now() - started))).catch(() => undefined);
+    }
+  }
+
+  get baseUrl() {
+    return this.url;
+  }
+
+  get objectStoreDir() {
+    return this.env.OBJECT_STORE_DIR;
+  }
+
+  async stop(): Promise<void> {
+    await this.app?.close();
+    await this.store?.close().catch(() => undefined);
+    await deleteKeys(this.redis, this.env.REDIS_PREFIX);
+    this.redis.disconnect();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,162 @@
+import type { ChunkRecord, KnowledgeStore } from '../store/store.port.ts';
+import { IngestError } from './ingest.errors.ts';
+import { IngestPipeline } from './ingest.pipeline.ts';
+import { CountingEmbedder, MemoryKnowledgeStore } from './testing/memory-knowledge.store.ts';
+import { MemoryRegistry } from './testing/memory.registry.ts';
+
+const settings = { chunkSize: 200, chunkOverlap: 0 };
+const doc = { tenantId: 'acme', kbId: 'guides', docId: 'beijing' };
+const section = (name: string) => `## ${name}\n\n${`${name} is worth a visit in spring and autumn. `.repeat(3).trim()}`;
+const guide = (...names: string[]) => names.map(section).join('\n\n');
+
+function setup(options: { embedBatchSize?: number } = {}) {
+  const store = new MemoryKnowledgeStore();
+  const embeddings = new CountingEmbedder();
+  const registry = new MemoryRegistry();
+  const pipeline = new IngestPipeline({ store, embeddings, registry, modelId: 'fake-64', ...options });
+  const rowsOf = (version?: string) => [...store.rows.values()].filter((row) => row.docId === doc.docId && (!version || row.version === version));
+  return { store, embeddings, registry, pipeline, rowsOf };
+}
+
+describe('IngestPipeline', () => {
+  it('stores every chunk with its payload and makes the version active', async () => {
+    const { pipeline, rowsOf, registry, embeddings } = setup();
+    const result = await pipeline.ingest({ ...doc, content: guide('Forbidden City', 'Great Wall', 'Summer Palace'), mediaType: 'text/markdown', version: 'v1', metadata: { source: 'cms' }, settings });
+    expect(result).toMatchObject({ version: 'v1', chunks: 3, embedded: 3, reused: 0 });
+    const rows = rowsOf().sort((a, b) => a.position - b.position);
+    expect(rows.map((r) => r.position)).toEqual([0, 1, 2]);
+    expect(rows[1]).toMatchObject({ ...doc, version: 'v1', model: 'fake-64', metadata: { source: 'cms' } });
+    expect(rows[1]!.text).toContain('Great Wall');
+    expect(rows[1]!.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(rows[1]!.vector).toEqual(embeddings.vector(rows[1]!.text));
+    expect(await registry.getDocument(doc)).toMatchObject({ status: 'indexed', activeVersion: 'v1', chunks: 3, progress: { done: 3, total: 3 } });
+  });
+
+  it('embeds nothing when an unchanged document is ingested again', async () => {
+    const { pipeline, embeddings, rowsOf } = setup();
+    const request = { ...doc, content: guide('Forbidden City', 'Great Wall'), mediaType: 'text/markdown', settings };
+    const first = await pipeline.ingest(request);
+    const callsAfterFirst = embeddings.calls;
+    const second = await pipeline.ingest(request);
+    expect(embeddings.calls).toBe(callsAfterFirst);
+    expect(second).toMatchObject({ version: first.version, chunks: 2, embedded: 0, reused: 2, unchanged: true });
+    expect(rowsOf()).toHaveLength(2);
+  });
+
+  it('rebuilds an unchanged document whose rows the store lost, reusing what is left', async () => {
+    const { pipeline, store, embeddings, rowsOf } = setup();
+    const request = { ...doc, content: guide('Forbidden City', 'Great Wall'), mediaType: 'text/markdown', settings };
+    await pipeline.ingest(request);
+    store.rows.delete(rowsOf()[0]!.id);
+    embeddings.texts = 0;
+    const again = await pipeline.ingest(request);
+    expect(again).toMatchObject({ chunks: 2, embedded: 1, reused: 1, unchanged: false });
+    expect(embeddings.texts).toBe(1);
+    expect(rowsOf()).toHaveLength(2);
+  });
+
+  it('re-ingests an unchanged document in full when the chunk settings change', async () => {
+    const { pipeline, embeddings, rowsOf } = setup();
+    const content = guide('Forbidden City', 'Great Wall', 'Summer Palace');
+    await pipeline.ingest({ ...doc, content, mediaType: 'text/markdown', settings });
+    const result = await pipeline.ingest({ ...doc, content, mediaType: 'text/markdown', settings: { chunkSize: 1_000, chunkOverlap: 0 } });
+    expect(result).toMatchObject({ chunks: 1, embedded: 1, unchanged: false });
+    expect(embeddings.calls).toBe(2);
+    expect(rowsOf().map((r) => r.version)).toEqual([result.version]);
+  });
+
+  it('embeds only the chunks whose text changed, in batches, and de-duplicates repeated chunks', async () => {
+    const { pipeline, embeddings } = setup({ embedBatchSize: 2 });
+    await pipeline.ingest({ ...doc, content: guide('Forbidden City', 'Great Wall', 'Summer Palace'), mediaType: 'text/markdown', version: 'v1', settings });
+    embeddings.calls = 0;
+    embeddings.texts = 0;
+    const result = await pipeline.ingest({ ...doc, content: guide('Forbidden City', 'Temple of Heaven', 'Great Wall', 'Lama Temple', 'Lama Temple', 'Jingshan Park'), mediaType: 'text/markdown', version: 'v2', settings });
+    expect(result).toMatchObject({ chunks: 6, embedded: 4, reused: 2 });
+    // Three new distinct texts (Temple of Heaven, Lama Temple, Jingshan Park) in batches of two.
+    expect(embeddings.texts).toBe(3);
+    expect(embeddings.calls).toBe(2);
+  });
+
+  it('switches to the new version only after it is stored, then deletes the old version', async () => {
+    const { pipeline, registry, store, rowsOf } = setup();
+    await pipeline.ingest({ ...doc, content: guide('Forbidden City', 'Great Wall'), mediaType: 'text/markdown', version: 'v1', settings });
+    const events: string[] = [];
+    const upsert = store.upsert.bind(store);
+    const deleteDocument = store.deleteDocument.bind(store);
+    store.upsert = async (rows: readonly ChunkRecord[]) => {
+      // While the new version is being written, the old one is what searches are told to serve.
+      events.push(`upsert ${rows[0]!.version} (active ${[...registry.active.values()].join()})`);
+      return upsert(rows);
+    };
+    store.deleteDocument = async (d) => {
+      events.push(`delete except ${d.keepVersion} (active ${[...registry.active.values()].join()})`);
+      return deleteDocument(d);
+    };
+    await pipeline.ingest({ ...doc, content: guide('Summer Palace'), mediaType: 'text/markdown', version: 'v2', settings });
+    expect(events).toEqual(['upsert v2 (active v1)', 'delete except v2 (active v2)']);
+    expect(rowsOf('v1')).toHaveLength(0);
+    expect(rowsOf('v2')).toHaveLength(1);
+  });
+
+  it('keeps serving the old version when the new one cannot be stored, and finishes on retry', async () => {
+    const { pipeline, registry, store, rowsOf } = setup();
+    await pipeline.ingest({ ...doc, content: guide('Forbidden City'), mediaType: 'text/markdown', version: 'v1', settings });
+    const upsert = store.upsert.bind(store);
+    store.upsert = async () => {
+      throw new Error('store unavailable');
+    };
+    const request = { ...doc, content: guide('Great Wall'), mediaType: 'text/markdown', version: 'v2', settings };
+    await expect(pipeline.ingest(request)).rejects.toThrow('store unavailable');
+    expect(registry.active.get('acme|guides|beijing')).toBe('v1');
+    expect(rowsOf('v1')).toHaveLength(1);
+    store.upsert = upsert;
+    await pipeline.ingest(request);
+    expect(registry.active.get('acme|guides|beijing')).toBe('v2');
+    expect(rowsOf('v1')).toHaveLength(0);
+  });
+
+  it('marks poison input failed with the reason and leaves the served version alone', async () => {
+    const { pipeline, registry, embeddings, rowsOf } = setup();
+    await pipeline.ingest({ ...doc, content: guide('Forbidden City'), mediaType: 'text/markdown', version: 'v1', settings });
+    const error = await pipeline.ingest({ ...doc, content: new Uint8Array([0xff, 0xfe, 0x00, 0xd8]), mediaType: 'application/pdf', version: 'v2', settings }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IngestError);
+    expect(await registry.getDocument(doc)).toMatchObject({ status: 'failed', activeVersion: 'v1', error: expect.stringMatching(/^corrupt_pdf/) });
+    expect(rowsOf('v1')).toHaveLength(1);
+    expect(embeddings.calls).toBe(1);
+  });
+
+  it('gives a source that re-sends the active version label with new content a distinct stored version', async () => {
+    const { pipeline, rowsOf } = setup();
+    await pipeline.ingest({ ...doc, content: guide('Forbidden City', 'Great Wall'), mediaType: 'text/markdown', version: '7', settings });
+    const second = await pipeline.ingest({ ...doc, content: guide('Summer Palace'), mediaType: 'text/markdown', version: '7', settings });
+    expect(second.version).toMatch(/^7\+[0-9a-f]{8}$/);
+    expect(rowsOf().map((r) => r.version)).toEqual([second.version]);
+  });
+
+  it('never reuses vectors across knowledge bases or models', async () => {
+    const store = new MemoryKnowledgeStore();
+    const registry = new MemoryRegistry();
+    const embeddings = new CountingEmbedder();
+    const content = guide('Forbidden City');
+    await new IngestPipeline({ store, embeddings, registry, modelId: 'm1' }).ingest({ ...doc, content, mediaType: 'text/markdown', settings });
+    const other = await new IngestPipeline({ store, embeddings, registry, modelId: 'm1' }).ingest({ ...doc, kbId: 'other', content, mediaType: 'text/markdown', settings });
+    const otherModel = await new IngestPipeline({ store, embeddings, registry, modelId: 'm2' }).ingest({ ...doc, docId: 'copy', content, mediaType: 'text/markdown', settings });
+    expect(other.embedded).toBe(1);
+    expect(otherModel.embedded).toBe(1);
+  });
+
+  it('deletes a document: not served from the first step, no chunk left at the end', async () => {
+    const { pipeline, registry, store, rowsOf } = setup();
+    await pipeline.ingest({ ...doc, content: guide('Forbidden City', 'Great Wall'), mediaType: 'text/markdown', settings });
+    const deleteDocument = store.deleteDocument.bind(store);
+    let servedDuringDelete: string | undefined = 'unset';
+    (store as KnowledgeStore).deleteDocument = async (d) => {
+      servedDuringDelete = registry.active.get('acme|guides|beijing');
+      return deleteDocument(d);
+    };
+    expect(await pipeline.remove(doc)).toBe(2);
+    expect(servedDuringDelete).toBeUndefined();
+    expect(rowsOf()).toHaveLength(0);
+    expect(await registry.getDocument(doc)).toBeUndefined();
+  });
+});

@@ -1,0 +1,178 @@
+import { createHash } from 'node:crypto';
+import type { ChunkRecord, KnowledgeStore } from '../store/store.port.ts';
+import { chunkHash, chunkId } from './chunk.hash.ts';
+import { parseDocument } from './document.parser.ts';
+import { IngestError } from './ingest.errors.ts';
+import { extractKeywords } from './keywords.ts';
+import type { DocumentRecord, DocumentRef, KnowledgeRegistry } from './knowledge.registry.ts';
+import { chunkText, type ChunkSettings } from './text.chunker.ts';
+
+/** The part of a LangChain `Embeddings` the pipeline uses. */
+export interface DocumentEmbedder {
+  embedDocuments(texts: string[]): Promise<number[][]>;
+}
+
+/** The registry calls the pipeline makes (a `KnowledgeRegistry`, or a double in tests). */
+export type DocumentStateSink = Pick<KnowledgeRegistry, 'getDocument' | 'startIndexing' | 'progress' | 'activate' | 'fail' | 'startDeleting' | 'removeDocument'>;
+
+export interface IngestPipelineOptions {
+  store: KnowledgeStore;
+  embeddings: DocumentEmbedder;
+  /** Id of the embedding model: vectors are reused only for the same model. */
+  modelId: string;
+  registry: DocumentStateSink;
+  /** Texts per embedding call. */
+  embedBatchSize?: number;
+  /** Rows per store upsert. */
+  upsertBatchSize?: number;
+}
+
+export interface IngestRequest extends DocumentRef {
+  readonly content: Uint8Array | string;
+  readonly mediaType: string;
+  /** The source's version label; default: a fingerprint of the content and the chunk settings. */
+  readonly version?: string;
+  readonly title?: string;
+  readonly metadata?: Readonly<Record<string, string>>;
+  readonly settings: ChunkSettings;
+}
+
+export interface IngestResult {
+  /** The version now served. */
+  readonly version: string;
+  readonly chunks: number;
+  /** Chunks whose vector was computed now. */
+  readonly embedded: number;
+  /** Chunks whose vector was reused (same text, same model, already in this knowledge base). */
+  readonly reused: number;
+  /** The same content was already served under this version: nothing was parsed, embedded or written. */
+  readonly unchanged: boolean;
+  readonly durationMs: number;
+  readonly title?: string;
+  /** The document's most telling words (title first), for `kb.document.indexed`. */
+  readonly keywords: string[];
+}
+
+/**
+ * parse → normalise → chunk → hash → reuse stored vectors by hash, embed only new texts (batched)
+ * → upsert the new version → make it the active version → delete the superseded version's chunks.
+ *
+ * What must stay true: the active version switches only after every chunk of the new version is
+ * stored, and the old chunks are deleted only after the switch — so a search (which serves active
+ * versions only) never sees a document half old, half new, and a crash at any step leaves the old
+ * version served and the retry able to finish. Poison input fails with `IngestError` after the
+ * document is marked failed; any other error is transient and is thrown for the caller to retry.
+ */
+export class IngestPipeline {
+  private readonly embedBatchSize: number;
+  private readonly upsertBatchSize: number;
+
+  constructor(private readonly options: IngestPipelineOptions) {
+    this.embedBatchSize = options.embedBatchSize ?? 32;
+    this.upsertBatchSize = options.upsertBatchSize ?? 256;
+  }
+
+  get modelId(): string {
+    return this.options.modelId;
+  }
+
+  async ingest(request: IngestRequest): Promise<IngestResult> {
+    const started = performance.now();
+    const { store, registry, modelId } = this.options;
+    const doc: DocumentRef = { tenantId: request.tenantId, kbId: request.kbId, docId: request.docId };
+    const fingerprint = fingerprintOf(request, modelId);
+    const current = await registry.getDocument(doc);
+    const version = versionFor(request.version, fingerprint, current);
+
+    // The same content under the same version is already served: nothing to parse, embed or
+    // write, as long as the store still holds exactly that version's rows.
+    if (current?.activeVersion === version && current.fingerprint === fingerprint && current.chunks !== undefined) {
+      const stored = await store.count({ tenantId: doc.tenantId, kbIds: [doc.kbId], docId: doc.docId });
+      if (stored === current.chunks) {
+        const keywords = current.keywords ?? [];
+        await registry.activate(doc, { version, fingerprint, chunks: stored, embedded: 0, reused: stored, keywords });
+        return { version, chunks: stored, embedded: 0, reused: stored, unchanged: true, keywords, durationMs: Math.round(performance.now() - started), ...(current.title ? { title: current.title } : {}) };
+      }
+    }
+
+    let texts: string[];
+    let title: string | undefined;
+    let keywords: string[];
+    try {
+      const parsed = await parseDocument(request.content, request.mediaType);
+      title = request.title ?? parsed.title;
+      keywords = extractKeywords(parsed.text, title ? { title } : {});
+      texts = await chunkText(parsed.text, parsed.format, request.settings);
+      if (texts.length === 0) throw new IngestError('empty_document', 'the document has no text to index');
+    } catch (error) {
+      if (error instanceof IngestError) await registry.fail(doc, error.reason, version);
+      throw error;
+    }
+    await registry.startIndexing(doc, { version, total: texts.length, mediaType: request.mediaType, ...(title ? { title } : {}) });
+
+    const hashes = texts.map(chunkHash);
+    const vectors = await store.vectorsByHash({ tenantId: doc.tenantId, kbId: doc.kbId, model: modelId }, [...new Set(hashes)]);
+    const reused = hashes.filter((hash) => vectors.has(hash)).length;
+    const missing = [...new Map(hashes.map((hash, i) => [hash, texts[i]!] as const)).entries()].filter(([hash]) => !vectors.has(hash));
+    let done = reused;
+    if (reused > 0) await registry.progress(doc, done);
+    for (let i = 0; i < missing.length; i += this.embedBatchSize) {
+      const batch = missing.slice(i, i + this.embedBatchSize);
+      const embedded = await this.options.embeddings.embedDocuments(batch.map(([, text]) => text));
+      if (embedded.length !== batch.length) throw new Error(`the embedder returned ${embedded.length} vectors for ${batch.length} texts`);
+      batch.forEach(([hash], j) => vectors.set(hash, embedded[j]!));
+      const resolved = new Set(batch.map(([hash]) => hash));
+      done += hashes.filter((hash) => resolved.has(hash)).length;
+      await registry.progress(doc, done);
+    }
+
+    const rows: ChunkRecord[] = texts.map((text, position) => ({
+      id: chunkId({ ...doc, version, position }),
+      ...doc,
+      version,
+      position,
+      text,
+      hash: hashes[position]!,
+      model: modelId,
+      vector: vectors.get(hashes[position]!)!,
+      ...(title ? { title } : {}),
+      ...(request.metadata ? { metadata: request.metadata } : {}),
+    }));
+    for (let i = 0; i < rows.length; i += this.upsertBatchSize) await store.upsert(rows.slice(i, i + this.upsertBatchSize));
+
+    const embeddedCount = texts.length - reused;
+    await registry.activate(doc, { version, fingerprint, chunks: texts.length, embedded: embeddedCount, reused, keywords });
+    // A document the registry has never seen has no other version to remove.
+    if (current) await store.deleteDocument({ ...doc, keepVersion: version });
+    return { version, chunks: texts.length, embedded: embeddedCount, reused, unchanged: false, keywords, durationMs: Math.round(performance.now() - started), ...(title ? { title } : {}) };
+  }
+
+  /**
+   * Deletes a document: it stops being served at once (registry), then its chunks leave the
+   * store, then the registry forgets it. Safe to repeat after a crash at any step.
+   */
+  async remove(doc: DocumentRef): Promise<number> {
+    await this.options.registry.startDeleting(doc);
+    const removed = await this.options.store.deleteDocument(doc);
+    await this.options.registry.removeDocument(doc);
+    return removed;
+  }
+}
+
+/** Content + what shapes the chunks and vectors: any change makes a new version. */
+export function fingerprintOf(request: Pick<IngestRequest, 'content' | 'mediaType' | 'settings'>, modelId: string): string {
+  return createHash('sha256')
+    .update(JSON.stringify([request.mediaType, request.settings.chunkSize, request.settings.chunkOverlap, modelId]))
+    .update(request.content)
+    .digest('hex');
+}
+
+/**
+ * The version label rows are stored under. A source that re-sends the active version label with
+ * different content gets a suffixed label: overwriting rows in place would serve a mix.
+ */
+function versionFor(requested: string | undefined, fingerprint: string, current: DocumentRecord | undefined): string {
+  if (!requested) return fingerprint.slice(0, 16);
+  if (current?.activeVersion === requested && current.fingerprint && current.fingerprint !== fingerprint) return `${requested}+${fingerprint.slice(0, 8)}`.slice(-128);
+  return requested;
+}

@@ -1,0 +1,10 @@
+export * from './store.port.ts';
+export * from './store.errors.ts';
+export * from './store.logger.ts';
+export * from './store.config.ts';
+export * from './store.factory.ts';
+export * from './reciprocal-rank-fusion.ts';
+export { MAX_SEARCH_LIMIT, RRF_K } from './store-query.ts';
+export { LanceDbStore, type LanceDbStoreOptions } from './lancedb-store.adapter.ts';
+export { QdrantStore, type QdrantStoreOptions } from './qdrant-store.adapter.ts';
+export { bagOfWordsVector } from './bag-of-words.embedding.ts';
