@@ -72,7 +72,13 @@ async function printHowToCall() {
     writeFileSync(keyFile, key, { mode: 0o600 });
   }
   log(`ready at ${base} — a local API key is in .runtime/dev-api-key, the admin token in .runtime/admin-token`);
+  const page = 'http://127.0.0.1:3005/'; // rtc-push serves the page
   process.stderr.write(`
+  Web page (chat, proactive prompts, uploads): ${page}  — paste the key from .runtime/dev-api-key
+
+  Upload documents to answer from, then ask about them:
+  npm run kb:upload -- README.md docs/guides/*.md
+
   curl ${base}/v1/chat/completions -H "Authorization: Bearer $(cat .runtime/dev-api-key)" \\
     -H 'content-type: application/json' -d '{"model":"extractive","stream":true,"messages":[{"role":"user","content":"Hello"}]}'
 
