@@ -2,6 +2,11 @@ import { z } from 'zod';
 import { baseEnvSchema, loadEnv } from '@aip/runtime';
 
 export const accessEnvSchema = baseEnvSchema.extend({
+  /**
+   * Browser origins allowed to call this API (CORS), comma-separated; `*` = any. The web page is
+   * served by rtc-push (another origin). Keys travel in the Authorization header, never in cookies.
+   */
+  CORS_ORIGINS: z.string().default('http://localhost:3005,http://127.0.0.1:3005').transform((value) => value.split(',').map((origin) => origin.trim()).filter(Boolean)),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   /** Bearer token of the admin API (keys). Required: there is no default admin secret. */
   ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters'),

@@ -16,6 +16,13 @@ const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1 });
 const adapter = new FastifyAdapter({ bodyLimit: env.MAX_BODY_BYTES, genReqId: () => crypto.randomUUID(), trustProxy: true });
 const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(env, redis, logger), adapter, { logger: ['error', 'warn'] });
 app.enableShutdownHooks();
+app.enableCors({
+  origin: env.CORS_ORIGINS.includes('*') ? true : env.CORS_ORIGINS,
+  methods: ['GET', 'POST', 'DELETE'],
+  allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'last-event-id'],
+  exposedHeaders: ['x-request-id', 'x-task-id', 'retry-after', 'x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests', 'x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-tokens'],
+  maxAge: 600,
+});
 app.useGlobalFilters(new OpenAIErrorFilter(logger));
 collectProcessMetrics();
 const ipLimit = new IpLimiter(env.IP_RATE_LIMIT);

@@ -10,6 +10,7 @@ import type { KnowledgeIngestEnv } from './knowledge-ingest.config.ts';
 /** HTTP plugins, error shape, hooks and the kb-change consumer: shared by main.ts and the tests. */
 export async function configureApp(app: NestFastifyApplication, env: KnowledgeIngestEnv, redis: Redis, logger: Logger): Promise<RocketMQServer> {
   app.enableShutdownHooks();
+  app.enableCors({ origin: env.CORS_ORIGINS.includes('*') ? true : env.CORS_ORIGINS, methods: ['GET', 'POST', 'PUT', 'DELETE'], allowedHeaders: ['authorization', 'content-type'], exposedHeaders: ['x-request-id'], maxAge: 600 });
   app.useGlobalFilters(new ApiErrorFilter(logger));
   const fastify = app.getHttpAdapter().getInstance();
   // Files stream to disk in parts; the limit applies per file and ends the upload with a 413.

@@ -17,6 +17,11 @@ const json = <S extends z.ZodType>(schema: S, name: string) =>
   });
 
 export const knowledgeIngestEnvSchema = baseEnvSchema.extend({
+  /**
+   * Browser origins allowed to call this API (CORS), comma-separated; `*` = any. The web page is
+   * served by rtc-push (another origin). Keys travel in the Authorization header, never in cookies.
+   */
+  CORS_ORIGINS: z.string().default('http://localhost:3005,http://127.0.0.1:3005').transform((value) => value.split(',').map((origin) => origin.trim()).filter(Boolean)),
   ...knowledgeStoreEnv.shape,
   ...embeddingsEnv,
   PORT: z.coerce.number().int().min(0).max(65535).default(3003),

@@ -39,7 +39,12 @@ export async function startRtcPush(env: RtcEnv, logger: Logger, options: { host?
   });
 
   const publicDir = env.PUBLIC_DIR || fileURLToPath(new URL('../public', import.meta.url));
-  if (existsSync(publicDir)) await app.register(fastifyStatic as never, { root: publicDir, prefix: '/' });
+  if (existsSync(publicDir)) {
+    await app.register(fastifyStatic as never, { root: publicDir, prefix: '/' });
+    // The page's settings: where access and knowledge-ingest are, and the model to chat with.
+    const pageConfig = { ...(env.ACCESS_PUBLIC_URL ? { accessUrl: env.ACCESS_PUBLIC_URL } : {}), ...(env.KNOWLEDGE_PUBLIC_URL ? { knowledgeUrl: env.KNOWLEDGE_PUBLIC_URL } : {}), model: env.DEFAULT_MODEL };
+    app.getHttpAdapter().getInstance().get('/config.json', async (_request, reply) => reply.header('cache-control', 'no-store').send(pageConfig));
+  }
 
   const hub = app.get(DeliveryHub);
   const gateway = app.get(WsGateway);

@@ -35,6 +35,9 @@ export const rtcEnvSchema = baseEnvSchema.extend({
   /** Chat over the socket: model aliases served (as access's MODELS) and request defaults. */
   MODELS: z.string().default('extractive').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
   DEFAULT_MODEL: z.string().default('extractive'),
+  /** Where the web page finds access and knowledge-ingest (default: this host, ports 3000 and 3003). */
+  ACCESS_PUBLIC_URL: z.string().url().optional(),
+  KNOWLEDGE_PUBLIC_URL: z.string().url().optional(),
   DEFAULT_MAX_TOKENS: z.coerce.number().int().min(1).default(512),
   ADMISSION_DEADLINE_MS: z.coerce.number().int().min(100).default(30_000),
   CHAT_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(600_000),

@@ -2,3 +2,4 @@ export * from './broker.ts';
 export * from './docker.ts';
 export * from './redis.ts';
 export * from './waiting.ts';
+export * from './apps.ts';

@@ -1,9 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, provisionBroker, uniqueName } from '@aip/testing';
+import { eventually, provisionBroker, type RunningApp, startApp, stopApp, uniqueName } from '@aip/testing';
 import OpenAI from 'openai';
-import { startApp, stopApp, type RunningApp } from './platform.ts';
 
 // Answers grounded on the knowledge base, with real processes: a document uploaded to
 // knowledge-ingest is indexed (real embedding model, embedded LanceDB), then a question through

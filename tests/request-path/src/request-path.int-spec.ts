@@ -1,8 +1,7 @@
 import { ChatOpenAI } from '@langchain/openai';
 import { startMockLlm, type MockLlm } from '@aip/mock-llm';
-import { uniqueName } from '@aip/testing';
+import { type RunningApp, startApp, stopApp, uniqueName } from '@aip/testing';
 import OpenAI from 'openai';
-import { startApp, stopApp, type RunningApp } from './platform.ts';
 
 const WORKERS = ['worker-a', 'worker-b'];
 

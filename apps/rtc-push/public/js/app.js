@@ -81,8 +81,9 @@ function showPush(push) {
   $('#prompts-empty').hidden = true;
   const label = push.kind === 'proactive' ? push.intent ?? 'suggestion' : push.title ?? 'notice';
   const time = new Date(push.time);
-  const answer = el('button', { type: 'button', class: 'quiet' }, ['Ask about it']);
-  answer.addEventListener('click', () => ask(push.text.replace(/\?+$/, '') + '?'));
+  // Accepting the offer sends it back with the prompt's own words: they carry what it is about (the city).
+  const answer = el('button', { type: 'button', class: 'quiet' }, ['Yes, please']);
+  answer.addEventListener('click', () => ask(`Yes, please: ${push.text}`));
   const item = el('li', { class: `prompt ${push.kind}`, 'data-push-id': push.id, 'data-intent': push.intent ?? '', 'data-seq': String(push.seq) }, [
     el('span', { class: 'intent' }, [label]),
     el('time', { datetime: time.toISOString() }, [time.toLocaleTimeString()]),
@@ -156,9 +157,15 @@ $('#key-button').addEventListener('click', () => openKeyDialog());
 $('#key-form').addEventListener('submit', () => {
   const key = /** @type {HTMLInputElement} */ ($('#key-input')).value.trim();
   if (!key) return;
+  const previousUser = credentials.userId;
   credentials.apiKey = key;
   credentials.userId = /** @type {HTMLInputElement} */ ($('#user-input')).value.trim();
   tokens.invalidate();
+  // Another user's suggestions and conversation must not stay on screen: start afresh.
+  if (credentials.userId !== previousUser) {
+    sessionStorage.removeItem('aip.sessionId');
+    return location.reload();
+  }
   connect();
 });
 $('#key-forget').addEventListener('click', () => {

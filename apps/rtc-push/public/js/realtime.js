@@ -21,8 +21,9 @@ export function comparePushIds(a, b) {
 }
 
 /**
- * Delay before reconnect attempt `attempt` (1-based): exponential, capped, with full jitter so a
- * restarted server is not hit by every client at the same instant.
+ * Delay before reconnect attempt `attempt` (1-based): exponential, capped, and jittered between
+ * half and all of it ("equal jitter"), so a restarted server is not hit by every client at the
+ * same instant while a single client still backs off steadily.
  * @param {number} attempt @param {{ initialMs: number, maxMs: number }} backoff @param {() => number} random
  */
 export function backoffDelay(attempt, backoff, random = Math.random) {
@@ -248,7 +249,8 @@ export class RealtimeClient extends EventTarget {
   scheduleReconnect(reason) {
     if (this.stopped) return;
     if (typeof navigator !== 'undefined' && navigator.onLine === false) return this.setState('offline', reason);
-    const retryInMs = backoffDelay(Math.max(1, this.attempt), this.backoff);
+    // `attempt` counts the tries since the last welcome; the next one is attempt + 1.
+    const retryInMs = backoffDelay(this.attempt + 1, this.backoff);
     this.setState(this.connectedOnce ? 'reconnecting' : 'connecting', reason, retryInMs);
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => void this.connect(), retryInMs);
@@ -265,7 +267,7 @@ export class RealtimeClient extends EventTarget {
   setState(state, reason, retryInMs) {
     this.state = state;
     /** @type {StateDetail} */
-    const detail = { state, attempt: this.attempt, reconnects: this.reconnects, ...(reason ? { reason } : {}), ...(retryInMs !== undefined ? { retryInMs } : {}) };
+    const detail = { state, attempt: retryInMs !== undefined ? this.attempt + 1 : this.attempt, reconnects: this.reconnects, ...(reason ? { reason } : {}), ...(retryInMs !== undefined ? { retryInMs } : {}) };
     this.dispatchEvent(new CustomEvent('state', { detail }));
   }
 }
