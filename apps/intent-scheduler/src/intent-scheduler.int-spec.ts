@@ -136,7 +136,7 @@ async function settings(userId: string, body: unknown, key = apiKey) {
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
-/** A user who may be pushed to at any hour (the default quiet hours are 22:00–08:00 UTC). */
+/** A user who may be pushed to at any hour (no quiet hours even once a time zone is set). */
 const awakeUser = async (name: string) => {
   const userId = uniqueName(name);
   expect((await settings(userId, { quietHours: null })).status).toBe(200);

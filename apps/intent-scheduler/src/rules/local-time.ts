@@ -27,3 +27,14 @@ export function inQuietHours(minutes: number, quiet: QuietHours | null | undefin
   if (start === end) return false;
   return start < end ? minutes >= start && minutes < end : minutes >= start || minutes < end;
 }
+
+/**
+ * The quiet hours that apply to a user: their own (null = none), else the catalogue's default —
+ * but only when we know their time zone. The default is a local night; without the user's time
+ * zone we cannot tell when that is, and a night in UTC is the middle of the day for much of the
+ * world.
+ */
+export function effectiveQuietHours(settings: { timezone?: string; quietHours?: QuietHours | null } | undefined, fallback: QuietHours | null): QuietHours | null {
+  if (settings?.quietHours !== undefined) return settings.quietHours;
+  return settings?.timezone ? fallback : null;
+}

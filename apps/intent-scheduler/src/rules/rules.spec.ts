@@ -1,4 +1,4 @@
-import { inQuietHours, localTime } from './local-time.ts';
+import { effectiveQuietHours, inQuietHours, localTime } from './local-time.ts';
 import { cooldownRule, dailyCapRule, dedupeKey, evaluate, expiryRule, optOutRule, quietHoursRule, streamingRule, userActiveRule, type RuleInput } from './rules.ts';
 
 const NOON_UTC = Date.UTC(2026, 10, 22, 12, 0);
@@ -24,6 +24,19 @@ describe('local time', () => {
     expect([21 * 60 + 59, 22 * 60, 0, 7 * 60 + 59, 8 * 60].map((m) => inQuietHours(m, night))).toEqual([false, true, true, true, false]);
     expect(inQuietHours(3 * 60, null)).toBe(false);
     expect(inQuietHours(3 * 60, { start: '10:00', end: '10:00' })).toBe(false);
+  });
+});
+
+describe('quiet hours of a user', () => {
+  const night = { start: '22:00', end: '08:00' };
+
+  it("are the user's own when set (null = none), the default only when the user's time zone is known", () => {
+    expect(effectiveQuietHours({ quietHours: { start: '12:00', end: '13:00' } }, night)).toEqual({ start: '12:00', end: '13:00' });
+    expect(effectiveQuietHours({ timezone: 'Asia/Tokyo', quietHours: null }, night)).toBeNull();
+    expect(effectiveQuietHours({ timezone: 'Asia/Tokyo' }, night)).toEqual(night);
+    // Unknown time zone: a night in UTC is the afternoon elsewhere, so no default applies.
+    expect(effectiveQuietHours({}, night)).toBeNull();
+    expect(effectiveQuietHours(undefined, night)).toBeNull();
   });
 });
 

@@ -2,7 +2,7 @@ import type { EventInput } from '@aip/contracts';
 import type { Logger } from 'pino';
 import type { Catalogue } from '@aip/contracts';
 import type { SchedulerMetrics } from '../metrics/scheduler.metrics.ts';
-import { localTime } from '../rules/local-time.ts';
+import { effectiveQuietHours, localTime } from '../rules/local-time.ts';
 import { dedupeKey, evaluate } from '../rules/rules.ts';
 import type { UserStateStore } from '../state/user-state.store.ts';
 
@@ -68,7 +68,7 @@ export class PushDispatcher {
       now,
       timezone,
       optOut: settings?.optOut ?? false,
-      quietHours: settings?.quietHours === undefined ? defaults.quietHours : settings.quietHours,
+      quietHours: effectiveQuietHours(settings, defaults.quietHours),
       pendingUntil: request.session?.pendingUntil,
       lastUserAt: request.session?.lastUserAt,
       userGraceMs: defaults.userGraceMs,

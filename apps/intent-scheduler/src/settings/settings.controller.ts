@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpStatus, Inject, Param, Put, Req, UseGuards } from '@nestjs/common';
 import { CatalogueHolder } from '../catalogue/catalogue.holder.ts';
+import { effectiveQuietHours } from '../rules/local-time.ts';
 import { ENV } from '@aip/runtime';
 import type { IntentSchedulerEnv } from '../intent-scheduler.config.ts';
 import { proactiveSettingsSchema, UserStateStore, type ProactiveSettings } from '../state/user-state.store.ts';
@@ -53,7 +54,7 @@ export class SettingsController {
       effective: {
         timezone: settings.timezone ?? defaults.timezone,
         optOut: settings.optOut,
-        quietHours: settings.quietHours === undefined ? defaults.quietHours : settings.quietHours,
+        quietHours: effectiveQuietHours(settings, defaults.quietHours),
         dailyCap: defaults.dailyCap,
       },
       interests: await this.users.interests(tenantId, userId, Date.now(), this.env.INTENT_INTEREST_TTL_MS),

@@ -81,7 +81,7 @@ export const intentCatalogueSchema = z
       .object({
         /** Time zone of users who have not set one (IANA name). */
         timezone: z.string().refine(isTimeZone, 'an IANA time zone, e.g. "Europe/Berlin"').default('UTC'),
-        /** Quiet hours of users who have not set their own; null = none. */
+        /** Quiet hours of users who have not set their own but whose time zone is known; null = none. */
         quietHours: quietHoursSchema.nullable().default({ start: '22:00', end: '08:00' }),
         /** Proactive prompts and notices per user and local day. */
         dailyCap: z.number().int().min(0).max(1_000).default(3),
