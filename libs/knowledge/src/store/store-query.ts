@@ -68,9 +68,17 @@ export function lastById(chunks: readonly ChunkRecord[]): ChunkRecord[] {
   return [...byId.values()];
 }
 
-/** Candidates each list contributes to a hybrid search: enough depth for fusion to matter. */
+/**
+ * Candidates each list contributes to a hybrid search (the RRF window): the top `limit` of each.
+ * Being in both lists adds the two contributions, which is evidence of relevance only while each
+ * list is selective. Dense search always returns a full list, so a deep window (it was
+ * max(4 × limit, 40)) covers most of a small knowledge base: every full-text hit, however weak
+ * (one shared common word), then also sat somewhere in the dense list and outranked the best
+ * dense-only passage — paraphrased questions lost their answer (recall@5 of hybrid fell below
+ * dense alone on the labelled set in test/quality; see the README, "Retrieval quality").
+ */
 export function hybridCandidates(limit: number): number {
-  return Math.min(Math.max(limit * 4, 40), MAX_SEARCH_LIMIT);
+  return Math.min(limit, MAX_SEARCH_LIMIT);
 }
 
 /** Dense minScore is a cosine similarity; full text has no threshold (BM25 scales differ per store). */

@@ -1,0 +1,1 @@
+export * from './retrieval-quality.ts';
