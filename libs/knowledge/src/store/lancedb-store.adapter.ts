@@ -19,7 +19,9 @@ export interface LanceDbStoreOptions {
   readonly logger?: StoreLogger;
   /**
    * Build the ANN vector index once the table holds this many rows. Below it a flat (exact) scan
-   * of the prefiltered rows is fast enough and has perfect recall. Default 100 000.
+   * of the prefiltered rows has perfect recall; every query is scoped to a tenant's knowledge
+   * bases, which an IVF index serves poorly (few of its probed partitions hold the scope's rows).
+   * Default 1 000 000 (see ADR 0006 and docs/benchmarks.md for the latency at 100k rows).
    */
   readonly vectorIndexMinRows?: number;
   /** Compact, fold new rows into the indexes and prune old versions after this many writes. Default 50. */
@@ -166,7 +168,7 @@ export class LanceDbStore implements KnowledgeStore {
       this.writesSinceOptimize = 0;
     });
     const rows = await table.countRows();
-    if (!this.hasVectorIndex && (options.force || rows >= (this.options.vectorIndexMinRows ?? 100_000)) && rows >= 256) {
+    if (!this.hasVectorIndex && (options.force || rows >= (this.options.vectorIndexMinRows ?? 1_000_000)) && rows >= 256) {
       // Built outside the write queue: Lance commits an index next to concurrent appends, and the
       // rows written meanwhile are searched flat until the next optimize folds them in.
       const started = Date.now();
