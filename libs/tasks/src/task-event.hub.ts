@@ -26,6 +26,8 @@ export class TaskEventHub {
     private readonly reader: Redis,
     private readonly writer: Redis,
     private readonly prefix = '',
+    /** Told about a stream entry that is not a valid task event (it is skipped, the stream goes on). */
+    private readonly onInvalidEntry: (key: string, id: string, error: unknown) => void = () => undefined,
   ) {
     this.wakeKey = `${prefix}hub:${randomUUID()}:wake`;
   }
@@ -46,8 +48,9 @@ export class TaskEventHub {
     signal?.addEventListener('abort', onAbort);
     this.subscriptions.add(subscription);
     this.ensureRunning();
-    await this.writer.xadd(this.wakeKey, 'MAXLEN', '10', '*', 'w', '1');
     try {
+      // Inside the try: if Redis refuses the wake-up, the subscription must not outlive the caller.
+      await this.writer.xadd(this.wakeKey, 'MAXLEN', '10', '*', 'w', '1');
       while (!signal?.aborted && !this.closed) {
         if (buffered.length === 0) await new Promise<void>((resolve) => (notify = resolve));
         notify = undefined;
@@ -75,6 +78,16 @@ export class TaskEventHub {
     });
   }
 
+  // One bad entry must not end the loop: it would reject unhandled and stall every follower.
+  private decode(key: string, id: string, fields: string[]): StoredEvent[] {
+    try {
+      return [{ id, event: taskEventSchema.parse(JSON.parse(fields[1] ?? 'null')) }];
+    } catch (error) {
+      this.onInvalidEntry(key, id, error);
+      return [];
+    }
+  }
+
   private async loop(): Promise<void> {
     // A concrete cursor, not '$': a wake-up written just before the XREAD is issued is still seen.
     let wakeCursor = this.wakeCursor;
@@ -98,7 +111,7 @@ export class TaskEventHub {
         for (const subscription of subscriptions) {
           if (subscription.key !== key || !last) continue;
           subscription.cursor = last;
-          subscription.push(entries.map(([id, fields]) => ({ id, event: taskEventSchema.parse(JSON.parse(fields[1] ?? 'null')) })));
+          subscription.push(entries.flatMap(([id, fields]) => this.decode(key, id, fields)));
         }
       }
     }

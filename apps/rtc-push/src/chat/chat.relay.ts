@@ -65,25 +65,31 @@ export class ChatRelay {
 
     const stop = AbortSignal.any([signal, AbortSignal.timeout(this.options.timeoutMs)]);
     let restarted = false;
-    for await (const { event } of this.hub.follow(taskId, '0', stop)) {
-      switch (event.type) {
-        case 'delta':
-          if (!send({ type: 'delta', ref, taskId, text: event.text, ...(restarted ? { reset: true } : {}) })) return 'aborted';
-          restarted = false;
-          break;
-        case 'restart':
-          restarted = true;
-          break;
-        case 'done':
-          if (event.sources?.length) send({ type: 'sources', ref, taskId, sources: event.sources });
-          send({ type: 'done', ref, taskId, finishReason: event.finishReason, model: event.model, usage: event.usage });
-          return 'done';
-        case 'error':
-          return fail(event.code, event.message, { taskId, ...(event.retryAfterMs !== undefined ? { retryAfterMs: event.retryAfterMs } : {}) });
-        case 'status':
-          if (event.status === 'cancelled') return fail('cancelled', 'the request was cancelled', { taskId });
-          break;
+    try {
+      for await (const { event } of this.hub.follow(taskId, '0', stop)) {
+        switch (event.type) {
+          case 'delta':
+            if (!send({ type: 'delta', ref, taskId, text: event.text, ...(restarted ? { reset: true } : {}) })) return 'aborted';
+            restarted = false;
+            break;
+          case 'restart':
+            restarted = true;
+            break;
+          case 'done':
+            if (event.sources?.length) send({ type: 'sources', ref, taskId, sources: event.sources });
+            send({ type: 'done', ref, taskId, finishReason: event.finishReason, model: event.model, usage: event.usage });
+            return 'done';
+          case 'error':
+            return fail(event.code, event.message, { taskId, ...(event.retryAfterMs !== undefined ? { retryAfterMs: event.retryAfterMs } : {}) });
+          case 'status':
+            if (event.status === 'cancelled') return fail('cancelled', 'the request was cancelled', { taskId });
+            break;
+        }
       }
+    } catch {
+      // Redis went away while relaying: the task still runs; the client can fetch it by id.
+      if (signal.aborted) return 'aborted';
+      return fail('unavailable', 'lost the answer stream; fetch the task by id or retry later', { taskId });
     }
     if (signal.aborted) return 'aborted';
     return fail('timeout', `no answer within ${this.options.timeoutMs} ms`, { taskId });

@@ -67,9 +67,15 @@ export class DeliveryHub {
     this.users.set(key, set);
     this.metrics.connections.inc({ transport: transport.kind });
     this.metrics.connectionsOpened.inc({ transport: transport.kind });
-    // Presence before the first read: a push appended after the read is then sure to ring this instance.
-    await this.presence.mark([user], this.options.instanceId);
-    return { connection, pending: await this.inbox.size(user) };
+    try {
+      // Presence before the first read: a push appended after the read is then sure to ring this instance.
+      await this.presence.mark([user], this.options.instanceId);
+      return { connection, pending: await this.inbox.size(user) };
+    } catch (error) {
+      // The slot was taken above (so concurrent attaches respect the limit): give it back.
+      this.detach(connection);
+      throw error;
+    }
   }
 
   detach(connection: Connection): void {
@@ -115,7 +121,7 @@ export class DeliveryHub {
   async ackUpTo(user: UserRef, id: string): Promise<number> {
     const removed = await this.inbox.ackUpTo(user, id);
     this.metrics.pushesAcked.inc(removed);
-    for (const connection of this.users.get(userKey(user)) ?? []) connection.pending.acked(connection.pending.due(Number.MAX_SAFE_INTEGER).filter((pending) => compareIds(pending, id) <= 0));
+    for (const connection of this.users.get(userKey(user)) ?? []) connection.pending.acked(connection.pending.ids().filter((pending) => compareIds(pending, id) <= 0));
     return removed;
   }
 
@@ -127,10 +133,14 @@ export class DeliveryHub {
         if (connection.pending.due(now).length === 0) continue;
         void connection
           .enqueue(async () => {
-            const waiting = await this.inbox.pending(connection.user);
-            connection.pending.retainOnly(new Set(waiting.map((push) => push.id)));
-            const due = new Set(connection.pending.due(Date.now()));
-            for (const push of waiting) if (due.has(push.id) && (connection.deliver(push, Date.now()) ?? 0) > 0) this.metrics.pushesResent.inc();
+            // Read only the due pushes, not the whole inbox: one that is gone was acked elsewhere, trimmed or expired.
+            const due = connection.pending.due(Date.now());
+            const waiting = await this.inbox.get(connection.user, due);
+            const present = new Set(waiting.map((push) => push.id));
+            connection.pending.acked(due.filter((id) => !present.has(id)));
+            const now = Date.now();
+            connection.pending.acked(waiting.filter((push) => push.expiresAt !== undefined && Date.parse(push.expiresAt) <= now).map((push) => push.id));
+            for (const push of waiting) if ((connection.deliver(push, Date.now()) ?? 0) > 0) this.metrics.pushesResent.inc();
           })
           .catch((error: unknown) => this.logger.warn({ err: String(error) }, 'resend failed; retried at the next tick'));
       }

@@ -94,6 +94,21 @@ export class InboxStore {
     return this.after(user, '0-0', this.options.maxLength);
   }
 
+  /** The pushes with these ids still in the inbox (one `XRANGE id id` each, pipelined), in the given order. */
+  async get(user: UserRef, ids: readonly string[]): Promise<StoredPush[]> {
+    if (ids.length === 0) return [];
+    const key = this.inboxKey(user);
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.xrange(key, id, id);
+    const replies = (await pipeline.exec()) ?? [];
+    const found: StoredPush[] = [];
+    for (const [error, entries] of replies) {
+      if (error) throw error;
+      for (const [id, fields] of entries as [string, string[]][]) found.push(toPush(id, fields));
+    }
+    return found;
+  }
+
   /** Acks individual pushes; returns how many were still unacked. */
   async ack(user: UserRef, ids: readonly string[]): Promise<number> {
     if (ids.length === 0) return 0;

@@ -13,6 +13,30 @@ describe('PendingPushes', () => {
     expect(pending.sent('1-0', 2_000)).toBe(2);
   });
 
+  it('backs off each unacked push exponentially, up to the cap, and keeps re-sending at the cap', () => {
+    const pending = new PendingPushes(10_000, 300_000);
+    let now = 0;
+    pending.sent('1-0', now);
+    const gaps: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      let next = now + 1_000;
+      while (pending.due(next).length === 0) next += 1_000;
+      gaps.push(next - now);
+      now = next;
+      pending.sent('1-0', now);
+    }
+    expect(gaps).toEqual([10_000, 20_000, 40_000, 80_000, 160_000, 300_000, 300_000, 300_000]);
+  });
+
+  it('backs off per push: a new push is due after the base interval even when an old one waits longer', () => {
+    const pending = new PendingPushes(1_000);
+    pending.sent('1-0', 0);
+    pending.sent('1-0', 1_000);
+    pending.sent('2-0', 1_000);
+    expect(pending.due(2_000)).toEqual(['2-0']);
+    expect(pending.due(3_000)).toEqual(['1-0', '2-0']);
+  });
+
   it('stops re-sending what was acked', () => {
     const pending = new PendingPushes(10);
     pending.sent('1-0', 0);

@@ -5,28 +5,15 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AuthError, Authenticator, type Identity } from '../auth/authenticator.ts';
 import { ChatRelay } from '../chat/chat.relay.ts';
-import type { FrameTransport } from '../delivery/connection.ts';
+import type { Connection } from '../delivery/connection.ts';
 import { DeliveryHub, TooManyConnectionsError } from '../delivery/delivery.hub.ts';
 import { RtcMetrics } from '../delivery/rtc.metrics.ts';
 import type { RtcEnv } from '../rtc.config.ts';
+import { SseTransport } from './sse.transport.ts';
 
 const httpError = (status: number, code: string, message: string) => new HttpException({ error: { code, message } }, status);
 
 const ackBody = z.union([ackFrame.omit({ type: true }), z.object({ upTo: pushId })]);
-
-class SseTransport implements FrameTransport {
-  readonly kind = 'sse' as const;
-  constructor(private readonly reply: FastifyReply) {}
-  write(frame: ServerFrame, text: string) {
-    this.reply.raw.write(`${frame.type === 'push' ? `id: ${frame.id}\n` : ''}event: ${frame.type}\ndata: ${text}\n\n`);
-  }
-  bufferedBytes() {
-    return this.reply.raw.writableLength;
-  }
-  close() {
-    this.reply.raw.end();
-  }
-}
 
 /** Server-sent events for clients that cannot use WebSockets: the push stream, acks and chat. */
 @Controller('v1')
@@ -45,14 +32,25 @@ export class SseController {
     const query = request.query as Record<string, string | undefined>;
     const resumeFrom = (request.headers['last-event-id'] as string | undefined) ?? query['lastEventId'];
     if (resumeFrom !== undefined && !pushId.safeParse(resumeFrom).success) throw httpError(400, 'invalid_frame', 'Last-Event-ID must be a push id as received');
+    const transport = new SseTransport(reply.raw);
+    // Listen for the client leaving before anything is awaited: a close during attach must still detach.
+    const state: { connection?: Connection; gone: boolean } = { gone: false };
+    reply.raw.on('close', () => {
+      state.gone = true;
+      if (state.connection) this.hub.detach(state.connection);
+    });
     let attached;
     try {
-      attached = await this.hub.attach({ tenantId: identity.tenantId, userId: identity.userId }, new SseTransport(reply), resumeFrom);
+      attached = await this.hub.attach({ tenantId: identity.tenantId, userId: identity.userId }, transport, resumeFrom);
     } catch (error) {
       if (error instanceof TooManyConnectionsError) throw httpError(429, 'too_many_connections', error.message);
       throw error;
     }
-    const { connection } = attached;
+    const connection = (state.connection = attached.connection);
+    if (state.gone || reply.raw.destroyed) {
+      this.hub.detach(connection);
+      return;
+    }
     reply.hijack();
     reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     connection.send({
@@ -60,11 +58,7 @@ export class SseController {
       resendAfterMs: this.env.RESEND_AFTER_MS, heartbeatMs: this.env.HEARTBEAT_MS,
       limits: { maxFrameBytes: this.env.MAX_FRAME_BYTES, maxAckIds: REALTIME_LIMITS.maxAckIds, maxChatChars: REALTIME_LIMITS.maxChatChars },
     });
-    const keepAlive = setInterval(() => reply.raw.write(': keep-alive\n\n'), this.env.HEARTBEAT_MS).unref();
-    reply.raw.on('close', () => {
-      clearInterval(keepAlive);
-      this.hub.detach(connection);
-    });
+    transport.startKeepAlive(this.env.HEARTBEAT_MS);
     await this.hub.pump(connection);
   }
 
@@ -85,13 +79,21 @@ export class SseController {
     const parsed = chatFrame.safeParse({ ...(typeof body === 'object' && body !== null ? body : {}), type: 'chat' });
     if (!parsed.success) throw httpError(400, 'invalid_frame', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
     reply.hijack();
-    reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' });
     const abort = new AbortController();
     reply.raw.on('close', () => abort.abort());
+    reply.raw.on('error', () => abort.abort());
     const send = (frame: ServerFrame) => (reply.raw.writable ? (reply.raw.write(`event: ${frame.type}\ndata: ${JSON.stringify(frame)}\n\n`), true) : false);
-    const outcome = await this.chat.run(identity, parsed.data, send, abort.signal);
-    this.metrics.chats.inc({ outcome });
-    reply.raw.end();
+    // Hijacked: Nest no longer answers for us, so whatever happens the response must end here.
+    try {
+      reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' });
+      const outcome = await this.chat.run(identity, parsed.data, send, abort.signal);
+      this.metrics.chats.inc({ outcome });
+    } catch {
+      this.metrics.chats.inc({ outcome: 'error' });
+      send({ type: 'error', code: 'unavailable', ref: parsed.data.ref, message: 'the chat failed; retry later' });
+    } finally {
+      if (!reply.raw.writableEnded) reply.raw.end();
+    }
   }
 
   private async identify(request: FastifyRequest): Promise<Identity> {

@@ -9,6 +9,7 @@ import type { Connection, FrameTransport } from '../delivery/connection.ts';
 import { TooManyConnectionsError, type DeliveryHub } from '../delivery/delivery.hub.ts';
 import type { RtcMetrics } from '../delivery/rtc.metrics.ts';
 import { parseClientFrame } from '../protocol/frame-parser.ts';
+import { FrameQueue } from './frame-queue.ts';
 
 export interface WsGatewayOptions {
   path: string;
@@ -20,6 +21,10 @@ export interface WsGatewayOptions {
 }
 
 const MAX_BAD_FRAMES = 10;
+/** Inbound frames waiting (or running) per socket; past it the socket is closed with 1008. */
+export const MAX_QUEUED_FRAMES = 64;
+/** RFC 6455 1008 "policy violation" (not in CLOSE_CODES of @aip/contracts yet). */
+const POLICY_VIOLATION = 1008;
 
 class WsTransport implements FrameTransport {
   readonly kind = 'ws' as const;
@@ -117,9 +122,10 @@ export class WsGateway {
 
     const onFrame = (frame: ClientFrame) => onFrameImpl.call(this, frame);
     // Frames are handled one at a time, in arrival order, after authentication.
-    let chain: Promise<unknown> = authenticated;
+    const frames = new FrameQueue(authenticated, MAX_QUEUED_FRAMES);
     ws.on('message', (data: RawData, isBinary: boolean) => {
-      chain = chain.then(async () => {
+      if (ws.readyState !== WebSocket.OPEN) return;
+      const handle = async () => {
         if (!identity || ws.readyState !== WebSocket.OPEN) return;
         if (isBinary) return closeWith(CLOSE_CODES.unsupportedData, 'binary frames are not supported');
         const parsed = parseClientFrame(String(data));
@@ -131,10 +137,14 @@ export class WsGateway {
         }
         badFrames = 0;
         await onFrame(parsed.frame);
-      }).catch((error: unknown) => {
-        this.logger.warn({ err: String(error) }, 'frame handling failed');
-        send({ type: 'error', code: 'internal', message: 'the server could not handle this frame; retry' });
-      });
+      };
+      const queued = frames.push(() =>
+        handle().catch((error: unknown) => {
+          this.logger.warn({ err: String(error) }, 'frame handling failed');
+          send({ type: 'error', code: 'internal', message: 'the server could not handle this frame; retry' });
+        }),
+      );
+      if (!queued) closeWith(POLICY_VIOLATION, `more than ${MAX_QUEUED_FRAMES} frames waiting; wait for answers before sending more`);
     });
 
     async function onFrameImpl(this: WsGateway, frame: ClientFrame): Promise<void> {
@@ -182,10 +192,17 @@ export class WsGateway {
       const abort = new AbortController();
       chats.set(frame.ref, abort);
       // Not awaited: a chat streams for a while and other frames (acks, pings) keep flowing.
-      void this.chat.run(who, frame, send, abort.signal).then((outcome) => {
-        this.metrics.chats.inc({ outcome });
-        chats.delete(frame.ref);
-      });
+      void this.chat
+        .run(who, frame, send, abort.signal)
+        .then(
+          (outcome) => this.metrics.chats.inc({ outcome }),
+          (error: unknown) => {
+            this.metrics.chats.inc({ outcome: 'error' });
+            this.logger.warn({ err: String(error), ref: frame.ref }, 'chat relay failed');
+            send({ type: 'error', code: 'unavailable', ref: frame.ref, message: 'the chat failed; retry later' });
+          },
+        )
+        .finally(() => chats.delete(frame.ref));
     }
 
     ws.on('close', () => {
