@@ -1,11 +1,10 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { appMetrics, collectProcessMetrics, ConfigDocuments, createLogger } from '@aip/runtime';
+import { ApiErrorFilter, appMetrics, collectProcessMetrics, ConfigDocuments, createLogger } from '@aip/runtime';
 import { Redis } from 'ioredis';
 import { loadAccessEnv } from './access.config.ts';
 import { AppModule } from './app.module.ts';
-import { OpenAIErrorFilter } from './common/openai-error.filter.ts';
 import { IpLimiter } from './ip-limit.ts';
 import { Moderation, wordsDocumentSchema, type WordsDocument } from './moderation/moderation.service.ts';
 import { ModelCatalog } from './models/model-catalog.ts';
@@ -23,7 +22,7 @@ app.enableCors({
   exposedHeaders: ['x-request-id', 'x-task-id', 'retry-after', 'x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests', 'x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-tokens'],
   maxAge: 600,
 });
-app.useGlobalFilters(new OpenAIErrorFilter(logger));
+app.useGlobalFilters(new ApiErrorFilter(logger));
 collectProcessMetrics();
 const ipLimit = new IpLimiter(env.IP_RATE_LIMIT);
 app

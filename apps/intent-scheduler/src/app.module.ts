@@ -97,7 +97,7 @@ export class AppModule {
         {
           provide: NewContentNotifier,
           inject: [UserStateStore, PushDispatcher, CatalogueHolder],
-          useFactory: (users: UserStateStore, dispatcher: PushDispatcher, holder: CatalogueHolder) => new NewContentNotifier(users, dispatcher, () => holder.catalogue, env.INTENT_INTEREST_TTL_MS),
+          useFactory: (users: UserStateStore, dispatcher: PushDispatcher, holder: CatalogueHolder) => new NewContentNotifier(users, dispatcher, () => holder.catalogue, env.INTENT_INTEREST_TTL_MS, Date.now, env.INTENT_NOTICE_USERS_PER_TERM),
         },
         {
           provide: ShardRunner,

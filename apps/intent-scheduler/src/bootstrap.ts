@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { CONSUMER_GROUPS } from '@aip/contracts';
 import { BrokerHealth, IdempotencyStore, RocketMQServer } from '@aip/messaging';
-import { connectionOf } from '@aip/runtime';
+import { ApiErrorFilter, connectionOf } from '@aip/runtime';
 import { AppModule, type IntentSchedulerDeps } from './app.module.ts';
 import type { IntentSchedulerEnv } from './intent-scheduler.config.ts';
 
@@ -14,6 +14,7 @@ import type { IntentSchedulerEnv } from './intent-scheduler.config.ts';
 export async function startIntentScheduler(env: IntentSchedulerEnv, deps: IntentSchedulerDeps, onClose?: () => Promise<void>): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(env, deps), new FastifyAdapter(), { logger: ['error', 'warn'] });
   app.enableShutdownHooks();
+  app.useGlobalFilters(new ApiErrorFilter(deps.logger));
   app.connectMicroservice({
     strategy: new RocketMQServer({
       connection: connectionOf(env),

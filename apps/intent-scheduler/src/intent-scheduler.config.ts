@@ -26,6 +26,8 @@ export const intentSchedulerEnvSchema = baseEnvSchema.extend({
   INTENT_PENDING_MAX_MS: ms(5 * 60_000, 1_000),
   /** Interests recorded from classified turns live this long (new-content notices match them). */
   INTENT_INTEREST_TTL_MS: ms(30 * 24 * 3_600_000, 1_000),
+  /** New-content notices go to at most this many users per matching term (the most recently interested). */
+  INTENT_NOTICE_USERS_PER_TERM: z.coerce.number().int().min(1).default(1_000),
   /** Optional OpenAI-compatible chat model for structured-output classification; unset = embedding similarity. */
   INTENT_LLM_BASE_URL: z.string().url().optional(),
   INTENT_LLM_MODEL: z.string().min(1).optional(),

@@ -296,11 +296,15 @@ describe('intent-scheduler on the real broker, Redis and embedding model', () =>
   it('settings API: API key required, bad input named, interests shown, tenant from the key', async () => {
     const userId = await awakeUser('settings');
     const url = `${await schedulers[0]!.getUrl()}/v1/users/${userId}/proactive-settings`;
-    expect((await fetch(url)).status).toBe(401);
-    expect((await fetch(url, { headers: { authorization: 'Bearer sk-aip-wrong' } })).status).toBe(401);
+    // The platform's error shape (as access and knowledge-ingest), with the request id.
+    const noKey = await fetch(url);
+    expect({ status: noKey.status, body: await noKey.json() }).toMatchObject({ status: 401, body: { error: { type: 'authentication_error', code: 'missing_api_key', param: null } } });
+    expect(noKey.headers.get('x-request-id')).toBeTruthy();
+    const wrongKey = await fetch(url, { headers: { authorization: 'Bearer sk-aip-wrong' } });
+    expect({ status: wrongKey.status, body: await wrongKey.json() }).toMatchObject({ status: 401, body: { error: { code: 'invalid_api_key' } } });
     const bad = await settings(userId, { timezone: 'Mars/Olympus', quietHours: { start: '9', end: '17:00' } });
-    expect(bad.status).toBe(400);
-    expect(JSON.stringify(bad.body)).toMatch(/timezone.*IANA.*quietHours\.start/);
+    expect(bad).toMatchObject({ status: 400, body: { error: { type: 'invalid_request_error', code: 'invalid_settings', param: 'timezone' } } });
+    expect((bad.body['error'] as { message: string }).message).toMatch(/timezone.*IANA.*quietHours\.start/);
     await conversation(TENANT, uniqueName('session'), userId, BEIJING);
     await eventually(() => pushesFor(userId).length === 1, 'the hotel offer');
     const got = (await (await fetch(url, { headers: { authorization: `Bearer ${apiKey}` } })).json()) as Record<string, unknown>;

@@ -25,9 +25,19 @@ export class MemoryPushState implements PushState {
   async unclaim(tenantId: string, key: string) {
     this.claims.delete(`${tenantId}/${key}`);
   }
-  async recordSent(tenantId: string, userId: string, intent: string, day: string, at: number) {
+  async reserveDaily(tenantId: string, userId: string, day: string, cap: number) {
+    const id = `${tenantId}/${userId}/${day}`;
+    const sent = this.sentPerDay.get(id) ?? 0;
+    if (sent >= cap) return false;
+    this.sentPerDay.set(id, sent + 1);
+    return true;
+  }
+  async releaseDaily(tenantId: string, userId: string, day: string) {
+    const id = `${tenantId}/${userId}/${day}`;
+    this.sentPerDay.set(id, Math.max(0, (this.sentPerDay.get(id) ?? 0) - 1));
+  }
+  async recordSent(tenantId: string, userId: string, intent: string, at: number) {
     this.lastSent.set(`${tenantId}/${userId}/${intent}`, at);
-    this.sentPerDay.set(`${tenantId}/${userId}/${day}`, (this.sentPerDay.get(`${tenantId}/${userId}/${day}`) ?? 0) + 1);
   }
 }
 

@@ -223,4 +223,13 @@ describe('knowledge-ingest (real broker, Redis, LanceDB, embedded model)', () =>
     expect((await harness.json(acme, 'GET', '/v1/knowledge-bases/travel')).status).toBe(404);
     expect(await harness.store.count({ tenantId: 'globex', kbIds: ['travel'] })).toBe(1);
   });
+  it('does not bring back a deleted knowledge base with a late change', async () => {
+    expect((await harness.json(acme, 'POST', '/v1/knowledge-bases', { id: 'gone' })).status).toBe(201);
+    expect((await harness.json(acme, 'DELETE', '/v1/knowledge-bases/gone')).status).toBe(200);
+    const since = harness.published.items.length;
+    await harness.publishChange('kb.change.upsert', { kbId: 'gone', docId: 'late', mediaType: 'text/plain', content: 'Temple of Heaven opens at six.' }, 'acme');
+    expect((await harness.lifecycle('late', since)).data).toMatchObject({ reason: 'knowledge base deleted' });
+    expect((await harness.json(acme, 'GET', '/v1/knowledge-bases/gone')).status).toBe(404);
+    expect(await harness.store.count({ tenantId: 'acme', kbIds: ['gone'] })).toBe(0);
+  });
 });

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, provisionBroker, type RunningApp, startApp, stopApp, uniqueName } from '@aip/testing';
+import { eventually, provisionBroker, type RunningApp, startApp, startApps, stopApp, uniqueName } from '@aip/testing';
 import OpenAI from 'openai';
 
 // Answers grounded on the knowledge base, with real processes: a document uploaded to
@@ -54,14 +54,13 @@ beforeAll(async () => {
   );
   // knowledge-ingest writes and inference reads the same store and registry.
   const shared = { REDIS_PREFIX: `${run}:`, LANCEDB_DIR: join(dataDir, 'lancedb') };
-  apps.push(
-    ...(await Promise.all([
-      startApp('rate-limiter', shared),
-      startApp('inference', { ...shared, WORKER_ID: `${run}-worker` }),
-      startApp('knowledge-ingest', { ...shared, ...topics, KNOWLEDGE_DATA_DIR: join(dataDir, 'uploads') }),
-      startApp('access', { ...shared, ADMIN_TOKEN }),
-    ])),
-  );
+  // Apps that did start are stopped in afterAll even when a sibling fails to.
+  await startApps(apps, [
+    startApp('rate-limiter', shared),
+    startApp('inference', { ...shared, WORKER_ID: `${run}-worker` }),
+    startApp('knowledge-ingest', { ...shared, ...topics, KNOWLEDGE_DATA_DIR: join(dataDir, 'uploads') }),
+    startApp('access', { ...shared, ADMIN_TOKEN }),
+  ]);
   const port = (name: string) => apps.find((app) => app.name === name)!.port;
   access = `http://127.0.0.1:${port('access')}`;
   knowledge = `http://127.0.0.1:${port('knowledge-ingest')}`;

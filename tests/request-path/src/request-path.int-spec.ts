@@ -1,6 +1,6 @@
 import { ChatOpenAI } from '@langchain/openai';
 import { startMockLlm, type MockLlm } from '@aip/mock-llm';
-import { type RunningApp, startApp, stopApp, uniqueName } from '@aip/testing';
+import { type RunningApp, startApp, startApps, stopApp, uniqueName } from '@aip/testing';
 import OpenAI from 'openai';
 
 const WORKERS = ['worker-a', 'worker-b'];
@@ -54,14 +54,13 @@ beforeAll(async () => {
     },
   };
   const shared = { REDIS_PREFIX: `${uniqueName('e2e')}:` };
-  apps.push(
-    ...(await Promise.all([
-      startApp('rate-limiter', shared),
-      startApp('rate-limiter', shared),
-      startApp('inference', { ...shared, MODEL_ROUTING: JSON.stringify(routing), INFERENCE_SLOTS: '16', WORKER_ID: 'worker-a', LEASE_MS: '10000' }),
-      startApp('inference', { ...shared, MODEL_ROUTING: JSON.stringify(routing), INFERENCE_SLOTS: '16', WORKER_ID: 'worker-b', LEASE_MS: '10000' }),
-    ])),
-  );
+  // Apps that did start are stopped in afterAll even when a sibling fails to.
+  await startApps(apps, [
+    startApp('rate-limiter', shared),
+    startApp('rate-limiter', shared),
+    startApp('inference', { ...shared, MODEL_ROUTING: JSON.stringify(routing), INFERENCE_SLOTS: '16', WORKER_ID: 'worker-a', LEASE_MS: '10000' }),
+    startApp('inference', { ...shared, MODEL_ROUTING: JSON.stringify(routing), INFERENCE_SLOTS: '16', WORKER_ID: 'worker-b', LEASE_MS: '10000' }),
+  ]);
   // A short admission deadline: requests over a per-minute limit are refused at once (429)
   // instead of waiting in the deadline queue for the next minute.
   access = await startApp('access', { ...shared, ADMIN_TOKEN, MODELS: 'extractive,mock-gpt,mock-slow,mock-1s', ADMISSION_DEADLINE_MS: '3000', MAX_BODY_BYTES: '65536', SENSITIVE_WORDS: 'forbidden,darn' });

@@ -1,10 +1,8 @@
 import { Body, Controller, Get, Headers, HttpCode, Inject, Post, Req, Res, UseGuards } from '@nestjs/common';
-import { ENV } from '@aip/runtime';
+import { ApiError, ApiKeyGuard, ENV, type AuthenticatedRequest } from '@aip/runtime';
 import { TaskEventHub, type TaskEvent } from '@aip/tasks';
 import type { FastifyReply } from 'fastify';
 import type { AccessEnv } from '../access.config.ts';
-import { ApiKeyGuard, type AuthenticatedRequest } from '../auth/api-key.guard.ts';
-import { OpenAIError } from '../common/openai-error.ts';
 import { Moderation } from '../moderation/moderation.service.ts';
 import { StreamMasker } from '../moderation/word-filter.ts';
 import { ModelCatalog } from '../models/model-catalog.ts';
@@ -13,21 +11,21 @@ import { AnswerText, followTask } from './task-relay.ts';
 
 type ErrorEvent = Extract<TaskEvent, { type: 'error' }>;
 
-function errorFor(event: ErrorEvent): OpenAIError {
+function errorFor(event: ErrorEvent): ApiError {
   if (event.status === 429) {
     const seconds = Math.max(1, Math.ceil((event.retryAfterMs ?? 1_000) / 1_000));
     // OpenAI's header names: the tokens pair when the token budget bound, the requests pair otherwise.
     const unit = event.code === 'token_budget_exceeded' ? 'tokens' : 'requests';
-    return new OpenAIError(429, event.message, 'rate_limit_error', event.code, null, {
+    return new ApiError(429, event.message, 'rate_limit_error', event.code, null, {
       'retry-after': String(seconds),
       [`x-ratelimit-reset-${unit}`]: `${seconds}s`,
       ...(event.limit !== undefined ? { [`x-ratelimit-limit-${unit}`]: String(event.limit) } : {}),
       ...(event.remaining !== undefined ? { [`x-ratelimit-remaining-${unit}`]: String(Math.floor(event.remaining)) } : {}),
     });
   }
-  if (event.status === 404) return new OpenAIError(404, event.message, 'not_found_error', event.code, 'model');
-  if (event.status === 503) return new OpenAIError(503, event.message, 'service_unavailable', event.code);
-  return new OpenAIError(502, event.message, 'api_error', event.code);
+  if (event.status === 404) return new ApiError(404, event.message, 'not_found_error', event.code, 'model');
+  if (event.status === 503) return new ApiError(503, event.message, 'service_unavailable', event.code);
+  return new ApiError(502, event.message, 'api_error', event.code);
 }
 
 /** `POST /v1/chat/completions` (JSON or SSE in OpenAI's chunk format) and `GET /v1/models`. */
@@ -78,7 +76,7 @@ export class ChatController {
           });
         }
       }
-      throw new OpenAIError(504, 'The request did not finish in time.', 'api_error', 'timeout');
+      throw new ApiError(504, 'The request did not finish in time.', 'api_error', 'timeout');
     }
 
     // Headers wait for the first event, so a rejection is still a real 429 and not an SSE error.
@@ -119,7 +117,7 @@ export class ChatController {
         );
       }
     }
-    if (!started) throw new OpenAIError(504, 'The request did not start in time.', 'api_error', 'timeout');
+    if (!started) throw new ApiError(504, 'The request did not start in time.', 'api_error', 'timeout');
     reply.raw.end('data: [DONE]\n\n');
   }
 }

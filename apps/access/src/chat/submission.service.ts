@@ -3,11 +3,11 @@ import { BadRequestException, Inject, Injectable } from '@nestjs/common';
 import type { ApiKeyRecord } from '@aip/keys';
 import { estimateTokens } from '@aip/llm';
 import { EventPublisher, PublishError } from '@aip/messaging';
-import { ENV, REDIS } from '@aip/runtime';
+import { ApiError, ENV, REDIS } from '@aip/runtime';
 import { TaskStore, type Task } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { AccessEnv } from '../access.config.ts';
-import { errors, OpenAIError } from '../common/openai-error.ts';
+import { errors } from '../common/errors.ts';
 import { Moderation } from '../moderation/moderation.service.ts';
 import { ModelCatalog } from '../models/model-catalog.ts';
 import { chatRequestSchema, type ChatRequest } from './chat-request.schema.ts';
@@ -32,11 +32,11 @@ export class SubmissionService {
   }
 
   parse(body: unknown): ChatRequest {
-    if (typeof body !== 'object' || body === null) throw new OpenAIError(400, 'The request body must be a JSON object.', 'invalid_request_error', 'invalid_body');
+    if (typeof body !== 'object' || body === null) throw new ApiError(400, 'The request body must be a JSON object.', 'invalid_request_error', 'invalid_body');
     const parsed = this.schema.safeParse(body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      throw new OpenAIError(400, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '), 'invalid_request_error', 'invalid_value', issue.path.join('.') || null);
+      throw new ApiError(400, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '), 'invalid_request_error', 'invalid_value', issue.path.join('.') || null);
     }
     return parsed.data;
   }
@@ -48,7 +48,7 @@ export class SubmissionService {
 
     const { filter, input } = this.moderation;
     if (input === 'block' && request.messages.some((m) => filter.matches(m.content))) {
-      throw new OpenAIError(400, 'The request contains words that are not allowed.', 'invalid_request_error', 'content_policy_violation', 'messages');
+      throw new ApiError(400, 'The request contains words that are not allowed.', 'invalid_request_error', 'content_policy_violation', 'messages');
     }
     const fingerprint = createHash('sha256').update(JSON.stringify(request)).digest('hex');
     const taskId = randomUUID();
@@ -58,7 +58,7 @@ export class SubmissionService {
       const claimed = await this.redis.set(slot, `${taskId} ${fingerprint}`, 'PX', 24 * 3_600_000, 'NX');
       if (claimed !== 'OK') {
         const [existingId, existingFingerprint] = ((await this.redis.get(slot)) ?? '').split(' ');
-        if (existingFingerprint !== fingerprint) throw new OpenAIError(409, 'This Idempotency-Key was used with a different request body.', 'invalid_request_error', 'idempotency_key_reused');
+        if (existingFingerprint !== fingerprint) throw new ApiError(409, 'This Idempotency-Key was used with a different request body.', 'invalid_request_error', 'idempotency_key_reused');
         const existing = existingId ? await this.tasks.getForTenant(existingId, key.tenantId) : undefined;
         if (existing) return existing;
       }

@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
+import { ApiError, ApiKeyGuard, type AuthenticatedRequest } from '@aip/runtime';
 import { z } from 'zod';
-import { ApiKeyGuard, type AuthenticatedRequest } from '../auth/api-key.guard.ts';
-import { errors, OpenAIError } from '../common/openai-error.ts';
+import { errors } from '../common/errors.ts';
 import { REALTIME_TOKEN_DEFAULT_TTL_S, REALTIME_TOKEN_MAX_TTL_S, RealtimeTokenService } from './realtime-token.service.ts';
 
 const tokenRequest = z.object({
@@ -20,7 +20,7 @@ export class RealtimeController {
   async issue(@Req() request: AuthenticatedRequest, @Body() body: unknown) {
     const parsed = tokenRequest.safeParse(body ?? {});
     if (!parsed.success) {
-      throw new OpenAIError(400, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '), 'invalid_request_error', 'invalid_value', String(parsed.error.issues[0]?.path[0] ?? 'body'));
+      throw new ApiError(400, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '), 'invalid_request_error', 'invalid_value', String(parsed.error.issues[0]?.path[0] ?? 'body'));
     }
     const key = request.apiKey;
     let issued;

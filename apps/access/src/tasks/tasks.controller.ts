@@ -1,12 +1,11 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
-import { ENV } from '@aip/runtime';
+import { ApiKeyGuard, ENV, type AuthenticatedRequest } from '@aip/runtime';
 import { TaskEventHub, TaskStore, TERMINAL_STATUSES, type Task } from '@aip/tasks';
 import type { FastifyReply } from 'fastify';
 import type { AccessEnv } from '../access.config.ts';
-import { ApiKeyGuard, type AuthenticatedRequest } from '../auth/api-key.guard.ts';
 import { SubmissionService } from '../chat/submission.service.ts';
 import { followTask } from '../chat/task-relay.ts';
-import { errors } from '../common/openai-error.ts';
+import { errors } from '../common/errors.ts';
 import { Moderation } from '../moderation/moderation.service.ts';
 import { StreamMasker, type WordFilter } from '../moderation/word-filter.ts';
 

@@ -8,22 +8,23 @@ const catalogue = parseCatalogue(DEFAULT_CATALOGUE);
 const indexed = (keywords: string[] | undefined, tenantId = 'acme') =>
   createEnvelope('kb.document.indexed', { kbId: 'kb1', docId: 'd1', version: 'v2', chunks: 3, embedded: 3, reused: 0, durationMs: 10, ...(keywords ? { keywords } : {}) }, { source: 'test', tenantId });
 
-function setup(interests: Record<string, Record<string, string[]>>, outcome: Decision['outcome'] = 'sent') {
+/** Interests in insertion order = oldest first, like the Redis index scored by time. */
+function setup(interests: Record<string, Record<string, string[]>>, outcome: Decision['outcome'] = 'sent', usersPerTerm?: number) {
   const requests: PushRequest[] = [];
   const asked: { tenantId: string; terms: readonly string[] }[] = [];
   const users = {
-    usersInterestedIn: async (tenantId: string, terms: readonly string[]) => {
+    usersInterestedIn: async (tenantId: string, terms: readonly string[], _now: number, _ttl: number, perTerm: number) => {
       asked.push({ tenantId, terms });
       const found = new Map<string, string[]>();
-      for (const [userId, mine] of Object.entries(interests[tenantId] ?? {})) {
-        const matched = mine.filter((term) => terms.includes(term));
-        if (matched.length) found.set(userId, matched);
+      for (const term of terms) {
+        const holders = Object.entries(interests[tenantId] ?? {}).filter(([, mine]) => mine.includes(term)).map(([userId]) => userId);
+        for (const userId of holders.reverse().slice(0, perTerm)) found.set(userId, [...(found.get(userId) ?? []), term]);
       }
       return found;
     },
   };
   const dispatcher = { dispatch: async (request: PushRequest) => (requests.push(request), { outcome, reason: outcome === 'sent' ? 'none' : 'publish_error' } as Decision) };
-  return { notifier: new NewContentNotifier(users, dispatcher, () => catalogue, 30 * 24 * 3_600_000), requests, asked };
+  return { notifier: new NewContentNotifier(users, dispatcher, () => catalogue, 30 * 24 * 3_600_000, Date.now, usersPerTerm), requests, asked };
 }
 
 describe('new-content notices', () => {
@@ -46,6 +47,12 @@ describe('new-content notices', () => {
     expect(requests).toEqual([
       expect.objectContaining({ kind: 'notice', tenantId: 'acme', userId: 'alice', intent: 'new_content', subject: { doc: 'kb1/d1@v2' }, text: 'New content about Beijing is available.', cooldownMs: 3_600_000 }),
     ]);
+  });
+
+  it('notices at most the configured number of users per term, the most recently interested', async () => {
+    const { notifier, requests } = setup({ acme: { old: ['beijing'], newer: ['beijing'], newest: ['beijing'] } }, 'sent', 2);
+    expect(await notifier.onIndexed(indexed(['Beijing']))).toBe(2);
+    expect(requests.map((r) => r.userId).sort()).toEqual(['newer', 'newest']);
   });
 
   it('does nothing for a document without keywords', async () => {

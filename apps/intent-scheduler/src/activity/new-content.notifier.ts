@@ -21,9 +21,13 @@ export function noticeText(matched: readonly string[]): string {
   return matched.length > 0 ? `New content about ${matched.join(', ')} is available.` : 'New content you may like is available.';
 }
 
+/** Users noticed per matching term by default (the most recently interested first). */
+export const DEFAULT_NOTICE_USERS_PER_TERM = 1_000;
+
 /**
- * `kb.document.indexed` → a "new content" notice for every user of the tenant whose recorded
- * interests match the document's keywords, through the same rules as proactive prompts.
+ * `kb.document.indexed` → a "new content" notice for the users of the tenant whose recorded
+ * interests match the document's keywords (per term the `usersPerTerm` most recently interested,
+ * so one popular term cannot fan out without bound), through the same rules as proactive prompts.
  */
 export class NewContentNotifier {
   constructor(
@@ -32,6 +36,7 @@ export class NewContentNotifier {
     private readonly catalogue: () => Catalogue,
     private readonly interestTtlMs: number,
     private readonly clock: () => number = Date.now,
+    private readonly usersPerTerm = DEFAULT_NOTICE_USERS_PER_TERM,
   ) {}
 
   async onIndexed(event: Envelope<'kb.document.indexed'>): Promise<number> {
@@ -39,7 +44,7 @@ export class NewContentNotifier {
     const terms = keywordTerms(keywords);
     if (terms.size === 0) return 0;
     const intents = new Set(this.catalogue().intents.map((intent) => intent.id));
-    const interested = await this.users.usersInterestedIn(event.tenantId, [...terms.keys()], this.clock(), this.interestTtlMs);
+    const interested = await this.users.usersInterestedIn(event.tenantId, [...terms.keys()], this.clock(), this.interestTtlMs, this.usersPerTerm);
     let sent = 0;
     for (const [userId, matched] of interested) {
       const shown = [...new Set(matched.filter((term) => !intents.has(term)).map((term) => terms.get(term) ?? term))];

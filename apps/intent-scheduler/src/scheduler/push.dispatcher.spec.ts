@@ -90,6 +90,17 @@ describe('PushDispatcher', () => {
     expect(outcomes).toEqual(['none', 'none', 'none', 'daily_cap']);
   });
 
+  it('two pushes to one user at once at cap - 1 (a notice and a prompt): exactly one goes out', async () => {
+    const { dispatcher, state, publisher } = setup();
+    state.sentPerDay.set('acme/u1/2026-11-22', 2);
+    const notice: PushRequest = { kind: 'notice', tenantId: 'acme', userId: 'u1', intent: 'new_content', subject: { doc: 'kb/d1@v1' }, title: 'New content', text: 'New content about Beijing is available.', cooldownMs: 0 };
+    const decisions = await Promise.all([dispatcher.dispatch(hotel), dispatcher.dispatch(notice)]);
+    expect(decisions.map((d) => d.reason).sort()).toEqual(['daily_cap', 'none']);
+    expect(publisher.proactives.length + publisher.notices.length).toBe(1);
+    expect(state.sentPerDay.get('acme/u1/2026-11-22')).toBe(3);
+    expect(state.claims.size).toBe(1); // the refused one gave its dedupe key back
+  });
+
   it('postpones while the answer streams or the user just spoke', async () => {
     const { dispatcher, publisher } = setup();
     expect(await dispatcher.dispatch({ ...hotel, session: { pendingUntil: NOON_UTC + 1_000 } })).toMatchObject({ outcome: 'deferred', reason: 'streaming' });
@@ -98,11 +109,13 @@ describe('PushDispatcher', () => {
   });
 
   it('a failed publish gives the dedupe key back and records nothing, so the next attempt sends', async () => {
-    const { dispatcher, publisher } = setup();
+    const { dispatcher, publisher, state } = setup();
     publisher.failNext = true;
     expect(await dispatcher.dispatch(hotel)).toMatchObject({ outcome: 'failed', reason: 'publish_error' });
+    expect(state.sentPerDay.get('acme/u1/2026-11-22') ?? 0).toBe(0);
     expect(await dispatcher.dispatch(hotel)).toMatchObject({ outcome: 'sent' });
     expect(publisher.proactives).toHaveLength(1);
+    expect(state.sentPerDay.get('acme/u1/2026-11-22')).toBe(1);
   });
 
   it('publishes nothing when the fence says the shard is no longer ours', async () => {

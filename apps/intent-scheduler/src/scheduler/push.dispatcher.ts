@@ -14,7 +14,7 @@ export interface PushPublisher {
 export const PUSH_PUBLISHER = Symbol('PUSH_PUBLISHER');
 
 /** The per-user state the dispatcher reads and writes (UserStateStore in the app). */
-export type PushState = Pick<UserStateStore, 'settings' | 'history' | 'claim' | 'unclaim' | 'recordSent'>;
+export type PushState = Pick<UserStateStore, 'settings' | 'history' | 'claim' | 'unclaim' | 'reserveDaily' | 'releaseDaily' | 'recordSent'>;
 
 export interface PushRequest {
   kind: 'proactive' | 'notice';
@@ -42,8 +42,9 @@ export type Decision =
 /**
  * The last step before the central topic, shared by scheduled prompts and new-content notices:
  * applies the rules to fresh state, claims the dedupe key (first writer wins across replicas and
- * redeliveries), publishes, then records cooldown and daily count. Every decision is logged and
- * counted with its reason.
+ * redeliveries), takes one of the day's pushes atomically (the notice path is not sharded, so the
+ * rule's read alone could let two pushes through at cap - 1), publishes, then starts the cooldown.
+ * Every decision is logged and counted with its reason.
  */
 export class PushDispatcher {
   constructor(
@@ -84,6 +85,10 @@ export class PushDispatcher {
     const key = `${request.kind}|${dedupeKey(userId, intent, request.subject, day)}`;
     if (fence && !(await fence())) return this.decided(request, { outcome: 'failed', reason: 'lock_lost', dedupeKey: key });
     if (!(await this.users.claim(tenantId, key))) return this.decided(request, { outcome: 'suppressed', reason: 'duplicate', dedupeKey: key });
+    if (!(await this.users.reserveDaily(tenantId, userId, day, defaults.dailyCap))) {
+      await this.users.unclaim(tenantId, key).catch(() => undefined);
+      return this.decided(request, { outcome: 'suppressed', reason: 'daily_cap', dedupeKey: key });
+    }
     try {
       if (request.kind === 'proactive') {
         await this.publisher.proactive(
@@ -102,11 +107,11 @@ export class PushDispatcher {
         await this.publisher.notice({ userId, title: request.title ?? 'New content', text: request.text, dedupeKey: key, ...(request.link ? { link: request.link } : {}) }, tenantId);
       }
     } catch (error) {
-      // Nothing went out: give the key back so the next attempt may send.
-      await this.users.unclaim(tenantId, key).catch(() => undefined);
+      // Nothing went out: give the key and the day's push back so the next attempt may send.
+      await Promise.all([this.users.unclaim(tenantId, key), this.users.releaseDaily(tenantId, userId, day)]).catch(() => undefined);
       return this.decided(request, { outcome: 'failed', reason: 'publish_error', dedupeKey: key }, error);
     }
-    await this.users.recordSent(tenantId, userId, intent, day, now, request.cooldownMs);
+    await this.users.recordSent(tenantId, userId, intent, now, request.cooldownMs);
     return this.decided(request, { outcome: 'sent', reason: 'none', dedupeKey: key });
   }
 

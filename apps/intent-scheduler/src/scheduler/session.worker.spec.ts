@@ -19,6 +19,7 @@ const ref: SessionRef = { tenantId: 'acme', sessionId: 's1', userId: 'u1' };
 function setup(turns: Turn[], decide: (request: PushRequest) => Decision['outcome'] | 'lock_lost' = () => 'sent') {
   const clock = { now: T0 };
   const state: SessionState = { ...ref, lastActivityAt: T0, analysedAt: 0, candidates: [] };
+  const index = { recent: [ref], due: [] as SessionRef[] };
   const embeddings = new TopicEmbeddings(TRAVEL_TOPICS);
   const requests: PushRequest[] = [];
   const interests: string[][] = [];
@@ -26,12 +27,15 @@ function setup(turns: Turn[], decide: (request: PushRequest) => Decision['outcom
   const worker = new SessionWorker(
     {
       activity: {
-        sessions: async () => [ref],
+        sessions: async () => index.recent,
+        due: async () => index.due,
         state: async () => ({ ...state, candidates: [...state.candidates] }),
         saveCandidates: async (_ref, analysedAt, candidates: readonly Candidate[]) => {
           state.analysedAt = analysedAt;
           state.candidates = [...candidates];
+          return true;
         },
+        forget: async () => undefined,
       },
       users: { recordInterests: async (_t, _u, terms) => void interests.push([...terms]) },
       history: { recent: async () => (reads++, turns) },
@@ -51,7 +55,7 @@ function setup(turns: Turn[], decide: (request: PushRequest) => Decision['outcom
     { sessionsPerShard: 100, recentTurns: 8, interestTtlMs: 86_400_000 },
   );
   const lease: ShardLease = { shard: 0, token: 't', check: async () => true, release: async () => undefined };
-  return { worker, state, requests, interests, clock, lease, reads: () => reads };
+  return { worker, state, index, requests, interests, clock, lease, reads: () => reads };
 }
 
 const beijing: Turn[] = [
@@ -89,6 +93,34 @@ describe('SessionWorker', () => {
     clock.now = T0 + 10 * 60_000;
     await worker.work(0, lease);
     expect(requests.map((r) => r.intent)).toEqual(['unanswered_question']);
+  });
+
+  it('sends a due prompt of a session that is no longer among the most recently active', async () => {
+    const { worker, index, requests, clock, lease } = setup([{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'Where would you like to go?' }]);
+    await worker.work(0, lease);
+    index.recent = []; // newer sessions pushed it out of the recent batch; its prompt is in the due index
+    index.due = [ref];
+    clock.now = T0 + 10 * 60_000;
+    await worker.work(0, lease);
+    expect(requests.map((r) => r.intent)).toEqual(['unanswered_question']);
+  });
+
+  it('renews the lease before every session and stops the shard once another replica has it', async () => {
+    const { worker, index, requests, lease } = setup(beijing);
+    index.recent = [ref, { tenantId: 'acme', sessionId: 's2', userId: 'u2' }];
+    const answers = [true, true, false]; // s1: before it and after its analysis; s2: lost
+    const expiring: ShardLease = { ...lease, check: async () => answers.shift() ?? false };
+    await expect(worker.work(0, expiring)).rejects.toThrow(LockLostError);
+    expect(requests.map((r) => r.sessionId)).toEqual(['s1']);
+    expect(answers).toEqual([]);
+  });
+
+  it('does not store an analysis that outlived the lease', async () => {
+    const { worker, state, requests, lease } = setup(beijing);
+    const answers = [true, false];
+    await expect(worker.work(0, { ...lease, check: async () => answers.shift() ?? false })).rejects.toThrow(LockLostError);
+    expect(state).toMatchObject({ analysedAt: 0, candidates: [] });
+    expect(requests).toEqual([]);
   });
 
   it('stops the shard when the lock is lost, keeping the prompt', async () => {

@@ -10,20 +10,22 @@ import type { UserStateStore } from '../state/user-state.store.ts';
 import type { PushDispatcher } from './push.dispatcher.ts';
 
 export interface SessionWorkerOptions {
+  /** At most this many recently active sessions, and this many sessions with due prompts, per shard and tick. */
   sessionsPerShard: number;
   recentTurns: number;
   interestTtlMs: number;
 }
 
 /**
- * The work of one shard: for each recently active session, (re)analyse the conversation when it
- * changed, then decide every prompt that is due. Prompts that are only postponed (answer
- * streaming, user just spoke) or whose publish failed stay for the next tick.
+ * The work of one shard: the sessions whose prompts are due (earliest first), then the recently
+ * active ones; for each, (re)analyse the conversation when it changed, then decide every prompt
+ * that is due. Prompts that are only postponed (answer streaming, user just spoke) or whose
+ * publish failed stay for the next tick, behind the others that are due.
  */
 export class SessionWorker {
   constructor(
     private readonly deps: {
-      activity: Pick<ActivityStore, 'sessions' | 'state' | 'saveCandidates'>;
+      activity: Pick<ActivityStore, 'sessions' | 'due' | 'state' | 'saveCandidates' | 'forget'>;
       users: Pick<UserStateStore, 'recordInterests'>;
       history: { recent(tenantId: string, sessionId: string, limit?: number): Promise<Turn[]> };
       classifier: () => IntentClassifier;
@@ -38,8 +40,16 @@ export class SessionWorker {
 
   async work(shard: number, lease: ShardLease): Promise<void> {
     const now = (this.deps.clock ?? Date.now)();
-    const sessions = await this.deps.activity.sessions(shard, now, this.options.sessionsPerShard);
-    for (const ref of sessions) {
+    const { activity } = this.deps;
+    const limit = this.options.sessionsPerShard;
+    const sessions = new Map<string, SessionRef>();
+    for (const ref of [...(await activity.due(shard, now, limit)), ...(await activity.sessions(shard, now, limit))]) {
+      sessions.set(JSON.stringify([ref.tenantId, ref.sessionId]), ref);
+    }
+    for (const ref of sessions.values()) {
+      // One session may take an LLM timeout and more: renew the lease before each, and stop as soon
+      // as another replica owns the shard (both working it would double the model cost and race).
+      if (!(await lease.check())) throw new LockLostError(`shard ${lease.shard}`);
       try {
         await this.session(ref, lease);
       } catch (error) {
@@ -52,11 +62,13 @@ export class SessionWorker {
   private async session(ref: SessionRef, lease: ShardLease): Promise<void> {
     const { activity, dispatcher } = this.deps;
     const state = await activity.state(ref);
-    if (!state) return;
+    if (!state) return activity.forget(ref);
     let candidates = state.candidates;
     if (state.analysedAt < state.lastActivityAt) {
       candidates = await this.analyse(state);
-      await activity.saveCandidates(ref, state.lastActivityAt, candidates);
+      // The analysis may have outlived the lease: a replica that took the shard since writes instead.
+      if (!(await lease.check())) throw new LockLostError(`shard ${lease.shard}`);
+      if (!(await activity.saveCandidates(ref, state.lastActivityAt, candidates))) return;
     }
     const now = (this.deps.clock ?? Date.now)();
     const due = candidates.filter((c) => c.dueAt <= now);
@@ -82,7 +94,8 @@ export class SessionWorker {
         () => lease.check(),
       );
       if (decision.outcome === 'failed' && decision.reason === 'lock_lost') throw new LockLostError(`shard ${lease.shard}`);
-      if (decision.outcome === 'deferred' || decision.outcome === 'failed') keep.push(candidate);
+      // Retried from now on, so a few long-postponed prompts cannot keep the others out of the batch.
+      if (decision.outcome === 'deferred' || decision.outcome === 'failed') keep.push({ ...candidate, dueAt: now });
     }
     await activity.saveCandidates(ref, state.lastActivityAt, keep);
   }

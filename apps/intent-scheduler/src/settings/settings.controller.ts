@@ -1,10 +1,9 @@
-import { Body, Controller, Get, HttpStatus, Inject, Param, Put, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Inject, Param, Put, Req, UseGuards } from '@nestjs/common';
 import { CatalogueHolder } from '../catalogue/catalogue.holder.ts';
 import { effectiveQuietHours } from '../rules/local-time.ts';
-import { ENV } from '@aip/runtime';
+import { ApiError, ApiKeyGuard, ENV, type AuthenticatedRequest } from '@aip/runtime';
 import type { IntentSchedulerEnv } from '../intent-scheduler.config.ts';
 import { proactiveSettingsSchema, UserStateStore, type ProactiveSettings } from '../state/user-state.store.ts';
-import { apiError, ApiKeyGuard, type AuthenticatedRequest } from './api-key.guard.ts';
 
 const USER_ID = /^[^\s]{1,128}$/u;
 
@@ -34,15 +33,16 @@ export class SettingsController {
     const tenantId = this.tenant(userId, request);
     const parsed = proactiveSettingsSchema.safeParse(body ?? {});
     if (!parsed.success) {
+      // Every problem in the message (a settings form fixes them all at once); the first one as `param`.
       const details = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`).join('; ');
-      throw apiError(HttpStatus.BAD_REQUEST, 'invalid_settings', details);
+      throw new ApiError(400, details, 'invalid_request_error', 'invalid_settings', parsed.error.issues[0]?.path.join('.') || null);
     }
     await this.users.putSettings(tenantId, userId, parsed.data);
     return this.view(tenantId, userId, parsed.data);
   }
 
   private tenant(userId: string, request: AuthenticatedRequest) {
-    if (!USER_ID.test(userId)) throw apiError(HttpStatus.BAD_REQUEST, 'invalid_user_id', 'userId: 1–128 characters without spaces');
+    if (!USER_ID.test(userId)) throw new ApiError(400, 'userId: 1–128 characters without spaces', 'invalid_request_error', 'invalid_user_id', 'userId');
     return request.apiKey.tenantId;
   }
 

@@ -22,10 +22,26 @@ export interface SessionState extends SessionRef {
 
 const num = (value: string | undefined) => (value ? Number(value) : undefined);
 
+// Candidates are written only while the session hash exists: an expired session is not brought
+// back as a hash without TTL, and its due entry goes with it. The due entry is scored by the
+// earliest candidate, so the tick finds it by time, however many newer sessions the shard has.
+const SAVE_CANDIDATES = `
+if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('ZREM', KEYS[2], ARGV[3]) return 0 end
+redis.call('HSET', KEYS[1], 'analysedAt', ARGV[1], 'candidates', ARGV[2])
+if ARGV[4] == '' then redis.call('ZREM', KEYS[2], ARGV[3]) else redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3]) end
+return 1`;
+
+const member = (ref: SessionRef) => JSON.stringify([ref.tenantId, ref.sessionId, ref.userId]);
+const refOf = (raw: string): SessionRef => {
+  const [tenantId, sessionId, userId] = JSON.parse(raw) as [string, string, string];
+  return { tenantId, sessionId, userId };
+};
+
 /**
  * Recently active sessions, per shard: `intent:shard:{n}:sessions` (sorted set, score = last
  * activity) and `intent:session:{tenant:session}` (hash). Written by the event consumers, read and
- * annotated (analysis, candidates) by whichever replica holds the shard.
+ * annotated (analysis, candidates) by whichever replica holds the shard. Sessions holding prompts
+ * are also in `intent:shard:{n}:due` (sorted set, score = the earliest prompt's due time).
  */
 export class ActivityStore {
   constructor(
@@ -35,6 +51,10 @@ export class ActivityStore {
 
   private shardKey(shard: number) {
     return `${this.options.prefix}shard:${shard}:sessions`;
+  }
+
+  private dueKey(shard: number) {
+    return `${this.options.prefix}shard:${shard}:due`;
   }
 
   private sessionKey(tenantId: string, sessionId: string) {
@@ -65,7 +85,7 @@ export class ActivityStore {
       .pexpire(key, this.options.windowMs + 3_600_000);
     if (pending === taskId) tx.hdel(key, 'pendingTaskId', 'pendingUntil');
     // GT: a redelivered older completion never moves a session back in time.
-    tx.zadd(this.shardKey(this.shardOf(ref)), 'GT', at, JSON.stringify([ref.tenantId, ref.sessionId, ref.userId]));
+    tx.zadd(this.shardKey(this.shardOf(ref)), 'GT', at, member(ref));
     await tx.exec();
   }
 
@@ -75,10 +95,22 @@ export class ActivityStore {
     const since = now - this.options.windowMs;
     await this.redis.zremrangebyscore(key, '-inf', `(${since}`);
     const members = await this.redis.zrevrangebyscore(key, '+inf', since, 'LIMIT', 0, limit);
-    return members.map((member) => {
-      const [tenantId, sessionId, userId] = JSON.parse(member) as [string, string, string];
-      return { tenantId, sessionId, userId };
-    });
+    return members.map(refOf);
+  }
+
+  /**
+   * Sessions of a shard holding prompts due by `now`, earliest due first, at most `limit`. Entries
+   * older than any live session hash (window + 1 h) are dropped on the way.
+   */
+  async due(shard: number, now: number, limit: number): Promise<SessionRef[]> {
+    const key = this.dueKey(shard);
+    await this.redis.zremrangebyscore(key, '-inf', `(${now - this.options.windowMs - 3_600_000}`);
+    return (await this.redis.zrangebyscore(key, '-inf', now, 'LIMIT', 0, limit)).map(refOf);
+  }
+
+  /** The session is gone (its hash expired): nothing of it stays due. */
+  async forget(ref: SessionRef): Promise<void> {
+    await this.redis.zrem(this.dueKey(this.shardOf(ref)), member(ref));
   }
 
   async state(ref: SessionRef): Promise<SessionState | undefined> {
@@ -97,7 +129,10 @@ export class ActivityStore {
     return state;
   }
 
-  async saveCandidates(ref: SessionRef, analysedAt: number, candidates: readonly Candidate[]): Promise<void> {
-    await this.redis.hset(this.sessionKey(ref.tenantId, ref.sessionId), { analysedAt, candidates: JSON.stringify(candidates) });
+  /** Stores the session's prompts and indexes it by the earliest; false (nothing written) when the session expired. */
+  async saveCandidates(ref: SessionRef, analysedAt: number, candidates: readonly Candidate[]): Promise<boolean> {
+    const nextDue = candidates.length > 0 ? String(Math.min(...candidates.map((c) => c.dueAt))) : '';
+    const written = await this.redis.eval(SAVE_CANDIDATES, 2, this.sessionKey(ref.tenantId, ref.sessionId), this.dueKey(this.shardOf(ref)), analysedAt, JSON.stringify(candidates), member(ref), nextDue);
+    return written === 1;
   }
 }

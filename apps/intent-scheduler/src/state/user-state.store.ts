@@ -13,6 +13,16 @@ export type ProactiveSettings = z.infer<typeof proactiveSettingsSchema>;
 
 const DAY_MS = 24 * 3_600_000;
 
+// Check and count in one step: the notice path (any replica) and the shard worker may push to the
+// same user at the same instant, and both must not pass at cap - 1.
+const RESERVE_DAILY = `
+local n = redis.call('INCR', KEYS[1])
+if n > tonumber(ARGV[1]) then redis.call('DECR', KEYS[1]) return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`;
+// Never below what was reserved, and never a counter without TTL on an expired day.
+const RELEASE_DAILY = `if redis.call('EXISTS', KEYS[1]) == 1 and tonumber(redis.call('GET', KEYS[1])) > 0 then return redis.call('DECR', KEYS[1]) end return 0`;
+
 /**
  * Per-user state of the proactive path, always keyed by tenant: settings, cooldowns, daily counts,
  * dedupe claims and interests (`intent:user:{tenant:user}:*`, `intent:interest:{tenant}:*`).
@@ -53,11 +63,19 @@ export class UserStateStore {
     await this.redis.del(`${this.prefix}dedupe:{${tenantId}}:${key}`);
   }
 
-  async recordSent(tenantId: string, userId: string, intent: string, day: string, at: number, cooldownMs: number): Promise<void> {
-    const base = this.user(tenantId, userId);
-    const tx = this.redis.multi().incr(`${base}:sent:${day}`).pexpire(`${base}:sent:${day}`, 2 * DAY_MS);
-    if (cooldownMs > 0) tx.set(`${base}:cooldown:${intent}`, at, 'PX', cooldownMs);
-    await tx.exec();
+  /** Takes one of the user's `cap` pushes of `day`, atomically; false when none is left. */
+  async reserveDaily(tenantId: string, userId: string, day: string, cap: number): Promise<boolean> {
+    return (await this.redis.eval(RESERVE_DAILY, 1, `${this.user(tenantId, userId)}:sent:${day}`, cap, 2 * DAY_MS)) === 1;
+  }
+
+  /** Gives a reserved push back (the publish failed). */
+  async releaseDaily(tenantId: string, userId: string, day: string): Promise<void> {
+    await this.redis.eval(RELEASE_DAILY, 1, `${this.user(tenantId, userId)}:sent:${day}`);
+  }
+
+  /** The push went out: starts the intent's cooldown (the daily count was taken by `reserveDaily`). */
+  async recordSent(tenantId: string, userId: string, intent: string, at: number, cooldownMs: number): Promise<void> {
+    if (cooldownMs > 0) await this.redis.set(`${this.user(tenantId, userId)}:cooldown:${intent}`, at, 'PX', cooldownMs);
   }
 
   /**
@@ -81,11 +99,13 @@ export class UserStateStore {
     return this.redis.zrevrangebyscore(`${this.user(tenantId, userId)}:interests`, '+inf', now - ttlMs);
   }
 
-  /** Users of the tenant with any of these interests seen within `ttlMs`. */
-  async usersInterestedIn(tenantId: string, terms: readonly string[], now: number, ttlMs: number): Promise<Map<string, string[]>> {
+  /** Users of the tenant with any of these interests seen within `ttlMs`: per term the `usersPerTerm` most recent. */
+  async usersInterestedIn(tenantId: string, terms: readonly string[], now: number, ttlMs: number, usersPerTerm: number): Promise<Map<string, string[]>> {
     const users = new Map<string, string[]>();
     const unique = [...new Set(terms.map((term) => term.trim().toLowerCase()).filter(Boolean))];
-    const found = await Promise.all(unique.map((term) => this.redis.zrangebyscore(`${this.prefix}interest:{${tenantId}}:${term}`, now - ttlMs, '+inf')));
+    const found = await Promise.all(
+      unique.map((term) => this.redis.zrevrangebyscore(`${this.prefix}interest:{${tenantId}}:${term}`, '+inf', now - ttlMs, 'LIMIT', 0, usersPerTerm)),
+    );
     unique.forEach((term, i) => {
       for (const userId of found[i] ?? []) users.set(userId, [...(users.get(userId) ?? []), term]);
     });

@@ -1,5 +1,5 @@
 import type { Envelope } from '@aip/contracts';
-import { IngestError, type IngestPipeline, type KnowledgeRegistry } from '@aip/knowledge';
+import { IngestError, type DocumentRecord, type IngestPipeline, type KnowledgeRegistry } from '@aip/knowledge';
 import { pino } from 'pino';
 import type { KbEvents } from '../common/kb-events.ts';
 import type { ContentStore } from '../content/content.store.ts';
@@ -8,22 +8,27 @@ import { ChangeService } from './change.service.ts';
 
 const envelope = (data: Record<string, unknown>) => ({ id: 'e1', type: 'kb.change.upsert', version: 1, source: 't', time: new Date().toISOString(), tenantId: 'acme', data }) as unknown as Envelope<'kb.change.upsert'>;
 
-function setup(ingest: () => Promise<unknown>) {
+function setup(ingest: () => Promise<unknown>, state: { deletedAt?: number; document?: Partial<DocumentRecord> } = {}) {
   const published: { type: string; data: Record<string, unknown>; tenantId: string }[] = [];
   const failed: string[] = [];
   const released: string[] = [];
   const created: unknown[] = [];
+  const removed: unknown[] = [];
+  const ingested: unknown[] = [];
   const registry = {
     getKnowledgeBase: async () => undefined,
-    createKnowledgeBase: async (record: { chunkSize: number; chunkOverlap: number }) => (created.push(record), { record: { ...record, createdAt: 0 }, created: true }),
+    knowledgeBaseDeletedAt: async () => state.deletedAt,
+    ensureKnowledgeBase: async (record: { chunkSize: number; chunkOverlap: number }) => (state.deletedAt === undefined ? (created.push(record), { ...record, createdAt: 0 }) : undefined),
+    getDocument: async () => state.document,
+    removeDocument: async (doc: unknown) => void removed.push(doc),
     fail: async (_doc: unknown, reason: string) => void failed.push(reason),
   } as unknown as KnowledgeRegistry;
-  const pipeline = { ingest, remove: async () => 3 } as unknown as IngestPipeline;
+  const pipeline = { ingest: async (request: unknown) => (ingested.push(request), ingest()), remove: async () => 3 } as unknown as IngestPipeline;
   const contents = { read: async () => new Uint8Array([1]), release: async (ref: string) => void released.push(ref) } as unknown as ContentStore;
   const events = { publish: async (type: string, data: Record<string, unknown>, tenantId: string) => void published.push({ type, data, tenantId }) } as unknown as KbEvents;
   const env = { DEFAULT_CHUNK_SIZE: 500, DEFAULT_CHUNK_OVERLAP: 50 } as KnowledgeIngestEnv;
   const service = new ChangeService(pipeline, registry, contents, events, env, pino({ level: 'silent' }));
-  return { service, published, failed, released, created };
+  return { service, published, failed, released, created, removed, ingested };
 }
 
 describe('ChangeService', () => {
@@ -56,5 +61,52 @@ describe('ChangeService', () => {
     await expect(service.upsert(envelope({ kbId: 'kb', docId: 'd', mediaType: 'text/plain', contentRef: 'local:uploads/x' }), 16)).rejects.toThrow('store unavailable');
     expect(failed).toEqual(['gave up after 16 attempts: store unavailable']);
     expect(published.map((e) => e.type)).toEqual(['kb.document.failed']);
+    // Dead-lettered: the upload does not stay on disk.
+    expect(released).toEqual(['local:uploads/x']);
+  });
+
+  it('drops a change queued before its knowledge base was deleted: nothing indexed, nothing re-created', async () => {
+    const { service, published, failed, created, ingested, released } = setup(async () => ({}), { deletedAt: Date.now() + 1_000 });
+    await expect(service.upsert(envelope({ kbId: 'kb', docId: 'd', mediaType: 'text/plain', contentRef: 'local:uploads/x', version: '2' }))).resolves.toBeUndefined();
+    expect(ingested).toEqual([]);
+    expect(created).toEqual([]);
+    expect(failed).toEqual([]);
+    expect(published).toEqual([{ type: 'kb.document.failed', tenantId: 'acme', data: { kbId: 'kb', docId: 'd', version: '2', reason: 'knowledge base deleted' } }]);
+    expect(released).toEqual(['local:uploads/x']);
+  });
+
+  it('does not re-create a deleted knowledge base for a change sent after the deletion either', async () => {
+    const { service, created, ingested, published } = setup(async () => ({}), { deletedAt: Date.now() - 60_000 });
+    await service.upsert(envelope({ kbId: 'kb', docId: 'd', mediaType: 'text/plain', content: 'x' }));
+    expect(created).toEqual([]);
+    expect(ingested).toEqual([]);
+    expect(published.map((e) => e.data['reason'])).toEqual(['knowledge base deleted']);
+  });
+
+  it('drops a change whose knowledge base was deleted while it was being indexed, and forgets the document', async () => {
+    const { service, published, failed, removed } = setup(async () => {
+      throw new IngestError('knowledge_base_deleted', 'the knowledge base was deleted');
+    });
+    await expect(service.upsert(envelope({ kbId: 'kb', docId: 'd', mediaType: 'text/plain', content: 'x' }))).resolves.toBeUndefined();
+    expect(failed).toEqual([]);
+    expect(removed).toEqual([{ tenantId: 'acme', kbId: 'kb', docId: 'd' }]);
+    expect(published.map((e) => e.data['reason'])).toEqual(['knowledge base deleted']);
+  });
+
+  it('treats a redelivered change whose upload is already released as applied when its version is served', async () => {
+    const unavailable = async () => {
+      throw new IngestError('content_unavailable', 'the content "local:uploads/x" does not exist');
+    };
+    const byId = setup(unavailable, { document: { status: 'indexed', activeVersion: '1a2b', changeId: 'e1' } });
+    await byId.service.upsert(envelope({ kbId: 'kb', docId: 'd', mediaType: 'text/plain', contentRef: 'local:uploads/x' }), 2);
+    expect(byId.failed).toEqual([]);
+    expect(byId.published).toEqual([]);
+    const byLabel = setup(unavailable, { document: { status: 'indexed', activeVersion: '3', changeId: 'other' } });
+    await byLabel.service.upsert(envelope({ kbId: 'kb', docId: 'd', mediaType: 'text/plain', contentRef: 'local:uploads/x', version: '3' }), 2);
+    expect(byLabel.failed).toEqual([]);
+    // Another change's version is served: this one's content really is missing.
+    const other = setup(unavailable, { document: { status: 'indexed', activeVersion: '1a2b', changeId: 'other' } });
+    await other.service.upsert(envelope({ kbId: 'kb', docId: 'd', mediaType: 'text/plain', contentRef: 'local:uploads/x' }), 2);
+    expect(other.failed).toEqual(['content_unavailable: the content "local:uploads/x" does not exist']);
   });
 });

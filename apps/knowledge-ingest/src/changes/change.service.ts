@@ -33,10 +33,17 @@ export class ChangeService {
     const doc = { tenantId, kbId: data.kbId, docId: data.docId };
     const log = this.logger.child({ eventId: event.id, tenantId, kbId: data.kbId, docId: data.docId });
     try {
-      const kb = await this.knowledgeBase(tenantId, data.kbId);
+      const kb = await this.knowledgeBase(tenantId, data.kbId, Date.parse(event.time));
+      if (!kb) {
+        await this.dropped(doc, data.version);
+        log.warn('change dropped: the knowledge base was deleted');
+        if (data.contentRef) await this.contents.release(data.contentRef).catch(() => undefined);
+        return;
+      }
       const content = data.content ?? (await this.contents.read(data.contentRef!));
       const result = await this.pipeline.ingest({
         ...doc,
+        changeId: event.id,
         content,
         mediaType: data.mediaType,
         settings: { chunkSize: kb.chunkSize, chunkOverlap: kb.chunkOverlap },
@@ -51,11 +58,23 @@ export class ChangeService {
       knowledgeMetrics.ingestSeconds.observe(result.durationMs / 1_000);
       log.info({ version: result.version, chunks: result.chunks, embedded: result.embedded, reused: result.reused, durationMs: result.durationMs }, 'document indexed');
     } catch (error) {
-      if (error instanceof IngestError) {
+      if (error instanceof IngestError && error.code === 'knowledge_base_deleted') {
+        // Deleted while this change was being applied: nothing of it is served, nothing re-created.
+        if (!(await this.registry.getKnowledgeBase(tenantId, data.kbId))) await this.registry.removeDocument(doc);
+        await this.dropped(doc, data.version);
+        log.warn('change dropped: the knowledge base was deleted');
+      } else if (error instanceof IngestError && error.code === 'content_unavailable' && (await this.alreadyApplied(event))) {
+        // A redelivery of a change applied before its upload was released (the ack was lost).
+        log.info('change already applied');
+      } else if (error instanceof IngestError) {
         await this.failed(doc, error.reason, data.version);
         log.warn({ reason: error.reason }, 'document failed');
       } else {
-        if (attempt >= MAX_ATTEMPTS) await this.failed(doc, `gave up after ${attempt} attempts: ${(error as Error).message ?? String(error)}`.slice(0, 2_000), data.version).catch(() => undefined);
+        if (attempt >= MAX_ATTEMPTS) {
+          await this.failed(doc, `gave up after ${attempt} attempts: ${(error as Error).message ?? String(error)}`.slice(0, 2_000), data.version).catch(() => undefined);
+          // Dead-lettered: the upload would otherwise stay on disk for good.
+          if (data.contentRef) await this.contents.release(data.contentRef).catch(() => undefined);
+        }
         log.warn({ attempt, err: (error as Error).message ?? String(error) }, 'indexing failed; the change will be retried');
         throw error;
       }
@@ -78,11 +97,30 @@ export class ChangeService {
     knowledgeMetrics.documents.inc({ outcome: 'failed' });
   }
 
-  /** Change-data-capture may name a knowledge base nobody created through the API: it gets the default settings. */
-  private async knowledgeBase(tenantId: string, kbId: string): Promise<KnowledgeBaseRecord> {
-    const existing = await this.registry.getKnowledgeBase(tenantId, kbId);
-    if (existing) return existing;
-    const { record } = await this.registry.createKnowledgeBase({ tenantId, kbId, chunkSize: this.env.DEFAULT_CHUNK_SIZE, chunkOverlap: Math.min(this.env.DEFAULT_CHUNK_OVERLAP, this.env.DEFAULT_CHUNK_SIZE - 1) });
-    return record;
+  /** Not applied, and not recorded either: the registry must not bring back a deleted knowledge base. */
+  private async dropped(doc: { tenantId: string; kbId: string; docId: string }, version: string | undefined) {
+    await this.events.publish('kb.document.failed', { kbId: doc.kbId, docId: doc.docId, reason: 'knowledge base deleted', ...(version ? { version } : {}) }, doc.tenantId);
+    knowledgeMetrics.documents.inc({ outcome: 'failed' });
+  }
+
+  /** The registry already serves what this change brought (same change, or its version label). */
+  private async alreadyApplied(event: Envelope<'kb.change.upsert'>): Promise<boolean> {
+    const current = await this.registry.getDocument({ tenantId: event.tenantId, kbId: event.data.kbId, docId: event.data.docId });
+    const active = current?.activeVersion;
+    if (!active) return false;
+    const label = event.data.version;
+    return current.changeId === event.id || (label !== undefined && (active === label || active.startsWith(`${label}+`)));
+  }
+
+  /**
+   * Change-data-capture may name a knowledge base nobody created through the API: it gets the
+   * default settings, unless it was deleted (undefined): a change accepted before the deletion, or
+   * one for a base deleted within the tombstone's lifetime, is dropped. Re-creating the base
+   * through the API clears the tombstone.
+   */
+  private async knowledgeBase(tenantId: string, kbId: string, eventTime: number): Promise<KnowledgeBaseRecord | undefined> {
+    const deletedAt = await this.registry.knowledgeBaseDeletedAt(tenantId, kbId);
+    if (deletedAt !== undefined && !(eventTime > deletedAt)) return undefined;
+    return this.registry.ensureKnowledgeBase({ tenantId, kbId, chunkSize: this.env.DEFAULT_CHUNK_SIZE, chunkOverlap: Math.min(this.env.DEFAULT_CHUNK_OVERLAP, this.env.DEFAULT_CHUNK_SIZE - 1) });
   }
 }

@@ -49,4 +49,16 @@ describe('ContentStore', () => {
       expect(error?.code).toBe('content_unavailable');
     }
   });
+
+  it('keeps an s3:// reference inside its own bucket', async () => {
+    await mkdir(join(dir, 'objects', 'acme-private'), { recursive: true });
+    await writeFile(join(dir, 'objects', 'acme-private', 'secret.md'), 'secret');
+    await mkdir(join(dir, 'objects', 'docs', 'handbook'), { recursive: true });
+    for (const ref of ['s3://docs/handbook/../../acme-private/secret.md', 's3://docs/../acme-private/secret.md', 's3://docs/./handbook/../x.md', 's3://docs//x.md', 's3://docs', 's3://docs/', 's3://docs/a\\..\\secret.md', 's3://docs/a\0.md']) {
+      const error = await failure(contents.read(ref));
+      expect({ ref, code: error?.code }).toEqual({ ref, code: 'content_unavailable' });
+      expect(error?.message).toMatch(/outside its store/);
+    }
+    expect(Buffer.from(await contents.read('s3://acme-private/secret.md')).toString()).toBe('secret');
+  });
 });

@@ -76,8 +76,19 @@ export class ContentStore {
     } else {
       throw new IngestError('content_unavailable', `unsupported content reference "${ref.slice(0, 100)}" (use local:… for uploads or s3://bucket/key)`);
     }
+    const outside = () => new IngestError('content_unavailable', `the content reference "${ref.slice(0, 100)}" points outside its store`);
+    // No `.`/`..`/empty segments, backslashes or NUL: a reference names one file, literally.
+    if (!isPlainPath(relative)) throw outside();
     const path = resolve(root, relative);
-    if (!path.startsWith(root + sep)) throw new IngestError('content_unavailable', `the content reference "${ref.slice(0, 100)}" points outside its store`);
+    // An object stays inside its own bucket's directory, not merely inside the object-store root.
+    const slash = relative.indexOf('/');
+    const within = root === this.objectStoreDir ? (slash > 0 ? resolve(root, relative.slice(0, slash)) : undefined) : root;
+    if (!within || !path.startsWith(within + sep)) throw outside();
     return path;
   }
+}
+
+/** A relative path of one or more plain segments: none empty, `.` or `..`; no backslash or NUL. */
+export function isPlainPath(path: string): boolean {
+  return !/[\\\0]/.test(path) && path.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..');
 }

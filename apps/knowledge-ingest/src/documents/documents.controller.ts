@@ -1,9 +1,8 @@
 import '@fastify/multipart';
 import { Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Req, UseGuards } from '@nestjs/common';
 import { KnowledgeRegistry } from '@aip/knowledge';
-import { ENV } from '@aip/runtime';
-import { ApiKeyGuard, type AuthenticatedRequest } from '../auth/api-key.guard.ts';
-import { errors, parseRequest } from '../common/api-error.ts';
+import { ApiKeyGuard, ENV, parseRequest, type AuthenticatedRequest } from '@aip/runtime';
+import { errors } from '../common/errors.ts';
 import type { KnowledgeIngestEnv } from '../knowledge-ingest.config.ts';
 import { docIdSchema, jsonDocumentSchema } from './document-request.schema.ts';
 import { documentView } from './document.view.ts';

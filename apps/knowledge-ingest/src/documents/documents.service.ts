@@ -3,8 +3,9 @@ import type { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import { formatOf, IngestError, KnowledgeRegistry, type KnowledgeBaseRecord } from '@aip/knowledge';
 import { PublishError } from '@aip/messaging';
+import { ApiError, parseRequest } from '@aip/runtime';
 import type { Logger } from 'pino';
-import { ApiError, errors, parseRequest } from '../common/api-error.ts';
+import { errors } from '../common/errors.ts';
 import { KbEvents } from '../common/kb-events.ts';
 import { LOGGER } from '../common/tokens.ts';
 import { ContentStore } from '../content/content.store.ts';
@@ -116,7 +117,12 @@ export class DocumentsService {
   private async submit(submission: Submission) {
     const { tenantId, kbId, docId, contentRef, mediaType, ...rest } = submission;
     const doc = { tenantId, kbId, docId };
-    await this.registry.markQueued(doc, { mediaType, ...(rest.title ? { title: rest.title } : {}), ...(rest.version ? { version: rest.version } : {}) });
+    try {
+      await this.registry.markQueued(doc, { mediaType, ...(rest.title ? { title: rest.title } : {}), ...(rest.version ? { version: rest.version } : {}) });
+    } catch (error) {
+      await this.contents.release(contentRef).catch(() => undefined);
+      throw error;
+    }
     try {
       const receipt = await this.publish(() => this.events.publish('kb.change.upsert', { kbId, docId, mediaType, contentRef, ...rest }, tenantId));
       this.logger.info({ tenantId, kbId, docId, changeId: receipt.envelope.id }, 'document queued');

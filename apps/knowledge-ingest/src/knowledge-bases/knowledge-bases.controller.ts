@@ -1,8 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, UseGuards } from '@nestjs/common';
 import { KnowledgeRegistry, type KnowledgeStore } from '@aip/knowledge';
-import { ENV } from '@aip/runtime';
-import { ApiKeyGuard, type AuthenticatedRequest } from '../auth/api-key.guard.ts';
-import { errors, parseRequest } from '../common/api-error.ts';
+import { ApiKeyGuard, ENV, parseRequest, type AuthenticatedRequest } from '@aip/runtime';
+import { errors } from '../common/errors.ts';
 import { KNOWLEDGE_STORE } from '../common/tokens.ts';
 import { knowledgeBaseView } from '../documents/document.view.ts';
 import type { KnowledgeIngestEnv } from '../knowledge-ingest.config.ts';
@@ -56,9 +55,11 @@ export class KnowledgeBasesController {
   async remove(@Param('kb') kbId: string, @Req() request: AuthenticatedRequest) {
     const tenantId = request.apiKey.tenantId;
     if (!(await this.registry.getKnowledgeBase(tenantId, kbId))) throw errors.kbNotFound(kbId);
-    // Registry first: from this moment no version of any of its documents is served.
-    await this.registry.deleteKnowledgeBase(tenantId, kbId);
+    // Tombstone first: from this moment nothing of it is served, and neither queued changes nor an
+    // ingest still running bring it back. The record goes last, so a failed store delete can be retried.
+    await this.registry.startDeletingKnowledgeBase(tenantId, kbId);
     const chunks = await this.store.deleteKnowledgeBase({ tenantId, kbId });
+    await this.registry.deleteKnowledgeBase(tenantId, kbId);
     return { object: 'knowledge.base', id: kbId, deleted: true, chunks };
   }
 }

@@ -1,8 +1,7 @@
 import { Body, Controller, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
 import { KnowledgeRegistry } from '@aip/knowledge';
-import { ENV } from '@aip/runtime';
-import { ApiKeyGuard, type AuthenticatedRequest } from '../auth/api-key.guard.ts';
-import { errors, parseRequest } from '../common/api-error.ts';
+import { ApiKeyGuard, ENV, parseRequest, type AuthenticatedRequest } from '@aip/runtime';
+import { errors } from '../common/errors.ts';
 import { KbEvents } from '../common/kb-events.ts';
 import type { KnowledgeIngestEnv } from '../knowledge-ingest.config.ts';
 import { mapObjectStoreNotification, objectStoreNotificationSchema } from './object-store.notification.ts';

@@ -73,4 +73,14 @@ describe('object-store notifications', () => {
     expect(bad.success).toBe(false);
     expect(objectStoreNotificationSchema.safeParse({ Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: {}, object: { key: 'a' } } }] }).success).toBe(false);
   });
+
+  it('rejects keys that could step out of their prefix or bucket, encoded or not', () => {
+    for (const key of ['handbook/../../acme-private/secret.md', 'handbook/%2E%2E/%2E%2E/acme-private/secret.md', 'handbook/./a.md', 'handbook//a.md', '/a.md', 'handbook/..%5C..%5Csecret.md', 'a%00.md']) {
+      const result = objectStoreNotificationSchema.safeParse({ Records: [recordOf('ObjectCreated:Put', 'docs', key)] });
+      expect({ key, success: result.success }).toEqual({ key, success: false });
+      expect(result.error?.issues[0]?.message).toMatch(/segments/);
+    }
+    // Dots inside a name are fine.
+    expect(objectStoreNotificationSchema.safeParse({ Records: [recordOf('ObjectCreated:Put', 'docs', 'handbook/v1..2/..notes.md')] }).success).toBe(true);
+  });
 });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { z } from 'zod';
 import type { EventInput } from '@aip/contracts';
+import { isPlainPath } from '../content/content.store.ts';
 
 /** Which bucket (and key prefix) feeds which knowledge base of which tenant. */
 export const objectStoreMappingSchema = z.object({
@@ -20,7 +21,12 @@ const record = z.looseObject({
     bucket: z.looseObject({ name: z.string().min(1).max(255) }),
     object: z.looseObject({
       /** URL-encoded, as S3 sends it (a space is '+'). */
-      key: z.string().min(1).max(3_072),
+      key: z
+        .string()
+        .min(1)
+        .max(3_072)
+        // Decoded, a key names one object literally: `a/../b`, `./a`, `a//b`, a backslash or NUL could step into another bucket or prefix.
+        .refine((key) => isPlainPath(decodeKey(key).replace(/\/$/, '')), 'the object key must not contain empty, "." or ".." segments, backslashes or NUL characters'),
       size: z.number().int().nonnegative().optional(),
       eTag: z.string().max(256).optional(),
       versionId: z.string().max(1_024).optional(),

@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Inject, Param, Post, Req, UseGuards } from '@nestjs/common';
 import { KnowledgeRegistry, Retriever } from '@aip/knowledge';
-import { ApiKeyGuard, type AuthenticatedRequest } from '../auth/api-key.guard.ts';
-import { errors, parseRequest } from '../common/api-error.ts';
+import { ApiKeyGuard, parseRequest, type AuthenticatedRequest } from '@aip/runtime';
+import { errors } from '../common/errors.ts';
 import { queryRequestSchema } from './query-request.schema.ts';
 
 @Controller('v1/knowledge-bases/:kb/query')

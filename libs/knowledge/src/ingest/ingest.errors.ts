@@ -5,7 +5,8 @@ export type IngestFailureCode =
   | 'corrupt_pdf'
   | 'empty_document'
   | 'too_large'
-  | 'content_unavailable';
+  | 'content_unavailable'
+  | 'knowledge_base_deleted';
 
 /**
  * A document that can never be indexed as it is (poison input). The consumer marks the document

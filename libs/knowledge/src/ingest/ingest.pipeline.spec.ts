@@ -93,7 +93,8 @@ describe('IngestPipeline', () => {
       return deleteDocument(d);
     };
     await pipeline.ingest({ ...doc, content: guide('Summer Palace'), mediaType: 'text/markdown', version: 'v2', settings });
-    expect(events).toEqual(['upsert v2 (active v1)', 'delete except v2 (active v2)']);
+    // Rows of anything but the served version are cleared first (a failed attempt at v2 may have left some).
+    expect(events).toEqual(['delete except v1 (active v1)', 'upsert v2 (active v1)', 'delete except v2 (active v2)']);
     expect(rowsOf('v1')).toHaveLength(0);
     expect(rowsOf('v2')).toHaveLength(1);
   });
@@ -113,6 +114,39 @@ describe('IngestPipeline', () => {
     await pipeline.ingest(request);
     expect(registry.active.get('acme|guides|beijing')).toBe('v2');
     expect(rowsOf('v1')).toHaveLength(0);
+  });
+
+  it('re-using a version label that failed midway serves only the rows of the new attempt', async () => {
+    const store = new MemoryKnowledgeStore();
+    const registry = new MemoryRegistry();
+    const pipeline = new IngestPipeline({ store, embeddings: new CountingEmbedder(), registry, modelId: 'fake-64', upsertBatchSize: 1 });
+    await pipeline.ingest({ ...doc, content: guide('Forbidden City'), mediaType: 'text/markdown', version: 'v1', settings });
+    const upsert = store.upsert.bind(store);
+    let calls = 0;
+    store.upsert = async (rows: readonly ChunkRecord[]) => {
+      if (++calls === 3) throw new Error('store unavailable');
+      return upsert(rows);
+    };
+    await expect(pipeline.ingest({ ...doc, content: guide('Great Wall', 'Summer Palace', 'Temple of Heaven'), mediaType: 'text/markdown', version: 'v2', settings })).rejects.toThrow('store unavailable');
+    store.upsert = upsert;
+    const retry = await pipeline.ingest({ ...doc, content: guide('Lama Temple'), mediaType: 'text/markdown', version: 'v2', settings });
+    expect(retry).toMatchObject({ version: 'v2', chunks: 1 });
+    const served = [...store.rows.values()].filter((row) => row.docId === doc.docId && row.version === registry.active.get('acme|guides|beijing'));
+    expect(served.map((row) => row.text)).toEqual([expect.stringContaining('Lama Temple')]);
+  });
+
+  it('does not activate into a knowledge base deleted while the document was being indexed, and leaves no rows', async () => {
+    const { pipeline, registry, store, rowsOf } = setup();
+    const upsert = store.upsert.bind(store);
+    store.upsert = async (rows: readonly ChunkRecord[]) => {
+      await upsert(rows);
+      registry.deletedBases.add('acme|guides');
+    };
+    const error = await pipeline.ingest({ ...doc, content: guide('Forbidden City'), mediaType: 'text/markdown', version: 'v1', settings }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IngestError);
+    expect((error as IngestError).code).toBe('knowledge_base_deleted');
+    expect(registry.active.size).toBe(0);
+    expect(rowsOf()).toHaveLength(0);
   });
 
   it('marks poison input failed with the reason and leaves the served version alone', async () => {

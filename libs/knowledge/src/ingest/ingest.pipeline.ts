@@ -35,6 +35,8 @@ export interface IngestRequest extends DocumentRef {
   readonly title?: string;
   readonly metadata?: Readonly<Record<string, string>>;
   readonly settings: ChunkSettings;
+  /** Id of the change being applied, kept with the active version (recognises a redelivery). */
+  readonly changeId?: string;
 }
 
 export interface IngestResult {
@@ -90,7 +92,7 @@ export class IngestPipeline {
       const stored = await store.count({ tenantId: doc.tenantId, kbIds: [doc.kbId], docId: doc.docId });
       if (stored === current.chunks) {
         const keywords = current.keywords ?? [];
-        await registry.activate(doc, { version, fingerprint, chunks: stored, embedded: 0, reused: stored, keywords });
+        if (!(await registry.activate(doc, { version, fingerprint, chunks: stored, embedded: 0, reused: stored, keywords, ...changeOf(request) }))) await this.knowledgeBaseDeleted(doc);
         return { version, chunks: stored, embedded: 0, reused: stored, unchanged: true, keywords, durationMs: Math.round(performance.now() - started), ...(current.title ? { title: current.title } : {}) };
       }
     }
@@ -138,13 +140,22 @@ export class IngestPipeline {
       ...(title ? { title } : {}),
       ...(request.metadata ? { metadata: request.metadata } : {}),
     }));
+    // A label that is not served may hold rows of an attempt that failed midway (possibly longer
+    // than this one): they would be served as part of it. Everything but the active version goes.
+    if (current && current.activeVersion !== version) await store.deleteDocument(current.activeVersion ? { ...doc, keepVersion: current.activeVersion } : doc);
     for (let i = 0; i < rows.length; i += this.upsertBatchSize) await store.upsert(rows.slice(i, i + this.upsertBatchSize));
 
     const embeddedCount = texts.length - reused;
-    await registry.activate(doc, { version, fingerprint, chunks: texts.length, embedded: embeddedCount, reused, keywords });
+    if (!(await registry.activate(doc, { version, fingerprint, chunks: texts.length, embedded: embeddedCount, reused, keywords, ...changeOf(request) }))) await this.knowledgeBaseDeleted(doc);
     // A document the registry has never seen has no other version to remove.
     if (current) await store.deleteDocument({ ...doc, keepVersion: version });
     return { version, chunks: texts.length, embedded: embeddedCount, reused, unchanged: false, keywords, durationMs: Math.round(performance.now() - started), ...(title ? { title } : {}) };
+  }
+
+  /** The knowledge base was deleted while the document was being indexed: its rows go too. */
+  private async knowledgeBaseDeleted(doc: DocumentRef): Promise<never> {
+    await this.options.store.deleteDocument(doc);
+    throw new IngestError('knowledge_base_deleted', 'the knowledge base was deleted');
   }
 
   /**
@@ -158,6 +169,8 @@ export class IngestPipeline {
     return removed;
   }
 }
+
+const changeOf = (request: IngestRequest) => (request.changeId ? { changeId: request.changeId } : {});
 
 /** Content + what shapes the chunks and vectors: any change makes a new version. */
 export function fingerprintOf(request: Pick<IngestRequest, 'content' | 'mediaType' | 'settings'>, modelId: string): string {

@@ -58,4 +58,27 @@ describe('KnowledgeRegistry (Redis)', () => {
     expect(await registry.listDocuments('acme', 'guides')).toEqual([]);
     expect(await registry.deleteKnowledgeBase('acme', 'guides')).toBe(false);
   });
+
+  it('remembers a deleted knowledge base: no change re-creates it, no late activation serves into it, until it is created again', async () => {
+    const kb = { tenantId: 'acme', kbId: 'tombstoned', chunkSize: 500, chunkOverlap: 50 };
+    const late = { tenantId: 'acme', kbId: 'tombstoned', docId: 'late' };
+    await registry.createKnowledgeBase(kb);
+    expect(await registry.knowledgeBaseDeletedAt('acme', 'tombstoned')).toBeUndefined();
+    await registry.startDeletingKnowledgeBase('acme', 'tombstoned');
+    await registry.deleteKnowledgeBase('acme', 'tombstoned');
+    expect(await registry.knowledgeBaseDeletedAt('acme', 'tombstoned')).toBeGreaterThan(0);
+    expect(await redis.ttl(`${prefix}kb:deleted:acme:tombstoned`)).toBeGreaterThan(24 * 3_600);
+    expect(await registry.ensureKnowledgeBase(kb)).toBeUndefined();
+    expect(await registry.getKnowledgeBase('acme', 'tombstoned')).toBeUndefined();
+    expect(await registry.activate(late, { version: 'v1', fingerprint: 'f', chunks: 1, embedded: 1, reused: 0 })).toBe(false);
+    expect((await registry.activeVersions('acme', ['tombstoned'])).get('tombstoned')?.size).toBe(0);
+    expect(await registry.getDocument(late)).toBeUndefined();
+    // Created again through the API: changes and activations apply again.
+    expect((await registry.createKnowledgeBase(kb)).created).toBe(true);
+    expect(await registry.knowledgeBaseDeletedAt('acme', 'tombstoned')).toBeUndefined();
+    expect(await registry.activate(late, { version: 'v1', fingerprint: 'f', chunks: 1, embedded: 1, reused: 0, changeId: 'c1' })).toBe(true);
+    expect(await registry.getDocument(late)).toMatchObject({ status: 'indexed', activeVersion: 'v1', changeId: 'c1' });
+    // A base no one deleted is created by the first change naming it.
+    expect(await registry.ensureKnowledgeBase({ ...kb, kbId: 'fresh' })).toMatchObject({ kbId: 'fresh', chunkSize: 500 });
+  });
 });

@@ -38,6 +38,8 @@ export interface DocumentRecord extends DocumentRef {
   readonly fingerprint?: string;
   /** Keywords of the active version. */
   readonly keywords?: string[];
+  /** Id of the change that made the active version (a redelivered change is recognised by it). */
+  readonly changeId?: string;
 }
 
 /** What retrieval needs from the registry: per knowledge base, the version of each document that may be served. */
@@ -47,6 +49,18 @@ export interface ActiveVersionSource {
 
 const enc = encodeURIComponent;
 
+/** How long a deleted knowledge base is remembered: longer than any change can wait in its queue. */
+export const KNOWLEDGE_BASE_TOMBSTONE_TTL_SECONDS = 7 * 24 * 3_600;
+
+/** Activation unless the knowledge base was deleted (tombstone): the check and the writes are one step. */
+const ACTIVATE = `
+if redis.call('EXISTS', KEYS[4]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('HDEL', KEYS[1], 'error')
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[1])
+return 1`;
+
 /**
  * Knowledge bases and their documents in Redis: status and progress for the API, and the ACTIVE
  * version of every document, which is what retrieval serves (`SearchQuery.versions`). Switching a
@@ -54,12 +68,15 @@ const enc = encodeURIComponent;
  * version is stored: a search sees the old version or the new one, never a mix.
  *
  * Keys (under the prefix): `kb:bases:{tenant}` (kbId → record), `kb:docs:{tenant}:{kb}` (set of
- * docIds), `kb:doc:{tenant}:{kb}:{doc}` (document hash), `kb:active:{tenant}:{kb}` (docId → version).
+ * docIds), `kb:doc:{tenant}:{kb}:{doc}` (document hash), `kb:active:{tenant}:{kb}` (docId → version),
+ * `kb:deleted:{tenant}:{kb}` (deletion time, expiring): a deleted knowledge base is not brought
+ * back by changes still queued for it, nor by an ingest that was running when it was deleted.
  */
 export class KnowledgeRegistry implements ActiveVersionSource {
   constructor(
     private readonly redis: Redis,
     private readonly prefix = '',
+    private readonly tombstoneTtlSeconds = KNOWLEDGE_BASE_TOMBSTONE_TTL_SECONDS,
   ) {}
 
   private basesKey(tenantId: string) {
@@ -74,14 +91,46 @@ export class KnowledgeRegistry implements ActiveVersionSource {
   private activeKey(tenantId: string, kbId: string) {
     return `${this.prefix}kb:active:${enc(tenantId)}:${enc(kbId)}`;
   }
+  private deletedKey(tenantId: string, kbId: string) {
+    return `${this.prefix}kb:deleted:${enc(tenantId)}:${enc(kbId)}`;
+  }
 
   // Knowledge bases -------------------------------------------------------------------------
 
-  /** Creates the knowledge base unless it exists; returns the stored record and whether it was new. */
+  /**
+   * Creates the knowledge base unless it exists; returns the stored record and whether it was new.
+   * An explicit creation: a deletion tombstone of the same id is cleared.
+   */
   async createKnowledgeBase(record: Omit<KnowledgeBaseRecord, 'createdAt'>): Promise<{ record: KnowledgeBaseRecord; created: boolean }> {
     const full: KnowledgeBaseRecord = { ...record, createdAt: Date.now() };
     const created = (await this.redis.hsetnx(this.basesKey(record.tenantId), record.kbId, JSON.stringify(full))) === 1;
+    if (created) await this.redis.del(this.deletedKey(record.tenantId, record.kbId));
     return { record: created ? full : (await this.getKnowledgeBase(record.tenantId, record.kbId))!, created };
+  }
+
+  /** A knowledge base named only by a change: created unless it was deleted (undefined then). */
+  async ensureKnowledgeBase(record: Omit<KnowledgeBaseRecord, 'createdAt'>): Promise<KnowledgeBaseRecord | undefined> {
+    const existing = await this.getKnowledgeBase(record.tenantId, record.kbId);
+    if (existing) return existing;
+    if ((await this.knowledgeBaseDeletedAt(record.tenantId, record.kbId)) !== undefined) return undefined;
+    const full: KnowledgeBaseRecord = { ...record, createdAt: Date.now() };
+    const created = (await this.redis.hsetnx(this.basesKey(record.tenantId), record.kbId, JSON.stringify(full))) === 1;
+    return created ? full : this.getKnowledgeBase(record.tenantId, record.kbId);
+  }
+
+  /** When the knowledge base was deleted (ms), if it was within the tombstone TTL and not created again since. */
+  async knowledgeBaseDeletedAt(tenantId: string, kbId: string): Promise<number | undefined> {
+    const raw = await this.redis.get(this.deletedKey(tenantId, kbId));
+    return raw === null ? undefined : Number(raw);
+  }
+
+  /**
+   * First step of deleting a knowledge base: leaves the tombstone (no change re-creates it, no
+   * running ingest activates into it) and stops serving every document. The record stays until
+   * `deleteKnowledgeBase`, after the chunks are gone, so a failed deletion can be repeated.
+   */
+  async startDeletingKnowledgeBase(tenantId: string, kbId: string): Promise<void> {
+    await this.redis.multi().set(this.deletedKey(tenantId, kbId), Date.now(), 'EX', this.tombstoneTtlSeconds).del(this.activeKey(tenantId, kbId)).exec();
   }
 
   async getKnowledgeBase(tenantId: string, kbId: string): Promise<KnowledgeBaseRecord | undefined> {
@@ -97,10 +146,10 @@ export class KnowledgeRegistry implements ActiveVersionSource {
   /** Forgets the knowledge base and its documents (the caller removes the chunks from the store). */
   async deleteKnowledgeBase(tenantId: string, kbId: string): Promise<boolean> {
     const docIds = await this.redis.smembers(this.docsKey(tenantId, kbId));
-    const multi = this.redis.multi().hdel(this.basesKey(tenantId), kbId).del(this.activeKey(tenantId, kbId), this.docsKey(tenantId, kbId));
+    const multi = this.redis.multi().set(this.deletedKey(tenantId, kbId), Date.now(), 'EX', this.tombstoneTtlSeconds, 'NX').hdel(this.basesKey(tenantId), kbId).del(this.activeKey(tenantId, kbId), this.docsKey(tenantId, kbId));
     for (const docId of docIds) multi.del(this.docKey({ tenantId, kbId, docId }));
     const results = await multi.exec();
-    return results?.[0]?.[1] === 1;
+    return results?.[1]?.[1] === 1;
   }
 
   // Documents -------------------------------------------------------------------------------
@@ -138,17 +187,14 @@ export class KnowledgeRegistry implements ActiveVersionSource {
 
   /**
    * The new version becomes the one searches serve. Call only after every chunk of it is in the
-   * store; the superseded version's chunks are deleted after this.
+   * store; the superseded version's chunks are deleted after this. False (nothing written) when
+   * the knowledge base was deleted meanwhile.
    */
-  async activate(doc: DocumentRef, info: { version: string; fingerprint: string; chunks: number; embedded: number; reused: number; keywords?: readonly string[] }): Promise<void> {
+  async activate(doc: DocumentRef, info: { version: string; fingerprint: string; chunks: number; embedded: number; reused: number; keywords?: readonly string[]; changeId?: string }): Promise<boolean> {
     const now = Date.now();
-    await this.redis
-      .multi()
-      .hset(this.docKey(doc), { status: 'indexed', version: info.version, activeVersion: info.version, fingerprint: info.fingerprint, chunks: info.chunks, embedded: info.embedded, reused: info.reused, done: info.chunks, total: info.chunks, indexedAt: now, updatedAt: now, keywords: JSON.stringify(info.keywords ?? []) })
-      .hdel(this.docKey(doc), 'error')
-      .hset(this.activeKey(doc.tenantId, doc.kbId), doc.docId, info.version)
-      .sadd(this.docsKey(doc.tenantId, doc.kbId), doc.docId)
-      .exec();
+    const fields = { status: 'indexed', version: info.version, activeVersion: info.version, fingerprint: info.fingerprint, chunks: info.chunks, embedded: info.embedded, reused: info.reused, done: info.chunks, total: info.chunks, indexedAt: now, updatedAt: now, keywords: JSON.stringify(info.keywords ?? []), changeId: info.changeId ?? '' };
+    const keys = [this.docKey(doc), this.activeKey(doc.tenantId, doc.kbId), this.docsKey(doc.tenantId, doc.kbId), this.deletedKey(doc.tenantId, doc.kbId)];
+    return (await this.redis.eval(ACTIVATE, keys.length, ...keys, doc.docId, info.version, ...Object.entries(fields).flat())) === 1;
   }
 
   /** Indexing failed for good; the active version (if any) stays served. */
@@ -220,6 +266,7 @@ function toRecord(doc: DocumentRef, hash: Record<string, string>): DocumentRecor
     ...opt('error', hash['error']),
     ...opt('indexedAt', num('indexedAt')),
     ...opt('fingerprint', hash['fingerprint']),
+    ...(hash['changeId'] ? { changeId: hash['changeId'] } : {}),
     ...(hash['keywords'] ? { keywords: JSON.parse(hash['keywords']) as string[] } : {}),
   } as DocumentRecord;
 }

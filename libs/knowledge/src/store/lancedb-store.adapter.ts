@@ -260,11 +260,24 @@ export class LanceDbStore implements KnowledgeStore {
     const wanted: [string, lancedb.Index, string][] = [['text', lancedb.Index.fts(this.options.fts ?? {}), FTS_INDEX], ...SCALAR_INDEXES.map(([column, make]) => [column, make(), `${column}_idx`] as [string, lancedb.Index, string])];
     for (const [column, config, name] of wanted) {
       if (existing.has(column)) continue;
-      try {
-        await table.createIndex(column, { config, replace: false, name });
-      } catch (error) {
-        // Another process created it between our listing and our call: that is the goal.
-        if (!/already exists/i.test(String((error as Error).message))) throw new KnowledgeStoreError('backend', `creating the ${column} index failed: ${(error as Error).message}`, { cause: error });
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await table.createIndex(column, { config, replace: false, name });
+          break;
+        } catch (error) {
+          const message = String((error as Error).message);
+          // Another process created it between our listing and our call: that is the goal.
+          if (/already exists/i.test(message)) break;
+          // Two processes creating indexes at once (several workers starting together): Lance
+          // refuses the later commit; look again and retry.
+          if (/commit conflict|preempted|retry/i.test(message) && attempt < 5) {
+            await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+            await table.checkoutLatest();
+            if ((await table.listIndices()).some((index) => index.columns.includes(column))) break;
+            continue;
+          }
+          throw new KnowledgeStoreError('backend', `creating the ${column} index failed: ${message}`, { cause: error });
+        }
       }
     }
   }

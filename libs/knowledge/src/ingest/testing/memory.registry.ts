@@ -9,6 +9,8 @@ export class MemoryRegistry implements DocumentStateSink, ActiveVersionSource {
   readonly docs = new Map<string, DocumentRecord>();
   readonly active = new Map<string, string>();
   readonly log: string[] = [];
+  /** `tenant|kb` of deleted knowledge bases: activation into them is refused. */
+  readonly deletedBases = new Set<string>();
 
   private update(doc: DocumentRef, patch: Partial<DocumentRecord>) {
     const current = this.docs.get(keyOf(doc)) ?? { ...doc, status: 'queued' as const, progress: { done: 0, total: 0 }, updatedAt: 0 };
@@ -30,10 +32,12 @@ export class MemoryRegistry implements DocumentStateSink, ActiveVersionSource {
     this.update(doc, { progress: { done, total: current.progress.total } });
   }
 
-  async activate(doc: DocumentRef, info: { version: string; fingerprint: string; chunks: number; embedded: number; reused: number; keywords?: readonly string[] }) {
+  async activate(doc: DocumentRef, info: { version: string; fingerprint: string; chunks: number; embedded: number; reused: number; keywords?: readonly string[]; changeId?: string }) {
+    if (this.deletedBases.has(`${doc.tenantId}|${doc.kbId}`)) return false;
     this.log.push(`activate ${info.version}`);
     this.active.set(keyOf(doc), info.version);
-    this.update(doc, { status: 'indexed', version: info.version, activeVersion: info.version, fingerprint: info.fingerprint, chunks: info.chunks, keywords: [...(info.keywords ?? [])], progress: { done: info.chunks, total: info.chunks } });
+    this.update(doc, { status: 'indexed', version: info.version, activeVersion: info.version, fingerprint: info.fingerprint, chunks: info.chunks, keywords: [...(info.keywords ?? [])], progress: { done: info.chunks, total: info.chunks }, ...(info.changeId ? { changeId: info.changeId } : {}) });
+    return true;
   }
 
   async fail(doc: DocumentRef, reason: string, version?: string) {

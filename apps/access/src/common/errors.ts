@@ -1,0 +1,9 @@
+import { ApiError, httpErrors } from '@aip/runtime';
+
+/** access's errors, in OpenAI's shape (`ApiError` from `@aip/runtime`). */
+export const errors = {
+  ...httpErrors,
+  modelNotFound: (model: string) => new ApiError(404, `The model '${model}' does not exist.`, 'not_found_error', 'model_not_found', 'model'),
+  modelNotAllowed: (model: string) => new ApiError(403, `This API key may not use the model '${model}'.`, 'permission_error', 'model_not_allowed', 'model'),
+  taskNotFound: () => new ApiError(404, 'No such task.', 'not_found_error', 'task_not_found'),
+};
