@@ -41,6 +41,7 @@ describe('l2Normalize / cosineSimilarity', () => {
     expect(unit[0]).toBeCloseTo(0.6, 10);
     expect(unit[1]).toBeCloseTo(0.8, 10);
     expect(cosineSimilarity(unit, [30, 40])).toBeCloseTo(1, 10);
+    expect(cosineSimilarity([0, 0], [1, 1])).toBe(0);
     expect(cosineSimilarity([1, 0], [0, 1])).toBeCloseTo(0, 10);
   });
 

@@ -1,20 +1,8 @@
 import type { EmbeddingsInterface } from '@langchain/core/embeddings';
 import type { Catalogue } from '@aip/contracts';
+import { cosineSimilarity } from '@aip/embeddings';
 import type { Classification, IntentClassifier } from './classifier.port.ts';
 import { maskSlots, slotRulesOf } from './slots.ts';
-
-export function cosine(a: readonly number[], b: readonly number[]): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  a.forEach((x, i) => {
-    const y = b[i] ?? 0;
-    dot += x * y;
-    na += x * x;
-    nb += y * y;
-  });
-  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
-}
 
 export interface IntentScore {
   intent: string;
@@ -25,7 +13,7 @@ export interface IntentScore {
 export function rankIntents(query: readonly number[], examples: readonly { intent: string; vector: readonly number[] }[]): IntentScore[] {
   const best = new Map<string, number>();
   for (const example of examples) {
-    const score = cosine(query, example.vector);
+    const score = cosineSimilarity(query, example.vector);
     if (score > (best.get(example.intent) ?? -Infinity)) best.set(example.intent, score);
   }
   return [...best].map(([intent, score]) => ({ intent, score })).sort((a, b) => b.score - a.score);
