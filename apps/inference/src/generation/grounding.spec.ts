@@ -47,14 +47,17 @@ describe('grounding', () => {
     const grounding = toGrounding([
       { text: 'West Lake is free to visit.', score: 0.034_567_8, source: { kbId: 'travel', docId: 'hz', version: 'v2', position: 3, title: 'Hangzhou guide' } },
       { text: 'Lingyin Temple opens at 7.', score: 0.02, source: { kbId: 'travel', docId: 'temples', version: 'v1', position: 0 } },
+      { text: 'Trains leave hourly.', score: 0.01, source: { kbId: 'travel', docId: 'trains.md', version: 'v1', position: 2, title: 'trains.md' } },
     ]);
     expect(grounding.passages).toEqual([
       { text: 'West Lake is free to visit.', source: { docId: 'Hangzhou guide (hz)', version: 'v2', position: 3 } },
       { text: 'Lingyin Temple opens at 7.', source: { docId: 'temples', version: 'v1', position: 0 } },
+      { text: 'Trains leave hourly.', source: { docId: 'trains.md', version: 'v1', position: 2 } },
     ]);
     expect(grounding.sources).toEqual([
       { kbId: 'travel', docId: 'hz', version: 'v2', position: 3, title: 'Hangzhou guide', score: 0.0346 },
       { kbId: 'travel', docId: 'temples', version: 'v1', position: 0, score: 0.02 },
+      { kbId: 'travel', docId: 'trains.md', version: 'v1', position: 2, title: 'trains.md', score: 0.01 },
     ]);
   });
 });

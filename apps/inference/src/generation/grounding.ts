@@ -65,7 +65,12 @@ export async function searchQuery(input: {
 /** Passages as the chat model port takes them, and the sources the client is shown. */
 export function toGrounding(found: readonly GroundingPassage[]): Grounding {
   return {
-    passages: found.map((passage) => ({ text: passage.text, source: { docId: passage.source.title ? `${passage.source.title} (${passage.source.docId})` : passage.source.docId, version: passage.source.version, position: passage.source.position } })),
+    passages: found.map((passage) => ({ text: passage.text, source: { docId: citationOf(passage.source), version: passage.source.version, position: passage.source.position } })),
     sources: found.map(({ score, source }) => ({ ...source, score: Math.round(score * 10_000) / 10_000 })),
   };
+}
+
+/** How an answer names a document: its title and id, or just one of them when they are the same. */
+function citationOf(source: GroundingPassage['source']): string {
+  return source.title && source.title !== source.docId ? `${source.title} (${source.docId})` : source.docId;
 }
