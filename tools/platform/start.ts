@@ -54,6 +54,21 @@ if (children.length === 0) {
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
   if (apps.includes('access')) await printHowToCall();
+  await reportReadiness();
+}
+
+/** Waits (up to two minutes) until every app answers ready, and says which do not. */
+async function reportReadiness() {
+  const ports: Record<string, number> = { access: accessPort, 'rate-limiter': 3001, inference: 3002, 'knowledge-ingest': 3003, 'intent-scheduler': 3004, 'rtc-push': 3005 };
+  const known = apps.filter((name) => ports[name] !== undefined);
+  const pending = new Set(known);
+  for (let i = 0; i < 240 && pending.size > 0; i++) {
+    for (const name of [...pending]) {
+      if (await fetch(`http://127.0.0.1:${ports[name]}/health/ready`).then((r) => r.ok, () => false)) pending.delete(name);
+    }
+    if (pending.size > 0) await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  log(pending.size === 0 ? `all ${known.length} apps are ready` : `not ready after 2 minutes: ${[...pending].join(', ')} (see their logs above)`);
 }
 
 async function printHowToCall() {
