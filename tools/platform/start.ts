@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { brokerTopology } from '@aip/contracts';
+import { DEPLOY_APPS } from '@aip/deploy-tools';
 import { createGroups, createTopics, ensureBroker, stopBroker } from '@aip/rocketmq-local';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -29,6 +30,8 @@ const secret = (name: string, make: () => string) => {
 };
 const adminToken = process.env['ADMIN_TOKEN'] ?? secret('admin-token', () => randomBytes(24).toString('base64url'));
 const accessPort = Number(process.env['ACCESS_PORT'] ?? 3000);
+// Each app's default port, from the one table of apps (tools/deploy/apps.ts).
+const portOf = new Map(DEPLOY_APPS.map((app) => [app.name, app.name === 'access' ? accessPort : app.port]));
 
 const appsDir = join(root, 'apps');
 const apps = existsSync(appsDir) ? readdirSync(appsDir).filter((name) => existsSync(join(appsDir, name, 'dist', 'main.js'))) : [];
@@ -57,27 +60,27 @@ if (children.length === 0) {
   await reportReadiness();
 }
 
+/** Polls an app's readiness every 500 ms; false when `deadline` passes first. */
+async function ready(port: number, deadline: number): Promise<boolean> {
+  while (Date.now() < deadline) {
+    if (await fetch(`http://127.0.0.1:${port}/health/ready`).then((r) => r.ok, () => false)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return false;
+}
+
 /** Waits (up to two minutes) until every app answers ready, and says which do not. */
 async function reportReadiness() {
-  const ports: Record<string, number> = { access: accessPort, 'rate-limiter': 3001, inference: 3002, 'knowledge-ingest': 3003, 'intent-scheduler': 3004, 'rtc-push': 3005 };
-  const known = apps.filter((name) => ports[name] !== undefined);
-  const pending = new Set(known);
-  for (let i = 0; i < 240 && pending.size > 0; i++) {
-    for (const name of [...pending]) {
-      if (await fetch(`http://127.0.0.1:${ports[name]}/health/ready`).then((r) => r.ok, () => false)) pending.delete(name);
-    }
-    if (pending.size > 0) await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  log(pending.size === 0 ? `all ${known.length} apps are ready` : `not ready after 2 minutes: ${[...pending].join(', ')} (see their logs above)`);
+  const deadline = Date.now() + 120_000;
+  const known = apps.filter((name) => portOf.has(name));
+  const results = await Promise.all(known.map(async (name) => ({ name, ready: await ready(portOf.get(name)!, deadline) })));
+  const pending = results.filter((result) => !result.ready).map((result) => result.name);
+  log(pending.length === 0 ? `all ${known.length} apps are ready` : `not ready after 2 minutes: ${pending.join(', ')} (see their logs above)`);
 }
 
 async function printHowToCall() {
   const base = `http://127.0.0.1:${accessPort}`;
-  for (let i = 0; i < 120; i++) {
-    const ready = await fetch(`${base}/health/ready`).then((r) => r.ok, () => false);
-    if (ready) break;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
+  await ready(accessPort, Date.now() + 60_000);
   const keyFile = join(runtime, 'dev-api-key');
   let key = existsSync(keyFile) ? readFileSync(keyFile, 'utf8').trim() : '';
   const valid = key && (await fetch(`${base}/v1/models`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.ok, () => false));
@@ -87,7 +90,7 @@ async function printHowToCall() {
     writeFileSync(keyFile, key, { mode: 0o600 });
   }
   log(`ready at ${base} — a local API key is in .runtime/dev-api-key, the admin token in .runtime/admin-token`);
-  const page = 'http://127.0.0.1:3005/'; // rtc-push serves the page
+  const page = `http://127.0.0.1:${portOf.get('rtc-push')}/`; // rtc-push serves the page
   process.stderr.write(`
   Web page (chat, proactive prompts, uploads): ${page}  — paste the key from .runtime/dev-api-key
 

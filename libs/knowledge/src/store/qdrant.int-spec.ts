@@ -2,7 +2,7 @@
 // container runtime answers, else a visible skip (our CI machines have no Docker engine).
 import { randomUUID } from 'node:crypto';
 import { QdrantContainer, type StartedQdrantContainer } from '@testcontainers/qdrant';
-import { getContainerRuntimeClient } from 'testcontainers';
+import { dockerEngine } from '@aip/testing';
 import { QdrantStore } from './qdrant-store.adapter.ts';
 import { knowledgeStoreContract } from './store.contract.ts';
 
@@ -11,11 +11,8 @@ const QDRANT_IMAGE = process.env['QDRANT_IMAGE'] ?? 'qdrant/qdrant:v1.18.2';
 async function qdrantTarget(): Promise<{ url: string; apiKey?: string; source: string } | { skip: string }> {
   const url = process.env['QDRANT_URL'];
   if (url) return { url, ...(process.env['QDRANT_API_KEY'] ? { apiKey: process.env['QDRANT_API_KEY'] } : {}), source: 'QDRANT_URL' };
-  try {
-    await getContainerRuntimeClient();
-  } catch (error) {
-    return { skip: `skipped Qdrant: no QDRANT_URL and no Docker engine (${(error as Error).message})` };
-  }
+  const engine = await dockerEngine();
+  if (!engine.available) return { skip: `skipped Qdrant: no QDRANT_URL and ${engine.reason}` };
   return { url: '', source: `container ${QDRANT_IMAGE}` };
 }
 
