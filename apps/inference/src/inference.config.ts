@@ -11,7 +11,10 @@ export const inferenceEnvSchema = baseEnvSchema.extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(3002),
   /** Requests this worker generates at once; it never takes more from the broker. */
   INFERENCE_SLOTS: z.coerce.number().int().min(1).max(1024).default(8),
-  WORKER_ID: z.string().min(1).default(`${hostname()}-${process.pid}`),
+  /** Unique per worker; it names the worker in the registry and in task records. */
+  WORKER_ID: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'letters, digits, ".", "_", ":" and "-" only').default(`${hostname()}-${process.pid}`),
+  /** A worker that has not reported for this long counts as gone: its sessions move, its lane is drained. */
+  HEARTBEAT_TTL_MS: z.coerce.number().int().min(1_000).max(120_000).default(10_000),
   /** Model routing document (JSON): aliases → ordered providers. Default: the extractive responder only. */
   MODEL_ROUTING: z.string().optional(),
   /** Completion tokens budgeted for history when assembling the prompt. */

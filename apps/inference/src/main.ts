@@ -11,6 +11,7 @@ import { Redis } from 'ioredis';
 import { AppModule } from './app.module.ts';
 import { KnowledgeBaseSearch } from './generation/knowledge-search.ts';
 import { loadInferenceEnv } from './inference.config.ts';
+import { LaneKeeper } from './routing/lane-keeper.ts';
 
 const env = loadInferenceEnv();
 const logger = createLogger('inference', env.LOG_LEVEL);
@@ -40,14 +41,21 @@ const server = new RocketMQServer({
 app.connectMicroservice({ strategy: server });
 await app.startAllMicroservices();
 
-// Live capacity for the limiter: free slots of this worker, refreshed well inside the TTL.
-const workers = new WorkerRegistry(redis, { prefix: `${env.REDIS_PREFIX}rl:` });
-const heartbeat = async () => workers.report({ workerId: env.WORKER_ID, slots: env.INFERENCE_SLOTS, busy: server.inFlight }).catch((error: unknown) => logger.warn({ err: String(error) }, 'worker heartbeat failed'));
-await heartbeat();
-const timer = setInterval(heartbeat, 2_000);
+// Heartbeat (free slots, for the limiter's capacity check) and lanes (session affinity): this
+// worker's own lane, and the lanes of workers that are gone, emptied so nothing routed there waits.
+const lanes = new LaneKeeper(new WorkerRegistry(redis, { prefix: `${env.REDIS_PREFIX}rl:`, heartbeatTtlMs: env.HEARTBEAT_TTL_MS }), server, {
+  workerId: env.WORKER_ID,
+  slots: env.INFERENCE_SLOTS,
+  // Longer than a lease: a message the dead worker held comes back once its lease runs out.
+  quietMs: env.LEASE_MS + 10_000,
+  drainMs: env.HEARTBEAT_TTL_MS,
+  logger,
+});
+await lanes.tick();
+const timer = setInterval(() => void lanes.tick(), Math.max(200, Math.floor(env.HEARTBEAT_TTL_MS / 5)));
 app.getHttpAdapter().getInstance().addHook('onClose', async () => {
   clearInterval(timer);
-  await workers.deregister(env.WORKER_ID).catch(() => undefined);
+  await lanes.stop();
 });
 
 // Model routing changed at run time (PUT /admin/config/routing on access): swap the chains.

@@ -9,6 +9,13 @@ export const rateLimiterEnvSchema = baseEnvSchema.extend({
   DEFAULT_POLICY: z.string().default('{"id":"default","requestsPerMinute":600,"tokensPerMinute":1000000,"maxConcurrent":64}'),
   /** Admit only while inference workers report free slots. */
   CHECK_WORKER_CAPACITY: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  /**
+   * Session affinity: a session's requests go to the worker that served it last (through that
+   * worker's lane) while it is alive and at most AFFINITY_MAX_LOAD_GAP requests busier than the
+   * least-loaded worker. Requests without a session are pulled by any worker either way.
+   */
+  SESSION_AFFINITY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  AFFINITY_MAX_LOAD_GAP: z.coerce.number().int().min(0).max(1_000).default(2),
 });
 
 export type RateLimiterEnv = z.infer<typeof rateLimiterEnvSchema>;

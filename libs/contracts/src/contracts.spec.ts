@@ -3,6 +3,10 @@ import { parse } from 'yaml';
 import {
   asyncApiDocument,
   brokerTopology,
+  CONSUMER_GROUPS,
+  eventTagOf,
+  laneGroup,
+  laneTag,
   createEnvelope,
   EnvelopeError,
   EVENT_TYPES,
@@ -49,6 +53,16 @@ describe('topology', () => {
 
   it('turns max attempts into broker retry counts', () => {
     expect(brokerTopology().groups.find((g) => g.name === 'inference')).toEqual({ name: 'inference', orderly: false, retryMaxTimes: 2 });
+  });
+
+  it('creates the lane groups of a laned group with its settings, and marks lane tags reversibly', () => {
+    const lanes = brokerTopology().groups.filter((g) => g.name.startsWith('inference-lane-'));
+    expect(lanes).toHaveLength(CONSUMER_GROUPS.inference.lanes);
+    expect(lanes[7]).toEqual({ name: laneGroup('inference', 7), orderly: false, retryMaxTimes: 2 });
+    expect(laneGroup('inference', 7)).toBe('inference-lane-07');
+    expect(laneTag('admitted', 7)).toBe('admitted@lane-7');
+    expect(eventTagOf(laneTag('admitted', 7))).toBe('admitted');
+    expect(eventTagOf('admitted')).toBe('admitted');
   });
 });
 

@@ -17,6 +17,11 @@ export interface ConsumerGroupSpec {
   readonly orderly: boolean;
   /** Delivery attempts before the broker moves a message to `%DLQ%<group>`. */
   readonly maxAttempts: number;
+  /**
+   * Routing lanes: this many extra groups `<name>-lane-NN`, created with the group, through which a
+   * publisher sends a message to the one instance that holds the lane (see `laneGroup`).
+   */
+  readonly lanes?: number;
   readonly description: string;
 }
 
@@ -37,7 +42,7 @@ const DEFAULT_MAX_ATTEMPTS = 16;
 
 export const CONSUMER_GROUPS = {
   rateLimiter: { name: 'rate-limiter', orderly: false, maxAttempts: DEFAULT_MAX_ATTEMPTS, description: 'Admission decisions and reservation reconciliation.' },
-  inference: { name: 'inference', orderly: false, maxAttempts: 3, description: 'Inference workers; a request that fails three times is dead-lettered.' },
+  inference: { name: 'inference', orderly: false, maxAttempts: 3, lanes: 32, description: 'Inference workers; a request that fails three times is dead-lettered. Each worker holds one lane, through which the rate-limiter sends it the requests of sessions pinned to it (session affinity).' },
   knowledgeIngest: { name: 'knowledge-ingest', orderly: true, maxAttempts: DEFAULT_MAX_ATTEMPTS, description: 'Applies knowledge changes in order per document.' },
   intentScheduler: { name: 'intent-scheduler', orderly: false, maxAttempts: DEFAULT_MAX_ATTEMPTS, description: 'Records session activity (submitted, completed) and new-content triggers.' },
   rtcPush: { name: 'rtc-push', orderly: true, maxAttempts: DEFAULT_MAX_ATTEMPTS, description: 'Delivers pushes in order per user.' },
@@ -51,11 +56,37 @@ export interface BrokerTopology {
   readonly groups: readonly { name: string; orderly: boolean; retryMaxTimes: number }[];
 }
 
+/**
+ * Lanes route a message to one consumer instance without creating anything on the broker at run
+ * time: lane groups are created with the topology, an instance claims a lane (in Redis) and
+ * consumes that lane's group, and a publisher marks the message's tag with the lane so only that
+ * group's filter takes it. The group's own (shared) subscription filters the bare tag and never
+ * sees lane traffic.
+ */
+export function laneGroup(group: string, lane: number): string {
+  return `${group}-lane-${String(lane).padStart(2, '0')}`;
+}
+
+const LANE_MARK = '@lane-';
+
+export function laneTag(tag: string, lane: number): string {
+  return `${tag}${LANE_MARK}${lane}`;
+}
+
+/** The event tag of a message tag, with any lane mark removed. */
+export function eventTagOf(tag: string): string {
+  const mark = tag.indexOf(LANE_MARK);
+  return mark < 0 ? tag : tag.slice(0, mark);
+}
+
 /** What the broker must have before any service starts: read by `tools/rocketmq`. */
 export function brokerTopology(): BrokerTopology {
+  const groups: ConsumerGroupSpec[] = Object.values(CONSUMER_GROUPS);
   return {
     topics: Object.values(TOPICS).map(({ name, messageType }) => ({ name, messageType })),
     // RocketMQ counts retries after the first delivery: attempts = retries + 1.
-    groups: Object.values(CONSUMER_GROUPS).map(({ name, orderly, maxAttempts }) => ({ name, orderly, retryMaxTimes: maxAttempts - 1 })),
+    groups: groups.flatMap(({ name, orderly, maxAttempts, lanes = 0 }) =>
+      [name, ...Array.from({ length: lanes }, (_, lane) => laneGroup(name, lane))].map((group) => ({ name: group, orderly, retryMaxTimes: maxAttempts - 1 })),
+    ),
   };
 }

@@ -2,6 +2,7 @@ export * from './common/rocketmq.options.ts';
 export * from './common/errors.ts';
 export * from './consumer/consumer.port.ts';
 export * from './consumer/rocketmq.consumer.ts';
+export * from './consumer/slot-pool.ts';
 export * from './consumer/subscription.ts';
 export * from './ctx-host/rocketmq.context.ts';
 export * from './server/rocketmq.server.ts';

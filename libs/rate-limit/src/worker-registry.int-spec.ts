@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { deleteKeys, testRedis } from '@aip/testing';
 import type { Redis } from 'ioredis';
-import { WorkerRegistry, type WorkerRegistryOptions } from './index.ts';
+import { WorkerRegistry, type WorkerRegistryOptions, type WorkerReport } from './index.ts';
 
 const prefix = `aip:rl:it:${randomUUID()}:`;
 let redis: Redis;
@@ -26,6 +26,13 @@ function registries(options: WorkerRegistryOptions = {}) {
 }
 
 const T = Date.now();
+const LANES = 4;
+
+/** A worker starting: it claims a lane, then reports. */
+async function join(registry: WorkerRegistry, report: WorkerReport, nowMs: number) {
+  await registry.claimLane(report.workerId, LANES, nowMs);
+  return registry.report(report, nowMs);
+}
 
 describe('WorkerRegistry (real Redis)', () => {
   it('sums the free slots of live workers only', async () => {
@@ -45,47 +52,47 @@ describe('WorkerRegistry (real Redis)', () => {
   it('returns nothing when no worker is alive', async () => {
     const { a } = registries();
     expect(await a.chooseWorker('s', { maxLoadGap: 2, nowMs: T })).toBeUndefined();
-    await a.report({ workerId: 'w1', slots: 1, busy: 0 }, T);
+    await join(a, { workerId: 'w1', slots: 1, busy: 0 }, T);
     expect(await a.chooseWorker('s', { maxLoadGap: 2, nowMs: T + 10_000 })).toBeUndefined();
   });
 
   it('keeps a session on its worker across router replicas', async () => {
     const { a, b } = registries({ countAssignments: false });
-    await a.report({ workerId: 'w1', slots: 8, busy: 2 }, T);
-    await a.report({ workerId: 'w2', slots: 8, busy: 1 }, T);
-    expect(await a.chooseWorker('s1', { maxLoadGap: 2, nowMs: T })).toEqual({ workerId: 'w2', reason: 'new', previousWorkerId: undefined });
-    await a.report({ workerId: 'w2', slots: 8, busy: 3 }, T + 1_000);
+    await join(a, { workerId: 'w1', slots: 8, busy: 2 }, T);
+    await join(a, { workerId: 'w2', slots: 8, busy: 1 }, T);
+    expect(await a.chooseWorker('s1', { maxLoadGap: 2, nowMs: T })).toEqual({ workerId: 'w2', reason: 'new', previousWorkerId: undefined, lane: 1 });
+    await join(a, { workerId: 'w2', slots: 8, busy: 3 }, T + 1_000);
     // w2 is now busier than w1, but within the gap: the session's KV cache is worth more.
-    expect(await b.chooseWorker('s1', { maxLoadGap: 2, nowMs: T + 1_000 })).toEqual({ workerId: 'w2', reason: 'sticky', previousWorkerId: 'w2' });
+    expect(await b.chooseWorker('s1', { maxLoadGap: 2, nowMs: T + 1_000 })).toEqual({ workerId: 'w2', reason: 'sticky', previousWorkerId: 'w2', lane: 1 });
   });
 
   it('re-pins a session whose worker is much busier than the least loaded (balance guard)', async () => {
     const { a, b } = registries({ countAssignments: false });
-    await a.report({ workerId: 'w1', slots: 8, busy: 0 }, T);
-    await a.report({ workerId: 'w2', slots: 8, busy: 1 }, T);
+    await join(a, { workerId: 'w1', slots: 8, busy: 0 }, T);
+    await join(a, { workerId: 'w2', slots: 8, busy: 1 }, T);
     expect((await a.chooseWorker('s', { maxLoadGap: 2, nowMs: T }))?.workerId).toBe('w1');
-    await a.report({ workerId: 'w1', slots: 8, busy: 4 }, T + 1_000);
-    expect(await b.chooseWorker('s', { maxLoadGap: 2, nowMs: T + 1_000 })).toEqual({ workerId: 'w2', reason: 'rebalanced', previousWorkerId: 'w1' });
+    await join(a, { workerId: 'w1', slots: 8, busy: 4 }, T + 1_000);
+    expect(await b.chooseWorker('s', { maxLoadGap: 2, nowMs: T + 1_000 })).toEqual({ workerId: 'w2', reason: 'rebalanced', previousWorkerId: 'w1', lane: 1 });
     // The new pin sticks.
     expect(await a.chooseWorker('s', { maxLoadGap: 2, nowMs: T + 1_000 })).toMatchObject({ workerId: 'w2', reason: 'sticky' });
   });
 
   it('moves a session off a dead worker and stays on the new one', async () => {
     const { a } = registries({ countAssignments: false });
-    await a.report({ workerId: 'w1', slots: 4, busy: 0 }, T);
-    await a.report({ workerId: 'w2', slots: 4, busy: 3 }, T);
+    await join(a, { workerId: 'w1', slots: 4, busy: 0 }, T);
+    await join(a, { workerId: 'w2', slots: 4, busy: 3 }, T);
     expect((await a.chooseWorker('s', { maxLoadGap: 1, nowMs: T }))?.workerId).toBe('w1');
     // w1 crashes (no more heartbeats); w2 keeps reporting.
-    await a.report({ workerId: 'w2', slots: 4, busy: 3 }, T + 8_000);
-    expect(await a.chooseWorker('s', { maxLoadGap: 1, nowMs: T + 12_000 })).toEqual({ workerId: 'w2', reason: 'failover', previousWorkerId: 'w1' });
+    await join(a, { workerId: 'w2', slots: 4, busy: 3 }, T + 8_000);
+    expect(await a.chooseWorker('s', { maxLoadGap: 1, nowMs: T + 12_000 })).toEqual({ workerId: 'w2', reason: 'failover', previousWorkerId: 'w1', lane: 1 });
     // w1 comes back idle; with a gap of 3 the session stays on w2, where its cache now is.
-    await a.report({ workerId: 'w1', slots: 4, busy: 0 }, T + 12_000);
+    await join(a, { workerId: 'w1', slots: 4, busy: 0 }, T + 12_000);
     expect(await a.chooseWorker('s', { maxLoadGap: 3, nowMs: T + 12_000 })).toMatchObject({ workerId: 'w2', reason: 'sticky' });
   });
 
   it('gives one new session the same worker when two router replicas choose at once', async () => {
     const { a, b } = registries();
-    for (const workerId of ['w1', 'w2', 'w3']) await a.report({ workerId, slots: 4, busy: 0 }, T);
+    for (const workerId of ['w1', 'w2', 'w3']) await join(a, { workerId, slots: 4, busy: 0 }, T);
     const [first, second] = await Promise.all([a.chooseWorker('same', { maxLoadGap: 1, nowMs: T }), b.chooseWorker('same', { maxLoadGap: 1, nowMs: T })]);
     expect(first!.workerId).toBe(second!.workerId);
     expect([first!.reason, second!.reason].sort()).toEqual(['new', 'sticky']);
@@ -93,24 +100,72 @@ describe('WorkerRegistry (real Redis)', () => {
 
   it('breaks ties by free slots, then worker id', async () => {
     const { a } = registries({ countAssignments: false });
-    await a.report({ workerId: 'w-b', slots: 4, busy: 1 }, T);
-    await a.report({ workerId: 'w-a', slots: 4, busy: 1 }, T);
-    await a.report({ workerId: 'w-c', slots: 16, busy: 1 }, T);
+    await join(a, { workerId: 'w-b', slots: 4, busy: 1 }, T);
+    await join(a, { workerId: 'w-a', slots: 4, busy: 1 }, T);
+    await join(a, { workerId: 'w-c', slots: 16, busy: 1 }, T);
     expect((await a.chooseWorker('x', { maxLoadGap: 0, nowMs: T }))?.workerId).toBe('w-c');
-    await a.report({ workerId: 'w-c', slots: 16, busy: 2 }, T);
+    await join(a, { workerId: 'w-c', slots: 16, busy: 2 }, T);
     expect((await a.chooseWorker('y', { maxLoadGap: 0, nowMs: T }))?.workerId).toBe('w-a');
   });
 
   it('spreads a burst of new sessions between heartbeats instead of piling them on one worker', async () => {
     const { a, b } = registries();
-    for (const workerId of ['w1', 'w2', 'w3']) await a.report({ workerId, slots: 4, busy: 0 }, T);
+    for (const workerId of ['w1', 'w2', 'w3']) await join(a, { workerId, slots: 4, busy: 0 }, T);
     const choices = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).chooseWorker(`s${i}`, { maxLoadGap: 1, nowMs: T })));
     const perWorker = new Map<string, number>();
     for (const choice of choices) perWorker.set(choice!.workerId, (perWorker.get(choice!.workerId) ?? 0) + 1);
     expect([...perWorker.values()]).toEqual([2, 2, 2]);
     expect(await a.liveCapacity(T)).toBe(6);
     // The next heartbeat replaces the estimate with the truth.
-    await a.report({ workerId: 'w1', slots: 4, busy: 0 }, T + 1);
+    await join(a, { workerId: 'w1', slots: 4, busy: 0 }, T + 1);
     expect(await a.liveCapacity(T + 1)).toBe(8);
+  });
+
+  it('gives each live worker its own lane, keeps it across heartbeats, and hands a dead owner\'s lane to a newcomer', async () => {
+    const { a, b } = registries();
+    expect(await a.claimLane('w1', 2, T)).toBe(0);
+    expect(await b.claimLane('w2', 2, T)).toBe(1);
+    expect(await a.claimLane('w1', 2, T)).toBe(0);
+    expect(await a.report({ workerId: 'w1', slots: 4, busy: 0 }, T)).toBe(0);
+    expect(await a.report({ workerId: 'w2', slots: 4, busy: 0 }, T)).toBe(1);
+    // Every lane has a live owner: a third worker serves the shared group only, and is never chosen.
+    expect(await a.claimLane('w3', 2, T)).toBeUndefined();
+    await a.report({ workerId: 'w3', slots: 64, busy: 0 }, T);
+    expect((await a.chooseWorker('s', { maxLoadGap: 0, nowMs: T }))?.workerId).not.toBe('w3');
+    // w1 dies; w3 takes its lane (and whatever was queued there).
+    await a.report({ workerId: 'w2', slots: 4, busy: 0 }, T + 9_000);
+    await a.report({ workerId: 'w3', slots: 64, busy: 0 }, T + 9_000);
+    expect(await a.claimLane('w3', 2, T + 11_000)).toBe(0);
+    // w1 comes back from a long pause: its heartbeat tells it the lane is gone.
+    expect(await a.report({ workerId: 'w1', slots: 4, busy: 0 }, T + 11_000)).toBeUndefined();
+  });
+
+  it('lets exactly one live worker drain an orphaned lane until it is empty or owned again', async () => {
+    const { a, b } = registries();
+    await join(a, { workerId: 'w1', slots: 4, busy: 0 }, T);
+    await join(a, { workerId: 'w2', slots: 4, busy: 0 }, T);
+    await join(a, { workerId: 'w3', slots: 4, busy: 0 }, T);
+    expect(await a.drainLane('w2', 5_000, undefined, T)).toBeUndefined(); // nothing orphaned
+    // w1 (lane 0) leaves gracefully: its lane is drainable at once, by one worker only.
+    await a.deregister('w1');
+    const [first, second] = await Promise.all([a.drainLane('w2', 5_000, undefined, T + 1), b.drainLane('w3', 5_000, undefined, T + 1)]);
+    expect([first, second].sort()).toEqual([0, undefined]);
+    const drainer = first === 0 ? 'w2' : 'w3';
+    const other = drainer === 'w2' ? 'w3' : 'w2';
+    expect(await a.drainLane(drainer, 5_000, 0, T + 2_000)).toBe(0); // renewed
+    expect(await a.drainLane(other, 5_000, 0, T + 2_000)).toBeUndefined(); // not its drain
+    // The drainer stalls past its drain lease: the other may take over.
+    expect(await b.drainLane(other, 5_000, undefined, T + 8_000)).toBe(0);
+    await b.finishDrain(other, 0, T + 8_001);
+    // Empty: the lane is free, no longer an orphan, and the next worker claims it.
+    expect(await a.drainLane(drainer, 5_000, undefined, T + 8_002)).toBeUndefined();
+    expect(await a.claimLane('w4', LANES, T + 8_003)).toBe(0);
+    // A drain ends when a live worker owns the lane again.
+    await a.report({ workerId: 'w4', slots: 4, busy: 0 }, T + 8_003);
+    await a.deregister('w4');
+    expect(await a.drainLane('w2', 5_000, undefined, T + 8_004)).toBe(0);
+    expect(await a.claimLane('w5', LANES, T + 8_005)).toBe(0);
+    await a.report({ workerId: 'w5', slots: 4, busy: 0 }, T + 8_005);
+    expect(await a.drainLane('w2', 5_000, 0, T + 8_006)).toBeUndefined();
   });
 });

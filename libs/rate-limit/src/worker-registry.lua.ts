@@ -2,12 +2,26 @@ import { CLOCK_LUA } from './redis-script.ts';
 
 /**
  * Worker pool state, one hash tag per pool (a choice must see all workers and the pin at once):
- *   KEYS[1] alive  zset workerId -> heartbeat expiry ms
- *   KEYS[2] slots  hash workerId -> slots
- *   KEYS[3] busy   hash workerId -> busy slots (as reported, plus assignments since)
- *   KEYS[4] pin    string workerId of one session (chooseWorker only)
+ *   KEYS[1] alive    zset workerId -> heartbeat expiry ms
+ *   KEYS[2] slots    hash workerId -> slots
+ *   KEYS[3] busy     hash workerId -> busy slots (as reported, plus assignments since)
+ *   KEYS[4] owners   hash lane -> workerId that claimed it (kept after its death: an orphan)
+ *   KEYS[5] drains   zset lane -> drain lease expiry ms (an orphaned lane being emptied)
+ *   KEYS[6] drainers hash lane -> workerId draining it
+ *   KEYS[7] pin      string workerId of one session (chooseWorker only)
+ * A worker's lane is the lane whose owner it is; only workers holding a lane can be chosen.
  */
 const COMMON_LUA = `${CLOCK_LUA}
+local function alive(id, now)
+  local expiry = redis.call('ZSCORE', KEYS[1], id)
+  return expiry ~= false and tonumber(expiry) > now
+end
+local function lanesOwned()
+  local flat = redis.call('HGETALL', KEYS[4])
+  local byWorker = {}
+  for i = 1, #flat, 2 do byWorker[flat[i + 1]] = tonumber(flat[i]) end
+  return byWorker
+end
 local function live(now)
   local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. int(now), '+inf')
   local workers = {}
@@ -35,6 +49,68 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', int(now))
 redis.call('ZADD', KEYS[1], int(now + tonumber(ARGV[2])), ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
 redis.call('HSET', KEYS[3], ARGV[3], ARGV[5])
+local lane = lanesOwned()[ARGV[3]]
+if lane == nil then return -1 end
+return lane
+`;
+
+/**
+ * The worker's lane: the one it owns already, else the lowest lane with no owner or a dead one (its
+ * queued messages become the new owner's). Counts as a heartbeat, so the claim holds until the
+ * worker's first report. ARGV: 1 now|'' 2 workerId 3 lanes 4 heartbeatTtlMs. Reply: lane or -1.
+ */
+export const CLAIM_LANE_LUA = `${COMMON_LUA}
+local now = clock(ARGV[1])
+redis.call('ZADD', KEYS[1], int(now + tonumber(ARGV[4])), ARGV[2])
+local owned = lanesOwned()[ARGV[2]]
+if owned ~= nil then return owned end
+for lane = 0, tonumber(ARGV[3]) - 1 do
+  local owner = redis.call('HGET', KEYS[4], lane)
+  if owner == false or not alive(owner, now) then
+    redis.call('HSET', KEYS[4], lane, ARGV[2])
+    return lane
+  end
+end
+return -1
+`;
+
+/**
+ * Takes the drain of one orphaned lane (owner dead, nobody draining it) for drainMs, or renews the
+ * drain of ARGV[4] when given. ARGV: 1 now|'' 2 workerId 3 drainMs 4 lane|''.
+ * Reply: the lane, or -1 (nothing to drain / the drain is over: the lane has a live owner again).
+ */
+export const DRAIN_LANE_LUA = `${COMMON_LUA}
+local now = clock(ARGV[1])
+local function orphaned(lane)
+  local owner = redis.call('HGET', KEYS[4], lane)
+  return owner ~= false and owner ~= ARGV[2] and not alive(owner, now)
+end
+if ARGV[4] ~= '' then
+  if redis.call('HGET', KEYS[6], ARGV[4]) ~= ARGV[2] or not orphaned(ARGV[4]) then return -1 end
+  redis.call('ZADD', KEYS[5], int(now + tonumber(ARGV[3])), ARGV[4])
+  return tonumber(ARGV[4])
+end
+local flat = redis.call('HGETALL', KEYS[4])
+for i = 1, #flat, 2 do
+  local lane = flat[i]
+  local lease = redis.call('ZSCORE', KEYS[5], lane)
+  if orphaned(lane) and (lease == false or tonumber(lease) <= now) then
+    redis.call('ZADD', KEYS[5], int(now + tonumber(ARGV[3])), lane)
+    redis.call('HSET', KEYS[6], lane, ARGV[2])
+    return tonumber(lane)
+  end
+end
+return -1
+`;
+
+/** The drain of a lane is over: frees the lane unless a live worker owns it again. ARGV: 1 now|'' 2 workerId 3 lane */
+export const FINISH_DRAIN_LUA = `${COMMON_LUA}
+local now = clock(ARGV[1])
+if redis.call('HGET', KEYS[6], ARGV[3]) ~= ARGV[2] then return 0 end
+redis.call('ZREM', KEYS[5], ARGV[3])
+redis.call('HDEL', KEYS[6], ARGV[3])
+local owner = redis.call('HGET', KEYS[4], ARGV[3])
+if owner ~= false and not alive(owner, now) then redis.call('HDEL', KEYS[4], ARGV[3]) end
 return 1
 `;
 
@@ -54,12 +130,16 @@ return out
  * maxLoadGap busier than the least-loaded live worker; otherwise pins the least-loaded one
  * (fewest busy, then most free slots, then lowest id).
  * ARGV: 1 now|'' 2 maxLoadGap 3 pinTtlMs 4 countAssignment (1/0)
- * Reply: {workerId, reason, previousWorkerId|''} or nil when no worker is alive.
+ * Reply: {workerId, reason, previousWorkerId|'', lane} or nil when no live worker holds a lane.
  */
 export const CHOOSE_LUA = `${COMMON_LUA}
 local now = clock(ARGV[1])
 local gap = tonumber(ARGV[2])
-local workers = live(now)
+local laneOf = lanesOwned()
+local workers = {}
+for _, w in ipairs(live(now)) do
+  if laneOf[w[1]] ~= nil then workers[#workers + 1] = w end
+end
 if #workers == 0 then return false end
 local best = nil
 local busyOf = {}
@@ -70,7 +150,7 @@ for _, w in ipairs(workers) do
     best = w
   end
 end
-local pinned = redis.call('GET', KEYS[4])
+local pinned = redis.call('GET', KEYS[7])
 local chosen = best[1]
 local reason = 'new'
 if pinned then
@@ -84,14 +164,14 @@ if pinned then
     reason = 'rebalanced'
   end
 end
-redis.call('SET', KEYS[4], chosen, 'PX', ARGV[3])
+redis.call('SET', KEYS[7], chosen, 'PX', ARGV[3])
 -- Count the assignment until the worker's next heartbeat reports the truth, so a burst of new
 -- sessions spreads over idle workers instead of all landing on the one that looked idlest.
 if ARGV[4] == '1' then redis.call('HINCRBY', KEYS[3], chosen, 1) end
-return {chosen, reason, pinned or ''}
+return {chosen, reason, pinned or '', laneOf[chosen]}
 `;
 
-/** ARGV: 1 workerId */
+/** ARGV: 1 workerId. Its lane stays owned by it, now dead: another worker drains what is left there. */
 export const DEREGISTER_LUA = `
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { CHOOSE_LUA, DEREGISTER_LUA, LIVE_LUA, REPORT_LUA } from './worker-registry.lua.ts';
+import { CHOOSE_LUA, CLAIM_LANE_LUA, DEREGISTER_LUA, DRAIN_LANE_LUA, FINISH_DRAIN_LUA, LIVE_LUA, REPORT_LUA } from './worker-registry.lua.ts';
 import { assertId, assertTime, defineScript, replyArray, replyNumber, replyString, type ScriptCall } from './redis-script.ts';
 
 export interface WorkerReport {
@@ -25,6 +25,8 @@ export interface WorkerChoice {
   reason: WorkerChoiceReason;
   /** The worker the session was pinned to before, if any. */
   previousWorkerId: string | undefined;
+  /** The chosen worker's lane: publish the request to it (EventPublisher `{ lane }`). */
+  lane: number;
 }
 
 export interface ChooseWorkerOptions {
@@ -58,7 +60,7 @@ const REASONS: readonly WorkerChoiceReason[] = ['sticky', 'new', 'rebalanced', '
  * request.
  */
 export class WorkerRegistry {
-  private readonly keys: readonly [alive: string, slots: string, busy: string];
+  private readonly keys: readonly [alive: string, slots: string, busy: string, owners: string, drains: string, drainers: string];
   private readonly tag: string;
   private readonly heartbeatTtlMs: number;
   private readonly pinTtlMs: number;
@@ -67,30 +69,72 @@ export class WorkerRegistry {
   private readonly liveScript: ScriptCall;
   private readonly chooseScript: ScriptCall;
   private readonly deregisterScript: ScriptCall;
+  private readonly claimLaneScript: ScriptCall;
+  private readonly drainLaneScript: ScriptCall;
+  private readonly finishDrainScript: ScriptCall;
 
   constructor(redis: Redis, options: WorkerRegistryOptions = {}) {
     const pool = options.pool ?? 'default';
     assertId('pool', pool);
     this.tag = `${options.prefix ?? 'aip:rl:'}{w:${pool}}`;
-    this.keys = [`${this.tag}:alive`, `${this.tag}:slots`, `${this.tag}:busy`];
+    this.keys = [`${this.tag}:alive`, `${this.tag}:slots`, `${this.tag}:busy`, `${this.tag}:lanes`, `${this.tag}:drains`, `${this.tag}:drainers`];
     this.heartbeatTtlMs = options.heartbeatTtlMs ?? 10_000;
     this.pinTtlMs = options.pinTtlMs ?? 30 * 60_000;
     this.countAssignments = options.countAssignments ?? true;
     if (!Number.isSafeInteger(this.heartbeatTtlMs) || this.heartbeatTtlMs <= 0) throw new RangeError(`heartbeatTtlMs must be a positive integer, got ${this.heartbeatTtlMs}`);
     if (!Number.isSafeInteger(this.pinTtlMs) || this.pinTtlMs <= 0) throw new RangeError(`pinTtlMs must be a positive integer, got ${this.pinTtlMs}`);
-    this.reportScript = defineScript(redis, 'aipRlWorkerReport', 3, REPORT_LUA);
-    this.liveScript = defineScript(redis, 'aipRlWorkerLive', 3, LIVE_LUA);
-    this.chooseScript = defineScript(redis, 'aipRlWorkerChoose', 4, CHOOSE_LUA);
-    this.deregisterScript = defineScript(redis, 'aipRlWorkerDeregister', 3, DEREGISTER_LUA);
+    this.reportScript = defineScript(redis, 'aipRlWorkerReport', 6, REPORT_LUA);
+    this.liveScript = defineScript(redis, 'aipRlWorkerLive', 6, LIVE_LUA);
+    this.chooseScript = defineScript(redis, 'aipRlWorkerChoose', 7, CHOOSE_LUA);
+    this.deregisterScript = defineScript(redis, 'aipRlWorkerDeregister', 6, DEREGISTER_LUA);
+    this.claimLaneScript = defineScript(redis, 'aipRlWorkerClaimLane', 6, CLAIM_LANE_LUA);
+    this.drainLaneScript = defineScript(redis, 'aipRlWorkerDrainLane', 6, DRAIN_LANE_LUA);
+    this.finishDrainScript = defineScript(redis, 'aipRlWorkerFinishDrain', 6, FINISH_DRAIN_LUA);
   }
 
-  /** Heartbeat: call at least every heartbeatTtlMs (e.g. every third of it) and on every change. */
-  async report(report: WorkerReport, nowMs?: number): Promise<void> {
+  /**
+   * Heartbeat: call at least every heartbeatTtlMs (e.g. every third of it) and on every change.
+   * Resolves to the lane the worker owns, or undefined when it owns none (never claimed, or taken
+   * over while its heartbeat had lapsed: claim again).
+   */
+  async report(report: WorkerReport, nowMs?: number): Promise<number | undefined> {
     assertId('workerId', report.workerId);
     assertTime('nowMs', nowMs);
     if (!Number.isSafeInteger(report.slots) || report.slots < 0) throw new RangeError(`slots must be a non-negative integer, got ${report.slots}`);
     if (!Number.isSafeInteger(report.busy) || report.busy < 0) throw new RangeError(`busy must be a non-negative integer, got ${report.busy}`);
-    await this.reportScript(...this.keys, nowMs ?? '', this.heartbeatTtlMs, report.workerId, report.slots, report.busy);
+    return laneOf(await this.reportScript(...this.keys, nowMs ?? '', this.heartbeatTtlMs, report.workerId, report.slots, report.busy));
+  }
+
+  /**
+   * Claims a lane for the worker among `lanes` (the consumer group's lane count): the one it owns
+   * already, else a free one or one whose owner died — whatever was queued there is now this
+   * worker's. Undefined when every lane has a live owner: the worker then serves the shared group
+   * only and is never chosen for a session.
+   */
+  async claimLane(workerId: string, lanes: number, nowMs?: number): Promise<number | undefined> {
+    assertId('workerId', workerId);
+    assertTime('nowMs', nowMs);
+    if (!Number.isSafeInteger(lanes) || lanes < 1) throw new RangeError(`lanes must be a positive integer, got ${lanes}`);
+    return laneOf(await this.claimLaneScript(...this.keys, nowMs ?? '', workerId, lanes, this.heartbeatTtlMs));
+  }
+
+  /**
+   * An orphaned lane (its owner died or left) for this worker to empty, held for `drainMs`; or,
+   * with `lane`, renews that drain. Undefined when there is nothing to drain, or (renewal) when the
+   * drain is over because a live worker owns the lane again.
+   */
+  async drainLane(workerId: string, drainMs: number, lane?: number, nowMs?: number): Promise<number | undefined> {
+    assertId('workerId', workerId);
+    assertTime('nowMs', nowMs);
+    if (!Number.isSafeInteger(drainMs) || drainMs <= 0) throw new RangeError(`drainMs must be a positive integer, got ${drainMs}`);
+    return laneOf(await this.drainLaneScript(...this.keys, nowMs ?? '', workerId, drainMs, lane ?? ''));
+  }
+
+  /** The orphaned lane is empty: it becomes free for the next worker to claim. */
+  async finishDrain(workerId: string, lane: number, nowMs?: number): Promise<void> {
+    assertId('workerId', workerId);
+    assertTime('nowMs', nowMs);
+    await this.finishDrainScript(...this.keys, nowMs ?? '', workerId, lane);
   }
 
   /** Graceful shutdown: stop routing to this worker now rather than after its heartbeat expires. */
@@ -116,7 +160,7 @@ export class WorkerRegistry {
     return (await this.liveWorkers(nowMs)).reduce((sum, worker) => sum + worker.free, 0);
   }
 
-  /** The worker for this session's next request, recorded as its pin; undefined when none is alive. */
+  /** The worker for this session's next request, recorded as its pin; undefined when no live worker holds a lane. */
   async chooseWorker(sessionId: string, options: ChooseWorkerOptions): Promise<WorkerChoice | undefined> {
     assertId('sessionId', sessionId);
     assertTime('nowMs', options.nowMs);
@@ -126,10 +170,20 @@ export class WorkerRegistry {
       options.nowMs ?? '', options.maxLoadGap, this.pinTtlMs, this.countAssignments ? 1 : 0,
     );
     if (reply === null) return undefined;
-    const [workerId, reason, previous] = replyArray(reply, 'chooseWorker');
+    const [workerId, reason, previous, lane] = replyArray(reply, 'chooseWorker');
     const why = replyString(reason, 'choice reason');
     if (!REASONS.includes(why as WorkerChoiceReason)) throw new Error(`unexpected choice reason ${why}`);
     const previousWorkerId = replyString(previous, 'previous worker');
-    return { workerId: replyString(workerId, 'chosen worker'), reason: why as WorkerChoiceReason, previousWorkerId: previousWorkerId === '' ? undefined : previousWorkerId };
+    return {
+      workerId: replyString(workerId, 'chosen worker'),
+      reason: why as WorkerChoiceReason,
+      previousWorkerId: previousWorkerId === '' ? undefined : previousWorkerId,
+      lane: replyNumber(lane, 'lane'),
+    };
   }
+}
+
+function laneOf(reply: unknown): number | undefined {
+  const lane = replyNumber(reply, 'lane');
+  return lane < 0 ? undefined : lane;
 }

@@ -13,6 +13,7 @@ export function collectProcessMetrics(): void {
 export const appMetrics = {
   httpRequests: new Counter({ name: 'aip_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers: [register] }),
   admissions: new Counter({ name: 'aip_admission_decisions_total', help: 'Admission decisions by outcome and reason', labelNames: ['outcome', 'reason'], registers: [register] }),
+  workerChoices: new Counter({ name: 'aip_affinity_choices_total', help: 'Session-affinity worker choices by reason (sticky, new, rebalanced, failover, none)', labelNames: ['reason'], registers: [register] }),
   generations: new Counter({ name: 'aip_inference_generations_total', help: 'Generations by model, provider and outcome', labelNames: ['model', 'provider', 'outcome'], registers: [register] }),
   tokens: new Counter({ name: 'aip_inference_tokens_total', help: 'Tokens by model, provider and kind (prompt, completion)', labelNames: ['model', 'provider', 'kind'], registers: [register] }),
   timeToFirstToken: new Histogram({

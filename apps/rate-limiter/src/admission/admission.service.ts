@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import type { Envelope } from '@aip/contracts';
 import { ApiKeyStore } from '@aip/keys';
 import { EventPublisher } from '@aip/messaging';
-import { AdmissionControl, DeadlineQueue, limitSubject, policyDocumentSchema, rateLimitPolicySchema, resolvePolicy, WorkerRegistry, type PolicyDocument, type RateLimitPolicy } from '@aip/rate-limit';
+import { AdmissionControl, DeadlineQueue, limitSubject, policyDocumentSchema, rateLimitPolicySchema, resolvePolicy, WorkerRegistry, type PolicyDocument, type RateLimitPolicy, type WorkerChoice } from '@aip/rate-limit';
 import { appMetrics, ConfigDocuments, ENV } from '@aip/runtime';
 import { TaskStore } from '@aip/tasks';
 import type { Logger } from 'pino';
@@ -77,10 +77,17 @@ export class AdmissionService implements OnApplicationBootstrap, OnApplicationSh
     });
     if (decision.admitted) {
       appMetrics.admissions.inc({ outcome: 'admitted', reason: '' });
+      const worker = await this.chooseWorker(request.taskId, event.tenantId, request.sessionId);
       await this.publisher.publish(
         'ai.request.admitted',
-        { request, reservationId: decision.reservationId, reservedTokens: decision.reservedTokens, queuedMs: Math.max(0, Date.now() - queuedSince) },
-        { tenantId: event.tenantId, ...(event.traceparent ? { traceparent: event.traceparent } : {}) },
+        {
+          request,
+          reservationId: decision.reservationId,
+          reservedTokens: decision.reservedTokens,
+          queuedMs: Math.max(0, Date.now() - queuedSince),
+          ...(worker ? { workerId: worker.workerId } : {}),
+        },
+        { tenantId: event.tenantId, ...(event.traceparent ? { traceparent: event.traceparent } : {}), ...(worker ? { lane: worker.lane } : {}) },
       );
       return;
     }
@@ -95,6 +102,27 @@ export class AdmissionService implements OnApplicationBootstrap, OnApplicationSh
         ? `the request needs more tokens than the key's tokens-per-minute limit (${decision.limit})`
         : `${decision.reason.replaceAll('_', ' ')}: limit ${decision.limit}, retry after ${Math.ceil(decision.retryAfterMs / 1000)} s`;
     await this.reject(event, decision.reason, message, decision.retryAfterMs >= 0 ? decision.retryAfterMs : undefined, { limit: decision.limit, remaining: decision.remaining });
+  }
+
+  /**
+   * Session affinity (SESSION_AFFINITY): the worker for a session's request, routed through its
+   * lane. Without a session, without a live worker holding a lane, or with Redis failing here, the
+   * request goes to the shared group instead, where any worker takes it: affinity is an
+   * optimisation, never a reason to hold a request back.
+   */
+  private async chooseWorker(taskId: string, tenantId: string, sessionId: string | undefined): Promise<WorkerChoice | undefined> {
+    if (!this.env.SESSION_AFFINITY || !sessionId) return undefined;
+    try {
+      // Session ids are the tenant's own: two tenants may use the same one.
+      const choice = await this.workers.chooseWorker(`${tenantId}/${sessionId}`, { maxLoadGap: this.env.AFFINITY_MAX_LOAD_GAP });
+      appMetrics.workerChoices.inc({ reason: choice?.reason ?? 'none' });
+      if (choice && choice.reason !== 'sticky' && choice.reason !== 'new') this.logger.info({ taskId, sessionId, ...choice }, 'session moved to another worker');
+      return choice;
+    } catch (error) {
+      appMetrics.workerChoices.inc({ reason: 'none' });
+      this.logger.warn({ taskId, err: String(error) }, 'could not choose a worker: any worker may take the request');
+      return undefined;
+    }
   }
 
   async reconcile(event: Envelope<'ai.inference.completed' | 'ai.inference.failed' | 'ai.inference.cancelled'>): Promise<void> {

@@ -44,8 +44,40 @@ topic config-change NORMAL
 
 group rate-limiter false 15
 group inference false 2
+group inference-lane-00 false 2
+group inference-lane-01 false 2
+group inference-lane-02 false 2
+group inference-lane-03 false 2
+group inference-lane-04 false 2
+group inference-lane-05 false 2
+group inference-lane-06 false 2
+group inference-lane-07 false 2
+group inference-lane-08 false 2
+group inference-lane-09 false 2
+group inference-lane-10 false 2
+group inference-lane-11 false 2
+group inference-lane-12 false 2
+group inference-lane-13 false 2
+group inference-lane-14 false 2
+group inference-lane-15 false 2
+group inference-lane-16 false 2
+group inference-lane-17 false 2
+group inference-lane-18 false 2
+group inference-lane-19 false 2
+group inference-lane-20 false 2
+group inference-lane-21 false 2
+group inference-lane-22 false 2
+group inference-lane-23 false 2
+group inference-lane-24 false 2
+group inference-lane-25 false 2
+group inference-lane-26 false 2
+group inference-lane-27 false 2
+group inference-lane-28 false 2
+group inference-lane-29 false 2
+group inference-lane-30 false 2
+group inference-lane-31 false 2
 group knowledge-ingest true 15
 group intent-scheduler false 15
 group rtc-push true 15
 
-echo "topology applied: 7 topics, 5 groups"
+echo "topology applied: 7 topics, 37 groups"

@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { MessagingMetrics } from '../metrics/messaging.metrics.ts';
 import type { ConsumerPort } from './consumer.port.ts';
+import { SlotPool } from './slot-pool.ts';
 import { PoisonMessageError, Subscription, type Dispatch, type SubscriptionOptions } from './subscription.ts';
 
 type Call = { op: 'ack' | 'change' | 'dlq'; id: string; ms?: number };
@@ -95,6 +96,45 @@ describe('Subscription', () => {
     expect(consumer.receiveSizes.at(-1)).toBe(2);
     expect(Math.max(...consumer.receiveSizes)).toBe(3);
     gates.forEach((gate) => gate.resolve());
+  });
+
+  it('shares one slot pool between subscriptions: never more handlers than slots, the surplus released to its group', async () => {
+    const shared = new FakeConsumer();
+    const lane = new FakeConsumer();
+    const slots = new SlotPool(3);
+    let running = 0;
+    let most = 0;
+    const gates: ReturnType<typeof deferred>[] = [];
+    const handler = async () => {
+      most = Math.max(most, ++running);
+      const gate = deferred();
+      gates.push(gate);
+      await gate.promise;
+      running--;
+    };
+    shared.push(message(), message(), message());
+    lane.push(message(), message(), message());
+    const a = subscription(shared, handler, { concurrency: 3, slots });
+    const b = subscription(lane, handler, { group: 'g-lane-00', concurrency: 3, slots });
+    a.start();
+    b.start();
+    try {
+      await until(() => gates.length === 3);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(most).toBe(3);
+      const released = [...shared.calls, ...lane.calls].filter((call) => call.op === 'change' && call.ms === 1_000);
+      // Whatever arrived beyond the free slots went back to its group, to come again.
+      expect(gates.length + released.length + shared.queue.length + lane.queue.length).toBe(6);
+      const laneAsked = lane.receiveSizes.length;
+      lane.push(message());
+      gates.forEach((gate) => gate.resolve());
+      await until(() => gates.length >= 4); // a slot freed by either subscription wakes the other
+      expect(lane.receiveSizes.length).toBeGreaterThan(laneAsked);
+      expect(most).toBe(3);
+    } finally {
+      gates.forEach((gate) => gate.resolve());
+      await Promise.all([a.stop(), b.stop()]);
+    }
   });
 
   it('retries a failed handler later by extending invisibility with exponential backoff', async () => {

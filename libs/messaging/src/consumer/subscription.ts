@@ -4,6 +4,7 @@ import { errorMessage } from '../common/errors.ts';
 import { backoffDelay, type RetryBackoff } from '../common/rocketmq.options.ts';
 import type { MessagingMetrics } from '../metrics/messaging.metrics.ts';
 import type { ConsumerPort } from './consumer.port.ts';
+import { SlotPool } from './slot-pool.ts';
 
 /** Thrown by a dispatcher for a message that can never be handled: it goes to dead letter at once. */
 export class PoisonMessageError extends Error {
@@ -26,6 +27,8 @@ export interface SubscriptionOptions {
   fifo: boolean;
   /** Messages held at once; the consumer never asks the broker for more than the free slots. */
   concurrency: number;
+  /** Slots shared with other subscriptions of the same handler; default: `concurrency` of its own. */
+  slots?: SlotPool;
   /** Invisible duration of a received message; renewed while its handler runs. */
   leaseMs: number;
   maxAttempts: number;
@@ -70,17 +73,25 @@ export class Subscription {
   private readonly held = new Set<Held>();
   private stopping = false;
   private loop: Promise<void> | undefined;
-  private slotFreed: (() => void) | undefined;
+  private wake: (() => void) | undefined;
+  private lastReceived = Date.now();
+  private readonly slots: SlotPool;
   private leaseTimer: NodeJS.Timeout | undefined;
   private state: SubscriptionState = 'connecting';
   private readonly labels: { group: string; topic: string };
 
   constructor(private readonly options: SubscriptionOptions) {
     this.labels = { group: options.group, topic: options.topic };
+    this.slots = options.slots ?? new SlotPool(options.concurrency);
   }
 
   get inFlight(): number {
     return this.held.size;
+  }
+
+  /** When the last message arrived (or the subscription started): how long its group has been quiet. */
+  get lastReceivedAt(): number {
+    return this.lastReceived;
   }
 
   get currentState(): SubscriptionState {
@@ -97,7 +108,7 @@ export class Subscription {
   async stop(): Promise<void> {
     if (this.stopping) return this.loop;
     this.stopping = true;
-    this.slotFreed?.();
+    this.wake?.();
     await this.loop;
     const deadline = Date.now() + this.options.drainTimeoutMs;
     while (this.held.size > 0 && Date.now() < deadline) await this.waitForSlot(Math.max(1, deadline - Date.now()));
@@ -123,11 +134,11 @@ export class Subscription {
     while (!this.stopping) {
       try {
         this.consumer ??= await this.options.connect();
-        const free = this.options.concurrency - this.held.size;
+        const free = this.slots.free;
         // Ask for a worthwhile batch: while messages are in flight, wait until half the slots
         // (or a full batch) are free instead of polling the broker for one message at a time.
-        const worthwhile = Math.min(this.options.maxBatch, Math.ceil(this.options.concurrency / 2));
-        if (free <= 0 || (free < worthwhile && this.held.size > 0)) {
+        const worthwhile = Math.min(this.options.maxBatch, Math.ceil(this.slots.size / 2));
+        if (free <= 0 || (free < worthwhile && this.slots.inUse > 0)) {
           await this.waitForSlot();
           continue;
         }
@@ -153,8 +164,14 @@ export class Subscription {
     }
   }
 
-  private accept(batch: MessageView[]) {
+  private accept(received: MessageView[]) {
     const now = Date.now();
+    if (received.length > 0) this.lastReceived = now;
+    // Subscriptions sharing a pool poll at once; what arrives beyond the free slots goes back.
+    const batch = received.slice(0, this.slots.take(received.length));
+    for (const surplus of received.slice(batch.length)) {
+      void this.consumer?.changeInvisibleDuration(surplus, RELEASE_MS).catch(() => undefined);
+    }
     const items = batch.map((message) => {
       const held: Held = { message, receivedAt: now, renewedAt: now, settled: false, chain: Promise.resolve(), renewListeners: [] };
       this.held.add(held);
@@ -258,7 +275,7 @@ export class Subscription {
     } finally {
       this.held.delete(held);
       this.options.metrics.inFlight.set(this.labels, this.held.size);
-      this.slotFreed?.();
+      this.slots.give();
     }
   }
 
@@ -282,14 +299,18 @@ export class Subscription {
     }
   }
 
+  /** Until a slot of the pool is given back (by any subscription sharing it), a stop, or the timeout. */
   private waitForSlot(timeoutMs?: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = timeoutMs === undefined ? undefined : setTimeout(resolve, timeoutMs);
-      this.slotFreed = () => {
+      const done = () => {
         clearTimeout(timer);
-        this.slotFreed = undefined;
+        unsubscribe();
+        if (this.wake === done) this.wake = undefined;
         resolve();
       };
+      const timer = timeoutMs === undefined ? undefined : setTimeout(done, timeoutMs);
+      const unsubscribe = this.slots.onFree(done);
+      this.wake = done;
     });
   }
 }

@@ -1,5 +1,5 @@
 import { context, propagation } from '@opentelemetry/api';
-import { createEnvelope, EVENTS, TOPICS, type Envelope, type EventInput, type EventType } from '@aip/contracts';
+import { createEnvelope, EVENTS, laneTag, TOPICS, type Envelope, type EventInput, type EventType } from '@aip/contracts';
 import { Producer } from 'rocketmq-client-nodejs';
 import type { Logger } from 'pino';
 import { clientLogger } from '../common/client-logger.ts';
@@ -23,6 +23,8 @@ export interface PublishOptions {
   properties?: Record<string, string>;
   /** Publishes to another topic of the same message type (tests, migrations). */
   topic?: string;
+  /** Sends the message to the instance holding this lane of the consumer group (RocketMQServer.followLane). */
+  lane?: number;
 }
 
 export interface PublishReceipt<T extends EventType = EventType> {
@@ -103,13 +105,14 @@ export class EventPublisher {
     if (envelope.traceparent) properties.set('traceparent', envelope.traceparent);
     const timeoutMs = this.options.sendTimeoutMs ?? 10_000;
     const started = process.hrtime.bigint();
+    const tag = options.lane === undefined ? spec.tag : laneTag(spec.tag, options.lane);
     const labels = { topic, tag: spec.tag };
     try {
       const producer = await this.ready();
       const receipt = await withTimeout(
         producer.send({
           topic,
-          tag: spec.tag,
+          tag,
           body: Buffer.from(JSON.stringify(envelope)),
           ...(key ? { keys: [key] } : {}),
           ...(messageGroup ? { messageGroup } : {}),

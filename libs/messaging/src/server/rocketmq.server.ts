@@ -2,8 +2,11 @@ import { EventPattern, Server, type CustomTransportStrategy } from '@nestjs/micr
 import { context as otelContext, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
 import {
   CONSUMER_GROUPS,
+  eventTagOf,
   EVENTS,
   isEventType,
+  laneGroup,
+  laneTag,
   parseEnvelope,
   TOPICS,
   type Envelope,
@@ -15,6 +18,7 @@ import { isObservable, lastValueFrom } from 'rxjs';
 import { errorMessage } from '../common/errors.ts';
 import { DEFAULT_BACKOFF, type RetryBackoff, type RocketMQConnectionOptions } from '../common/rocketmq.options.ts';
 import { RocketMQConsumer } from '../consumer/rocketmq.consumer.ts';
+import { SlotPool } from '../consumer/slot-pool.ts';
 import { PoisonMessageError, Subscription, type Lease } from '../consumer/subscription.ts';
 import { RocketMQContext } from '../ctx-host/rocketmq.context.ts';
 import type { BrokerHealth } from '../health/rocketmq.health.ts';
@@ -74,6 +78,18 @@ interface SubscriptionPlan {
   fifo: boolean;
   types: Map<string, EventType>;
   extras: RocketMQHandlerExtras;
+  /** Lane groups of `group` (contracts), 0 when it has none. */
+  lanes: number;
+  /** Shared by the plan's own subscription and its lanes'. */
+  slots?: SlotPool;
+}
+
+/** A lane this instance consumes: `stop()` drains and closes its subscriptions. */
+export interface LaneSubscription {
+  readonly lane: number;
+  /** When the lane's groups last delivered a message (or when they were subscribed). */
+  lastReceivedAt(): number;
+  stop(): Promise<void>;
 }
 
 
@@ -88,6 +104,7 @@ export class RocketMQServer extends Server implements CustomTransportStrategy {
   /** Handler errors reach the transport as they are, so it can retry or dead-letter. */
   override readonly propagatesEventHandlerErrors = true;
   private readonly subscriptions: Subscription[] = [];
+  private plans: SubscriptionPlan[] = [];
   private readonly log: Logger;
   private readonly metrics: MessagingMetrics;
 
@@ -99,7 +116,8 @@ export class RocketMQServer extends Server implements CustomTransportStrategy {
 
   override listen(callback: (...optionalParams: unknown[]) => void): void {
     try {
-      for (const plan of this.plan()) this.subscribe(plan);
+      this.plans = this.plan();
+      for (const plan of this.plans) this.subscribe(plan);
       callback();
     } catch (error) {
       callback(error);
@@ -124,6 +142,29 @@ export class RocketMQServer extends Server implements CustomTransportStrategy {
     return this.subscriptions.reduce((sum, subscription) => sum + subscription.inFlight, 0);
   }
 
+  /** Lanes of the handled groups (contracts); 0 when no handler's group has any. */
+  get lanes(): number {
+    return Math.max(0, ...this.plans.map((plan) => plan.lanes));
+  }
+
+  /**
+   * Also consumes lane `lane` of every laned group this server handles: messages published with
+   * `{ lane }` reach this instance alone, and share the handler's slots with its group's.
+   */
+  followLane(lane: number): LaneSubscription {
+    const laned = this.plans.filter((plan) => lane >= 0 && lane < plan.lanes);
+    if (laned.length === 0) throw new RangeError(`no handled group has lane ${lane}`);
+    const subscriptions = laned.map((plan) => this.subscribe(plan, lane));
+    return {
+      lane,
+      lastReceivedAt: () => Math.max(...subscriptions.map((subscription) => subscription.lastReceivedAt)),
+      stop: async () => {
+        await Promise.all(subscriptions.map((subscription) => subscription.stop()));
+        for (const subscription of subscriptions) this.subscriptions.splice(this.subscriptions.indexOf(subscription), 1);
+      },
+    };
+  }
+
   /** One subscription per (group, topic): a group must subscribe consistently to a topic. */
   private plan(): SubscriptionPlan[] {
     const plans = new Map<string, SubscriptionPlan>();
@@ -135,7 +176,8 @@ export class RocketMQServer extends Server implements CustomTransportStrategy {
       const topic = extras.topic ?? TOPICS[spec.topic].name;
       const group = extras.group ?? this.options.group;
       const key = `${group}|${topic}`;
-      const plan: SubscriptionPlan = plans.get(key) ?? { group, topic, fifo: TOPICS[spec.topic].messageType === 'FIFO', types: new Map(), extras: {} };
+      const lanes = (Object.values(CONSUMER_GROUPS) as { name: string; lanes?: number }[]).find((g) => g.name === group)?.lanes ?? 0;
+      const plan: SubscriptionPlan = plans.get(key) ?? { group, topic, fifo: TOPICS[spec.topic].messageType === 'FIFO', types: new Map(), extras: {}, lanes };
       plan.types.set(spec.tag, pattern);
       // Handlers sharing a subscription share its slots: the largest setting wins.
       plan.extras = {
@@ -148,12 +190,15 @@ export class RocketMQServer extends Server implements CustomTransportStrategy {
     return [...plans.values()];
   }
 
-  private subscribe(plan: SubscriptionPlan) {
+  private subscribe(plan: SubscriptionPlan, lane?: number): Subscription {
     const { options } = this;
-    const { group, topic, extras } = plan;
-    const groupSpec = Object.values(CONSUMER_GROUPS).find((g) => g.name === group);
+    const { topic, extras } = plan;
+    const groupSpec = Object.values(CONSUMER_GROUPS).find((g) => g.name === plan.group);
     const maxAttempts = extras.maxAttempts ?? groupSpec?.maxAttempts ?? 16;
-    const filter = [...plan.types.keys()].join('||');
+    const group = lane === undefined ? plan.group : laneGroup(plan.group, lane);
+    const filter = [...plan.types.keys()].map((tag) => (lane === undefined ? tag : laneTag(tag, lane))).join('||');
+    const concurrency = extras.concurrency ?? options.concurrency ?? 16;
+    if (plan.lanes > 0) plan.slots ??= new SlotPool(concurrency);
     const pollWaitMs = options.pollWaitMs ?? 5_000;
     const name = `${group}/${topic}`;
     const logger = this.log.child({ group, topic });
@@ -161,7 +206,8 @@ export class RocketMQServer extends Server implements CustomTransportStrategy {
       group,
       topic,
       fifo: plan.fifo,
-      concurrency: extras.concurrency ?? options.concurrency ?? 16,
+      concurrency,
+      ...(plan.slots ? { slots: plan.slots } : {}),
       leaseMs: extras.leaseMs ?? options.leaseMs ?? 30_000,
       maxAttempts,
       backoff: options.backoff ?? DEFAULT_BACKOFF,
@@ -189,10 +235,11 @@ export class RocketMQServer extends Server implements CustomTransportStrategy {
     options.health?.report(name, 'connecting');
     this.subscriptions.push(subscription);
     subscription.start();
+    return subscription;
   }
 
   private async dispatch(plan: SubscriptionPlan, message: MessageView, lease: Lease): Promise<void> {
-    const type = plan.types.get(message.tag ?? '');
+    const type = plan.types.get(eventTagOf(message.tag ?? ''));
     if (!type) throw new PoisonMessageError(`no handler for tag "${message.tag}" on ${plan.topic}`);
     let envelope: Envelope;
     try {
