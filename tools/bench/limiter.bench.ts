@@ -25,7 +25,7 @@ import { cpus } from 'node:os';
 import { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { ADMIT_LUA } from '../../libs/rate-limit/src/admission.lua.ts';
-import { AdmissionControl, type AdmitResult, type RateLimitPolicy } from '../../libs/rate-limit/src/index.ts';
+import { AdmissionControl, WorkerRegistry, type AdmitResult, type RateLimitPolicy } from '../../libs/rate-limit/src/index.ts';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const OPS = Number(process.env['BENCH_OPS'] ?? 20_000);
@@ -99,6 +99,13 @@ async function main(): Promise<void> {
     const theirs = new RateLimiterRedis({ storeClient: redis, keyPrefix: `${prefix}rlf`, points: 1_000_000, duration: 60 });
     const theirsTight = new RateLimiterRedis({ storeClient: redis, keyPrefix: `${prefix}rlft`, points: 10, duration: 60 });
     const keyOf = (i: number) => `key-${i % KEYS}`;
+    // Session affinity: 16 workers holding lanes; sessions spread over the key count, so most
+    // choices are sticky and a few are new, as in steady traffic.
+    const registry = new WorkerRegistry(redis, { prefix: `${prefix}w:` });
+    for (let w = 0; w < 16; w++) {
+      await registry.claimLane(`worker-${w}`, 32);
+      await registry.report({ workerId: `worker-${w}`, slots: 1_000_000, busy: 0 });
+    }
     const figures = [
       await measure('rate-limiter-flexible consume', (i) => theirs.consume(keyOf(i), 1)),
       await measure('ours admit+reconcile', async (i) => {
@@ -113,6 +120,7 @@ async function main(): Promise<void> {
           if (!(error instanceof RateLimiterRes)) throw error;
         }),
       ),
+      await measure('ours chooseWorker (affinity, 16 workers)', (i) => registry.chooseWorker(`session-${i % KEYS}`, { maxLoadGap: 1_000_000 })),
       await measure('ioredis EVALSHA trivial', () => redis.evalsha(trivialSha, 0)),
     ];
     if (round > 0) for (const figure of figures) results.set(figure.name, [...(results.get(figure.name) ?? []), figure]);
@@ -154,6 +162,7 @@ async function main(): Promise<void> {
   console.log(`  ours admit only      / rate-limiter-flexible consume:    ${ratio(admitOnly, rlf)}`);
   console.log(`  ours mostly rejected / rlf mostly rejected:              ${ratio(rate('ours admit, mostly rejected'), rate('rlf consume, mostly rejected'))}`);
   console.log(`  ours admit only      / ioredis EVALSHA trivial:          ${ratio(admitOnly, rate('ioredis EVALSHA trivial'))}`);
+  console.log(`  chooseWorker         / ours admit only:                  ${ratio(rate('ours chooseWorker (affinity, 16 workers)'), admitOnly)}`);
   if (rawTrivial !== undefined) {
     console.log(`  ours admit only      / redis-benchmark EVALSHA trivial:  ${ratio(admitOnly, rawTrivial)}`);
     if (rawAdmit !== undefined) console.log(`  admit script / trivial script (both redis-benchmark):   ${ratio(rawAdmit, rawTrivial)}`);

@@ -25,10 +25,11 @@ end
 local function live(now)
   local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. int(now), '+inf')
   local workers = {}
-  for _, id in ipairs(ids) do
-    local slots = tonumber(redis.call('HGET', KEYS[2], id) or '0') or 0
-    local busy = tonumber(redis.call('HGET', KEYS[3], id) or '0') or 0
-    workers[#workers + 1] = {id, slots, busy}
+  if #ids == 0 then return workers end
+  local slots = redis.call('HMGET', KEYS[2], unpack(ids))
+  local busy = redis.call('HMGET', KEYS[3], unpack(ids))
+  for i, id in ipairs(ids) do
+    workers[#workers + 1] = {id, tonumber(slots[i] or '0') or 0, tonumber(busy[i] or '0') or 0}
   end
   return workers
 end
