@@ -1,6 +1,6 @@
 import { testRedis, uniqueName } from '@aip/testing';
 import type { Redis } from 'ioredis';
-import { ApiKeyStore } from './api-key.store.ts';
+import { apiKeyInputSchema, ApiKeyStore } from './api-key.store.ts';
 
 describe('ApiKeyStore (real Redis)', () => {
   let redis: Redis;
@@ -34,5 +34,13 @@ describe('ApiKeyStore (real Redis)', () => {
     const a = await store.create({ tenantId: 'tenant-a' });
     await store.create({ tenantId: 'tenant-b' });
     expect((await store.list('tenant-a')).map((r) => r.id)).toEqual([a.record.id]);
+  });
+
+  it('refuses tenant ids that could spell another tenant\'s Redis keys, with the field named', () => {
+    for (const tenantId of ['acme:bob', 'a/b', '{acme}', 'acme bob', '']) {
+      const parsed = apiKeyInputSchema.safeParse({ tenantId });
+      expect(parsed.success ? 'accepted' : parsed.error.issues[0]?.path).toEqual(['tenantId']);
+    }
+    expect(apiKeyInputSchema.safeParse({ tenantId: 'acme-eu.prod_2' }).success).toBe(true);
   });
 });

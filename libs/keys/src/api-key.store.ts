@@ -2,8 +2,15 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 
+/**
+ * Tenant ids go into Redis keys as `{tenant:user}` and `tenant/session`: no ':', '/', braces or
+ * spaces, so one tenant's keys can never spell another's (tenant "a:b" + user "c" = tenant "a" +
+ * user "b:c" otherwise).
+ */
+export const tenantIdSchema = z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'tenantId: 1-128 letters, digits, ".", "_" or "-"');
+
 export const apiKeyInputSchema = z.object({
-  tenantId: z.string().min(1).max(128),
+  tenantId: tenantIdSchema,
   subAccount: z.string().min(1).max(128).optional(),
   name: z.string().max(256).optional(),
   /** Model aliases this key may call; empty or absent = every model. */
