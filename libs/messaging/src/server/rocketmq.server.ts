@@ -160,7 +160,10 @@ export class RocketMQServer extends Server implements CustomTransportStrategy {
       lastReceivedAt: () => Math.max(...subscriptions.map((subscription) => subscription.lastReceivedAt)),
       stop: async () => {
         await Promise.all(subscriptions.map((subscription) => subscription.stop()));
-        for (const subscription of subscriptions) this.subscriptions.splice(this.subscriptions.indexOf(subscription), 1);
+        for (const subscription of subscriptions) {
+          const index = this.subscriptions.indexOf(subscription);
+          if (index >= 0) this.subscriptions.splice(index, 1); // close() may have cleared the list already
+        }
       },
     };
   }
