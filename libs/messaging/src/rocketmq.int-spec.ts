@@ -3,7 +3,7 @@ import { createServer, Socket, type Server as NetServer } from 'node:net';
 import { Controller, Module, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Ctx, Payload } from '@nestjs/microservices';
-import { createEnvelope, type Envelope } from '@aip/contracts';
+import { createEnvelope, laneGroup, type Envelope } from '@aip/contracts';
 import { Collector, deadLetters, eventually, provisionBroker, testConnection, testRedis, uniqueName } from '@aip/testing';
 import { Producer } from 'rocketmq-client-nodejs';
 import { pino } from 'pino';
@@ -33,8 +33,8 @@ const apps: INestMicroservice[] = [];
 const publishers: EventPublisher[] = [];
 let redis: Redis;
 
-function scenario(name: string, options: { maxAttempts?: number; fifo?: boolean } = {}) {
-  return { topic: uniqueName(`it-${name}`), group: uniqueName(`it-${name}`), fifo: options.fifo ?? false, maxAttempts: options.maxAttempts ?? 16 };
+function scenario(name: string, options: { maxAttempts?: number; fifo?: boolean; lanes?: number } = {}) {
+  return { topic: uniqueName(`it-${name}`), group: uniqueName(`it-${name}`), fifo: options.fifo ?? false, maxAttempts: options.maxAttempts ?? 16, lanes: options.lanes ?? 0 };
 }
 
 const scenarios = {
@@ -49,6 +49,7 @@ const scenarios = {
   idempotency: scenario('idem'),
   shutdown: scenario('shutdown'),
   outage: scenario('outage'),
+  lanes: scenario('lanes', { lanes: 2 }),
 };
 type Scenario = (typeof scenarios)[keyof typeof scenarios];
 
@@ -57,7 +58,7 @@ beforeAll(async () => {
   const all = Object.values(scenarios);
   await provisionBroker(
     all.map((s) => ({ name: s.topic, messageType: s.fifo ? 'FIFO' : 'NORMAL' })),
-    all.map((s) => ({ name: s.group, orderly: s.fifo, retryMaxTimes: s.maxAttempts - 1 })),
+    all.flatMap((s) => [s.group, ...Array.from({ length: s.lanes }, (_, lane) => laneGroup(s.group, lane))].map((name) => ({ name, orderly: s.fifo, retryMaxTimes: s.maxAttempts - 1 }))),
   );
 });
 
@@ -76,8 +77,8 @@ function publisher(connection: RocketMQConnectionOptions = testConnection(), sen
   return instance;
 }
 
-function publishDeleted(s: Scenario, docId: string, via = publisher()) {
-  return via.publish('kb.document.deleted', { kbId: 'kb', docId }, { tenantId: 'acme', topic: s.topic });
+function publishDeleted(s: Scenario, docId: string, via = publisher(), lane?: number) {
+  return via.publish('kb.document.deleted', { kbId: 'kb', docId }, { tenantId: 'acme', topic: s.topic, ...(lane === undefined ? {} : { lane }) });
 }
 
 /** A FIFO event: the message group is `kb:{docId}`, the content carries the sequence number. */
@@ -88,7 +89,7 @@ function publishFifo(s: Scenario, docId: string, sequence: number, via = publish
 async function startConsumer(s: Scenario, behaviour: Behaviour, options: Partial<RocketMQServerOptions> & { concurrency?: number } = {}) {
   @Controller()
   class Handlers {
-    @RocketMQEvent('kb.document.deleted', { topic: s.topic, maxAttempts: s.maxAttempts })
+    @RocketMQEvent('kb.document.deleted', { topic: s.topic, maxAttempts: s.maxAttempts, lanes: s.lanes })
     onDeleted(@Payload() event: Deleted, @Ctx() ctx: RocketMQContext) {
       return behaviour(event, ctx);
     }
@@ -111,6 +112,36 @@ async function startConsumer(s: Scenario, behaviour: Behaviour, options: Partial
 }
 
 describe('RocketMQ transport on a real broker', () => {
+  it('routes a message published to a lane to the one instance following that lane, and the rest to the shared group', async () => {
+    const s = scenarios.lanes;
+    const handled = new Collector<{ by: string; docId: string; tag: string | undefined }>();
+    const instance = (by: string) => startConsumer(s, (event, ctx) => handled.push({ by, docId: event.data.docId, tag: ctx.getTag() }));
+    const [a, b] = [await instance('a'), await instance('b')];
+    const laneA = a.server.followLane(0);
+    b.server.followLane(1);
+    const via = publisher();
+    for (let i = 0; i < 3; i++) {
+      await publishDeleted(s, `to-a-${i}`, via, 0);
+      await publishDeleted(s, `to-b-${i}`, via, 1);
+      await publishDeleted(s, `anyone-${i}`, via);
+    }
+    const seen = await handled.count(9);
+    for (const { by, docId, tag } of seen) {
+      if (docId.startsWith('to-a')) expect({ docId, by }).toEqual({ docId, by: 'a' });
+      if (docId.startsWith('to-b')) expect({ docId, by }).toEqual({ docId, by: 'b' });
+      expect(tag).toMatch(/^deleted(@lane-\d)?$/);
+    }
+    expect(new Set(seen.map((h) => h.docId)).size).toBe(9);
+    // a stops following lane 0: what is routed there waits in the lane, for whoever follows it next.
+    await laneA.stop();
+    await publishDeleted(s, 'left-in-lane-0', via, 0);
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(handled.items.map((h) => h.docId)).not.toContain('left-in-lane-0');
+    b.server.followLane(0);
+    const [late] = (await handled.count(10)).slice(9);
+    expect(late).toMatchObject({ by: 'b', docId: 'left-in-lane-0' });
+  }, 60_000);
+
   it('delivers a published event to its @RocketMQEvent handler as a validated envelope, once', async () => {
     const s = scenarios.basic;
     const received = new Collector<{ event: Deleted; attempt: number; topic: string; tag: string | undefined }>();

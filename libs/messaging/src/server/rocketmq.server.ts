@@ -41,6 +41,8 @@ export interface RocketMQHandlerExtras {
   maxAttempts?: number;
   /** Skip the Redis idempotency check for this handler (it is idempotent by itself). */
   idempotent?: boolean;
+  /** Lane groups of the group; defaults to the group's `lanes` in the contracts. */
+  lanes?: number;
 }
 
 export interface RocketMQServerOptions {
@@ -179,7 +181,7 @@ export class RocketMQServer extends Server implements CustomTransportStrategy {
       const topic = extras.topic ?? TOPICS[spec.topic].name;
       const group = extras.group ?? this.options.group;
       const key = `${group}|${topic}`;
-      const lanes = (Object.values(CONSUMER_GROUPS) as { name: string; lanes?: number }[]).find((g) => g.name === group)?.lanes ?? 0;
+      const lanes = extras.lanes ?? (Object.values(CONSUMER_GROUPS) as { name: string; lanes?: number }[]).find((g) => g.name === group)?.lanes ?? 0;
       const plan: SubscriptionPlan = plans.get(key) ?? { group, topic, fifo: TOPICS[spec.topic].messageType === 'FIFO', types: new Map(), extras: {}, lanes };
       plan.types.set(spec.tag, pattern);
       // Handlers sharing a subscription share its slots: the largest setting wins.
