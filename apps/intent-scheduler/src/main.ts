@@ -1,12 +1,11 @@
 import { createEmbeddings, embeddingsConfigOf } from '@aip/embeddings';
-import { collectProcessMetrics, createLogger } from '@aip/runtime';
-import { Redis } from 'ioredis';
+import { collectProcessMetrics, createLogger, createRedis } from '@aip/runtime';
 import { startIntentScheduler } from './bootstrap.ts';
 import { loadIntentSchedulerEnv } from './intent-scheduler.config.ts';
 
 const env = loadIntentSchedulerEnv();
 const logger = createLogger('intent-scheduler', env.LOG_LEVEL);
-const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2 });
+const redis = createRedis(env.REDIS_URL, logger);
 collectProcessMetrics();
 // The model loads once at start (first run: fetched from Maven Central); classification needs it.
 const { embeddings, modelId, dimension } = await createEmbeddings(embeddingsConfigOf(env), { logger });

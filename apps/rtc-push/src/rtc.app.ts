@@ -5,8 +5,7 @@ import fastifyStatic from '@fastify/static';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { BrokerHealth, IdempotencyStore, RocketMQServer } from '@aip/messaging';
-import { collectProcessMetrics, connectionOf } from '@aip/runtime';
-import { Redis } from 'ioredis';
+import { collectProcessMetrics, connectionOf, createRedis, watchRedis } from '@aip/runtime';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module.ts';
 import { DeliveryHub } from './delivery/delivery.hub.ts';
@@ -23,8 +22,8 @@ export interface RunningRtcPush {
 
 /** Builds and starts one rtc-push instance (main.ts, and in-process integration tests). */
 export async function startRtcPush(env: RtcEnv, logger: Logger, options: { host?: string } = {}): Promise<RunningRtcPush> {
-  const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2 });
-  const subscriber = redis.duplicate();
+  const redis = createRedis(env.REDIS_URL, logger);
+  const subscriber = watchRedis(redis.duplicate(), logger, 'doorbell subscriber');
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(env, redis, logger), new FastifyAdapter({ bodyLimit: env.MAX_FRAME_BYTES }), { logger: ['error', 'warn'] });
   collectProcessMetrics();
   app.connectMicroservice({

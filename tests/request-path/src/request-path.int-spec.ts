@@ -377,4 +377,21 @@ describe('outages', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
     expect((await fetch(`${url}/health/ready`)).status).toBe(503);
   });
+
+  it('answers 503 at once when Redis is unreachable — on the API and the admin API — and reports not ready', async () => {
+    const cut = await startApp('access', { REDIS_URL: 'redis://127.0.0.1:1', ADMIN_TOKEN }, 'live');
+    apps.push(cut);
+    const url = `http://127.0.0.1:${cut.port}`;
+    const started = Date.now();
+    const chat = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { authorization: 'Bearer sk-aip-any-key-at-all', 'content-type': 'application/json' }, body: JSON.stringify({ model: 'extractive', messages: ask('hello?') }) });
+    expect(chat.status).toBe(503);
+    expect((await chat.json()).error).toMatchObject({ type: 'service_unavailable', message: expect.stringMatching(/Redis.*unavailable/) });
+    const created = await fetch(`${url}/admin/keys`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ tenantId: 'acme' }) });
+    expect(created.status).toBe(503);
+    expect((await created.json()).error).toMatchObject({ type: 'service_unavailable' });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect((await fetch(`${url}/health/ready`)).status).toBe(503);
+    // Outages are logged as such, not as ioredis's unhandled error events.
+    expect(cut.output.join('')).not.toContain('Unhandled error event');
+  });
 });

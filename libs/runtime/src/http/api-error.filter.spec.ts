@@ -9,7 +9,7 @@ import { ApiErrorFilter } from './api-error.filter.ts';
 
 function fakeLogger() {
   const errors: unknown[] = [];
-  return { errors, logger: { error: (...args: unknown[]) => void errors.push(args) } as unknown as Logger };
+  return { errors, logger: { error: (...args: unknown[]) => void errors.push(args), warn: () => undefined } as unknown as Logger };
 }
 
 function fakeHost(sent = false) {
@@ -44,6 +44,14 @@ function caught(exception: unknown, options?: ConstructorParameters<typeof ApiEr
 }
 
 describe('ApiErrorFilter', () => {
+  it('answers 503 (retry shortly) when Redis cannot be reached, not 500', () => {
+    const outage = Object.assign(new Error('Reached the max retries per request limit (which is 1).'), { name: 'MaxRetriesPerRequestError' });
+    for (const error of [outage, new Error('Connection is closed.')]) {
+      expect(caught(error)).toMatchObject({ status: 503, body: { error: { type: 'service_unavailable', code: 'service_unavailable', message: 'Storage (Redis) is unavailable; retry shortly.' } }, logged: [] });
+    }
+    expect(caught(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'))).toMatchObject({ status: 500 });
+  });
+
   it('sends an ApiError as it is, with its headers and the request id', () => {
     const error = new ApiError(429, 'Slow down.', 'rate_limit_error', 'rate_limited', null, { 'retry-after': '3' });
     expect(caught(error)).toMatchObject({

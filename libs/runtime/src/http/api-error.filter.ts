@@ -1,7 +1,8 @@
 import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { ApiError, type ApiErrorBody, type ApiErrorType } from './api-error.ts';
+import { isRedisUnavailable } from '../redis.ts';
+import { ApiError, httpErrors, type ApiErrorBody, type ApiErrorType } from './api-error.ts';
 
 /** What an app tells clients in the errors that depend on what it accepts. */
 export interface ApiErrorFilterOptions {
@@ -56,6 +57,12 @@ export class ApiErrorFilter implements ExceptionFilter {
       const message = typeof response === 'string' ? response : ((response as { message?: string | string[] }).message ?? exception.message);
       const type = status === 404 ? 'not_found_error' : status >= 500 ? 'api_error' : 'invalid_request_error';
       return send(status, body(Array.isArray(message) ? message.join('; ') : message, type, null));
+    }
+    if (isRedisUnavailable(exception)) {
+      // Nothing was decided or lost: the client may retry the same request.
+      const unavailable = httpErrors.unavailable('Storage (Redis)');
+      this.logger.warn({ requestId, err: (exception as Error).message }, 'Redis unavailable: answered 503');
+      return send(unavailable.getStatus(), unavailable.getResponse());
     }
     this.logger.error({ requestId, err: exception instanceof Error ? { message: exception.message, stack: exception.stack } : String(exception) }, 'unhandled error');
     return send(500, body('Internal error.', 'api_error', 'internal_error'));
