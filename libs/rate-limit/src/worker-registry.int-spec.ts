@@ -77,6 +77,26 @@ describe('WorkerRegistry (real Redis)', () => {
     expect(await a.chooseWorker('s', { maxLoadGap: 2, nowMs: T + 1_000 })).toMatchObject({ workerId: 'w2', reason: 'sticky' });
   });
 
+  it('moves a session off a full worker while another has a free slot, but keeps it when all are full', async () => {
+    const { a } = registries({ countAssignments: false });
+    await join(a, { workerId: 'w1', slots: 8, busy: 0 }, T);
+    await join(a, { workerId: 'w2', slots: 8, busy: 1 }, T);
+    expect((await a.chooseWorker('s', { maxLoadGap: 2, nowMs: T }))?.workerId).toBe('w1');
+    await a.report({ workerId: 'w1', slots: 8, busy: 8 }, T + 1);
+    await a.report({ workerId: 'w2', slots: 8, busy: 8 }, T + 1);
+    expect(await a.chooseWorker('s', { maxLoadGap: 2, nowMs: T + 1 })).toMatchObject({ workerId: 'w1', reason: 'sticky' });
+    await a.report({ workerId: 'w2', slots: 8, busy: 6 }, T + 2); // within the gap, but w2 has room and w1 none
+    expect(await a.chooseWorker('s', { maxLoadGap: 2, nowMs: T + 2 })).toMatchObject({ workerId: 'w2', reason: 'rebalanced', previousWorkerId: 'w1' });
+  });
+
+  it('never chooses a worker that holds a lane but has not reported yet (its lane may not be read yet)', async () => {
+    const { a } = registries();
+    expect(await a.claimLane('w1', LANES, T)).toBe(0);
+    expect(await a.chooseWorker('s', { maxLoadGap: 2, nowMs: T })).toBeUndefined();
+    await a.report({ workerId: 'w1', slots: 4, busy: 0 }, T + 1);
+    expect(await a.chooseWorker('s', { maxLoadGap: 2, nowMs: T + 1 })).toMatchObject({ workerId: 'w1', lane: 0 });
+  });
+
   it('moves a session off a dead worker and stays on the new one', async () => {
     const { a } = registries({ countAssignments: false });
     await join(a, { workerId: 'w1', slots: 4, busy: 0 }, T);

@@ -57,8 +57,10 @@ return lane
 
 /**
  * The worker's lane: the one it owns already, else the lowest lane with no owner or a dead one (its
- * queued messages become the new owner's). Counts as a heartbeat, so the claim holds until the
- * worker's first report. ARGV: 1 now|'' 2 workerId 3 lanes 4 heartbeatTtlMs. Reply: lane or -1.
+ * queued messages become the new owner's). Keeps the claimant alive for a heartbeat TTL, so nobody
+ * else claims the lane while the worker connects to it; the worker is not chosen for sessions
+ * until it reports (slots), which it does once its lane receives.
+ * ARGV: 1 now|'' 2 workerId 3 lanes 4 heartbeatTtlMs. Reply: lane or -1.
  */
 export const CLAIM_LANE_LUA = `${COMMON_LUA}
 local now = clock(ARGV[1])
@@ -127,9 +129,10 @@ return out
 `;
 
 /**
- * Session affinity with a balance guard. Keeps the session's worker while it is alive and at most
- * maxLoadGap busier than the least-loaded live worker; otherwise pins the least-loaded one
- * (fewest busy, then most free slots, then lowest id).
+ * Session affinity with a balance guard. Keeps the session's worker while it is alive, holds a
+ * lane, is at most maxLoadGap busier than the least-loaded such worker and has a free slot (unless
+ * every worker is full); otherwise pins the least-loaded one (fewest busy, then most free slots,
+ * then lowest id). Workers that have not reported yet (no slots) are never chosen.
  * ARGV: 1 now|'' 2 maxLoadGap 3 pinTtlMs 4 countAssignment (1/0)
  * Reply: {workerId, reason, previousWorkerId|'', lane} or nil when no live worker holds a lane.
  */
@@ -139,13 +142,15 @@ local gap = tonumber(ARGV[2])
 local laneOf = lanesOwned()
 local workers = {}
 for _, w in ipairs(live(now)) do
-  if laneOf[w[1]] ~= nil then workers[#workers + 1] = w end
+  if laneOf[w[1]] ~= nil and w[2] > 0 then workers[#workers + 1] = w end
 end
 if #workers == 0 then return false end
 local best = nil
 local busyOf = {}
+local slotsOf = {}
 for _, w in ipairs(workers) do
   busyOf[w[1]] = w[3]
+  slotsOf[w[1]] = w[2]
   if best == nil or w[3] < best[3]
     or (w[3] == best[3] and (w[2] - w[3] > best[2] - best[3] or (w[2] - w[3] == best[2] - best[3] and w[1] < best[1]))) then
     best = w
@@ -158,7 +163,9 @@ if pinned then
   local pinnedBusy = busyOf[pinned]
   if pinnedBusy == nil then
     reason = 'failover'
-  elseif pinnedBusy - best[3] <= gap then
+  -- A full worker keeps the session only while every worker is full: its lane would make the
+  -- request wait while another has a free slot.
+  elseif pinnedBusy - best[3] <= gap and (pinnedBusy < slotsOf[pinned] or best[3] >= best[2]) then
     chosen = pinned
     reason = 'sticky'
   else

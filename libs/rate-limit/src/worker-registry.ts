@@ -20,7 +20,8 @@ export interface WorkerChoice {
   workerId: string;
   /**
    * sticky: the session's worker again; new: the session had no pin; rebalanced: its worker was
-   * more than maxLoadGap busier than the least loaded; failover: its worker's heartbeat stopped.
+   * more than maxLoadGap busier than the least loaded, or full while another had a free slot;
+   * failover: its worker's heartbeat stopped, or it no longer holds a lane.
    */
   reason: WorkerChoiceReason;
   /** The worker the session was pinned to before, if any. */

@@ -26,11 +26,12 @@ class ScriptedRegistry implements LaneRegistry {
 class FakeTransport implements LaneTransport {
   readonly lanes = 32;
   inFlight = 2;
-  readonly followed = new Map<number, { lastReceived: number; stopped: boolean }>();
+  /** Lanes followed: `quietSince` undefined = not connected or holding messages. */
+  readonly followed = new Map<number, { up: boolean; quietSince: number | undefined; stopped: boolean }>();
   followLane(lane: number) {
-    const state = { lastReceived: 0, stopped: false };
+    const state = { up: true, quietSince: 0 as number | undefined, stopped: false };
     this.followed.set(lane, state);
-    return { lane, lastReceivedAt: () => state.lastReceived, stop: async () => void (state.stopped = true) };
+    return { lane, isUp: () => state.up, quietSince: () => state.quietSince, stop: async () => void (state.stopped = true) };
   }
 }
 
@@ -54,6 +55,23 @@ describe('LaneKeeper', () => {
     expect(registry.calls.filter((call) => call === 'claim')).toHaveLength(1);
   });
 
+  it('does not report (so cannot be chosen) until its lane receives; it only keeps the claim alive meanwhile', async () => {
+    const { registry, transport, lanes } = keeper();
+    const follow = transport.followLane.bind(transport);
+    transport.followLane = (lane: number) => {
+      const handle = follow(lane);
+      transport.followed.get(lane)!.up = false;
+      return handle;
+    };
+    await lanes.tick(0);
+    await lanes.tick(2_000);
+    expect(registry.calls.filter((call) => call.startsWith('report'))).toEqual([]);
+    expect(registry.calls.filter((call) => call === 'claim')).toHaveLength(3);
+    transport.followed.get(3)!.up = true;
+    await lanes.tick(4_000);
+    expect(registry.calls).toContain('report busy=2');
+  });
+
   it('lets its lane go when another worker took it over during a pause, and claims another', async () => {
     const { registry, transport, lanes } = keeper();
     await lanes.tick(0);
@@ -73,15 +91,52 @@ describe('LaneKeeper', () => {
     await lanes.tick(0);
     expect(lanes.draining).toBe(7);
     registry.orphan = undefined;
-    transport.followed.get(7)!.lastReceived = 30_000; // still delivering what the dead worker held
+    const lane7 = transport.followed.get(7)!;
+    lane7.quietSince = 30_000; // it delivered what the dead worker held until then
     await lanes.tick(50_000);
     expect(lanes.draining).toBe(7);
     expect(registry.calls).toContain('renew 7');
-    await lanes.tick(70_001);
+    lane7.quietSince = undefined; // a long generation from the lane is still running
+    await lanes.tick(90_000);
+    expect(lanes.draining).toBe(7);
+    lane7.quietSince = 90_000;
+    await lanes.tick(129_999);
+    expect(lanes.draining).toBe(7);
+    await lanes.tick(130_000);
     await flush();
     expect(lanes.draining).toBeUndefined();
-    expect(transport.followed.get(7)?.stopped).toBe(true);
+    expect(lane7.stopped).toBe(true);
     expect(registry.calls.at(-1)).toBe('finish 7');
+  });
+
+  it('never ends a drain it could not connect for, however long the broker is away', async () => {
+    const { registry, transport, lanes } = keeper();
+    registry.orphan = 7;
+    await lanes.tick(0);
+    transport.followed.get(7)!.quietSince = undefined;
+    transport.followed.get(7)!.up = false;
+    await lanes.tick(600_000);
+    expect(lanes.draining).toBe(7);
+    expect(registry.calls).not.toContain('finish 7');
+  });
+
+  it('stops heartbeating before it deregisters: a late heartbeat cannot bring it back to life', async () => {
+    const { registry, lanes } = keeper();
+    await lanes.tick(0);
+    const slowReport = registry.report.bind(registry);
+    let finishReport!: () => void;
+    registry.report = async (report) => {
+      await new Promise<void>((resolve) => (finishReport = resolve));
+      return slowReport(report);
+    };
+    const inFlight = lanes.tick(2_000);
+    await flush();
+    const stopping = lanes.stop();
+    finishReport();
+    await Promise.all([inFlight, stopping]);
+    expect(registry.calls.at(-1)).toBe('deregister');
+    await lanes.tick(4_000);
+    expect(registry.calls.at(-1)).toBe('deregister');
   });
 
   it('hands a drain over when the lane has a live owner again', async () => {

@@ -13,13 +13,13 @@ export interface LaneRegistry {
 export interface LaneTransport {
   readonly lanes: number;
   readonly inFlight: number;
-  followLane(lane: number): { readonly lane: number; lastReceivedAt(): number; stop(): Promise<void> };
+  followLane(lane: number): { readonly lane: number; isUp(): boolean; quietSince(): number | undefined; stop(): Promise<void> };
 }
 
 export interface LaneKeeperOptions {
   workerId: string;
   slots: number;
-  /** A drain ends after its lane delivered nothing for this long (longer than a message lease). */
+  /** A drain ends once its lane has been quiet (connected, nothing delivered, nothing in hand) this long: longer than a message lease. */
   quietMs: number;
   /** How long a drain claim lasts without renewal; renewed on every tick. */
   drainMs: number;
@@ -37,7 +37,8 @@ type Following = ReturnType<LaneTransport['followLane']>;
 export class LaneKeeper {
   private own: Following | undefined;
   private drain: { following: Following; since: number } | undefined;
-  private ticking = false;
+  private current: Promise<void> | undefined;
+  private stopped = false;
   private warnedNoLane = false;
 
   constructor(
@@ -54,22 +55,26 @@ export class LaneKeeper {
     return this.drain?.following.lane;
   }
 
-  async tick(now = Date.now()): Promise<void> {
-    if (this.ticking) return;
-    this.ticking = true;
-    try {
-      await this.keepOwnLane();
-      await this.keepDraining(now);
-    } catch (error) {
-      this.options.logger.warn({ err: String(error) }, 'lane keeping failed: retrying on the next heartbeat');
-    } finally {
-      this.ticking = false;
-    }
+  tick(now = Date.now()): Promise<void> {
+    if (this.stopped || this.current) return this.current ?? Promise.resolve();
+    this.current = (async () => {
+      try {
+        await this.keepOwnLane();
+        await this.keepDraining(now);
+      } catch (error) {
+        this.options.logger.warn({ err: String(error) }, 'lane keeping failed: retrying on the next heartbeat');
+      } finally {
+        this.current = undefined;
+      }
+    })();
+    return this.current;
   }
 
   /** Graceful stop: the lane is left to be drained by another worker; an unfinished drain lapses. */
   async stop(): Promise<void> {
     const { workerId } = this.options;
+    this.stopped = true;
+    await this.current; // a heartbeat landing after the deregistration would make the worker look alive again
     await this.registry.deregister(workerId).catch(() => undefined);
     await Promise.all([this.own?.stop(), this.drain?.following.stop()]);
     this.own = undefined;
@@ -91,6 +96,9 @@ export class LaneKeeper {
         logger.info({ lane }, 'holding lane');
       }
     }
+    // Until its lane receives, the worker only keeps its claim alive: a worker that has never
+    // reported cannot be chosen, so nothing is routed to a lane before anyone reads it.
+    if (this.own && !this.own.isUp()) return void (await this.registry.claimLane(workerId, this.transport.lanes));
     const owned = await report();
     if (this.own && owned !== this.own.lane) {
       // Our heartbeat lapsed (a long pause) and another worker took the lane over: let it go.
@@ -111,22 +119,25 @@ export class LaneKeeper {
       return;
     }
     const { following, since } = this.drain;
-    if (now - Math.max(since, following.lastReceivedAt()) >= quietMs) {
+    // Quiet means connected with nothing delivered and nothing in hand: a long generation, or a
+    // broker outage that keeps the drain from receiving at all, does not count.
+    const quietSince = following.quietSince();
+    if (quietSince !== undefined && now - Math.max(since, quietSince) >= quietMs) {
       this.drain = undefined;
-      // The lane is freed once what this worker still runs from it is done.
-      this.release(following, () => this.registry.finishDrain(workerId, following.lane));
+      await this.registry.finishDrain(workerId, following.lane);
+      this.release(following);
       logger.info({ lane: following.lane }, 'orphaned lane drained');
       return;
     }
     if ((await this.registry.drainLane(workerId, drainMs, following.lane)) === undefined) {
       this.drain = undefined;
       this.release(following);
-      logger.info({ lane: following.lane }, 'lane owned again: drain handed over');
+      logger.info({ lane: following.lane }, 'drain handed over: the lane has a live owner again, or another worker drains it');
     }
   }
 
   /** Stops following a lane in the background: its running handlers may take a while, heartbeats may not wait. */
-  private release(following: Following, then?: () => Promise<void>) {
-    void following.stop().then(then).catch((error: unknown) => this.options.logger.warn({ lane: following.lane, err: String(error) }, 'could not release a lane'));
+  private release(following: Following) {
+    void following.stop().catch((error: unknown) => this.options.logger.warn({ lane: following.lane, err: String(error) }, 'could not release a lane'));
   }
 }

@@ -57,6 +57,10 @@ interface Held {
   receivedAt: number;
   renewedAt: number;
   settled: boolean;
+  /** Holds a slot of the pool (given back when settled). */
+  slotted: boolean;
+  /** Its handler has started. */
+  started: boolean;
   /** Serialises RPCs on the message: a renewal changes the receipt handle the ack needs. */
   chain: Promise<unknown>;
   readonly renewListeners: (() => Promise<void> | void)[];
@@ -74,6 +78,10 @@ export class Subscription {
   private stopping = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  private stopped: Promise<void> | undefined;
+  /** Held messages waiting for a slot of the shared pool. */
+  private waiting = 0;
+  private upSince = 0;
   private lastReceived = Date.now();
   private readonly slots: SlotPool;
   private leaseTimer: NodeJS.Timeout | undefined;
@@ -89,9 +97,14 @@ export class Subscription {
     return this.held.size;
   }
 
-  /** When the last message arrived (or the subscription started): how long its group has been quiet. */
-  get lastReceivedAt(): number {
-    return this.lastReceived;
+  /**
+   * Since when the subscription has been receiving with nothing delivered and nothing in hand, or
+   * undefined while it is not (not connected, or holding messages): how long its group has been
+   * quiet, as far as anyone can tell.
+   */
+  get quietSince(): number | undefined {
+    if (this.state !== 'up' || this.held.size > 0) return undefined;
+    return Math.max(this.lastReceived, this.upSince);
   }
 
   get currentState(): SubscriptionState {
@@ -105,11 +118,17 @@ export class Subscription {
   }
 
   /** Stops receiving, lets in-flight handlers finish (up to drainTimeoutMs), releases the rest, closes. */
-  async stop(): Promise<void> {
-    if (this.stopping) return this.loop;
+  stop(): Promise<void> {
+    this.stopped ??= this.shutDown();
+    return this.stopped;
+  }
+
+  private async shutDown(): Promise<void> {
     this.stopping = true;
     this.wake?.();
     await this.loop;
+    // Messages still waiting for a slot go back to the group at once; running handlers may finish.
+    await Promise.all([...this.held].filter((held) => !held.started).map((held) => this.settle(held, 'release')));
     const deadline = Date.now() + this.options.drainTimeoutMs;
     while (this.held.size > 0 && Date.now() < deadline) await this.waitForSlot(Math.max(1, deadline - Date.now()));
     if (this.held.size > 0) {
@@ -124,6 +143,7 @@ export class Subscription {
 
   private setState(state: SubscriptionState, error?: string) {
     if (state === this.state) return;
+    if (state === 'up') this.upSince = Date.now();
     this.state = state;
     this.options.onStateChange?.(state, error);
   }
@@ -138,7 +158,7 @@ export class Subscription {
         // Ask for a worthwhile batch: while messages are in flight, wait until half the slots
         // (or a full batch) are free instead of polling the broker for one message at a time.
         const worthwhile = Math.min(this.options.maxBatch, Math.ceil(this.slots.size / 2));
-        if (free <= 0 || (free < worthwhile && this.slots.inUse > 0)) {
+        if (this.waiting > 0 || free <= 0 || (free < worthwhile && this.slots.inUse > 0)) {
           await this.waitForSlot();
           continue;
         }
@@ -164,16 +184,11 @@ export class Subscription {
     }
   }
 
-  private accept(received: MessageView[]) {
+  private accept(batch: MessageView[]) {
     const now = Date.now();
-    if (received.length > 0) this.lastReceived = now;
-    // Subscriptions sharing a pool poll at once; what arrives beyond the free slots goes back.
-    const batch = received.slice(0, this.slots.take(received.length));
-    for (const surplus of received.slice(batch.length)) {
-      void this.consumer?.changeInvisibleDuration(surplus, RELEASE_MS).catch(() => undefined);
-    }
+    if (batch.length > 0) this.lastReceived = now;
     const items = batch.map((message) => {
-      const held: Held = { message, receivedAt: now, renewedAt: now, settled: false, chain: Promise.resolve(), renewListeners: [] };
+      const held: Held = { message, receivedAt: now, renewedAt: now, settled: false, slotted: false, started: false, chain: Promise.resolve(), renewListeners: [] };
       this.held.add(held);
       this.options.metrics.received.inc({ ...this.labels, tag: message.tag ?? '' });
       return held;
@@ -210,6 +225,8 @@ export class Subscription {
 
   /** Runs the handler and settles the message; true when it was acknowledged. */
   private async process(held: Held): Promise<boolean> {
+    if (!(await this.takeSlot(held))) return false;
+    held.started = true;
     const { message } = held;
     const attempt = message.deliveryAttempt ?? 1;
     const labels = { ...this.labels, tag: message.tag ?? '' };
@@ -275,8 +292,36 @@ export class Subscription {
     } finally {
       this.held.delete(held);
       this.options.metrics.inFlight.set(this.labels, this.held.size);
-      this.slots.give();
+      if (held.slotted) this.slots.give();
+      else this.wake?.(); // a drain on stop waits for held messages to go
     }
+  }
+
+  /**
+   * Waits for a slot of the pool; false when the message was settled meanwhile (released on stop)
+   * or the subscription is stopping, in which case it goes back to the group unstarted.
+   */
+  private async takeSlot(held: Held): Promise<boolean> {
+    // Synchronously when a slot is free: the receive loop, running right after, must not see a
+    // message "waiting" that is about to start (it would stop polling until a slot is given back).
+    if (!this.slots.tryAcquire()) {
+      this.waiting += 1;
+      try {
+        await this.slots.acquire();
+      } finally {
+        this.waiting -= 1;
+      }
+    }
+    if (held.settled) {
+      this.slots.give();
+      return false;
+    }
+    held.slotted = true;
+    if (this.stopping) {
+      await this.settle(held, 'release');
+      return false;
+    }
+    return true;
   }
 
   /** Extends the invisible duration of every held message well before it runs out. */

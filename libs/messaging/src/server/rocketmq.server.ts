@@ -89,8 +89,13 @@ interface SubscriptionPlan {
 /** A lane this instance consumes: `stop()` drains and closes its subscriptions. */
 export interface LaneSubscription {
   readonly lane: number;
-  /** When the lane's groups last delivered a message (or when they were subscribed). */
-  lastReceivedAt(): number;
+  /** Every group of the lane has completed a receive: what is routed there now reaches this instance. */
+  isUp(): boolean;
+  /**
+   * Since when every group of the lane has been receiving with nothing delivered and nothing in
+   * hand; undefined while any is not connected or holds messages.
+   */
+  quietSince(): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -159,7 +164,11 @@ export class RocketMQServer extends Server implements CustomTransportStrategy {
     const subscriptions = laned.map((plan) => this.subscribe(plan, lane));
     return {
       lane,
-      lastReceivedAt: () => Math.max(...subscriptions.map((subscription) => subscription.lastReceivedAt)),
+      isUp: () => subscriptions.every((subscription) => subscription.currentState === 'up'),
+      quietSince: () => {
+        const since = subscriptions.map((subscription) => subscription.quietSince);
+        return since.some((at) => at === undefined) ? undefined : Math.max(...(since as number[]));
+      },
       stop: async () => {
         await Promise.all(subscriptions.map((subscription) => subscription.stop()));
         for (const subscription of subscriptions) {
