@@ -22,7 +22,7 @@ export class AppModule {
   static register(env: AccessEnv, redis: Redis, logger: Logger): DynamicModule {
     return {
       module: AppModule,
-      imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'access', sendTimeoutMs: env.PUBLISH_TIMEOUT_MS, logger }), TerminusModule],
+      imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'access', sendTimeoutMs: env.PUBLISH_TIMEOUT_MS, logger }), TerminusModule.forRoot({ logger: false })],
       controllers: [ChatController, TasksController, AdminController, ConfigController, RealtimeController, HealthController],
       providers: [
         { provide: ENV, useValue: env },

@@ -16,7 +16,7 @@ export class AppModule {
   static register(env: InferenceEnv, redis: Redis, logger: Logger, knowledge?: KnowledgeSearch): DynamicModule {
     return {
       module: AppModule,
-      imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'inference', logger }), TerminusModule],
+      imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'inference', logger }), TerminusModule.forRoot({ logger: false })],
       controllers: [GenerationConsumer, HealthController],
       providers: [
         { provide: ENV, useValue: env },

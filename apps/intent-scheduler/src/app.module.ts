@@ -66,7 +66,7 @@ export class AppModule {
     const pushTopic = env.INTENT_PUSH_TOPIC ? { topic: env.INTENT_PUSH_TOPIC } : {};
     return {
       module: AppModule,
-      imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'intent-scheduler', logger }), TerminusModule, ScheduleModule.forRoot()],
+      imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'intent-scheduler', logger }), TerminusModule.forRoot({ logger: false }), ScheduleModule.forRoot()],
       controllers: [activityConsumer({ lifecycle: env.INTENT_LIFECYCLE_TOPIC, request: env.INTENT_REQUEST_TOPIC, kb: env.INTENT_KB_TOPIC }), SettingsController, HealthController],
       providers: [
         { provide: ENV, useValue: env },

@@ -33,7 +33,7 @@ export class AppModule {
     const registry = new KnowledgeRegistry(redis, env.REDIS_PREFIX);
     return {
       module: AppModule,
-      imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'knowledge-ingest', sendTimeoutMs: env.PUBLISH_TIMEOUT_MS, logger }), TerminusModule],
+      imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'knowledge-ingest', sendTimeoutMs: env.PUBLISH_TIMEOUT_MS, logger }), TerminusModule.forRoot({ logger: false })],
       controllers: [
         KnowledgeBasesController,
         DocumentsController,

@@ -17,7 +17,7 @@ export class AppModule {
     const prefix = `${env.REDIS_PREFIX}rl:`;
     return {
       module: AppModule,
-      imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'rate-limiter', logger }), TerminusModule],
+      imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'rate-limiter', logger }), TerminusModule.forRoot({ logger: false })],
       controllers: [AdmissionConsumer, HealthController],
       providers: [
         { provide: ENV, useValue: env },

@@ -48,7 +48,7 @@ export class AppModule {
     }, metrics, logger);
     return {
       module: AppModule,
-      imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'rtc-push', sendTimeoutMs: env.PUBLISH_TIMEOUT_MS, logger }), TerminusModule],
+      imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'rtc-push', sendTimeoutMs: env.PUBLISH_TIMEOUT_MS, logger }), TerminusModule.forRoot({ logger: false })],
       controllers: [SseController, HealthController, pushConsumer(env.PUSH_TOPIC, env.PUSH_GROUP, env.PUSH_CONCURRENCY)],
       providers: [
         { provide: ENV, useValue: env },

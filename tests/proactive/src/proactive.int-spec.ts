@@ -82,7 +82,7 @@ beforeAll(async () => {
 afterAll(async () => {
   // E2E_APP_LOGS=1 prints what every app wrote (LOG_LEVEL=info) — the first thing to read when a step times out.
   if (process.env['E2E_APP_LOGS'] === '1') {
-    for (const app of apps) process.stderr.write(`\n----- ${app.name} :${app.port}\n${app.output.join('').split('\n').filter((line) => !line.includes('Health Check has failed')).join('\n').slice(-20_000)}\n`);
+    for (const app of apps) process.stderr.write(`\n----- ${app.name} :${app.port}\n${app.output.join('').slice(-20_000)}\n`);
   }
   await Promise.all(apps.map(stopApp));
 });
