@@ -7,6 +7,7 @@ import { cpus } from 'node:os';
 import { createGroups, createTopics, ensureBroker, stopBroker } from '@aip/rocketmq-local';
 import { Redis } from 'ioredis';
 import { Producer, SimpleConsumer } from 'rocketmq-client-nodejs';
+import { percentile } from './percentile.ts';
 
 const HOPS = Number(process.env['BENCH_HOPS'] ?? 200);
 const WARMUP = 50;
@@ -16,8 +17,8 @@ const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 
 interface Sample { sendMs: number; deliverMs: number; ackMs: number }
 
-const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))] ?? NaN;
-const figure = (values: number[]) => `${percentile(values, 0.5).toFixed(2)} / ${percentile(values, 0.99).toFixed(2)}`;
+const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
+const figure = (values: number[]) => `${percentile(sorted(values), 0.5).toFixed(2)} / ${percentile(sorted(values), 0.99).toFixed(2)}`;
 const park = () => new Promise((resolve) => setTimeout(resolve, 20)); // let the receive reach the server
 
 async function rocketmqHops(endpoints: string): Promise<{ samples: Sample[]; cpuPerSendMs: number }> {
@@ -89,7 +90,7 @@ try {
   console.log(`\n${'hop'.padEnd(40)}  ${'send p50 / p99 ms'.padStart(18)}  ${'delivered p50 / p99 ms'.padStart(23)}  ${'ack p50 / p99 ms'.padStart(17)}`);
   console.log(`${'RocketMQ (proxy gRPC, SimpleConsumer)'.padEnd(40)}  ${figure(of(rocketmq.samples, 'sendMs')).padStart(18)}  ${figure(of(rocketmq.samples, 'deliverMs')).padStart(23)}  ${figure(of(rocketmq.samples, 'ackMs')).padStart(17)}`);
   console.log(`${'Redis stream (XADD, XREAD BLOCK)'.padEnd(40)}  ${figure(of(redis, 'sendMs')).padStart(18)}  ${figure(of(redis, 'deliverMs')).padStart(23)}  ${'-'.padStart(17)}`);
-  const ratio = percentile(of(rocketmq.samples, 'deliverMs'), 0.5) / percentile(of(redis, 'deliverMs'), 0.5);
+  const ratio = percentile(sorted(of(rocketmq.samples, 'deliverMs')), 0.5) / percentile(sorted(of(redis, 'deliverMs')), 0.5);
   console.log(`\nNode CPU per RocketMQ send: ${rocketmq.cpuPerSendMs.toFixed(2)} ms`);
   console.log(`delivered p50, RocketMQ / Redis stream: ${ratio.toFixed(1)}x`);
 } finally {

@@ -26,6 +26,7 @@ import { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { ADMIT_LUA } from '../../libs/rate-limit/src/admission.lua.ts';
 import { AdmissionControl, WorkerRegistry, type AdmitResult, type RateLimitPolicy } from '../../libs/rate-limit/src/index.ts';
+import { percentile } from './percentile.ts';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const OPS = Number(process.env['BENCH_OPS'] ?? 20_000);
@@ -35,10 +36,6 @@ const KEYS = 1_000;
 const RUN = `aip:bench:${randomUUID().slice(0, 8)}:`;
 
 interface Figure { name: string; opsPerSecond: number; p50Ms: number; p99Ms: number }
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
-}
 
 /** Runs `op` OPS times with CONCURRENCY in flight; latency per op. */
 async function measure(name: string, op: (i: number) => Promise<unknown>): Promise<Figure> {

@@ -7,6 +7,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { startMockLlm } from '@aip/mock-llm';
 import { ensureBroker } from '@aip/rocketmq-local';
+import { percentile } from './percentile.ts';
 
 const RATE = Number(process.env['BENCH_RPS'] ?? 100);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
@@ -53,8 +54,7 @@ async function load(name: string, call: () => Promise<number>) {
   }
   await Promise.all(pending);
   latencies.sort((a, b) => a - b);
-  const at = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? NaN;
-  const result = { name, requests: RATE * SECONDS, failures, p50: at(0.5), p99: at(0.99) };
+  const result = { name, requests: RATE * SECONDS, failures, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) };
   console.log(`${name.padEnd(22)} ${RATE} req/s x ${SECONDS} s: p50 ${result.p50.toFixed(1)} ms  p99 ${result.p99.toFixed(1)} ms  failures ${failures}`);
   return result;
 }

@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bagOfWordsVector, LanceDbStore, type ChunkRecord, type SearchQuery } from '../../libs/knowledge/src/store/index.ts';
+import { percentile } from './percentile.ts';
 
 const ROWS = Number(process.env['BENCH_ROWS'] ?? 100_000);
 const QUERIES = Number(process.env['BENCH_QUERIES'] ?? 200);
@@ -32,10 +33,6 @@ function random(): number {
 const VOCABULARY = Array.from({ length: 20_000 }, (_, i) => `w${i.toString(36)}`);
 const word = () => VOCABULARY[Math.floor(VOCABULARY.length * random() ** 3)]!;
 const sentence = (words: number) => Array.from({ length: words }, word).join(' ');
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
-}
 
 async function measure(name: string, run: (i: number) => Promise<unknown> | unknown): Promise<{ name: string; p50: number; p99: number; mean: number }> {
   for (let i = 0; i < WARMUP; i++) await run(i + 1_000_000);

@@ -16,6 +16,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import WebSocket from 'ws';
+import { percentile } from './percentile.ts';
 
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 10_000);
 const RATE = Number(process.env['BENCH_RPS'] ?? 1_000);
@@ -113,8 +114,7 @@ async function run() {
     const names = Array.from({ length: total }, (_, i) => `${name}-${i}`);
     while (performance.now() < deadline && names.some((n) => !received.has(n))) await new Promise((r) => setTimeout(r, 100));
     const latencies = names.filter((n) => received.has(n)).map((n) => received.get(n)! - sentAt.get(n)!).sort((x, y) => x - y);
-    const at = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? NaN;
-    const result = { name, p50: at(0.5), p99: at(0.99), lost: total - latencies.length, failures };
+    const result = { name, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), lost: total - latencies.length, failures };
     console.log(`${name.padEnd(26)} ${RATE}/s x ${SECONDS} s: p50 ${result.p50.toFixed(1)} ms  p99 ${result.p99.toFixed(1)} ms  max ${(latencies.at(-1) ?? NaN).toFixed(1)} ms  not received ${result.lost}  publish failures ${failures}`);
     return result;
   }

@@ -13,6 +13,7 @@ import { Producer, SimpleConsumer } from 'rocketmq-client-nodejs';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { cpus } from 'node:os';
+import { percentile } from './percentile.ts';
 
 const N = Number(process.env['BENCH_MESSAGES'] ?? 3000);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
@@ -26,10 +27,6 @@ const logger = pino({ level: 'silent' });
 const id = Date.now().toString(36);
 
 interface Result { name: string; seconds: number; throughput: number; p50: number; p99: number }
-
-function percentile(sorted: number[], p: number) {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
-}
 
 async function inWindow(count: number, send: (i: number) => Promise<unknown>) {
   let next = 0;
