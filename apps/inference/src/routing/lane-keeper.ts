@@ -85,6 +85,7 @@ export class LaneKeeper {
     const { workerId, slots, logger } = this.options;
     const report = () => this.registry.report({ workerId, slots, busy: this.transport.inFlight });
     if (this.transport.lanes === 0) return void (await report());
+    const claimedNow = !this.own;
     if (!this.own) {
       const lane = await this.registry.claimLane(workerId, this.transport.lanes);
       if (lane === undefined && !this.warnedNoLane) {
@@ -96,9 +97,13 @@ export class LaneKeeper {
         logger.info({ lane }, 'holding lane');
       }
     }
-    // Until its lane receives, the worker only keeps its claim alive: a worker that has never
-    // reported cannot be chosen, so nothing is routed to a lane before anyone reads it.
-    if (this.own && !this.own.isUp()) return void (await this.registry.claimLane(workerId, this.transport.lanes));
+    // Until its lane receives, the worker only keeps its claim alive (a claim counts as a
+    // heartbeat): a worker that has never reported cannot be chosen, so nothing is routed to a
+    // lane before anyone reads it.
+    if (this.own && !this.own.isUp()) {
+      if (!claimedNow) await this.registry.claimLane(workerId, this.transport.lanes);
+      return;
+    }
     const owned = await report();
     if (this.own && owned !== this.own.lane) {
       // Our heartbeat lapsed (a long pause) and another worker took the lane over: let it go.
