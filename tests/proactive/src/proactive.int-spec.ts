@@ -114,6 +114,16 @@ async function counter(app: RunningApp, name: string, labels: Record<string, str
 
 const decisions = (labels: Record<string, string>) => counter(scheduler, 'aip_proactive_decisions_total', labels);
 
+/** The user asks through access's API (another device than the page), in a session of its own. */
+async function askThroughAccess(userId: string, session: string, content: string): Promise<void> {
+  const response = await fetch(`${access.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'extractive', user: userId, session_id: uniqueName(session), messages: [{ role: 'user', content }] }),
+  });
+  expect(response.status).toBe(200);
+}
+
 describe('the proactive path (socket level)', () => {
   it('offers hotels in the city a user asked about, within one tick, without being asked', async () => {
     const user = await newUser('traveller');
@@ -254,12 +264,7 @@ describe('the proactive path in the web page (Chromium)', () => {
     await context.setOffline(true);
     await eventually(async () => (await label().textContent())?.startsWith('offline') ?? false, 'the indicator to show offline', 10_000);
     const sentBefore = await decisions({ intent: 'travel_transport', outcome: 'sent' });
-    const other = await fetch(`${access.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'extractive', user: userId, session_id: uniqueName('phone'), messages: [{ role: 'user', content: 'How do I get to Shanghai from Beijing?' }] }),
-    });
-    expect(other.status).toBe(200);
+    await askThroughAccess(userId, 'phone', 'How do I get to Shanghai from Beijing?');
     await eventually(async () => (await decisions({ intent: 'travel_transport', outcome: 'sent' })) > sentBefore, 'the second prompt to be published while the page is offline', PROMPT_WITHIN_MS);
     expect(await prompts().count()).toBe(1);
 
@@ -287,12 +292,7 @@ describe('the proactive path in the web page (Chromium)', () => {
     await stopApp(edgeA); // closes the page's socket with 1001 "going away"
     apps.splice(apps.indexOf(edgeA), 1);
     await eventually(async () => /^connection lost — reconnecting|^reconnecting/.test((await label().textContent()) ?? ''), 'the indicator to show the lost connection', 15_000);
-    const chat = await fetch(`${access.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'extractive', user: userId, session_id: uniqueName('kitchen'), messages: [{ role: 'user', content: 'Recipe for chocolate cake?' }] }),
-    });
-    expect(chat.status).toBe(200);
+    await askThroughAccess(userId, 'kitchen', 'Recipe for chocolate cake?');
     // Decided and consumed (by the other instance) while the page's instance is down.
     await eventually(async () => (await decisions({ intent: 'recipe_cooking', outcome: 'sent' })) > sentBefore, 'the prompt to be published while rtc-push is down', PROMPT_WITHIN_MS);
 
