@@ -56,7 +56,9 @@ export const DEPLOY_APPS: readonly DeployApp[] = [
     // with Last-Event-ID on another pod.
     terminationGracePeriodSeconds: 45,
     dataDirs: [],
-    config: { PORT: '3000' },
+    // Behind one ingress / load balancer that appends the client's address to X-Forwarded-For:
+    // believe that one hop and no more, so a client cannot pick its own address for the IP limit.
+    config: { PORT: '3000', TRUST_PROXY: '1' },
     embeddings: false,
     requiresSecret: true,
     description: 'OpenAI-compatible and task API (public)',
@@ -90,7 +92,7 @@ export const DEPLOY_APPS: readonly DeployApp[] = [
     // released to another worker) + closing the consumers and Redis.
     terminationGracePeriodSeconds: 60,
     dataDirs: [],
-    config: { PORT: '3002', INFERENCE_SLOTS: '8', LEASE_MS: '30000' },
+    config: { PORT: '3002', INFERENCE_SLOTS: '8', LEASE_MS: '10000' },
     embeddings: true,
     requiresSecret: false,
     description: 'pull-based inference workers',
@@ -107,7 +109,8 @@ export const DEPLOY_APPS: readonly DeployApp[] = [
     terminationGracePeriodSeconds: 60,
     // Upload scratch space and the embedded LanceDB directory when no Qdrant is configured.
     dataDirs: ['/data'],
-    config: { PORT: '3003', KNOWLEDGE_DATA_DIR: '/data/knowledge', OBJECT_STORE_DIR: '/data/object-store', LANCEDB_DIR: '/data/lancedb' },
+    // Public behind the same ingress as access: one trusted hop for the per-IP limit.
+    config: { PORT: '3003', TRUST_PROXY: '1', KNOWLEDGE_DATA_DIR: '/data/knowledge', OBJECT_STORE_DIR: '/data/object-store', LANCEDB_DIR: '/data/lancedb' },
     embeddings: true,
     requiresSecret: false,
     description: 'knowledge upload API and change-data-capture indexing (public upload API)',
@@ -140,7 +143,8 @@ export const DEPLOY_APPS: readonly DeployApp[] = [
     // Sockets are closed at shutdown; clients reconnect and resume from their last ack.
     terminationGracePeriodSeconds: 60,
     dataDirs: [],
-    config: { PORT: '3005' },
+    // Public behind the same ingress as access: one trusted hop for the per-IP limit.
+    config: { PORT: '3005', TRUST_PROXY: '1' },
     embeddings: false,
     requiresSecret: false,
     description: 'WebSocket/SSE edge (public)',

@@ -6,8 +6,9 @@
 //   node tools/kb/cdc-producer.ts upsert --tenant acme --kb travel --doc handbook --content-ref s3://docs/handbook.pdf --media-type application/pdf
 //   node tools/kb/cdc-producer.ts delete --tenant acme --kb travel --doc faq-1
 //
-// Environment: ROCKETMQ_ENDPOINTS (default 127.0.0.1:8081, the proxy's gRPC port), KB_CHANGE_TOPIC (default kb-change).
-import { randomUUID } from 'node:crypto';
+// Environment: ROCKETMQ_ENDPOINTS (default 127.0.0.1:8081, the proxy's gRPC port), KB_CHANGE_TOPIC (default kb-change),
+// ROCKETMQ_ACCESS_KEY / ROCKETMQ_SECRET_KEY (the broker user `cdc` when access control is on).
+import { createHash, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -70,15 +71,32 @@ const envelope = {
   data,
 };
 
-const producer = new Producer({ endpoints: process.env['ROCKETMQ_ENDPOINTS'] ?? '127.0.0.1:8081', namespace: '' });
+// Ids (tenant, knowledge base, document, version): 1-128 characters of valid Unicode, not blank,
+// no control characters or line breaks; anything else is dead-lettered by knowledge-ingest.
+// FIFO message group: `kbId:docId` when the broker takes it (at most 63 UTF-8 bytes, no control
+// character), else `sha256:` + the first 40 hex digits of SHA-256(`kbId:docId`). Every producer of
+// a document (uploads, notifications, CDC) must derive it the same way, or their changes of one
+// document are not applied in order. Keys: the doc id, or its digest when the broker refuses it.
+const digest = (value: string) => `sha256:${createHash('sha256').update(value, 'utf8').digest('hex').slice(0, 40)}`;
+// eslint-disable-next-line no-control-regex
+const brokerTakes = (value: string, maxBytes: number) => value.trim() !== '' && !/[\u0000-\u001f\u007f-\u009f]/.test(value) && Buffer.byteLength(value) <= maxBytes;
+const plainGroup = `${values.kb}:${values.doc}`;
+const messageGroup = brokerTakes(plainGroup, 63) ? plainGroup : digest(plainGroup);
+const key = brokerTakes(values.doc, 512) ? values.doc : digest(values.doc);
+
+// With access control on, as the broker user `cdc` (ROCKETMQ_ACCESS_KEY / ROCKETMQ_SECRET_KEY; `npm start`
+// with ROCKETMQ_ACL=on keeps its secret in .runtime/broker-cdc.secret): it may publish to kb-change only.
+const accessKey = process.env['ROCKETMQ_ACCESS_KEY'];
+const accessSecret = process.env['ROCKETMQ_SECRET_KEY'];
+const producer = new Producer({ endpoints: process.env['ROCKETMQ_ENDPOINTS'] ?? '127.0.0.1:8081', namespace: '', ...(accessKey && accessSecret ? { sessionCredentials: { accessKey, accessSecret } } : {}) });
 await producer.startup();
 try {
   const receipt = await producer.send({
     topic: process.env['KB_CHANGE_TOPIC'] ?? 'kb-change',
     tag: action,
-    keys: [values.doc],
+    keys: [key],
     // FIFO: every change of one document goes to the same message group, so they apply in order.
-    messageGroup: `${values.kb}:${values.doc}`,
+    messageGroup,
     properties: new Map([['aip-event-id', envelope.id], ['aip-event-type', envelope.type]]),
     body: Buffer.from(JSON.stringify(envelope)),
   });

@@ -5,22 +5,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { brokerTopology } from '@aip/contracts';
+import { brokerRights, brokerTopology, TOPICS } from '@aip/contracts';
 import { DEPLOY_APPS } from '@aip/deploy-tools';
-import { createGroups, createTopics, ensureBroker, stopBroker } from '@aip/rocketmq-local';
+import { createGroups, createTopics, ensureBroker, stopBroker, type BrokerOptions } from '@aip/rocketmq-local';
+import { applyAccessControl } from '@aip/rocketmq-local/acl';
+import { Producer } from 'rocketmq-client-nodejs';
 
 const root = join(import.meta.dirname, '..', '..');
 const log = (line: string) => process.stderr.write(`[platform] ${line}\n`);
 
-const broker = await ensureBroker({ log: (line) => process.stderr.write(`[rocketmq] ${line}\n`) });
-if (broker.namesrv) {
-  const { topics, groups } = brokerTopology();
-  await createTopics([...topics]);
-  await createGroups([...groups]);
-}
-log(`RocketMQ proxy (gRPC) at ${broker.endpoints}${broker.startedByUs ? ' — started now' : ''}; topics and groups from libs/contracts are in place`);
-
-// Local secrets live in .runtime (git-ignored, 0600): an admin token and a ready-made API key.
+// Local secrets live in .runtime (git-ignored, 0600): an admin token, a ready-made API key and,
+// with ROCKETMQ_ACL=on, the broker users' secrets.
 const runtime = join(root, '.runtime');
 mkdirSync(runtime, { recursive: true });
 const secret = (name: string, make: () => string) => {
@@ -28,6 +23,40 @@ const secret = (name: string, make: () => string) => {
   if (!existsSync(file)) writeFileSync(file, make(), { mode: 0o600 });
   return readFileSync(file, 'utf8').trim();
 };
+const brokerSecret = (user: string) => secret(`broker-${user}.secret`, () => randomBytes(24).toString('base64url'));
+
+// ROCKETMQ_ACL=on: a broker of its own (.runtime/rocketmq-acl) with ACL 2.0, one user per service.
+const acl = process.env['ROCKETMQ_ACL'] === 'on';
+const brokerOptions: BrokerOptions = {
+  log: (line) => process.stderr.write(`[rocketmq] ${line}\n`),
+  ...(acl ? { runtimeDir: join(runtime, 'rocketmq-acl'), auth: { admin: { accessKey: 'aip-admin', secretKey: brokerSecret('aip-admin') } } } : {}),
+};
+const broker = await ensureBroker(brokerOptions);
+if (broker.namesrv) {
+  const { topics, groups } = brokerTopology();
+  await createTopics([...topics], { namesrv: broker.namesrv });
+  await createGroups([...groups], { namesrv: broker.namesrv });
+  if (acl) {
+    await applyAccessControl(brokerRights().map(({ user, publish, subscribe }) => ({ credentials: { accessKey: user, secretKey: brokerSecret(user) }, publish, subscribe })), { namesrv: broker.namesrv });
+    await refuseAnonymous(broker.endpoints);
+  }
+}
+log(`RocketMQ proxy (gRPC) at ${broker.endpoints}${broker.startedByUs ? ' — started now' : ''}; topics and groups from libs/contracts are in place${acl ? '; access control on: one broker user per service, secrets in .runtime/broker-<user>.secret' : ''}`);
+
+/** With access control asked for, a broker that takes an anonymous publish is the wrong one: say so and stop. */
+async function refuseAnonymous(endpoints: string) {
+  const producer = new Producer({ endpoints, namespace: '', requestTimeout: 3_000, maxAttempts: 1 } as never);
+  try {
+    await producer.startup();
+    await producer.send({ topic: TOPICS.aiInference.name, tag: 'acl-check', body: Buffer.from('{}') });
+  } catch {
+    return; // refused, as it must be
+  } finally {
+    await producer.shutdown().catch(() => undefined);
+  }
+  log(`ROCKETMQ_ACL=on, but the broker at ${endpoints} took an anonymous publish: it runs without access control. Stop it (npm run broker -- stop) and start again.`);
+  process.exit(1);
+}
 const adminToken = process.env['ADMIN_TOKEN'] ?? secret('admin-token', () => randomBytes(24).toString('base64url'));
 const accessPort = Number(process.env['ACCESS_PORT'] ?? 3000);
 // Each app's default port, from the one table of apps (tools/deploy/apps.ts).
@@ -38,7 +67,13 @@ const apps = existsSync(appsDir) ? readdirSync(appsDir).filter((name) => existsS
 const children: ChildProcess[] = apps.map((name) => {
   const child = spawn(process.execPath, ['--enable-source-maps', join(appsDir, name, 'dist', 'main.js')], {
     stdio: 'inherit',
-    env: { ...process.env, ROCKETMQ_ENDPOINTS: broker.endpoints, ADMIN_TOKEN: adminToken, ...(name === 'access' ? { PORT: String(accessPort) } : {}) },
+    env: {
+      ...process.env,
+      ROCKETMQ_ENDPOINTS: broker.endpoints,
+      ADMIN_TOKEN: adminToken,
+      ...(name === 'access' ? { PORT: String(accessPort) } : {}),
+      ...(acl ? { ROCKETMQ_ACCESS_KEY: name, ROCKETMQ_SECRET_KEY: brokerSecret(name) } : {}),
+    },
   });
   child.on('exit', (code, signal) => log(`${name} exited (${signal ?? code})`));
   return child;
@@ -51,7 +86,7 @@ if (children.length === 0) {
   log(`running ${apps.join(', ')} — Ctrl-C stops them${broker.startedByUs ? ' and the broker' : ''}`);
   const shutdown = async () => {
     await Promise.all(children.map((child) => new Promise((resolve) => (child.exitCode !== null ? resolve(null) : (child.once('exit', resolve), child.kill('SIGTERM'))))));
-    if (broker.startedByUs) await stopBroker();
+    if (broker.startedByUs) await stopBroker(brokerOptions);
     process.exit(0);
   };
   process.once('SIGINT', shutdown);

@@ -15,7 +15,8 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RemotingError, RequestCode, ResponseCode, invoke, parseLenientJson, withConnection } from './remoting.ts';
+import { createHmac } from 'node:crypto';
+import { RemotingError, RequestCode, ResponseCode, invoke, parseLenientJson, useAdminCredentials, withConnection, type BrokerCredentials } from './remoting.ts';
 
 /** Pinned RocketMQ release (Maven Central group org.apache.rocketmq). */
 export const ROCKETMQ_VERSION = '5.5.0';
@@ -45,6 +46,12 @@ export interface BrokerOptions {
   startTimeoutMs?: number;
   /** Progress messages; default: silent. */
   log?: (msg: string) => void;
+  /**
+   * ACL 2.0 on (authentication and authorisation, on the broker and the proxy): `admin` is the
+   * super user created on first start, which signs this module's own admin requests and readiness
+   * probes. Users and their rights are then applied with `applyAccessControl` (acl.ts).
+   */
+  auth?: { admin: BrokerCredentials };
 }
 
 export interface BrokerEndpoints {
@@ -56,6 +63,7 @@ export interface BrokerEndpoints {
 }
 
 export interface ResolvedConfig {
+  auth?: { admin: BrokerCredentials };
   version: string;
   runtimeDir: string;
   libDir: string;
@@ -94,6 +102,7 @@ export function resolveConfig(opts: BrokerOptions = {}): ResolvedConfig {
   const brokerPort = opts.brokerPort ?? envInt('ROCKETMQ_BROKER_PORT') ?? 10911;
   const homeDir = path.join(runtimeDir, 'home');
   return {
+    ...(opts.auth ? { auth: opts.auth } : {}),
     version,
     runtimeDir,
     libDir: path.join(runtimeDir, 'lib', version),
@@ -217,6 +226,7 @@ function writeConfigs(cfg: ResolvedConfig): { namesrvConf: string; proxyConf: st
     // A busy 2-core CI machine: do not fail sends after 200 ms in the send queue.
     'waitTimeMillsInSendQueue=3000',
     'osPageCacheBusyTimeOutMills=5000',
+    ...(cfg.auth ? authBrokerLines(cfg.auth.admin) : []),
     '',
   ].join('\n'));
 
@@ -238,8 +248,38 @@ function writeConfigs(cfg: ResolvedConfig): { namesrvConf: string; proxyConf: st
     // The proxy caches "topic not found" for topicRouteServiceCacheRefreshSeconds (default 20 s):
     // a client that asked for a topic before it was created kept failing for ~20 s.
     topicRouteServiceCacheRefreshSeconds: 2,
+    ...(cfg.auth ? authProxySettings(cfg.auth.admin) : {}),
   }, null, 2)}\n`);
   return { namesrvConf, proxyConf, brokerConf };
+}
+
+const AUTH = 'org.apache.rocketmq.auth';
+
+/** ACL 2.0 on the broker: users and ACLs kept in its local store; `admin` is the first (super) user. */
+function authBrokerLines(admin: BrokerCredentials): string[] {
+  return [
+    'authenticationEnabled=true',
+    `authenticationProvider=${AUTH}.authentication.provider.DefaultAuthenticationProvider`,
+    `authenticationMetadataProvider=${AUTH}.authentication.provider.LocalAuthenticationMetadataProvider`,
+    'authorizationEnabled=true',
+    `authorizationProvider=${AUTH}.authorization.provider.DefaultAuthorizationProvider`,
+    `authorizationMetadataProvider=${AUTH}.authorization.provider.LocalAuthorizationMetadataProvider`,
+    `initAuthenticationUser=${JSON.stringify({ username: admin.accessKey, password: admin.secretKey })}`,
+    `innerClientAuthenticationCredentials=${JSON.stringify({ accessKey: admin.accessKey, secretKey: admin.secretKey })}`,
+  ];
+}
+
+/** ACL 2.0 on the proxy's gRPC port, with the users and ACLs read from the broker. */
+function authProxySettings(admin: BrokerCredentials): Record<string, unknown> {
+  return {
+    authenticationEnabled: true,
+    authenticationProvider: `${AUTH}.authentication.provider.DefaultAuthenticationProvider`,
+    authenticationMetadataProvider: 'org.apache.rocketmq.proxy.auth.ProxyAuthenticationMetadataProvider',
+    authorizationEnabled: true,
+    authorizationProvider: `${AUTH}.authorization.provider.DefaultAuthorizationProvider`,
+    authorizationMetadataProvider: 'org.apache.rocketmq.proxy.auth.ProxyAuthorizationMetadataProvider',
+    innerClientAuthenticationCredentials: JSON.stringify({ accessKey: admin.accessKey, secretKey: admin.secretKey }),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -499,6 +539,7 @@ export function grpcQueryRoute(endpoints: string, topic: string, timeoutMs = 500
       'x-mq-client-version': 'aip-rmq-probe',
       'x-mq-client-id': `aip-probe-${process.pid}`,
       'x-mq-request-id': `${Date.now()}`,
+      ...grpcAuthHeaders(),
     });
     const chunks: Buffer[] = [];
     let grpcStatus: string | undefined;
@@ -534,6 +575,16 @@ export function grpcQueryRoute(endpoints: string, topic: string, timeoutMs = 500
     });
     stream.end(frame);
   });
+}
+
+let probeCredentials: BrokerCredentials | undefined;
+
+/** What the Node client sends to a proxy with authentication on: an HMAC-SHA1 of the request time. */
+function grpcAuthHeaders(): Record<string, string> {
+  if (!probeCredentials) return {};
+  const dateTime = `${new Date().toISOString().split('.')[0]!.replace(/[-:]/g, '')}Z`;
+  const signature = createHmac('sha1', probeCredentials.secretKey).update(dateTime).digest('hex').toUpperCase();
+  return { 'x-mq-date-time': dateTime, authorization: `MQv2-HMAC-SHA1 Credential=${probeCredentials.accessKey}, SignedHeaders=x-mq-date-time, Signature=${signature}` };
 }
 
 /** True when the proxy at `endpoints` routes the health topic over gRPC. */
@@ -599,6 +650,11 @@ export async function ensureBroker(opts: BrokerOptions = {}): Promise<BrokerEndp
   }
   const cfg = resolveConfig(opts);
   const log = opts.log ?? (() => {});
+  if (cfg.auth) {
+    // Admin requests and readiness probes of this process are signed from now on.
+    useAdminCredentials(cfg.auth.admin);
+    probeCredentials = cfg.auth.admin;
+  }
   const deadline = Date.now() + (opts.startTimeoutMs ?? 180_000);
   const result = (startedByUs: boolean): BrokerEndpoints => ({ endpoints: cfg.endpoints, namesrv: cfg.namesrvAddr, startedByUs });
 
@@ -795,7 +851,7 @@ export interface ApplyResult { created: string[]; updated: string[]; unchanged: 
 
 const TOPIC_TYPES: readonly MessageType[] = ['NORMAL', 'FIFO', 'DELAY', 'TRANSACTION'];
 
-async function adminBrokers(opts: AdminOptions): Promise<string[]> {
+export async function adminBrokers(opts: AdminOptions): Promise<string[]> {
   if (opts.brokerAddrs?.length) return opts.brokerAddrs;
   const namesrv = opts.namesrv ?? process.env.ROCKETMQ_NAMESRV ?? resolveConfig(opts).namesrvAddr;
   const brokers = await masterBrokers(namesrv);

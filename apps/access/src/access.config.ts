@@ -16,8 +16,6 @@ export const accessEnvSchema = baseEnvSchema.extend({
   DEFAULT_MAX_TOKENS: z.coerce.number().int().min(1).default(512),
   /** How long a request may wait for admission (deadline queue) before it is rejected. */
   ADMISSION_DEADLINE_MS: z.coerce.number().int().min(100).default(30_000),
-  /** Requests per second and IP before anything else runs (0 = off). */
-  IP_RATE_LIMIT: z.coerce.number().int().min(0).default(200),
   /** Model aliases served (the inference workers' routing document decides the providers). */
   MODELS: z.string().default('extractive').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
   /** Sensitive words (comma-separated), matched case-insensitively in requests and answers. */

@@ -3,7 +3,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { ApiKeyStore } from '@aip/keys';
 import { MessagingModule } from '@aip/messaging';
 import { ConfigDocuments, connectionOf, ENV, HealthController, REDIS, watchRedis } from '@aip/runtime';
-import { TaskEventHub, TaskStore } from '@aip/tasks';
+import { SessionHistoryStore, TaskEventHub, TaskStore } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AccessEnv } from './access.config.ts';
@@ -29,6 +29,7 @@ export class AppModule {
         { provide: REDIS, useValue: redis },
         { provide: ApiKeyStore, useValue: new ApiKeyStore(redis, env.REDIS_PREFIX) },
         { provide: TaskStore, useValue: new TaskStore(redis, { prefix: env.REDIS_PREFIX }) },
+        { provide: SessionHistoryStore, useValue: new SessionHistoryStore(redis, { prefix: env.REDIS_PREFIX }) },
         // Blocking stream reads get their own connection: they would stall every command behind them.
         { provide: TaskEventHub, useValue: new TaskEventHub(watchRedis(redis.duplicate(), logger, 'task events'), redis, env.REDIS_PREFIX) },
         { provide: Moderation, useValue: new Moderation({ words: env.SENSITIVE_WORDS, input: env.SENSITIVE_WORDS_INPUT }) },

@@ -21,7 +21,12 @@ export const inferenceEnvSchema = baseEnvSchema.extend({
   HISTORY_TOKEN_BUDGET: z.coerce.number().int().min(0).default(2_000),
   /** Flush token deltas to the task stream at least this often. */
   DELTA_FLUSH_MS: z.coerce.number().int().min(1).max(1_000).default(20),
-  LEASE_MS: z.coerce.number().int().min(10_000).default(30_000),
+  /**
+   * Invisible duration of an admitted request while a worker holds it, renewed every third of it.
+   * It is how long a request caught by a worker's crash waits before another worker takes it:
+   * 10 s is the least the proxy accepts by default (`minInvisibleTimeMillsForRecv`).
+   */
+  LEASE_MS: z.coerce.number().int().min(10_000).default(10_000),
   /** Passages retrieved from the knowledge base per request (0 turns retrieval off). */
   RAG_TOP_K: z.coerce.number().int().min(0).max(20).default(4),
   /** Longest wait for the model to rewrite a follow-up into a standalone search query. */

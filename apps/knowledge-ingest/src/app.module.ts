@@ -1,7 +1,7 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Inject, Module, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { ApiKeyStore } from '@aip/keys';
-import { IngestPipeline, KnowledgeRegistry, Retriever, type KnowledgeStore } from '@aip/knowledge';
+import { IngestPipeline, KnowledgeRegistry, ParseWorkerPool, Retriever, type KnowledgeStore } from '@aip/knowledge';
 import { MessagingModule } from '@aip/messaging';
 import { ApiKeyGuard, connectionOf, ENV, HealthController, REDIS } from '@aip/runtime';
 import type { Embeddings } from '@langchain/core/embeddings';
@@ -9,9 +9,11 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ChangeService } from './changes/change.service.ts';
 import { kbChangeConsumer } from './changes/kb-change.consumer.ts';
+import { TenantFairScheduler } from './changes/tenant-fair.scheduler.ts';
 import { KbEvents } from './common/kb-events.ts';
 import { KNOWLEDGE_STORE, LOGGER } from './common/tokens.ts';
 import { ContentStore } from './content/content.store.ts';
+import { UploadQuota } from './content/upload.quota.ts';
 import { DocumentsController } from './documents/documents.controller.ts';
 import { DocumentsService } from './documents/documents.service.ts';
 import type { KnowledgeIngestEnv } from './knowledge-ingest.config.ts';
@@ -27,10 +29,19 @@ export interface KnowledgeIngestDeps {
 }
 
 @Module({})
-export class AppModule {
+export class AppModule implements BeforeApplicationShutdown, OnApplicationShutdown {
+  constructor(
+    @Inject(TenantFairScheduler) private readonly turns: TenantFairScheduler,
+    @Inject(ParseWorkerPool) private readonly parser: ParseWorkerPool,
+  ) {}
+
   static register(env: KnowledgeIngestEnv, deps: KnowledgeIngestDeps): DynamicModule {
     const { redis, logger, store, embeddings } = deps;
     const registry = new KnowledgeRegistry(redis, env.REDIS_PREFIX);
+    // Parsing and chunking run in worker threads (one per change applied at once), within a time and a heap limit.
+    const parser = new ParseWorkerPool({ size: env.INGEST_CONCURRENCY, timeoutMs: env.PARSE_TIMEOUT_MS, memoryMb: env.PARSE_MEMORY_MB });
+    const limits = { maxPdfPages: env.MAX_PDF_PAGES, maxChunks: env.MAX_CHUNKS_PER_DOCUMENT };
+    const turns = new TenantFairScheduler({ concurrency: env.INGEST_CONCURRENCY, perTenant: env.INGEST_TENANT_CONCURRENCY ?? env.INGEST_CONCURRENCY });
     return {
       module: AppModule,
       imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'knowledge-ingest', sendTimeoutMs: env.PUBLISH_TIMEOUT_MS, logger }), TerminusModule.forRoot({ logger: false })],
@@ -40,7 +51,8 @@ export class AppModule {
         QueryController,
         NotificationsController,
         HealthController,
-        kbChangeConsumer({ topic: env.KB_CHANGE_TOPIC, group: env.KB_CONSUMER_GROUP, concurrency: env.INGEST_CONCURRENCY, leaseMs: env.LEASE_MS }),
+        // The transport holds up to INGEST_PREFETCH changes; the scheduler applies INGEST_CONCURRENCY of them at once (ADR 0015).
+        kbChangeConsumer({ topic: env.KB_CHANGE_TOPIC, group: env.KB_CONSUMER_GROUP, concurrency: env.INGEST_PREFETCH, leaseMs: env.LEASE_MS }),
       ],
       providers: [
         { provide: ENV, useValue: env },
@@ -49,8 +61,11 @@ export class AppModule {
         { provide: KNOWLEDGE_STORE, useValue: store },
         { provide: ApiKeyStore, useValue: new ApiKeyStore(redis, env.REDIS_PREFIX) },
         { provide: KnowledgeRegistry, useValue: registry },
-        { provide: ContentStore, useValue: new ContentStore(env.KNOWLEDGE_DATA_DIR, env.OBJECT_STORE_DIR) },
-        { provide: IngestPipeline, useValue: new IngestPipeline({ store, embeddings: embeddings.embeddings, modelId: embeddings.modelId, registry, embedBatchSize: env.EMBED_BATCH_SIZE }) },
+        { provide: ContentStore, useValue: new ContentStore(env.KNOWLEDGE_DATA_DIR, env.OBJECT_STORE_DIR, env.OBJECT_STORE_MAPPINGS) },
+        { provide: UploadQuota, useValue: new UploadQuota(redis, env.REDIS_PREFIX, { maxDocuments: env.UPLOAD_QUOTA_DOCUMENTS, maxBytes: env.UPLOAD_QUOTA_BYTES, ttlMs: env.UPLOAD_QUOTA_TTL_MS }) },
+        { provide: ParseWorkerPool, useValue: parser },
+        { provide: TenantFairScheduler, useValue: turns },
+        { provide: IngestPipeline, useValue: new IngestPipeline({ store, embeddings: embeddings.embeddings, modelId: embeddings.modelId, registry, embedBatchSize: env.EMBED_BATCH_SIZE, limits, prepare: parser.prepare }) },
         { provide: Retriever, useValue: new Retriever({ store, embeddings: embeddings.embeddings, versions: registry }) },
         ApiKeyGuard,
         KbEvents,
@@ -58,5 +73,18 @@ export class AppModule {
         DocumentsService,
       ],
     };
+  }
+
+  /**
+   * Before the consumer drains: changes still waiting for their turn fail at once and go back to
+   * the broker (redelivered in order), so the drain only waits for the changes being applied.
+   */
+  beforeApplicationShutdown(): void {
+    this.turns.close();
+  }
+
+  /** After the drain: no change is being parsed any more. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.parser.close();
   }
 }

@@ -5,7 +5,7 @@ import { createEmbeddings, embeddingsConfigOf } from '@aip/embeddings';
 import { createKnowledgeStore, knowledgeStoreConfigOf } from '@aip/knowledge';
 import { collectProcessMetrics, createLogger, createRedis } from '@aip/runtime';
 import { AppModule } from './app.module.ts';
-import { configureApp } from './app.setup.ts';
+import { configureApp, fastifyOptions } from './app.setup.ts';
 import { loadKnowledgeIngestEnv } from './knowledge-ingest.config.ts';
 
 const env = loadKnowledgeIngestEnv();
@@ -15,7 +15,7 @@ const redis = createRedis(env.REDIS_URL, logger);
 const embeddings = await createEmbeddings(embeddingsConfigOf(env));
 const store = await createKnowledgeStore(knowledgeStoreConfigOf(env));
 await store.init(embeddings.dimension);
-const adapter = new FastifyAdapter({ bodyLimit: env.MAX_JSON_BYTES, genReqId: () => crypto.randomUUID() });
+const adapter = new FastifyAdapter(fastifyOptions(env));
 const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(env, { redis, logger, store, embeddings }), adapter, { logger: ['error', 'warn'] });
 collectProcessMetrics();
 await configureApp(app, env, redis, logger);

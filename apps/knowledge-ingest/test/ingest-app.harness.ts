@@ -3,15 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { EventInput } from '@aip/contracts';
+import { fifoGroupOf, type EventInput } from '@aip/contracts';
 import { createEmbeddings } from '@aip/embeddings';
 import { ApiKeyStore } from '@aip/keys';
 import { createKnowledgeStore, type KnowledgeStore } from '@aip/knowledge';
 import { EventPublisher } from '@aip/messaging';
+import { Producer } from 'rocketmq-client-nodejs';
 import { createLogger } from '@aip/runtime';
 import { Collector, deleteKeys, provisionBroker, testConnection, testRedis, testRedisUrl, uniqueName } from '@aip/testing';
 import { AppModule } from '../src/app.module.ts';
-import { configureApp } from '../src/app.setup.ts';
+import { configureApp, fastifyOptions } from '../src/app.setup.ts';
 import { KbEvents } from '../src/common/kb-events.ts';
 import { loadKnowledgeIngestEnv, type KnowledgeIngestEnv } from '../src/knowledge-ingest.config.ts';
 
@@ -72,7 +73,7 @@ export class IngestApp {
     await this.store.init(model.dimension);
     this.app = await NestFactory.create<NestFastifyApplication>(
       AppModule.register(this.env, { redis: this.redis, logger, store: this.store, embeddings: { embeddings, modelId: model.modelId } }),
-      new FastifyAdapter({ bodyLimit: this.env.MAX_JSON_BYTES }),
+      new FastifyAdapter(fastifyOptions(this.env)),
       { logger: ['error'] },
     );
     await configureApp(this.app, this.env, this.redis, logger);
@@ -108,6 +109,21 @@ export class IngestApp {
   /** Publishes a change as an external CDC producer would (same topic, tag, message group). */
   async publishChange<T extends 'kb.change.upsert' | 'kb.change.delete'>(type: T, data: EventInput<T>, tenantId: string) {
     return this.app.get(EventPublisher).publish(type, data, { tenantId, topic: this.env.KB_CHANGE_TOPIC });
+  }
+
+  /**
+   * Publishes a kb-change message as a careless external producer might, with the plain client:
+   * the envelope is not validated (EventPublisher would refuse what the consumer must dead-letter).
+   */
+  async publishRawChange(action: 'upsert' | 'delete', envelope: { id: string; tenantId: string; data: { kbId: string; docId: string } & Record<string, unknown> }) {
+    const producer = new Producer({ endpoints: this.env.ROCKETMQ_ENDPOINTS, namespace: '' });
+    await producer.startup();
+    try {
+      const body = { type: `kb.change.${action}`, version: 1, source: 'careless-cdc', time: new Date().toISOString(), ...envelope };
+      return await producer.send({ topic: this.env.KB_CHANGE_TOPIC, tag: action, messageGroup: fifoGroupOf(envelope.data.kbId.replace(/\p{Cc}/gu, ''), envelope.data.docId.replace(/\p{Cc}/gu, '')), body: Buffer.from(JSON.stringify(body)) });
+    } finally {
+      await producer.shutdown();
+    }
   }
 
   /** The lifecycle event published for a document after `since` events, awaited. */

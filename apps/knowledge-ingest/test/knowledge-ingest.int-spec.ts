@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { eventually } from '@aip/testing';
+import { deadLetters, eventually } from '@aip/testing';
 import { IngestApp } from './ingest-app.harness.ts';
 
 type Passage = { text: string; score: number; source: { kbId: string; docId: string; version: string; position: number; title?: string } };
@@ -165,13 +165,17 @@ describe('knowledge-ingest (real broker, Redis, LanceDB, embedded model)', () =>
     const env = { ...process.env, ROCKETMQ_ENDPOINTS: harness.env.ROCKETMQ_ENDPOINTS, KB_CHANGE_TOPIC: harness.env.KB_CHANGE_TOPIC };
     const since = harness.published.items.length;
     const cli = (...args: string[]) => run(process.execPath, [join(root, 'tools/kb/cdc-producer.ts'), ...args], { env, cwd: root });
-    const sent = JSON.parse((await cli('upsert', '--tenant', 'acme', '--kb', 'travel', '--doc', 'lama', '--file', join(dir, 'lama.md'), '--version', '1')).stdout) as { eventId: string };
+    // 74 characters: `travel:` + the id is more than the broker's 63-byte message group (issue 15).
+    const lama = 'Lama Temple (Yonghe Gong) visitor guide: opening hours, tickets, etiquette';
+    const sent = JSON.parse((await cli('upsert', '--tenant', 'acme', '--kb', 'travel', '--doc', lama, '--file', join(dir, 'lama.md'), '--version', '1')).stdout) as { eventId: string };
     expect(sent.eventId).toMatch(/^[0-9a-f-]{36}$/);
-    await cli('delete', '--tenant', 'acme', '--kb', 'travel', '--doc', 'lama');
-    const first = await harness.lifecycle('lama', since);
+    // The platform's own delete of the same document lands in the same FIFO group, after the upsert.
+    const upsertApplied = harness.lifecycle(lama, since);
+    await harness.publishChange('kb.change.delete', { kbId: 'travel', docId: lama }, 'acme');
+    const first = await upsertApplied;
     expect(first).toMatchObject({ type: 'kb.document.indexed', data: { version: '1' } });
-    expect((await harness.lifecycle('lama', harness.published.items.indexOf(first) + 1)).type).toBe('kb.document.deleted');
-    expect(await harness.store.count({ tenantId: 'acme', kbIds: ['travel'], docId: 'lama' })).toBe(0);
+    expect((await harness.lifecycle(lama, harness.published.items.indexOf(first) + 1)).type).toBe('kb.document.deleted');
+    expect(await harness.store.count({ tenantId: 'acme', kbIds: ['travel'], docId: lama })).toBe(0);
   });
 
   it('uploads files with the newcomer command and reports when they are indexed (tools/kb/upload.ts)', async () => {
@@ -213,6 +217,69 @@ describe('knowledge-ingest (real broker, Redis, LanceDB, embedded model)', () =>
     expect((await harness.json(acme, 'GET', '/v1/knowledge-bases/travel/documents/a.txt')).status).toBe(404);
     const notification = await harness.json(acme, 'POST', '/v1/notifications/object-store', { Records: [{ eventName: 'Nope', s3: {} }] });
     expect(notification.status).toBe(400);
+  });
+
+  // Regression (issue 15): a 70-character file name (the doc id by default) made a message group
+  // longer than the broker's 64-byte limit: a permanent "503 broker unavailable; retry".
+  it('accepts any document id the API accepts, up to 128 characters of any script, end to end', async () => {
+    const since = harness.published.items.length;
+    const name = 'Temple of Heaven - Hall of Prayer for Good Harvests, visiting notes.md';
+    expect(name.length).toBe(70);
+    const form = new FormData();
+    form.append('file', new Blob(['The Hall of Prayer for Good Harvests has three roofs of blue tiles.'], { type: 'text/markdown' }), name);
+    expect(await harness.json(acme, 'POST', '/v1/knowledge-bases/travel/documents', form)).toMatchObject({ status: 202, body: { id: name, status: 'queued' } });
+    const longest = `${'天坛'.repeat(62)}.txt`;
+    expect(longest.length).toBe(128);
+    const put = await harness.json(acme, 'PUT', `/v1/knowledge-bases/travel/documents/${encodeURIComponent(longest)}`, { mediaType: 'text/plain', content: 'The Echo Wall carries a whisper around the whole circle.', version: 'rev 2 (final)' });
+    expect(put).toMatchObject({ status: 202, body: { id: longest } });
+    expect(await indexed(acme, 'travel', name)).toMatchObject({ status: 'indexed' });
+    expect(await indexed(acme, 'travel', longest)).toMatchObject({ status: 'indexed', activeVersion: 'rev 2 (final)' });
+    expect((await harness.lifecycle(longest, since)).type).toBe('kb.document.indexed');
+    expect((await query(acme, 'travel', 'whisper around the Echo Wall', 'fulltext')).body.data[0]?.source.docId).toBe(longest);
+  });
+
+  // Regressions (issues 14, 16): a NUL version was accepted (202), indexed, and broke every query
+  // of the tenant; a lone surrogate in a doc id and malformed multipart bodies were 500s.
+  it('refuses ids that fail the id rule at every entry with a 400 in the platform shape, and dead-letters such messages', async () => {
+    const invalid = (response: { status: number; body: unknown }, param: string | null) => expect(response).toMatchObject({ status: 400, body: { error: { type: 'invalid_request_error', param, message: expect.any(String) } } });
+    invalid(await harness.json(acme, 'POST', '/v1/knowledge-bases/travel/documents', { docId: 'nul-version', mediaType: 'text/plain', content: 'x', version: '\u0000' }), 'version');
+    invalid(await harness.json(acme, 'POST', '/v1/knowledge-bases/travel/documents', { docId: 'lone \uD800 surrogate', mediaType: 'text/plain', content: 'x' }), 'docId');
+    invalid(await harness.json(acme, 'PUT', '/v1/knowledge-bases/travel/documents/tab%09id', { mediaType: 'text/plain', content: 'x' }), 'doc');
+    invalid(await harness.json(acme, 'GET', '/v1/knowledge-bases/travel/documents/a%00b'), 'doc');
+    invalid(await harness.json(acme, 'DELETE', '/v1/knowledge-bases/travel/documents/%20%20'), 'doc');
+    invalid(await harness.json(acme, 'POST', '/v1/knowledge-bases/bad%0Akb/query', { query: 'x' }), 'kb');
+    invalid(await harness.json(acme, 'GET', `/v1/knowledge-bases/${'k'.repeat(129)}`), 'kb');
+    const form = new FormData();
+    form.append('version', 'v\u0000');
+    form.append('file', new Blob(['x'], { type: 'text/plain' }), 'x.txt');
+    invalid(await harness.json(acme, 'POST', '/v1/knowledge-bases/travel/documents', form), 'version');
+    // A URL that is not valid percent-encoded UTF-8 (an unpaired surrogate) is refused by the router.
+    const badUrl = await harness.request(acme, 'GET', '/v1/knowledge-bases/travel/documents/%ED%A0%80');
+    expect(badUrl.status).toBe(400);
+    expect(badUrl.headers.get('x-request-id')).toBeTruthy();
+    expect(await badUrl.json()).toMatchObject({ error: { type: 'invalid_request_error', code: 'malformed_request' } });
+    expect((await harness.json(acme, 'GET', '/v1/knowledge-bases/travel/documents/nul-version')).status).toBe(404);
+
+    // A change-data-capture message with a NUL version is poison: dead-lettered at once, never
+    // applied; the next change of the same document (same FIFO group) goes through.
+    const since = harness.published.items.length;
+    await harness.publishRawChange('upsert', { id: crypto.randomUUID(), tenantId: 'acme', data: { kbId: 'travel', docId: 'cdc-nul', mediaType: 'text/plain', content: 'Poison.', version: '\u0000' } });
+    await harness.publishChange('kb.change.upsert', { kbId: 'travel', docId: 'cdc-nul', mediaType: 'text/plain', content: 'The Drum Tower drums sound every hour.', version: 'v1' }, 'acme');
+    expect(await harness.lifecycle('cdc-nul', since)).toMatchObject({ type: 'kb.document.indexed', data: { version: 'v1' } });
+    const dead = await deadLetters(harness.env.KB_CONSUMER_GROUP, 1);
+    expect(dead.some((entry) => entry.bodyPreview.includes('careless-cdc'))).toBe(true);
+    // Every query of the tenant still works.
+    for (const mode of ['dense', 'fulltext', 'hybrid']) expect((await query(acme, 'travel', 'Drum Tower drums', mode)).status).toBe(200);
+  });
+
+  it('answers multipart bodies it cannot read with a 400 in the platform shape', async () => {
+    const body = '--XYZ\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XYZ--\r\n';
+    for (const contentType of ['multipart/form-data', 'multipart/form-data; boundary=', 'multipart/form-data; boundary=wrong']) {
+      const response = await fetch(`${harness.baseUrl}/v1/knowledge-bases/travel/documents`, { method: 'POST', headers: { authorization: `Bearer ${acme}`, 'content-type': contentType }, body });
+      expect({ contentType, status: response.status, body: await response.json() }).toMatchObject({ contentType, status: 400, body: { error: { type: 'invalid_request_error', message: expect.any(String) } } });
+    }
+    const truncated = await fetch(`${harness.baseUrl}/v1/knowledge-bases/travel/documents`, { method: 'POST', headers: { authorization: `Bearer ${acme}`, 'content-type': 'multipart/form-data; boundary=XYZ' }, body: body.slice(0, 110) });
+    expect(truncated.status).toBe(400);
   });
 
   it('deletes a knowledge base with everything in it', async () => {

@@ -5,6 +5,12 @@ export const rateLimiterEnvSchema = baseEnvSchema.extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(3001),
   /** How often parked requests are retried and expired ones rejected. */
   QUEUE_PUMP_MS: z.coerce.number().int().min(5).max(5_000).default(50),
+  /**
+   * Most requests one API key may have parked in the deadline queue; more are refused at once
+   * (429 with Retry-After). Parked requests hold their whole payload in Redis, so this bounds what
+   * one key can make the shared Redis hold.
+   */
+  MAX_PARKED_PER_KEY: z.coerce.number().int().min(1).max(10_000).default(32),
   /** Policy for keys that carry none (JSON RateLimitPolicy). */
   DEFAULT_POLICY: z.string().default('{"id":"default","requestsPerMinute":600,"tokensPerMinute":1000000,"maxConcurrent":64}'),
   /** Admit only while inference workers report free slots. */

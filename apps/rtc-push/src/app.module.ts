@@ -1,13 +1,15 @@
 import { Inject, Module, type BeforeApplicationShutdown, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { ModelCatalog, Moderation } from '@aip/chat-policy';
 import { CLOSE_CODES } from '@aip/contracts';
 import { ApiKeyStore } from '@aip/keys';
 import { EventPublisher, MessagingModule } from '@aip/messaging';
-import { connectionOf, ENV, HealthController, REDIS, watchRedis } from '@aip/runtime';
-import { TaskEventHub, TaskStore } from '@aip/tasks';
+import { ConfigDocuments, connectionOf, ENV, HealthController, REDIS, watchRedis } from '@aip/runtime';
+import { SessionHistoryStore, TaskEventHub, TaskStore } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Authenticator } from './auth/authenticator.ts';
+import { KeyGate } from './auth/key-gate.ts';
 import { ChatRelay } from './chat/chat.relay.ts';
 import { DeliveryHub } from './delivery/delivery.hub.ts';
 import { InboxStore } from './delivery/inbox.store.ts';
@@ -27,9 +29,11 @@ class RtcLifecycle implements BeforeApplicationShutdown {
     @Inject(DeliveryHub) private readonly hub: DeliveryHub,
     @Inject(WsGateway) private readonly gateway: WsGateway,
     @Inject(TaskEventHub) private readonly tasks: TaskEventHub,
+    @Inject(KeyGate) private readonly gate: KeyGate,
   ) {}
 
   async beforeApplicationShutdown(): Promise<void> {
+    this.gate.stop();
     await this.hub.close(CLOSE_CODES.goingAway, 'server shutting down');
     await this.gateway.close();
     await this.tasks.close();
@@ -62,12 +66,22 @@ export class AppModule {
         { provide: TaskStore, useValue: new TaskStore(redis, { prefix: env.REDIS_PREFIX }) },
         // Blocking stream reads get their own connection: they would stall every command behind them.
         { provide: TaskEventHub, useValue: new TaskEventHub(watchRedis(redis.duplicate(), logger, 'task events'), redis, env.REDIS_PREFIX, (key, id, err) => logger.warn({ key, id, err: String(err) }, 'skipped an invalid task event')) },
+        // Chat policy shared with access, kept current from the same run-time documents (rtc.app.ts watches them).
+        { provide: ConfigDocuments, useValue: new ConfigDocuments(redis, env.REDIS_PREFIX) },
+        { provide: Moderation, useValue: new Moderation({ words: env.SENSITIVE_WORDS, input: env.SENSITIVE_WORDS_INPUT }) },
+        { provide: ModelCatalog, useValue: new ModelCatalog(env.MODELS) },
         { provide: Authenticator, inject: [ApiKeyStore], useFactory: (keys: ApiKeyStore) => new Authenticator(keys, redis, env.REDIS_PREFIX) },
         {
+          provide: KeyGate,
+          inject: [Authenticator],
+          useFactory: (auth: Authenticator) =>
+            new KeyGate(auth, { maxConnectionsPerKey: env.MAX_CONNECTIONS_PER_KEY, maxChatsPerKey: env.MAX_CHATS_PER_KEY, maxChatsPerUser: env.MAX_CHATS_PER_USER, revalidateMs: env.REVALIDATE_INTERVAL_MS }, logger),
+        },
+        {
           provide: ChatRelay,
-          inject: [TaskStore, TaskEventHub, EventPublisher],
-          useFactory: (tasks: TaskStore, events: TaskEventHub, publisher: EventPublisher) =>
-            new ChatRelay(tasks, events, publisher, { models: env.MODELS, defaultModel: env.DEFAULT_MODEL, defaultMaxTokens: env.DEFAULT_MAX_TOKENS, admissionDeadlineMs: env.ADMISSION_DEADLINE_MS, timeoutMs: env.CHAT_TIMEOUT_MS }),
+          inject: [TaskStore, TaskEventHub, EventPublisher, ModelCatalog, Moderation],
+          useFactory: (tasks: TaskStore, events: TaskEventHub, publisher: EventPublisher, catalog: ModelCatalog, moderation: Moderation) =>
+            new ChatRelay(tasks, events, publisher, { catalog, moderation, sessions: new SessionHistoryStore(redis, { prefix: env.REDIS_PREFIX }) }, { defaultModel: env.DEFAULT_MODEL, defaultMaxTokens: env.DEFAULT_MAX_TOKENS, admissionDeadlineMs: env.ADMISSION_DEADLINE_MS, timeoutMs: env.CHAT_TIMEOUT_MS }),
         },
         {
           provide: PushRouter,
@@ -75,9 +89,9 @@ export class AppModule {
         },
         {
           provide: WsGateway,
-          inject: [Authenticator, ChatRelay],
-          useFactory: (auth: Authenticator, chat: ChatRelay) =>
-            new WsGateway(auth, hub, chat, {
+          inject: [Authenticator, ChatRelay, KeyGate],
+          useFactory: (auth: Authenticator, chat: ChatRelay, gate: KeyGate) =>
+            new WsGateway(auth, hub, chat, gate, {
               path: '/v1/ws', maxFrameBytes: env.MAX_FRAME_BYTES, helloTimeoutMs: env.HELLO_TIMEOUT_MS, heartbeatMs: env.HEARTBEAT_MS,
               resendAfterMs: env.RESEND_AFTER_MS, maxChatsPerConnection: env.MAX_CHATS_PER_CONNECTION,
             }, metrics, logger),

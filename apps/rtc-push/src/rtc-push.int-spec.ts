@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
+import { ModelCatalog, Moderation } from '@aip/chat-policy';
 import { CLOSE_CODES, REALTIME_TOKEN_PREFIX, realtimeTokenKey, type Envelope, type ServerFrame } from '@aip/contracts';
 import { ApiKeyStore } from '@aip/keys';
 import { EventPublisher, MessagingMetrics, RocketMQServer, RocketMQEvent } from '@aip/messaging';
+import { ConfigDocuments } from '@aip/runtime';
 import { deleteKeys, eventually, provisionBroker, testConnection, testRedis, testRedisUrl, uniqueName } from '@aip/testing';
 import { TaskStore } from '@aip/tasks';
 import { Controller } from '@nestjs/common';
@@ -32,8 +34,8 @@ class Client {
   private readonly socket: WebSocket;
   readonly open: Promise<void>;
 
-  constructor(url: string, headers: Record<string, string> = {}) {
-    this.socket = new WebSocket(url, { headers });
+  constructor(url: string, headers: Record<string, string> = {}, protocols: string[] = []) {
+    this.socket = new WebSocket(url, protocols, { headers });
     this.socket.on('message', (data) => this.frames.push(JSON.parse(String(data)) as ServerFrame));
     this.socket.on('close', (code, reason) => (this.closed = { code, reason: String(reason) }));
     this.socket.on('error', () => undefined);
@@ -282,6 +284,37 @@ describe('rtc-push on the real broker and Redis', () => {
     expect(unauthorized.status).toBe(401);
   });
 
+  it('answers every bad input on the HTTP routes with a 4xx in the platform error shape, never a 500', async () => {
+    const u = user();
+    const auth = { authorization: `Bearer ${apiKey}` };
+    const json = { ...auth, 'content-type': 'application/json' };
+    const cases: [path: string, init: RequestInit, status: number, code?: string][] = [
+      // Matches the contract's pattern (20 digits) but is not a Redis stream id: used to reach Redis and answer 500.
+      [`/v1/sse?user=${u}`, { headers: { ...auth, 'last-event-id': '99999999999999999999-0' } }, 400, 'invalid_frame'],
+      [`/v1/sse?user=${u}`, { headers: { ...auth, 'last-event-id': '9'.repeat(4_000) } }, 400, 'invalid_frame'],
+      [`/v1/sse?user=${u}&lastEventId=1-18446744073709551616`, { headers: auth }, 400, 'invalid_frame'],
+      [`/v1/sse?token=rtt_a&token=rtt_b`, {}, 400, 'invalid_frame'],
+      [`/v1/sse?user=${u}&user=other`, { headers: auth }, 400, 'invalid_frame'],
+      ['/v1/sse', {}, 401, 'unauthorized'],
+      [`/v1/ack?user=${u}`, { method: 'POST', headers: json, body: JSON.stringify({ upTo: '99999999999999999999-0' }) }, 400, 'invalid_frame'],
+      [`/v1/ack?user=${u}`, { method: 'POST', headers: json, body: JSON.stringify({ ids: ['1-0', '1-18446744073709551616'] }) }, 400, 'invalid_frame'],
+      [`/v1/ack?user=${u}`, { method: 'POST', headers: json, body: '{not json' }, 400, 'invalid_json'],
+      [`/v1/chat?user=${u}`, { method: 'POST', headers: json, body: JSON.stringify({ ref: 'c' }) }, 400, 'invalid_frame'],
+      ['/v1/nowhere', {}, 404],
+    ];
+    for (const [path, init, status, code] of cases) {
+      const response = await fetch(`http://127.0.0.1:${a.port}${path}`, init);
+      const body = (await response.json()) as { error?: Record<string, unknown> };
+      expect({ path, status: response.status }).toEqual({ path, status });
+      expect(Object.keys(body.error ?? {}).sort()).toEqual(['code', 'message', 'param', 'type']);
+      expect(body.error).toMatchObject({ message: expect.any(String), type: expect.any(String), ...(code ? { code } : {}) });
+      expect(response.headers.get('x-request-id')).toBeTruthy();
+    }
+    // The largest id there is acks everything (its successor used to overflow into an invalid id).
+    const all = await fetch(`http://127.0.0.1:${a.port}/v1/ack?user=${u}`, { method: 'POST', headers: json, body: JSON.stringify({ upTo: '18446744073709551615-18446744073709551615' }) });
+    expect(all.status).toBe(204);
+  });
+
   it('submits a chat frame as ai.request.submitted and relays the task stream as delta/sources/done frames', async () => {
     const submitted: Envelope<'ai.request.submitted'>[] = [];
     @Controller()
@@ -316,10 +349,109 @@ describe('rtc-push on the real broker and Redis', () => {
 
       client.send({ type: 'chat', ref: 'c2', text: 'x', model: 'gpt-unknown' });
       await client.waitFor((c) => c.of('error').some((e) => e.ref === 'c2'), 'unknown model error');
-      expect(client.of('error').find((e) => e.ref === 'c2')).toMatchObject({ code: 'unknown_model' });
+      expect(client.of('error').find((e) => e.ref === 'c2')).toMatchObject({ code: 'model_not_found' });
     } finally {
       await spy.close();
     }
+  });
+
+  it("applies access's words and routing documents without a restart: blocked words refused, new models served", async () => {
+    const documents = new ConfigDocuments(redis, prefix);
+    const client = connect(b, user());
+    await client.hello();
+    client.send({ type: 'chat', ref: 'before', text: 'x', model: 'gpt-it' });
+    await client.waitFor((c) => c.of('error').some((e) => e.ref === 'before'), 'the unknown model to be refused');
+    expect(client.of('error').find((e) => e.ref === 'before')).toMatchObject({ code: 'model_not_found' });
+
+    await documents.put('words', { words: ['darn'], input: 'block' });
+    await documents.put('routing', { models: { extractive: { providers: [{ name: 'extractive', kind: 'extractive' }] }, 'gpt-it': { providers: [{ name: 'gpt-it', kind: 'extractive' }] } } });
+    await eventually(() => b.app.get(Moderation).filter.size === 1 && b.app.get(ModelCatalog).aliases.includes('gpt-it'), 'both documents applied', 10_000);
+    try {
+      client.send({ type: 'chat', ref: 'blocked', text: 'oh Ｄ\u200bＡＲＮ' });
+      client.send({ type: 'chat', ref: 'served', text: 'hello', model: 'gpt-it' });
+      await client.waitFor((c) => c.of('error').some((e) => e.ref === 'blocked') && c.of('accepted').some((e) => e.ref === 'served'), 'the blocked chat refused and the new model accepted');
+      expect(client.of('error').find((e) => e.ref === 'blocked')).toMatchObject({ code: 'content_policy_violation' });
+    } finally {
+      await documents.put('words', { words: [], input: 'block' });
+    }
+  });
+
+  describe('realtime tokens and per-key bounds', () => {
+    let edge: RunningRtcPush;
+    let keys: ApiKeyStore;
+    beforeAll(async () => {
+      edge = await start('it-limits', { MAX_CONNECTIONS_PER_KEY: '2', MAX_CHATS_PER_USER: '1', REVALIDATE_INTERVAL_MS: '200' });
+      keys = new ApiKeyStore(redis, prefix);
+    });
+
+    /** A token as access issues it: claims and grant under the token's sha256. */
+    async function issueToken(keyId: string, userId: string, ttlMs = 60_000) {
+      const token = `${REALTIME_TOKEN_PREFIX}${uniqueName('tok')}`;
+      const claims = { tenantId, keyId, userId, expiresAt: Date.now() + ttlMs, models: ['extractive'], maxTokens: 256 };
+      await redis.set(realtimeTokenKey(prefix, createHash('sha256').update(token).digest('hex')), JSON.stringify(claims), 'PX', 60_000);
+      return token;
+    }
+
+    it('accepts the token as a WebSocket subprotocol and as a Bearer header, out of the URL, and never echoes it', async () => {
+      const { record } = await keys.create({ tenantId });
+      const u = user();
+      const token = await issueToken(record.id, u);
+      const client = new Client(`ws://127.0.0.1:${edge.port}/v1/ws`, {}, ['aip.v1', `aip.token.${token}`]);
+      clients.push(client);
+      await client.hello();
+      expect(client.of('welcome')[0]).toMatchObject({ userId: u });
+      expect(client.raw().protocol).toBe('aip.v1');
+      client.close();
+
+      const abort = new AbortController();
+      const response = await fetch(`http://127.0.0.1:${edge.port}/v1/sse`, { headers: { authorization: `Bearer ${token}` }, signal: abort.signal });
+      expect(response.status).toBe(200);
+      abort.abort();
+    });
+
+    it('caps the connections of one API key however many users it names (4429)', async () => {
+      const { key } = await keys.create({ tenantId });
+      const open = [user(), user()].map((u) => new Client(`ws://127.0.0.1:${edge.port}/v1/ws?user=${u}`, { authorization: `Bearer ${key}` }));
+      clients.push(...open);
+      await Promise.all(open.map((c) => c.hello()));
+      const third = new Client(`ws://127.0.0.1:${edge.port}/v1/ws?user=${user()}`, { authorization: `Bearer ${key}` });
+      clients.push(third);
+      await eventually(() => third.closed !== undefined, 'the third connection of the key to be refused');
+      expect(third.closed!.code).toBe(CLOSE_CODES.tooManyConnections);
+      const sse = await fetch(`http://127.0.0.1:${edge.port}/v1/sse?user=${user()}`, { headers: { authorization: `Bearer ${key}` } });
+      expect(sse.status).toBe(429);
+      expect(((await sse.json()) as { error: { code: string } }).error.code).toBe('too_many_connections');
+    });
+
+    it('caps running SSE chats per user', async () => {
+      const { key } = await keys.create({ tenantId });
+      const u = user();
+      const abort = new AbortController();
+      const chat = (ref: string, signal?: AbortSignal) => fetch(`http://127.0.0.1:${edge.port}/v1/chat?user=${u}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ ref, text: 'hi' }), ...(signal ? { signal } : {}) });
+      const first = await chat('one', abort.signal);
+      expect(first.status).toBe(200); // streaming: nobody answers it here, it stays running
+      const second = await chat('two');
+      expect(second.status).toBe(429);
+      expect(((await second.json()) as { error: { code: string } }).error.code).toBe('too_many_chats');
+      abort.abort();
+    });
+
+    it('closes open connections with 4401 when their token expires or their key is revoked', async () => {
+      const { record, key } = await keys.create({ tenantId });
+      const expiring = new Client(`ws://127.0.0.1:${edge.port}/v1/ws?token=${await issueToken(record.id, user(), 1_500)}`);
+      const backend = new Client(`ws://127.0.0.1:${edge.port}/v1/ws?user=${user()}`, { authorization: `Bearer ${key}` });
+      clients.push(expiring, backend);
+      await Promise.all([expiring.hello(), backend.hello()]);
+      await eventually(() => expiring.closed !== undefined, 'the expired token to be closed', 10_000);
+      expect(expiring.closed!.code).toBe(CLOSE_CODES.unauthorized);
+      expect(expiring.of('error').at(-1)).toMatchObject({ code: 'unauthorized', message: expect.stringContaining('expired') });
+      expect(backend.closed).toBeUndefined();
+
+      await keys.revoke(record.id);
+      await eventually(() => backend.closed !== undefined, 'the revoked key to be closed', 10_000);
+      expect(backend.closed!.code).toBe(CLOSE_CODES.unauthorized);
+      expect(backend.of('error').at(-1)).toMatchObject({ code: 'unauthorized', message: expect.stringContaining('revoked') });
+    });
   });
 
   it('closes sockets with 1001 on shutdown', async () => {

@@ -31,9 +31,19 @@ export const rtcEnvSchema = baseEnvSchema.extend({
   MAX_BUFFERED_BYTES: z.coerce.number().int().min(1_024).default(1_048_576),
   MAX_FRAME_BYTES: z.coerce.number().int().min(1_024).max(REALTIME_LIMITS.maxFrameBytes).default(REALTIME_LIMITS.maxFrameBytes),
   MAX_CONNECTIONS_PER_USER: z.coerce.number().int().min(1).default(10),
+  /** Connections one API key (with its realtime tokens) holds on this instance, whatever users it names. */
+  MAX_CONNECTIONS_PER_KEY: z.coerce.number().int().min(1).default(1_000),
   MAX_CHATS_PER_CONNECTION: z.coerce.number().int().min(1).default(4),
-  /** Chat over the socket: model aliases served (as access's MODELS) and request defaults. */
+  /** Chats running at once on this instance per user (socket and POST /v1/chat together) and per API key. */
+  MAX_CHATS_PER_USER: z.coerce.number().int().min(1).default(8),
+  MAX_CHATS_PER_KEY: z.coerce.number().int().min(1).default(100),
+  /** Open connections and chats are checked this often: an expired token or a revoked key closes them (4401). */
+  REVALIDATE_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Chat over the socket: model aliases served until the `routing` document exists (as access's MODELS), and request defaults. */
   MODELS: z.string().default('extractive').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+  /** Sensitive words until the `words` document exists, and what a request containing one gets (as access's). */
+  SENSITIVE_WORDS: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+  SENSITIVE_WORDS_INPUT: z.enum(['block', 'mask']).default('block'),
   DEFAULT_MODEL: z.string().default('extractive'),
   /** Where the web page finds access and knowledge-ingest (default: this host, ports 3000 and 3003). */
   ACCESS_PUBLIC_URL: z.string().url().optional(),

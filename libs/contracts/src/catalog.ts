@@ -4,6 +4,7 @@ import { inferenceCancelled, inferenceCompleted, inferenceFailed, inferenceStart
 import { kbChangeDelete, kbChangeUpsert, kbDocumentDeleted, kbDocumentFailed, kbDocumentIndexed } from './events/knowledge.schema.ts';
 import { pushNotice, pushProactive } from './events/push.schema.ts';
 import { requestAdmitted, requestRejected, requestSubmitted } from './events/request.schema.ts';
+import { fifoGroupOf, messageKeyOf } from './message-naming.ts';
 import { CONSUMER_GROUPS, TOPICS, type ConsumerGroupKey, type TopicKey } from './topology.ts';
 
 export interface EventSpec<S extends z.ZodType = z.ZodType, T extends TopicKey = TopicKey> {
@@ -65,32 +66,33 @@ export const EVENTS = {
   }),
   'kb.change.upsert': event({
     topic: 'kbChange', tag: 'upsert', schema: kbChangeUpsert, consumers: ['knowledgeIngest'],
-    messageGroup: (d) => `${d.kbId}:${d.docId}`, key: (d) => d.docId,
+    // Any id the schema accepts fits: `kbId:docId` when the broker takes it, a digest otherwise.
+    messageGroup: (d) => fifoGroupOf(d.kbId, d.docId), key: (d) => messageKeyOf(d.docId),
     summary: 'Create or replace a document (upload or change-data-capture).',
   }),
   'kb.change.delete': event({
     topic: 'kbChange', tag: 'delete', schema: kbChangeDelete, consumers: ['knowledgeIngest'],
-    messageGroup: (d) => `${d.kbId}:${d.docId}`, key: (d) => d.docId, summary: 'Delete a document.',
+    messageGroup: (d) => fifoGroupOf(d.kbId, d.docId), key: (d) => messageKeyOf(d.docId), summary: 'Delete a document.',
   }),
   'kb.document.indexed': event({
     topic: 'kbLifecycle', tag: 'indexed', schema: kbDocumentIndexed, consumers: ['intentScheduler'],
-    key: (d) => d.docId, summary: 'A document version is fully searchable.',
+    key: (d) => messageKeyOf(d.docId), summary: 'A document version is fully searchable.',
   }),
   'kb.document.deleted': event({
     topic: 'kbLifecycle', tag: 'deleted', schema: kbDocumentDeleted, consumers: [],
-    key: (d) => d.docId, summary: 'No chunk of the document is searchable any more.',
+    key: (d) => messageKeyOf(d.docId), summary: 'No chunk of the document is searchable any more.',
   }),
   'kb.document.failed': event({
     topic: 'kbLifecycle', tag: 'failed', schema: kbDocumentFailed, consumers: [],
-    key: (d) => d.docId, summary: 'A document could not be indexed; the reason says why.',
+    key: (d) => messageKeyOf(d.docId), summary: 'A document could not be indexed; the reason says why.',
   }),
   'rtc.push.proactive': event({
     topic: 'rtcPush', tag: 'proactive', schema: pushProactive, consumers: ['rtcPush'],
-    messageGroup: (d) => d.userId, key: (d) => d.dedupeKey, summary: 'A proactive prompt for one user.',
+    messageGroup: (d) => fifoGroupOf(d.userId), key: (d) => messageKeyOf(d.dedupeKey), summary: 'A proactive prompt for one user.',
   }),
   'rtc.push.notice': event({
     topic: 'rtcPush', tag: 'notice', schema: pushNotice, consumers: ['rtcPush'],
-    messageGroup: (d) => d.userId, key: (d) => d.userId, summary: 'A notice for one user.',
+    messageGroup: (d) => fifoGroupOf(d.userId), key: (d) => messageKeyOf(d.userId), summary: 'A notice for one user.',
   }),
   'config.policy.changed': event({
     topic: 'configChange', tag: 'policy', schema: configChanged, consumers: [],

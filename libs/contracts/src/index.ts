@@ -1,8 +1,11 @@
 export * from './topology.ts';
 export * from './envelope.ts';
+export * from './id.schema.ts';
+export * from './message-naming.ts';
 export * from './catalog.ts';
 export * from './envelope-codec.ts';
 export * from './asyncapi.ts';
 export * as schemas from './schemas.ts';
 export * from './realtime/index.ts';
 export * from './documents/intent-catalogue.schema.ts';
+export * from './broker-access.ts';

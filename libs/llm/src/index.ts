@@ -9,3 +9,4 @@ export * from './cooldown.store.ts';
 export * from './fallback-chain.service.ts';
 export * from './model-routing.schema.ts';
 export * from './model-router.service.ts';
+export * from './model-routing.secrets.ts';

@@ -1,6 +1,6 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { TOPICS } from '@aip/contracts';
+import { probeTopic } from '@aip/contracts';
 import { pino, type Logger } from 'pino';
 import type { RocketMQConnectionOptions } from './common/rocketmq.options.ts';
 import { BrokerProbe } from './health/broker.probe.ts';
@@ -46,7 +46,7 @@ export class MessagingModule {
       providers: [
         { provide: MESSAGING_OPTIONS, useValue: options },
         { provide: MessagingMetrics, useFactory: () => MessagingMetrics.for() },
-        { provide: BrokerHealth, useFactory: () => new BrokerHealth(new BrokerProbe(options.connection, TOPICS.aiLifecycle.name)) },
+        { provide: BrokerHealth, useFactory: () => new BrokerHealth(new BrokerProbe(options.connection, probeTopic(options.source))) },
         {
           provide: EventPublisher,
           inject: [MessagingMetrics],

@@ -106,8 +106,8 @@ describe('DeadlineQueue (real Redis)', () => {
 
   it('keeps the first copy of a request enqueued twice, and can cancel one', async () => {
     const { a } = queues();
-    expect(await a.enqueue(item('A', 'dup', { priority: 1 }))).toBe(true);
-    expect(await a.enqueue(item('A', 'dup', { priority: 0, payload: 'second' }))).toBe(false);
+    expect(await a.enqueue(item('A', 'dup', { priority: 1 }))).toEqual({ outcome: 'queued', ahead: 0, parked: 0 });
+    expect((await a.enqueue(item('A', 'dup', { priority: 0, payload: 'second' }))).outcome).toBe('duplicate');
     await a.enqueue(item('A', 'other'));
     expect(await a.size()).toBe(2);
     expect((await a.cancel('other'))?.requestId).toBe('other');
@@ -136,9 +136,25 @@ describe('DeadlineQueue (real Redis)', () => {
     expect(got.sort()).toEqual([...ids].sort());
   });
 
+  it('refuses a request when more than maxAhead of its key would be served before it (only those ahead in order count), or its key already parks maxParked', async () => {
+    const { a } = queues();
+    for (let i = 1; i <= 3; i++) expect((await a.enqueue(item('A', `a${i}`), { maxAhead: 2 })).outcome).toBe('queued');
+    // Three of key A wait at priority 5: a fourth would be the fourth served.
+    expect(await a.enqueue(item('A', 'a4'), { maxAhead: 2 })).toEqual({ outcome: 'refused', ahead: 3, parked: 3 });
+    // An urgent one of the same key goes before all three: nothing is ahead of it.
+    expect(await a.enqueue(item('A', 'urgent', { priority: 0 }), { maxAhead: 2 })).toEqual({ outcome: 'queued', ahead: 0, parked: 3 });
+    // ...unless the key may not park that many, wherever it would go.
+    expect(await a.enqueue(item('A', 'urgent-2', { priority: 0 }), { maxParked: 4 })).toEqual({ outcome: 'refused', ahead: 1, parked: 4 });
+    // Another key's count is its own.
+    expect(await a.enqueue(item('B', 'b1'), { maxAhead: 0, maxParked: 1 })).toEqual({ outcome: 'queued', ahead: 0, parked: 0 });
+    expect(await a.size()).toBe(5);
+    expect(await drain(a)).not.toContain('a4');
+  });
+
   it('validates what it stores', async () => {
     const { a } = queues();
     await expect(a.enqueue(item('A', 'bad', { priority: 100 }))).rejects.toThrow(RangeError);
     await expect(a.enqueue(item('A{x}', 'bad'))).rejects.toThrow(TypeError);
+    await expect(a.enqueue(item('A', 'bad'), { maxAhead: -1 })).rejects.toThrow(RangeError);
   });
 });

@@ -41,11 +41,20 @@ local function remove(member)
 end
 `;
 
-/** ARGV: 1 requestId 2 keyId 3 member 4 deadline 5 payload. Reply 1 added, 0 already queued. */
+/**
+ * ARGV: 1 requestId 2 keyId 3 member 4 deadline 5 payload 6 maxAhead|'' 7 maxParked|''.
+ * Reply {status, ahead, parked}: status 1 added, 0 already queued, -1 refused because `ahead` (the
+ * key's items that would be served before this one) exceeds maxAhead, or the key already has
+ * `parked` >= maxParked items waiting.
+ */
 export const ENQUEUE_LUA = `${COMMON_LUA}
 local rid = ARGV[1]
 local key = ARGV[2]
-if redis.call('HEXISTS', KEYS[4], rid) == 1 then return 0 end
+if redis.call('HEXISTS', KEYS[4], rid) == 1 then return {0, 0, 0} end
+-- Items of this key that sort before this one (member order is the key's service order).
+local ahead = redis.call('ZLEXCOUNT', KEYS[2], '[' .. key .. SEP, '(' .. ARGV[3])
+local parked = redis.call('ZLEXCOUNT', KEYS[2], '[' .. key .. SEP, '(' .. key .. AFTER)
+if (ARGV[6] ~= '' and ahead > tonumber(ARGV[6])) or (ARGV[7] ~= '' and parked >= tonumber(ARGV[7])) then return {-1, ahead, parked} end
 redis.call('ZADD', KEYS[2], 0, ARGV[3])
 redis.call('HSET', KEYS[3], rid, ARGV[5])
 redis.call('HSET', KEYS[4], rid, ARGV[3])
@@ -56,7 +65,7 @@ if not redis.call('ZSCORE', KEYS[1], key) then
   local turn = tonumber(redis.call('GET', KEYS[6]) or '0')
   redis.call('ZADD', KEYS[1], turn - 0.5, key)
 end
-return 1
+return {1, ahead, parked}
 `;
 
 /**

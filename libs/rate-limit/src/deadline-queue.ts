@@ -57,12 +57,25 @@ export class DeadlineQueue {
     this.cancelScript = defineScript(redis, 'aipRlQueueCancel', 6, CANCEL_LUA);
   }
 
-  /** Parks a request; false if a request with this id is already waiting (it keeps its place). */
-  async enqueue(request: QueuedRequest): Promise<boolean> {
+  /**
+   * Parks a request: 'queued'; 'duplicate' when a request with this id is already waiting (it
+   * keeps its place); 'refused' when more than `maxAhead` requests of the same key would be served
+   * before it (the caller knows it cannot make its deadline) or the key already has `maxParked`
+   * waiting. `ahead` and `parked` are those counts either way.
+   */
+  async enqueue(request: QueuedRequest, options: { maxAhead?: number; maxParked?: number } = {}): Promise<{ outcome: 'queued' | 'duplicate' | 'refused'; ahead: number; parked: number }> {
     if (typeof request.payload !== 'string') throw new TypeError('payload must be a string');
+    const { maxAhead, maxParked } = options;
+    if (maxAhead !== undefined && (!Number.isSafeInteger(maxAhead) || maxAhead < 0)) throw new RangeError(`maxAhead must be a non-negative integer, got ${maxAhead}`);
+    if (maxParked !== undefined && (!Number.isSafeInteger(maxParked) || maxParked < 1)) throw new RangeError(`maxParked must be a positive integer, got ${maxParked}`);
     const member = encodeQueueMember(request.keyId, request.requestId, request.priority, request.deadlineMs);
-    const added = await this.enqueueScript(...this.keys, request.requestId, request.keyId, member, request.deadlineMs, request.payload);
-    return replyNumber(added, 'enqueue') === 1;
+    const reply = replyArray(await this.enqueueScript(...this.keys, request.requestId, request.keyId, member, request.deadlineMs, request.payload, maxAhead ?? '', maxParked ?? ''), 'enqueue');
+    const status = replyNumber(reply[0], 'enqueue');
+    return {
+      outcome: status === 1 ? 'queued' : status === 0 ? 'duplicate' : 'refused',
+      ahead: replyNumber(reply[1], 'enqueue ahead'),
+      parked: replyNumber(reply[2], 'enqueue parked'),
+    };
   }
 
   /** The next request to retry (removed from the queue), or undefined when none is waiting unexpired. */

@@ -5,6 +5,12 @@ export interface VersionedDocument<T = unknown> {
   body: T;
 }
 
+const PUT_LUA = `
+local version = redis.call('INCR', KEYS[1])
+redis.call('SET', KEYS[2], '{"version":' .. version .. ',"body":' .. ARGV[1] .. '}')
+return version
+`;
+
 /**
  * Run-time configuration documents (model routing, word lists, ...) in Redis, versioned. Every
  * instance watches the version (one GET per second) and reloads on change, so a change reaches all
@@ -28,10 +34,9 @@ export class ConfigDocuments {
   }
 
   async put<T>(name: string, body: T): Promise<VersionedDocument<T>> {
-    const version = await this.redis.incr(`${this.key(name)}:version`);
-    const document = { version, body };
-    await this.redis.set(this.key(name), JSON.stringify(document));
-    return document;
+    // One script: concurrent writers cannot leave a lower version stored after a higher one.
+    const version = Number(await this.redis.eval(PUT_LUA, 2, `${this.key(name)}:version`, this.key(name), JSON.stringify(body)));
+    return { version, body };
   }
 
   /** Calls `apply` with the current document now and with every newer version; returns a stop function. */

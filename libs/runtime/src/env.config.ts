@@ -26,6 +26,26 @@ export const baseEnvSchema = z.object({
   REDIS_PREFIX: z.string().default('aip:'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   INSTANCE_ID: z.string().optional(),
+  /**
+   * Which proxies' X-Forwarded-For to believe when deciding a client's address (per-IP limits,
+   * logs): `false` (default: the socket's peer, a client cannot spoof it), a number of trusted hops,
+   * or a comma-separated list of proxy addresses/CIDRs (e.g. the ingress's pod network). `true`
+   * trusts any header, which lets a client choose its own address: only behind a proxy that
+   * overwrites the header.
+   */
+  /** Requests per second from one client address before anything else runs (0 = off); HTTP only. */
+  IP_RATE_LIMIT: z.coerce.number().int().min(0).default(200),
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((value): boolean | string | ((address: string, hop: number) => boolean) => {
+      const trimmed = value.trim();
+      if (trimmed === 'false' || trimmed === '') return false;
+      if (trimmed === 'true') return true;
+      if (!/^\d+$/.test(trimmed)) return trimmed;
+      const hops = Number(trimmed);
+      return (_address, hop) => hop < hops;
+    }),
 });
 export type BaseEnv = z.infer<typeof baseEnvSchema>;
 

@@ -8,4 +8,5 @@ export * from './http/api-error.ts';
 export * from './http/api-error.filter.ts';
 export * from './http/api-key.cache.ts';
 export * from './http/api-key.guard.ts';
+export * from './http/ip-limit.ts';
 export * from './redis.ts';

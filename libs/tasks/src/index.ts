@@ -2,3 +2,4 @@ export * from './task.schema.ts';
 export * from './task.store.ts';
 export * from './task-event.hub.ts';
 export * from './session-history.store.ts';
+export * from './stream-id.ts';

@@ -60,4 +60,19 @@ describe('TaskEventHub (real Redis)', () => {
       reader.disconnect();
     }
   });
+
+  it('refuses a cursor Redis would refuse, and the followers already waiting are still served (regression: one stalled them all)', async () => {
+    const reader = testRedis();
+    const hub = new TaskEventHub(reader, redis, prefix);
+    try {
+      const waiting = hub.follow('still-served').next();
+      await expect(hub.follow('still-served', '99999999999999999999-0').next()).rejects.toThrow(RangeError);
+      await expect(hub.follow('still-served', 'not-an-id').next()).rejects.toThrow('not a stream id');
+      await store.append('still-served', [{ type: 'delta', text: 'served' }]);
+      expect((await waiting).value).toMatchObject({ event: { type: 'delta', text: 'served' } });
+    } finally {
+      await hub.close();
+      reader.disconnect();
+    }
+  });
 });

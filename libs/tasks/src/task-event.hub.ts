@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { taskEventSchema } from './task.schema.ts';
+import { isStreamId } from './stream-id.ts';
 import type { StoredEvent } from './task.store.ts';
 
 interface Subscription {
@@ -32,8 +33,13 @@ export class TaskEventHub {
     this.wakeKey = `${prefix}hub:${randomUUID()}:wake`;
   }
 
-  /** Events of a task after `afterId`, in order, as they arrive. End the iteration to unsubscribe. */
+  /**
+   * Events of a task after `afterId`, in order, as they arrive. End the iteration to unsubscribe.
+   * An `afterId` that is not a stream id is refused here: in the read shared by every follower,
+   * Redis would refuse it and stall them all.
+   */
   async *follow(taskId: string, afterId = '0', signal?: AbortSignal): AsyncGenerator<StoredEvent> {
+    if (afterId !== '0' && !isStreamId(afterId)) throw new RangeError(`not a stream id: ${JSON.stringify(afterId.slice(0, 64))}`);
     const buffered: StoredEvent[] = [];
     let notify: (() => void) | undefined;
     const subscription: Subscription = {

@@ -22,6 +22,15 @@ describe('TaskStore (real Redis)', () => {
   }
   afterAll(() => redis.disconnect());
 
+  it('fails an append Redis did not carry out, instead of reporting events as written', async () => {
+    // The events stream's key holds a string: every XADD of the pipeline fails (WRONGTYPE), as
+    // commands do when the connection drops mid-pipeline.
+    await redis.set(`${prefix}task:{broken}:events`, 'not a stream');
+    await expect(store.append('broken', [{ type: 'delta', text: 'lost?' }])).rejects.toThrow(/WRONGTYPE/);
+    await redis.set(`${prefix}task:{broken2}`, 'not a hash');
+    await expect(store.update('broken2', { status: 'running' })).rejects.toThrow(/WRONGTYPE/);
+  });
+
   it('hides a task from other tenants', async () => {
     await store.create({ id: 't1', tenantId: 'acme', keyId: 'k', model: 'extractive', stream: false });
     expect(await store.getForTenant('t1', 'acme')).toMatchObject({ id: 't1', status: 'queued', stream: false });
@@ -75,5 +84,27 @@ describe('TaskStore (real Redis)', () => {
     expect(await store.finish('t3', 'completed', { result: 'late' }, { type: 'done', usage: { promptTokens: 1, completionTokens: 1, totalTokens: 2 }, finishReason: 'stop', model: 'x' })).toBe(false);
     expect(await store.get('t3')).toMatchObject({ status: 'cancelled' });
     expect((await store.read('t3')).map((e) => e.event.type)).toEqual(['status']);
+  });
+
+  // Regression (chaos suite, Redis restarts): the status and the final event were two round trips;
+  // a connection lost between them left a `completed` task with no `done` event, and its followers
+  // (a streaming client, a synchronous completion) waited until their deadline.
+  it('writes a terminal status only together with its final event, even when Redis goes away after one round trip', async () => {
+    await store.create({ id: 't4', tenantId: 'acme', keyId: 'k', model: 'extractive', stream: true });
+    let writes = 0;
+    const flaky = new Proxy(redis, {
+      get: (target, name) => {
+        const value = Reflect.get(target, name) as unknown;
+        if (typeof value !== 'function') return value;
+        const writing = ['multi', 'pipeline', 'hset', 'xadd'].includes(String(name));
+        if (writing && ++writes > 1) return () => { throw new Error('Connection is closed.'); };
+        return (value as (...args: unknown[]) => unknown).bind(target);
+      },
+    });
+    const done = { type: 'done' as const, usage: { promptTokens: 1, completionTokens: 1, totalTokens: 2 }, finishReason: 'stop' as const, model: 'x' };
+    await new TaskStore(flaky, { prefix }).finish('t4', 'completed', { result: 'whole answer' }, done).catch(() => undefined);
+    const finished = (await store.get('t4'))?.status === 'completed';
+    const events = (await store.read('t4')).map((e) => e.event.type);
+    expect({ finished, events }).toEqual(finished ? { finished, events: ['done'] } : { finished, events: [] });
   });
 });

@@ -52,7 +52,7 @@ export class TaskStore {
 
   async create(task: Pick<Task, 'id' | 'tenantId' | 'keyId' | 'model' | 'stream'> & { sessionId?: string }): Promise<Task> {
     const record: Task = { ...task, status: 'queued', createdAt: Date.now() };
-    await this.redis.multi().hset(this.taskKey(task.id), serialise(record)).pexpire(this.taskKey(task.id), this.ttlMs).exec();
+    succeeded(await this.redis.multi().hset(this.taskKey(task.id), serialise(record)).pexpire(this.taskKey(task.id), this.ttlMs).exec());
     return record;
   }
 
@@ -68,15 +68,27 @@ export class TaskStore {
   }
 
   async update(id: string, fields: Partial<Task>): Promise<void> {
-    await this.redis.multi().hset(this.taskKey(id), serialise(fields)).pexpire(this.taskKey(id), this.ttlMs).exec();
+    succeeded(await this.redis.multi().hset(this.taskKey(id), serialise(fields)).pexpire(this.taskKey(id), this.ttlMs).exec());
   }
 
   /** Moves a task to a terminal status once: false when it already was terminal. */
   async finish(id: string, status: TaskStatus, fields: Partial<Task>, event: TaskEvent): Promise<boolean> {
     const current = await this.redis.hget(this.taskKey(id), 'status');
     if (current && TERMINAL_STATUSES.includes(current as TaskStatus)) return false;
-    await this.update(id, { ...fields, status, finishedAt: Date.now() });
-    await this.append(id, [event]);
+    // The terminal status and the final event in one transaction. Written one after the other, a
+    // fault between them (a Redis restart, found by the chaos suite) left a task `completed` with
+    // no final event: its redelivery saw `completed` and stopped, and every follower waited for ever.
+    const taskKey = this.taskKey(id);
+    const eventsKey = this.eventsKey(id);
+    succeeded(
+      await this.redis
+        .multi()
+        .hset(taskKey, serialise({ ...fields, status, finishedAt: Date.now() }))
+        .pexpire(taskKey, this.ttlMs)
+        .xadd(eventsKey, 'MAXLEN', '~', this.maxEvents, '*', 'e', JSON.stringify(event))
+        .pexpire(eventsKey, this.ttlMs)
+        .exec(),
+    );
     return true;
   }
 
@@ -86,8 +98,8 @@ export class TaskStore {
     const pipeline = this.redis.pipeline();
     for (const event of events) pipeline.xadd(key, 'MAXLEN', '~', this.maxEvents, '*', 'e', JSON.stringify(event));
     pipeline.pexpire(key, this.ttlMs);
-    const results = await pipeline.exec();
-    return (results ?? []).slice(0, events.length).map(([, streamId]) => String(streamId));
+    const results = succeeded(await pipeline.exec());
+    return results.slice(0, events.length).map(([, streamId]) => String(streamId));
   }
 
   /** Events after `afterId` ('0' = from the start), waiting up to `blockMs` for new ones. */
@@ -101,6 +113,12 @@ export class TaskStore {
     return entries.map(([streamId, fields]) => ({ id: streamId, event: taskEventSchema.parse(JSON.parse(fields[1] ?? 'null')) }));
   }
 
+  /** The task's newest event, if it has any. */
+  async newestEvent(id: string): Promise<StoredEvent | undefined> {
+    const [newest] = await this.redis.xrevrange(this.eventsKey(id), '+', '-', 'COUNT', 1);
+    return newest && { id: newest[0], event: taskEventSchema.parse(JSON.parse(newest[1][1] ?? 'null')) };
+  }
+
   async requestCancel(id: string): Promise<void> {
     await this.redis.set(this.cancelKey(id), '1', 'PX', this.ttlMs);
   }
@@ -108,6 +126,18 @@ export class TaskStore {
   async isCancelled(id: string): Promise<boolean> {
     return (await this.redis.exists(this.cancelKey(id))) === 1;
   }
+}
+
+/**
+ * A pipeline or transaction resolves even when its commands failed (connection lost mid-way,
+ * wrong type): an event the store did not write must not look written — a client would get an
+ * answer with a hole in it and no error.
+ */
+export function succeeded(results: [Error | null, unknown][] | null): [Error | null, unknown][] {
+  if (results === null) throw new Error('Redis discarded the transaction');
+  const failed = results.find(([error]) => error);
+  if (failed) throw failed[0];
+  return results;
 }
 
 function serialise(fields: Partial<Task>): Record<string, string> {

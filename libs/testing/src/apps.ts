@@ -41,7 +41,8 @@ export async function startApp(name: string, env: Record<string, string>, readin
     }, `${name} to be ready`, 60_000);
   } catch (error) {
     await stopApp(app);
-    throw error;
+    // Why it never became ready is in what it said.
+    throw new Error(`${(error as Error).message}; ${name} said:\n${app.output.join('').slice(-4_000)}`);
   }
   return app;
 }

@@ -119,11 +119,15 @@ describe('deploy/compose/compose.yaml', () => {
     }
   });
 
-  it('gives every app the settings of its Kubernetes ConfigMap', () => {
+  it('gives every app the settings of its Kubernetes ConfigMap, except what describes the network in front', () => {
     for (const app of DEPLOY_APPS) {
-      const { PORT: _port, ...settings } = app.config;
+      const { PORT: _port, TRUST_PROXY: _proxy, ...settings } = app.config;
       expect(services[app.name]!.environment).toMatchObject(settings);
     }
+  });
+
+  it('believes no X-Forwarded-For: compose publishes access directly, with no proxy in front to append it', () => {
+    for (const name of workspaceApps()) expect(services[name]!.environment).not.toHaveProperty('TRUST_PROXY');
   });
 
   it('publishes only the public apps', () => {

@@ -1,6 +1,6 @@
 import { ChatOpenAI } from '@langchain/openai';
 import { startMockLlm, type MockLlm } from '@aip/mock-llm';
-import { type RunningApp, startApp, startApps, stopApp, uniqueName } from '@aip/testing';
+import { type RunningApp, startApp, startApps, stopApp, testRedis, uniqueName } from '@aip/testing';
 import OpenAI from 'openai';
 
 const WORKERS = ['worker-a', 'worker-b'];
@@ -9,6 +9,7 @@ const WORKERS = ['worker-a', 'worker-b'];
 // ai-inference → an inference worker → Redis stream → access, on the real broker and Redis,
 // with mock OpenAI-compatible upstreams standing in for models.
 const ADMIN_TOKEN = 'e2e-admin-token-0123456789';
+const REDIS_PREFIX = `${uniqueName('e2e')}:`;
 const apps: RunningApp[] = [];
 let access: RunningApp;
 let base: string;
@@ -53,7 +54,7 @@ beforeAll(async () => {
       'mock-1s': { providers: [{ name: 'one-second', kind: 'openai-compatible', baseUrl: oneSecond.url, model: 'gpt-1s', firstTokenTimeoutMs: 5_000 }] },
     },
   };
-  const shared = { REDIS_PREFIX: `${uniqueName('e2e')}:` };
+  const shared = { REDIS_PREFIX };
   // Apps that did start are stopped in afterAll even when a sibling fails to.
   await startApps(apps, [
     startApp('rate-limiter', shared),
@@ -241,6 +242,14 @@ describe('the async task API', () => {
     expect(all.at(-1)?.event).toBe('done');
     const resumed = await events(all[1]!.id);
     expect(resumed.map((f) => f.id)).toEqual(all.slice(2).map((f) => f.id));
+    expect(await events(all.at(-1)!.id)).toEqual([]);
+
+    // An id the stream never gave out is refused at once, never a stream that waits for nothing.
+    const [newestMs] = all.at(-1)!.id.split('-');
+    for (const bogus of ['not-an-id', '99999999999999999999-0', `${BigInt(newestMs!) + 1n}-0`]) {
+      const response = await fetch(`${base}/v1/tasks/${task.id}/events`, { headers: { authorization: `Bearer ${key}`, 'last-event-id': bogus } });
+      expect({ bogus, status: response.status, body: await response.json() }).toMatchObject({ status: 400, body: { error: { code: 'invalid_last_event_id', param: 'Last-Event-ID' } } });
+    }
   });
 
   it('returns the same task for the same Idempotency-Key and body, and 409 for another body', async () => {
@@ -291,8 +300,11 @@ describe('worker failure', () => {
       raw += decoder.decode(value, { stream: true });
       if (!killed && raw.split('"content":"').length > 20) {
         // Some text has arrived: kill the worker that generates it, without a chance to clean up.
-        const task = await (await fetch(`${base}/v1/tasks/${taskId}`, { headers: { authorization: `Bearer ${key}` } })).json();
-        const victim = apps[2 + WORKERS.indexOf(task.workerId)]!;
+        // Which worker runs it is not shown to clients: the test reads the task record itself.
+        const redis = testRedis();
+        const workerId = await redis.hget(`${REDIS_PREFIX}task:{${taskId}}`, 'workerId');
+        redis.disconnect();
+        const victim = apps[2 + WORKERS.indexOf(workerId ?? '')]!;
         victim.process.kill('SIGKILL');
         killed = true;
       }

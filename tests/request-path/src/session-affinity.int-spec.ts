@@ -1,11 +1,14 @@
 import { startMockLlm, type MockLlm } from '@aip/mock-llm';
-import { createKey, eventually, type RunningApp, startApp, startApps, stopApp, uniqueName } from '@aip/testing';
+import { createKey, eventually, type RunningApp, startApp, startApps, stopApp, testRedis, uniqueName } from '@aip/testing';
+import type { Redis } from 'ioredis';
 
 // Session affinity end to end, on the real broker and Redis: two rate-limiter replicas with
 // SESSION_AFFINITY on share the pins in Redis and route each session's requests through the lane
 // of its worker; three inference workers each hold a lane and drain the lane of one that dies.
 const ADMIN_TOKEN = 'e2e-admin-token-affinity-0123';
 const HEARTBEAT_TTL_MS = 2_000;
+const REDIS_PREFIX = `${uniqueName('affinity')}:`;
+let redis: Redis;
 const apps: RunningApp[] = [];
 const workers = new Map<string, RunningApp>();
 let access: RunningApp;
@@ -20,8 +23,13 @@ interface Task {
   result?: string;
 }
 
+/** The task as its client sees it, plus the worker that runs it (not shown to clients: read from the task record). */
 async function task(id: string): Promise<Task> {
-  return (await fetch(`${access.url}/v1/tasks/${id}`, { headers: { authorization: `Bearer ${key}` } })).json() as Promise<Task>;
+  const [view, workerId] = await Promise.all([
+    fetch(`${access.url}/v1/tasks/${id}`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.json() as Promise<Task>),
+    redis.hget(`${REDIS_PREFIX}task:{${id}}`, 'workerId'),
+  ]);
+  return { ...view, ...(workerId ? { workerId } : {}) };
 }
 
 async function submit(session: string, model = 'extractive'): Promise<string> {
@@ -57,7 +65,8 @@ beforeAll(async () => {
       'mock-slow': { providers: [{ name: 'slow', kind: 'openai-compatible', baseUrl: slow.url, model: 'gpt-z', firstTokenTimeoutMs: 5_000 }] },
     },
   };
-  const shared = { REDIS_PREFIX: `${uniqueName('affinity')}:` };
+  redis = testRedis();
+  const shared = { REDIS_PREFIX };
   const limiter = { ...shared, SESSION_AFFINITY: 'true', AFFINITY_MAX_LOAD_GAP: '2' };
   const worker = (id: string) =>
     startApp('inference', { ...shared, WORKER_ID: id, MODEL_ROUTING: JSON.stringify(routing), INFERENCE_SLOTS: '8', LEASE_MS: '10000', HEARTBEAT_TTL_MS: String(HEARTBEAT_TTL_MS), RAG_TOP_K: '0' });
@@ -71,6 +80,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(apps.map(stopApp));
   await slow?.close();
+  redis?.disconnect();
 });
 
 describe('session affinity', () => {

@@ -1,6 +1,6 @@
 import { BadRequestException, Body, Controller, Get, Inject, NotFoundException, Param, Put, UseGuards } from '@nestjs/common';
 import { intentCatalogueSchema } from '@aip/contracts';
-import { modelRoutingSchema } from '@aip/llm';
+import { keepStoredSecrets, modelRoutingSchema, redactRoutingSecrets, UnknownRedactedSecretError, type ModelRoutingConfig } from '@aip/llm';
 import { policyDocumentSchema } from '@aip/rate-limit';
 import { EventPublisher } from '@aip/messaging';
 import { ConfigDocuments } from '@aip/runtime';
@@ -14,6 +14,18 @@ const DOCUMENTS = {
   policies: { schema: policyDocumentSchema, event: 'config.policy.changed' },
   intents: { schema: intentCatalogueSchema, event: 'config.intents.changed' },
 } as const satisfies Record<string, { schema: z.ZodType; event: 'config.routing.changed' | 'config.words.changed' | 'config.policy.changed' | 'config.intents.changed' }>;
+
+type DocumentName = keyof typeof DOCUMENTS;
+
+/**
+ * The document a path names, by own property only: `name in DOCUMENTS` or `DOCUMENTS[name]` would
+ * also find `__proto__`, `constructor`, `toString`... of Object.prototype (a 500 on PUT, and a
+ * phantom document on GET).
+ */
+function documentNamed(name: string): DocumentName {
+  if (!Object.hasOwn(DOCUMENTS, name)) throw new NotFoundException(`no document "${name}" (documents: ${Object.keys(DOCUMENTS).join(', ')})`);
+  return name as DocumentName;
+}
 
 /**
  * Run-time documents operators change without restarts: `routing` (model aliases → provider
@@ -31,18 +43,33 @@ export class ConfigController {
 
   @Get(':name')
   async get(@Param('name') name: string) {
-    if (!(name in DOCUMENTS)) throw new NotFoundException(`no document "${name}" (documents: ${Object.keys(DOCUMENTS).join(', ')})`);
-    return (await this.documents.get(name)) ?? { version: 0, body: null };
+    const document = await this.documents.get(documentNamed(name));
+    return document ? shown(name, document) : { version: 0, body: null };
   }
 
   @Put(':name')
   async put(@Param('name') name: string, @Body() body: unknown) {
-    const spec = DOCUMENTS[name as keyof typeof DOCUMENTS];
-    if (!spec) throw new NotFoundException(`no document "${name}" (documents: ${Object.keys(DOCUMENTS).join(', ')})`);
+    const spec = DOCUMENTS[documentNamed(name)];
     const parsed = spec.schema.safeParse(body);
     if (!parsed.success) throw new BadRequestException(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
-    const document = await this.documents.put(name, parsed.data);
+    let data: unknown = parsed.data;
+    if (name === 'routing') {
+      // Provider secrets shown redacted by GET and sent back unchanged keep their stored values.
+      const stored = await this.documents.get<ModelRoutingConfig>('routing');
+      try {
+        data = keepStoredSecrets(parsed.data as ModelRoutingConfig, stored?.body);
+      } catch (error) {
+        if (error instanceof UnknownRedactedSecretError) throw new BadRequestException([error.message]);
+        throw error;
+      }
+    }
+    const document = await this.documents.put(name, data);
     await this.publisher.publish(spec.event, { documentId: name, version: document.version }, { tenantId: 'platform' });
-    return document;
+    return shown(name, document);
   }
+}
+
+/** A document as the admin API shows it: the routing document without its provider secrets. */
+function shown<D extends { body: unknown }>(name: string, document: D): D {
+  return name === 'routing' ? { ...document, body: redactRoutingSecrets(document.body as ModelRoutingConfig) } : document;
 }

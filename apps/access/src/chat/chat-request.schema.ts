@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { idSchema } from '@aip/contracts';
 
 const content = z.union([
   z.string(),
@@ -18,12 +19,13 @@ export function chatRequestSchema(maxMessages: number) {
     max_tokens: z.number().int().positive().max(1_000_000).optional(),
     max_completion_tokens: z.number().int().positive().max(1_000_000).optional(),
     temperature: z.number().min(0).max(2).optional(),
-    user: z.string().max(256).optional(),
+    /** The end user (OpenAI's `user`): one id rule, as everywhere it travels (events, session owners, pushes). */
+    user: idSchema.optional(),
     /** Extensions: conversation id (history), priority in the deadline queue, knowledge bases. */
-    session_id: z.string().max(128).optional(),
+    session_id: idSchema.optional(),
     priority: z.number().int().min(0).max(9).optional(),
     /** Extension: knowledge bases to answer from; absent = all of the tenant's, [] = none. */
-    knowledge_bases: z.array(z.string().min(1).max(128)).max(16).optional(),
+    knowledge_bases: z.array(idSchema).max(16).optional(),
   });
 }
 

@@ -1,10 +1,10 @@
 import { Body, Controller, Get, Headers, HttpCode, Inject, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { StreamMasker } from '@aip/chat-policy';
 import { ApiError, ApiKeyGuard, ENV, type AuthenticatedRequest } from '@aip/runtime';
 import { TaskEventHub, type TaskEvent } from '@aip/tasks';
 import type { FastifyReply } from 'fastify';
 import type { AccessEnv } from '../access.config.ts';
 import { Moderation } from '../moderation/moderation.service.ts';
-import { StreamMasker } from '../moderation/word-filter.ts';
 import { ModelCatalog } from '../models/model-catalog.ts';
 import { SubmissionService } from './submission.service.ts';
 import { AnswerText, followTask } from './task-relay.ts';

@@ -4,7 +4,7 @@ import type { ApiKeyRecord } from '@aip/keys';
 import { estimateTokens } from '@aip/llm';
 import { EventPublisher, PublishError } from '@aip/messaging';
 import { ApiError, ENV, REDIS } from '@aip/runtime';
-import { TaskStore, type Task } from '@aip/tasks';
+import { SessionHistoryStore, TaskStore, type Task } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { AccessEnv } from '../access.config.ts';
 import { errors } from '../common/errors.ts';
@@ -22,6 +22,7 @@ export class SubmissionService {
 
   constructor(
     @Inject(TaskStore) private readonly tasks: TaskStore,
+    @Inject(SessionHistoryStore) private readonly sessions: SessionHistoryStore,
     @Inject(EventPublisher) private readonly publisher: EventPublisher,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(ENV) private readonly env: AccessEnv,
@@ -50,18 +51,17 @@ export class SubmissionService {
     if (input === 'block' && request.messages.some((m) => filter.matches(m.content))) {
       throw new ApiError(400, 'The request contains words that are not allowed.', 'invalid_request_error', 'content_policy_violation', 'messages');
     }
+    // A session's history reaches the model: only the end user (or, without one, the key) that
+    // started it may continue it.
+    if (request.session_id && !(await this.sessions.claimOwner(key.tenantId, request.session_id, request.user ? `user:${request.user}` : `key:${key.id}`))) {
+      throw errors.sessionNotOwned();
+    }
     const fingerprint = createHash('sha256').update(JSON.stringify(request)).digest('hex');
     const taskId = randomUUID();
-    if (idempotencyKey) {
-      // Same key + same body → the same task; same key + another body → a clear error.
-      const slot = `${this.env.REDIS_PREFIX}idem:access:{${key.tenantId}}:${idempotencyKey}`;
-      const claimed = await this.redis.set(slot, `${taskId} ${fingerprint}`, 'PX', 24 * 3_600_000, 'NX');
-      if (claimed !== 'OK') {
-        const [existingId, existingFingerprint] = ((await this.redis.get(slot)) ?? '').split(' ');
-        if (existingFingerprint !== fingerprint) throw new ApiError(409, 'This Idempotency-Key was used with a different request body.', 'invalid_request_error', 'idempotency_key_reused');
-        const existing = existingId ? await this.tasks.getForTenant(existingId, key.tenantId) : undefined;
-        if (existing) return existing;
-      }
+    const slot = idempotencyKey ? `${this.env.REDIS_PREFIX}idem:access:{${key.tenantId}}:${idempotencyKey}` : undefined;
+    if (slot) {
+      const existing = await this.claimIdempotencyKey(slot, key.tenantId, `${taskId} ${fingerprint}`);
+      if (existing) return existing;
     }
 
     const task = await this.tasks.create({ id: taskId, tenantId: key.tenantId, keyId: key.id, model: request.model, stream: request.stream, ...(request.session_id ? { sessionId: request.session_id } : {}) });
@@ -90,10 +90,42 @@ export class SubmissionService {
         { tenantId: key.tenantId },
       );
     } catch (error) {
+      // Not accepted: the key must not keep pointing at this failure.
+      if (slot) await this.redis.eval(RELEASE_IF_OURS, 1, slot, `${taskId} ${fingerprint}`).catch(() => undefined);
       await this.tasks.finish(taskId, 'failed', { error: { code: 'broker_unavailable', message: 'could not submit the request' } }, { type: 'error', code: 'broker_unavailable', message: 'could not submit the request', status: 503 }).catch(() => undefined);
       if (error instanceof PublishError && error.retryable) throw errors.unavailable('The message broker');
       throw error;
     }
     return task;
   }
+
+  /**
+   * Stripe-style idempotency: the same key and body give the task the key points to, another body
+   * a 409. A key whose task ended in a failure a retry may cure (rejected by the limiter, failed)
+   * is taken over by this request, so a correct client retry is not answered with the old error
+   * for a day. Returns the existing task to answer with, or undefined to go ahead.
+   */
+  private async claimIdempotencyKey(slot: string, tenantId: string, claim: string): Promise<Task | undefined> {
+    const fingerprint = claim.split(' ')[1];
+    for (let tries = 0; tries < 3; tries++) {
+      if ((await this.redis.set(slot, claim, 'PX', IDEMPOTENCY_TTL_MS, 'NX')) === 'OK') return undefined;
+      const current = await this.redis.get(slot);
+      if (current === null) continue; // expired or released meanwhile: claim it
+      const [existingId, existingFingerprint] = current.split(' ');
+      if (existingFingerprint !== fingerprint) throw new ApiError(409, 'This Idempotency-Key was used with a different request body.', 'invalid_request_error', 'idempotency_key_reused');
+      const existing = existingId ? await this.tasks.getForTenant(existingId, tenantId) : undefined;
+      if (!existing) break; // claimed a moment ago, its task not written yet
+      if (!RETRYABLE_ENDS.includes(existing.status)) return existing;
+      // Its task failed in a way a retry may cure: this request takes the key over, unless a
+      // concurrent retry just did (then the loop answers with that one's task).
+      if (Number(await this.redis.eval(REPLACE_IF, 1, slot, current, claim, IDEMPOTENCY_TTL_MS)) === 1) return undefined;
+    }
+    throw new ApiError(409, 'This Idempotency-Key is being used by concurrent requests; retry shortly.', 'invalid_request_error', 'idempotency_key_in_use');
+  }
 }
+
+const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
+/** Task ends that release an Idempotency-Key: the limiter refused it (429) or it failed (5xx, 502). */
+const RETRYABLE_ENDS: readonly Task['status'][] = ['rejected', 'failed'];
+const REPLACE_IF = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 end return 0`;
+const RELEASE_IF_OURS = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;

@@ -11,8 +11,13 @@ export async function* followTask(hub: TaskEventHub, taskId: string, options: { 
   const signal = AbortSignal.any([AbortSignal.timeout(options.timeoutMs), ...(options.signal ? [options.signal] : [])]);
   for await (const stored of hub.follow(taskId, options.afterId ?? '0', signal)) {
     yield stored;
-    if (TERMINAL.has(stored.event.type) || (stored.event.type === 'status' && stored.event.status === 'cancelled')) return;
+    if (isFinalEvent(stored)) return;
   }
+}
+
+/** Whether nothing follows this event in its task's stream. */
+export function isFinalEvent({ event }: StoredEvent): boolean {
+  return TERMINAL.has(event.type) || (event.type === 'status' && event.status === 'cancelled');
 }
 
 /**

@@ -5,5 +5,6 @@ export const errors = {
   ...httpErrors,
   modelNotFound: (model: string) => new ApiError(404, `The model '${model}' does not exist.`, 'not_found_error', 'model_not_found', 'model'),
   modelNotAllowed: (model: string) => new ApiError(403, `This API key may not use the model '${model}'.`, 'permission_error', 'model_not_allowed', 'model'),
+  sessionNotOwned: () => new ApiError(403, 'This session_id belongs to another user of this tenant; start a new session.', 'permission_error', 'session_not_owned', 'session_id'),
   taskNotFound: () => new ApiError(404, 'No such task.', 'not_found_error', 'task_not_found'),
 };

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { RealtimeGrant } from '@aip/chat-policy';
 import { REALTIME_TOKEN_PREFIX, realtimeTokenKey, type RealtimeTokenClaims } from '@aip/contracts';
 import type { Redis } from 'ioredis';
 
@@ -7,7 +8,8 @@ export const REALTIME_TOKEN_DEFAULT_TTL_S = 300;
 
 /**
  * Short-lived tokens for browsers, which cannot set headers on a WebSocket: random, stored only
- * as sha256 → claims (tenant, key, user) with a TTL; rtc-push reads the same key.
+ * as sha256 → claims (tenant, key, user) and the token's grant (models, max tokens) with a TTL;
+ * rtc-push reads the same key.
  */
 export class RealtimeTokenService {
   constructor(
@@ -15,11 +17,11 @@ export class RealtimeTokenService {
     private readonly prefix: string,
   ) {}
 
-  async issue(claims: Omit<RealtimeTokenClaims, 'expiresAt'>, ttlSeconds: number): Promise<{ token: string; expiresAt: number }> {
+  async issue(claims: Omit<RealtimeTokenClaims, 'expiresAt'> & RealtimeGrant, ttlSeconds: number): Promise<{ token: string; expiresAt: number }> {
     const token = `${REALTIME_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
     const expiresAt = Date.now() + ttlSeconds * 1_000;
     const digest = createHash('sha256').update(token).digest('hex');
-    await this.redis.set(realtimeTokenKey(this.prefix, digest), JSON.stringify({ ...claims, expiresAt } satisfies RealtimeTokenClaims), 'PX', ttlSeconds * 1_000);
+    await this.redis.set(realtimeTokenKey(this.prefix, digest), JSON.stringify({ ...claims, expiresAt } satisfies RealtimeTokenClaims & RealtimeGrant), 'PX', ttlSeconds * 1_000);
     return { token, expiresAt };
   }
 }

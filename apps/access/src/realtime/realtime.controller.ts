@@ -1,19 +1,34 @@
 import { Body, Controller, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
+import { chatRefusals, REALTIME_GRANT_LIMITS, type ChatRefusal } from '@aip/chat-policy';
 import { ApiError, ApiKeyGuard, type AuthenticatedRequest } from '@aip/runtime';
 import { z } from 'zod';
 import { errors } from '../common/errors.ts';
+import { ModelCatalog } from '../models/model-catalog.ts';
 import { REALTIME_TOKEN_DEFAULT_TTL_S, REALTIME_TOKEN_MAX_TTL_S, RealtimeTokenService } from './realtime-token.service.ts';
 
 const tokenRequest = z.object({
   user: z.string().regex(/^[\w.:@-]{1,128}$/, 'user: 1-128 of letters, digits, _ . : @ -'),
   ttlSeconds: z.number().int().min(10).max(REALTIME_TOKEN_MAX_TTL_S).default(REALTIME_TOKEN_DEFAULT_TTL_S),
+  /** The models the browser may use; default: every model the key may use, as served now. */
+  models: z.array(z.string().min(1).max(128)).min(1).max(REALTIME_GRANT_LIMITS.maxModels).optional(),
+  /** Cap of each chat's max tokens. */
+  maxTokens: z.number().int().min(1).max(REALTIME_GRANT_LIMITS.maxTokens).default(REALTIME_GRANT_LIMITS.defaultMaxTokens),
 });
 
-/** `POST /v1/realtime/tokens`: a backend holding an API key gets a short-lived token for one of its users' browsers. */
+const refused = (refusal: ChatRefusal) => new ApiError(refusal.status, refusal.message, refusal.type, refusal.code, refusal.param === 'model' ? 'models' : refusal.param);
+
+/**
+ * `POST /v1/realtime/tokens`: a backend holding an API key gets a short-lived token for one of its
+ * users' browsers. The token is narrower than the key: a fixed subset of its models, a max-tokens
+ * cap, and no `system` messages (rtc-push enforces all three).
+ */
 @Controller('v1/realtime')
 @UseGuards(ApiKeyGuard)
 export class RealtimeController {
-  constructor(@Inject(RealtimeTokenService) private readonly tokens: RealtimeTokenService) {}
+  constructor(
+    @Inject(RealtimeTokenService) private readonly tokens: RealtimeTokenService,
+    @Inject(ModelCatalog) private readonly catalog: ModelCatalog,
+  ) {}
 
   @Post('tokens')
   @HttpCode(201)
@@ -23,12 +38,22 @@ export class RealtimeController {
       throw new ApiError(400, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '), 'invalid_request_error', 'invalid_value', String(parsed.error.issues[0]?.path[0] ?? 'body'));
     }
     const key = request.apiKey;
+    const served = this.catalog.aliases;
+    const keyModels = key.models ?? [];
+    const allowed = keyModels.length > 0 ? served.filter((model) => keyModels.includes(model)) : served;
+    const models = [...new Set(parsed.data.models ?? allowed)].slice(0, REALTIME_GRANT_LIMITS.maxModels);
+    for (const model of models) {
+      if (!served.includes(model)) throw refused(chatRefusals.modelNotFound(model));
+      if (!allowed.includes(model)) throw refused(chatRefusals.modelNotAllowed(model));
+    }
+    if (models.length === 0) throw new ApiError(404, 'This API key may use none of the models served.', 'not_found_error', 'model_not_found', 'models');
+    const { user, ttlSeconds, maxTokens } = parsed.data;
     let issued;
     try {
-      issued = await this.tokens.issue({ tenantId: key.tenantId, keyId: key.id, userId: parsed.data.user }, parsed.data.ttlSeconds);
+      issued = await this.tokens.issue({ tenantId: key.tenantId, keyId: key.id, userId: user, models, maxTokens }, ttlSeconds);
     } catch {
       throw errors.unavailable('Token storage (Redis)');
     }
-    return { token: issued.token, expiresAt: new Date(issued.expiresAt).toISOString(), userId: parsed.data.user, ttlSeconds: parsed.data.ttlSeconds };
+    return { token: issued.token, expiresAt: new Date(issued.expiresAt).toISOString(), userId: user, ttlSeconds, models, maxTokens };
   }
 }

@@ -1,16 +1,17 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiKeyGuard, ENV, type AuthenticatedRequest } from '@aip/runtime';
-import { TaskEventHub, TaskStore, TERMINAL_STATUSES, type Task } from '@aip/tasks';
+import { compareStreamIds, isStreamId, TaskEventHub, TaskStore, TERMINAL_STATUSES, type Task } from '@aip/tasks';
 import type { FastifyReply } from 'fastify';
 import type { AccessEnv } from '../access.config.ts';
 import { SubmissionService } from '../chat/submission.service.ts';
-import { followTask } from '../chat/task-relay.ts';
+import { followTask, isFinalEvent } from '../chat/task-relay.ts';
 import { errors } from '../common/errors.ts';
 import { Moderation } from '../moderation/moderation.service.ts';
 import { StreamMasker, type WordFilter } from '../moderation/word-filter.ts';
 
 function view(task: Task, words: WordFilter) {
-  const { keyId: _keyId, tenantId: _tenantId, ...rest } = task;
+  // Internal routing facts (which key record, which tenant, which worker) are not the client's.
+  const { keyId: _keyId, tenantId: _tenantId, workerId: _workerId, ...rest } = task;
   return { ...rest, ...(rest.result !== undefined ? { result: words.mask(rest.result) } : {}), object: 'task', links: { self: `/v1/tasks/${task.id}`, events: `/v1/tasks/${task.id}/events` } };
 }
 
@@ -60,13 +61,16 @@ export class TasksController {
   async events(@Req() request: AuthenticatedRequest, @Res() reply: FastifyReply, @Param('id') id: string, @Headers('last-event-id') lastEventId?: string) {
     const task = await this.tasks.getForTenant(id, request.apiKey.tenantId);
     if (!task) throw errors.taskNotFound();
+    const { cursor, ended } = await this.resumeCursor(id, lastEventId);
     const closed = new AbortController();
     reply.raw.on('close', () => closed.abort());
     reply.hijack();
     reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-request-id': String(request.id) });
+    // The client learns at once that the stream is open, even when the next event is minutes away.
+    reply.raw.flushHeaders();
     const masker = new StreamMasker(this.moderation.filter);
-    const cursor = lastEventId && /^\d+-\d+$/.test(lastEventId) ? lastEventId : '0';
-    for await (const { id: eventId, event } of followTask(this.hub, id, { afterId: cursor, timeoutMs: this.env.SYNC_TIMEOUT_MS, signal: closed.signal })) {
+    const events = ended ? [] : followTask(this.hub, id, { afterId: cursor, timeoutMs: this.env.SYNC_TIMEOUT_MS, signal: closed.signal });
+    for await (const { id: eventId, event } of events) {
       // Held-back text of a masked delta goes out with the next event; a resumed stream starts afresh.
       const shown = event.type === 'delta' ? { ...event, text: masker.push(event.text) } : event;
       if (event.type === 'done') {
@@ -76,5 +80,19 @@ export class TasksController {
       reply.raw.write(`id: ${eventId}\nevent: ${event.type}\ndata: ${JSON.stringify(shown)}\n\n`);
     }
     reply.raw.end();
+  }
+
+  /**
+   * Where a resumed stream starts: after the `Last-Event-ID` the client was sent (`ended` when that
+   * was the task's final event), or at the start. An id this stream never gave out — malformed, or
+   * after its newest event — is a 400: following it would wait for events that never come.
+   */
+  private async resumeCursor(taskId: string, lastEventId: string | undefined): Promise<{ cursor: string; ended: boolean }> {
+    if (!lastEventId) return { cursor: '0', ended: false };
+    const refused = (why: string) => errors.invalid(`Last-Event-ID ${why}; send the id of an event received from this stream, or none to start over.`, 'Last-Event-ID', 'invalid_last_event_id');
+    if (!isStreamId(lastEventId)) throw refused('is not an event id (<ms>-<n>, each at most 2^64 - 1)');
+    const newest = await this.tasks.newestEvent(taskId);
+    if (newest === undefined || compareStreamIds(lastEventId, newest.id) > 0) throw refused('is after the newest event of this task');
+    return { cursor: lastEventId, ended: compareStreamIds(lastEventId, newest.id) === 0 && isFinalEvent(newest) };
   }
 }

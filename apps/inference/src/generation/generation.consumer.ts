@@ -10,7 +10,13 @@ export class GenerationConsumer {
   constructor(@Inject(GenerationService) private readonly generation: GenerationService) {}
 
   @RocketMQEvent('ai.request.admitted')
-  onAdmitted(@Payload() event: Envelope<'ai.request.admitted'>, @Ctx() ctx: RocketMQContext) {
-    return this.generation.run(event, ctx.getDeliveryAttempt());
+  async onAdmitted(@Payload() event: Envelope<'ai.request.admitted'>, @Ctx() ctx: RocketMQContext) {
+    try {
+      await this.generation.run(event, ctx.getDeliveryAttempt());
+    } catch (error) {
+      // Dead-lettered after this: nobody would ever end the task or give its reservation back.
+      if (ctx.isLastAttempt()) await this.generation.giveUp(event, error).catch(() => undefined);
+      throw error;
+    }
   }
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { Envelope } from '@aip/contracts';
-import { LlmError, ModelRouter, UnknownModelError, type ChatChunk, type FallbackChain } from '@aip/llm';
+import { LlmError, ModelRouter, UnknownModelError, type ChatChunk, type FallbackChain, type LlmErrorKind } from '@aip/llm';
 import { EventPublisher } from '@aip/messaging';
 import { appMetrics, ENV, REDIS } from '@aip/runtime';
 import { SessionHistoryStore, TaskStore, type TaskEvent } from '@aip/tasks';
@@ -11,6 +11,18 @@ import { KNOWLEDGE, lastUserTurn, NO_GROUNDING, searchQuery, toGrounding, type G
 import { assemblePrompt } from './prompt.ts';
 
 export const LOGGER = Symbol('LOGGER');
+
+/** What a client is told when the model fails, by kind: actionable, and free of provider details. */
+const CLIENT_MESSAGES: Record<LlmErrorKind, string> = {
+  timeout: 'The model did not answer in time; retry later.',
+  rate_limited: 'The model provider is rate limiting requests; retry later.',
+  server_error: 'The model provider failed; retry later.',
+  network: 'The model provider could not be reached; retry later.',
+  context_length: 'The conversation is too long for this model.',
+  content_policy: 'The model provider refused this content.',
+  auth: 'The platform could not authenticate with the model provider.',
+  bad_request: 'The model provider rejected the request.',
+};
 
 /**
  * Runs one admitted request: prompt assembly, the model's fallback chain, token deltas to the
@@ -36,8 +48,14 @@ export class GenerationService {
     const { taskId } = request;
     const tenantId = event.tenantId;
     const [task, cancelled] = await Promise.all([this.tasks.get(taskId), this.tasks.isCancelled(taskId)]);
-    if (!task || ['completed', 'failed', 'rejected', 'cancelled'].includes(task.status)) return;
     const lifecycle = { taskId, apiKeyId: request.apiKeyId, ...(reservationId ? { reservationId } : {}) };
+    if (!task || task.status === 'cancelled') {
+      // Cancelled (or expired) before it got here: the limiter reserved for it all the same, and
+      // only a lifecycle event gives that back. Reconciling is idempotent, so a repeat is harmless.
+      await this.publisher.publish('ai.inference.cancelled', lifecycle, { tenantId });
+      return;
+    }
+    if (['completed', 'failed', 'rejected'].includes(task.status)) return;
 
     if (cancelled) {
       if (await this.tasks.finish(taskId, 'cancelled', {}, { type: 'status', status: 'cancelled' })) {
@@ -114,7 +132,11 @@ export class GenerationService {
         }
         return;
       }
-      if (error instanceof LlmError) return this.fail(event, { code: error.kind, message: error.message });
+      if (error instanceof LlmError) {
+        // The provider's own words (hosts, ports, upstream bodies) go to the log, not to the client.
+        this.logger.warn({ taskId, err: error.message, attempts: error.attempts }, 'model call failed');
+        return this.fail(event, { code: error.kind, message: CLIENT_MESSAGES[error.kind] });
+      }
       throw error;
     } finally {
       clearInterval(cancelWatch);
@@ -182,9 +204,19 @@ export class GenerationService {
     }
   }
 
-  private async fail(event: Envelope<'ai.request.admitted'>, error: { code: string; message: string }) {
+  /**
+   * The last delivery failed on infrastructure (Redis, the broker, a crash-free bug): the message
+   * is about to be dead-lettered, so the task ends as failed, with a retryable status, and the
+   * reservation is reconciled. Best effort: with Redis down this cannot succeed either.
+   */
+  async giveUp(event: Envelope<'ai.request.admitted'>, cause: unknown): Promise<void> {
+    this.logger.error({ taskId: event.data.request.taskId, err: String(cause) }, 'last attempt failed: ending the task');
+    await this.fail(event, { code: 'worker_failed', message: 'the request failed on every attempt; retry later' }, 503);
+  }
+
+  private async fail(event: Envelope<'ai.request.admitted'>, error: { code: string; message: string }, status = error.code === 'model_not_found' ? 404 : 502) {
     const { request, reservationId } = event.data;
-    await this.tasks.finish(request.taskId, 'failed', { error }, { type: 'error', ...error, status: error.code === 'model_not_found' ? 404 : 502 });
+    await this.tasks.finish(request.taskId, 'failed', { error }, { type: 'error', ...error, status });
     await this.publisher.publish(
       'ai.inference.failed',
       { taskId: request.taskId, apiKeyId: request.apiKeyId, workerId: this.env.WORKER_ID, ...(reservationId ? { reservationId } : {}), error },

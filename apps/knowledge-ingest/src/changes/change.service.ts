@@ -7,6 +7,7 @@ import { KbEvents } from '../common/kb-events.ts';
 import { knowledgeMetrics } from '../common/knowledge.metrics.ts';
 import { LOGGER } from '../common/tokens.ts';
 import { ContentStore } from '../content/content.store.ts';
+import { UploadQuota } from '../content/upload.quota.ts';
 import type { KnowledgeIngestEnv } from '../knowledge-ingest.config.ts';
 
 const MAX_ATTEMPTS = groupOf('knowledgeIngest').maxAttempts;
@@ -26,6 +27,7 @@ export class ChangeService {
     @Inject(KbEvents) private readonly events: KbEvents,
     @Inject(ENV) private readonly env: KnowledgeIngestEnv,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(UploadQuota) private readonly quota: UploadQuota,
   ) {}
 
   async upsert(event: Envelope<'kb.change.upsert'>, attempt = 1): Promise<void> {
@@ -37,10 +39,10 @@ export class ChangeService {
       if (!kb) {
         await this.dropped(doc, data.version);
         log.warn('change dropped: the knowledge base was deleted');
-        if (data.contentRef) await this.contents.release(data.contentRef).catch(() => undefined);
+        if (data.contentRef) await this.settled(tenantId, data.contentRef);
         return;
       }
-      const content = data.content ?? (await this.contents.read(data.contentRef!));
+      const content = data.content ?? (await this.contents.read(data.contentRef!, tenantId));
       const result = await this.pipeline.ingest({
         ...doc,
         changeId: event.id,
@@ -72,15 +74,22 @@ export class ChangeService {
       } else {
         if (attempt >= MAX_ATTEMPTS) {
           await this.failed(doc, `gave up after ${attempt} attempts: ${(error as Error).message ?? String(error)}`.slice(0, 2_000), data.version).catch(() => undefined);
-          // Dead-lettered: the upload would otherwise stay on disk for good.
-          if (data.contentRef) await this.contents.release(data.contentRef).catch(() => undefined);
+          // Dead-lettered: the upload would otherwise stay on disk (and in its tenant's quota) for good.
+          if (data.contentRef) await this.settled(tenantId, data.contentRef);
         }
         log.warn({ attempt, err: (error as Error).message ?? String(error) }, 'indexing failed; the change will be retried');
         throw error;
       }
     }
     // The upload is not needed once the change is applied for good (indexed or poison).
-    if (data.contentRef) await this.contents.release(data.contentRef).catch(() => undefined);
+    if (data.contentRef) await this.settled(tenantId, data.contentRef);
+  }
+
+  /** The change of `ref` is applied for good: the upload's file and its place in the tenant's upload quota go. */
+  private async settled(tenantId: string, ref: string): Promise<void> {
+    await this.contents.release(ref, tenantId).catch(() => undefined);
+    // Best effort: a reservation left behind expires on its own (UPLOAD_QUOTA_TTL_MS).
+    await this.quota.release(tenantId, ref).catch((error: unknown) => this.logger.warn({ tenantId, ref, err: (error as Error).message }, 'could not release a quota reservation'));
   }
 
   async delete(event: Envelope<'kb.change.delete'>): Promise<void> {

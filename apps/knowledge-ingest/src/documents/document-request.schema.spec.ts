@@ -14,6 +14,17 @@ describe('HTTP request validation', () => {
     expect(jsonDocumentSchema.safeParse({ mediaType: 'text/plain', content: 'x', surprise: true }).success).toBe(false);
   });
 
+  // Regression (issues 14, 16): a NUL version was accepted (202) and broke every query of the
+  // tenant; a lone surrogate in a doc id was a 500. Ids and labels follow the platform's one rule.
+  it('refuses doc ids and version labels that fail the id rule, and accepts file names as ids', () => {
+    const doc = { mediaType: 'text/plain', content: 'x' };
+    for (const version of ['\u0000', 'v\n2', '\uDBFF', ' ']) expect(firstIssue(jsonDocumentSchema.safeParse({ ...doc, version }))).toBe('version');
+    for (const docId of ['a\uD800', 'bell\u0007', '']) expect(firstIssue(jsonDocumentSchema.safeParse({ ...doc, docId }))).toBe('docId');
+    expect(jsonDocumentSchema.parse({ ...doc, docId: 'Annual leave policy (2025) — final.pdf', version: '2025-03-01 rev 2' })).toMatchObject({ docId: 'Annual leave policy (2025) — final.pdf' });
+    expect(firstIssue(multipartFieldsSchema.safeParse({ version: '\u0000' }))).toBe('version');
+    expect(firstIssue(multipartFieldsSchema.safeParse({ docId: 'x\r' }))).toBe('docId');
+  });
+
   it('reads multipart text fields, with metadata as a JSON string', () => {
     expect(multipartFieldsSchema.parse({ docId: 'a', metadata: '{"lang":"en"}' })).toEqual({ docId: 'a', metadata: { lang: 'en' } });
     expect(firstIssue(multipartFieldsSchema.safeParse({ metadata: '{not json' }))).toBe('metadata');

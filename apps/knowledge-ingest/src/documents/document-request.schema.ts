@@ -1,6 +1,9 @@
+import { idSchema } from '@aip/contracts';
 import { z } from 'zod';
 
-export const docIdSchema = z.string().min(1).max(128);
+/** Document ids and version labels: the platform's one id rule (any file name of up to 128 characters will do). */
+export const docIdSchema = idSchema;
+const versionSchema = idSchema;
 const metadataSchema = z.record(z.string().max(128), z.string().max(1_024)).refine((m) => Object.keys(m).length <= 64, 'at most 64 metadata entries');
 
 /** `POST .../documents` and `PUT .../documents/{doc}` with a JSON body (the content inline). */
@@ -10,7 +13,7 @@ export const jsonDocumentSchema = z
     title: z.string().max(1_024).optional(),
     mediaType: z.string().min(1).max(128),
     content: z.string().min(1, 'content must not be empty'),
-    version: z.string().min(1).max(128).optional(),
+    version: versionSchema.optional(),
     metadata: metadataSchema.optional(),
   })
   .strict();
@@ -22,7 +25,7 @@ export const multipartFieldsSchema = z
     docId: docIdSchema.optional(),
     title: z.string().max(1_024).optional(),
     mediaType: z.string().min(1).max(128).optional(),
-    version: z.string().min(1).max(128).optional(),
+    version: versionSchema.optional(),
     metadata: z
       .string()
       .transform((raw, ctx) => {

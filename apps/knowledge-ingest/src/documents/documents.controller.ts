@@ -3,8 +3,9 @@ import { Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Req, UseGu
 import { KnowledgeRegistry } from '@aip/knowledge';
 import { ApiKeyGuard, ENV, parseRequest, type AuthenticatedRequest } from '@aip/runtime';
 import { errors } from '../common/errors.ts';
+import { pathId } from '../common/ids.ts';
 import type { KnowledgeIngestEnv } from '../knowledge-ingest.config.ts';
-import { docIdSchema, jsonDocumentSchema } from './document-request.schema.ts';
+import { jsonDocumentSchema } from './document-request.schema.ts';
 import { documentView } from './document.view.ts';
 import { DocumentsService } from './documents.service.ts';
 
@@ -21,18 +22,19 @@ export class DocumentsController {
   @Post()
   @HttpCode(202)
   async create(@Param('kb') kbId: string, @Req() request: AuthenticatedRequest) {
-    return this.accept(kbId, request);
+    return this.accept(pathId(kbId, 'kb'), request);
   }
 
   /** Replaces a document with a new version; the old version is served until the new one is complete. */
   @Put(':doc')
   @HttpCode(202)
   async replace(@Param('kb') kbId: string, @Param('doc') docId: string, @Req() request: AuthenticatedRequest) {
-    return this.accept(kbId, request, parseRequest(docIdSchema, docId));
+    return this.accept(pathId(kbId, 'kb'), request, pathId(docId, 'doc'));
   }
 
   @Get()
   async list(@Param('kb') kbId: string, @Req() request: AuthenticatedRequest) {
+    pathId(kbId, 'kb');
     await this.documents.knowledgeBase(request.apiKey.tenantId, kbId);
     const docs = await this.registry.listDocuments(request.apiKey.tenantId, kbId);
     return { object: 'list', data: docs.map(documentView) };
@@ -40,6 +42,8 @@ export class DocumentsController {
 
   @Get(':doc')
   async get(@Param('kb') kbId: string, @Param('doc') docId: string, @Req() request: AuthenticatedRequest) {
+    pathId(kbId, 'kb');
+    pathId(docId, 'doc');
     await this.documents.knowledgeBase(request.apiKey.tenantId, kbId);
     const doc = await this.registry.getDocument({ tenantId: request.apiKey.tenantId, kbId, docId });
     if (!doc) throw errors.documentNotFound(docId);
@@ -50,6 +54,8 @@ export class DocumentsController {
   @Delete(':doc')
   @HttpCode(202)
   async remove(@Param('kb') kbId: string, @Param('doc') docId: string, @Req() request: AuthenticatedRequest) {
+    pathId(kbId, 'kb');
+    pathId(docId, 'doc');
     await this.documents.knowledgeBase(request.apiKey.tenantId, kbId);
     return this.documents.delete(request.apiKey.tenantId, kbId, docId);
   }
@@ -57,7 +63,8 @@ export class DocumentsController {
   private async accept(kbId: string, request: AuthenticatedRequest, docId?: string) {
     const tenantId = request.apiKey.tenantId;
     await this.documents.knowledgeBase(tenantId, kbId);
-    if (request.isMultipart()) return this.documents.submitMultipart(tenantId, kbId, request.parts(), this.env.MAX_UPLOAD_BYTES, docId);
+    // The parts are read inside the service: a body without a (matching) boundary fails there, as a 400.
+    if (request.isMultipart()) return this.documents.submitMultipart(tenantId, kbId, () => request.parts(), this.env.MAX_UPLOAD_BYTES, docId);
     if (!request.headers['content-type']?.startsWith('application/json')) throw errors.invalid('send JSON {mediaType, content, ...} or a multipart form with a "file" part', null, 'unsupported_content_type');
     return this.documents.submitJson(tenantId, kbId, parseRequest(jsonDocumentSchema, request.body), docId);
   }

@@ -1,6 +1,8 @@
+import { idSchema } from '@aip/contracts';
 import { z } from 'zod';
 
-export const kbIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, ".", "_" and "-", at most 64, starting with a letter or digit');
+/** The platform's id rule, and a stricter name for bases created through the API (change-data-capture may name others). */
+export const kbIdSchema = idSchema.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, ".", "_" and "-", at most 64, starting with a letter or digit');
 
 export const createKnowledgeBaseSchema = z
   .object({

@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, UseG
 import { KnowledgeRegistry, type KnowledgeStore } from '@aip/knowledge';
 import { ApiKeyGuard, ENV, parseRequest, type AuthenticatedRequest } from '@aip/runtime';
 import { errors } from '../common/errors.ts';
+import { pathId } from '../common/ids.ts';
 import { KNOWLEDGE_STORE } from '../common/tokens.ts';
 import { knowledgeBaseView } from '../documents/document.view.ts';
 import type { KnowledgeIngestEnv } from '../knowledge-ingest.config.ts';
@@ -42,6 +43,7 @@ export class KnowledgeBasesController {
 
   @Get(':kb')
   async get(@Param('kb') kbId: string, @Req() request: AuthenticatedRequest) {
+    pathId(kbId, 'kb');
     const kb = await this.registry.getKnowledgeBase(request.apiKey.tenantId, kbId);
     if (!kb) throw errors.kbNotFound(kbId);
     const documents = await this.registry.listDocuments(request.apiKey.tenantId, kbId);
@@ -53,6 +55,7 @@ export class KnowledgeBasesController {
   /** Deletes the knowledge base, its documents and every chunk; nothing of it is served afterwards. */
   @Delete(':kb')
   async remove(@Param('kb') kbId: string, @Req() request: AuthenticatedRequest) {
+    pathId(kbId, 'kb');
     const tenantId = request.apiKey.tenantId;
     if (!(await this.registry.getKnowledgeBase(tenantId, kbId))) throw errors.kbNotFound(kbId);
     // Tombstone first: from this moment nothing of it is served, and neither queued changes nor an

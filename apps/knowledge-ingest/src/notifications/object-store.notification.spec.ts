@@ -1,4 +1,5 @@
-import { mapObjectStoreNotification, objectStoreNotificationSchema, type ObjectStoreMapping } from './object-store.notification.ts';
+import { isValidId } from '@aip/contracts';
+import { mapObjectStoreNotification, objectStoreMappingsSchema, objectStoreNotificationSchema, type ObjectStoreMapping } from './object-store.notification.ts';
 
 const mappings: ObjectStoreMapping[] = [
   { bucket: 'docs', prefix: '', tenantId: 'acme', kbId: 'all-docs' },
@@ -82,5 +83,23 @@ describe('object-store notifications', () => {
     }
     // Dots inside a name are fine.
     expect(objectStoreNotificationSchema.safeParse({ Records: [recordOf('ObjectCreated:Put', 'docs', 'handbook/v1..2/..notes.md')] }).success).toBe(true);
+  });
+
+  // Regression (issues 14, 16): every id and label a notification yields passes the platform's id rule.
+  it('gives objects with odd names (control characters) a stable document id and version label the id rule accepts', () => {
+    const created = mapObjectStoreNotification(parse([recordOf('ObjectCreated:Put', 'docs', 'tab%09name.md', { versionId: 'v\u0000x' })]), 'acme', mappings);
+    const removed = mapObjectStoreNotification(parse([recordOf('ObjectRemoved:Delete', 'docs', 'tab%09name.md')]), 'acme', mappings);
+    const upsert = created.changes[0]!.data as { docId: string; version: string; contentRef: string };
+    expect(upsert.docId).toMatch(/^sha256:[0-9a-f]{40}$/);
+    expect(removed.changes[0]!.data.docId).toBe(upsert.docId);
+    expect(upsert.version).toMatch(/^sha256:[0-9a-f]{40}$/);
+    expect(upsert.contentRef).toBe('s3://docs/tab\tname.md');
+    expect([upsert.docId, upsert.version].every(isValidId)).toBe(true);
+  });
+
+  it('rejects object keys that are not valid Unicode, and mappings whose ids fail the id rule', () => {
+    expect(objectStoreNotificationSchema.safeParse({ Records: [recordOf('ObjectCreated:Put', 'docs', 'a\uD800.md')] }).success).toBe(false);
+    expect(objectStoreMappingsSchema.safeParse([{ bucket: 'docs', tenantId: 'acme', kbId: 'kb\u0000' }]).success).toBe(false);
+    expect(objectStoreMappingsSchema.safeParse([{ bucket: 'docs', tenantId: '  ', kbId: 'kb' }]).success).toBe(false);
   });
 });

@@ -1,15 +1,14 @@
-import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { z } from 'zod';
-import type { EventInput } from '@aip/contracts';
+import { digestName, idSchema, isValidId, type EventInput } from '@aip/contracts';
 import { isPlainPath } from '../content/content.store.ts';
 
 /** Which bucket (and key prefix) feeds which knowledge base of which tenant. */
 export const objectStoreMappingSchema = z.object({
   bucket: z.string().min(1).max(255),
   prefix: z.string().max(1_024).default(''),
-  tenantId: z.string().min(1).max(128),
-  kbId: z.string().min(1).max(128),
+  tenantId: idSchema,
+  kbId: idSchema,
 });
 export const objectStoreMappingsSchema = z.array(objectStoreMappingSchema).max(1_000);
 export type ObjectStoreMapping = z.infer<typeof objectStoreMappingSchema>;
@@ -26,7 +25,9 @@ const record = z.looseObject({
         .min(1)
         .max(3_072)
         // Decoded, a key names one object literally: `a/../b`, `./a`, `a//b`, a backslash or NUL could step into another bucket or prefix.
-        .refine((key) => isPlainPath(decodeKey(key).replace(/\/$/, '')), 'the object key must not contain empty, "." or ".." segments, backslashes or NUL characters'),
+        .refine((key) => isPlainPath(decodeKey(key).replace(/\/$/, '')), 'the object key must not contain empty, "." or ".." segments, backslashes or NUL characters')
+        // S3 keys are UTF-8: an unpaired surrogate (JSON "\ud800") names no object.
+        .refine((key) => decodeKey(key).isWellFormed(), 'the object key must be valid Unicode text'),
       size: z.number().int().nonnegative().optional(),
       eTag: z.string().max(256).optional(),
       versionId: z.string().max(1_024).optional(),
@@ -97,7 +98,8 @@ export function mapObjectStoreNotification(body: ObjectStoreNotification, tenant
       ignore('a folder marker, not a document');
       continue;
     }
-    const docId = rest.length <= 128 ? rest : `sha256:${createHash('sha256').update(rest).digest('hex').slice(0, 40)}`;
+    // Object keys may be longer than an id or hold characters ids may not (S3 allows any): a digest then, the same for every event of the object.
+    const docId = isValidId(rest) ? rest : digestName(rest);
     if (/^(s3:)?ObjectRemoved:/.test(entry.eventName)) {
       result.changes.push({ type: 'kb.change.delete', data: { kbId: mapping.kbId, docId } });
       continue;
@@ -114,10 +116,10 @@ export function mapObjectStoreNotification(body: ObjectStoreNotification, tenant
       data: {
         kbId: mapping.kbId,
         docId,
-        title: posix.basename(key).slice(0, 1_024),
+        title: posix.basename(key).slice(0, 1_024).toWellFormed(),
         mediaType,
         contentRef: `s3://${bucket}/${key}`,
-        ...(version ? { version: version.slice(0, 128) } : {}),
+        ...(version ? { version: isValidId(version) ? version : digestName(version) } : {}),
         metadata: { bucket, key: key.slice(0, 1_024) },
       },
     });

@@ -2,6 +2,7 @@ import { Body, Controller, HttpCode, Inject, Param, Post, Req, UseGuards } from 
 import { KnowledgeRegistry, Retriever } from '@aip/knowledge';
 import { ApiKeyGuard, parseRequest, type AuthenticatedRequest } from '@aip/runtime';
 import { errors } from '../common/errors.ts';
+import { pathId } from '../common/ids.ts';
 import { queryRequestSchema } from './query-request.schema.ts';
 
 @Controller('v1/knowledge-bases/:kb/query')
@@ -16,6 +17,7 @@ export class QueryController {
   @Post()
   @HttpCode(200)
   async query(@Param('kb') kbId: string, @Body() body: unknown, @Req() request: AuthenticatedRequest) {
+    pathId(kbId, 'kb');
     const input = parseRequest(queryRequestSchema, body);
     const tenantId = request.apiKey.tenantId;
     if (!(await this.registry.getKnowledgeBase(tenantId, kbId))) throw errors.kbNotFound(kbId);

@@ -1,7 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
-import { Payload } from '@nestjs/microservices';
+import { Ctx, Payload } from '@nestjs/microservices';
 import type { Envelope } from '@aip/contracts';
-import { RocketMQEvent } from '@aip/messaging';
+import { RocketMQContext, RocketMQEvent } from '@aip/messaging';
 import { AdmissionService } from './admission.service.ts';
 
 @Controller()
@@ -9,8 +9,14 @@ export class AdmissionConsumer {
   constructor(@Inject(AdmissionService) private readonly admission: AdmissionService) {}
 
   @RocketMQEvent('ai.request.submitted', { concurrency: 64 })
-  onSubmitted(@Payload() event: Envelope<'ai.request.submitted'>) {
-    return this.admission.submit(event);
+  async onSubmitted(@Payload() event: Envelope<'ai.request.submitted'>, @Ctx() ctx: RocketMQContext) {
+    try {
+      await this.admission.submit(event);
+    } catch (error) {
+      // Dead-lettered after this: end the task so its client is not left waiting.
+      if (ctx.isLastAttempt()) await this.admission.giveUp(event, error).catch(() => undefined);
+      throw error;
+    }
   }
 
   // Usage is final: replace the reservation by what was really used, free the slot.

@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import type { Envelope } from '@aip/contracts';
 import { ApiKeyStore } from '@aip/keys';
 import { EventPublisher } from '@aip/messaging';
-import { AdmissionControl, DeadlineQueue, limitSubject, policyDocumentSchema, rateLimitPolicySchema, resolvePolicy, WorkerRegistry, type PolicyDocument, type RateLimitPolicy, type WorkerChoice } from '@aip/rate-limit';
+import { AdmissionControl, DeadlineQueue, limitSubject, policyDocumentSchema, rateLimitPolicySchema, resolvePolicy, WorkerRegistry, type PolicyDocument, type QueuedRequest, type RateLimitPolicy, type WorkerChoice } from '@aip/rate-limit';
 import { appMetrics, ConfigDocuments, ENV } from '@aip/runtime';
 import { TaskStore } from '@aip/tasks';
 import type { Logger } from 'pino';
@@ -59,7 +59,13 @@ export class AdmissionService implements OnApplicationBootstrap, OnApplicationSh
     const request = event.data;
     const deadlineMs = Date.parse(request.deadline);
     if (deadlineMs <= Date.now()) return this.reject(event, 'deadline_exceeded', 'the request waited past its deadline');
-    const key = await this.keys.byId(request.apiKeyId);
+    const [key, cancelled] = await Promise.all([this.keys.byId(request.apiKeyId), this.tasks.isCancelled(request.taskId)]);
+    if (cancelled) {
+      // Cancelled while it waited: nothing is reserved for it, and nothing will be.
+      appMetrics.admissions.inc({ outcome: 'dropped', reason: 'cancelled' });
+      this.logger.info({ taskId: request.taskId }, 'request cancelled before admission: not admitted');
+      return;
+    }
     if (!key || key.status !== 'active') return this.reject(event, 'policy_denied', 'the API key is not active');
     const own = key.policy ? rateLimitPolicySchema.safeParse(key.policy) : undefined;
     if (own && !own.success) this.logger.warn({ keyId: key.id }, 'the key\'s policy is invalid: using its tenant\'s or the default');
@@ -76,8 +82,47 @@ export class AdmissionService implements OnApplicationBootstrap, OnApplicationSh
       ...(capacity !== undefined ? { capacity } : {}),
     });
     if (decision.admitted) {
-      appMetrics.admissions.inc({ outcome: 'admitted', reason: '' });
       const worker = await this.chooseWorker(request.taskId, event.tenantId, request.sessionId);
+      await this.forward(event, decision, queuedSince, worker);
+      appMetrics.admissions.inc({ outcome: 'admitted', reason: '' });
+      return;
+    }
+    const retryAt = Date.now() + decision.retryAfterMs;
+    if (decision.retryAfterMs >= 0 && retryAt < deadlineMs) {
+      // Park it only while it can still make its deadline: with `ahead` requests of this key to be
+      // admitted first at the bucket's rate, the earliest it can go is retryAt + ahead × interval.
+      const rpm = resolved.policy.requestsPerMinute;
+      const intervalMs = decision.reason === 'rate_limited' && rpm ? 60_000 / rpm : 0;
+      const reachable = intervalMs > 0 ? Math.floor((deadlineMs - retryAt) / intervalMs) : undefined;
+      const parked = await this.queue.enqueue(
+        { requestId: request.taskId, keyId: request.apiKeyId, priority: request.priority, deadlineMs, payload: JSON.stringify({ event, queuedSince }) },
+        { ...(reachable !== undefined ? { maxAhead: reachable } : {}), maxParked: this.env.MAX_PARKED_PER_KEY },
+      );
+      if (parked.outcome !== 'refused') {
+        appMetrics.admissions.inc({ outcome: 'queued', reason: decision.reason });
+        return;
+      }
+      const earliestMs = decision.retryAfterMs + parked.ahead * intervalMs;
+      const why = parked.parked >= this.env.MAX_PARKED_PER_KEY
+        ? `${parked.parked} requests of this key are already waiting (at most ${this.env.MAX_PARKED_PER_KEY})`
+        : `${parked.ahead} requests of this key wait ahead of it, so it cannot be admitted before its deadline`;
+      return this.reject(event, decision.reason, `${decision.reason.replaceAll('_', ' ')}: limit ${decision.limit}; ${why}; retry after ${Math.ceil(earliestMs / 1000)} s`, Math.ceil(earliestMs), { limit: decision.limit, remaining: decision.remaining });
+    }
+    const message =
+      decision.retryAfterMs < 0
+        ? `the request needs more tokens than the key's tokens-per-minute limit (${decision.limit})`
+        : `${decision.reason.replaceAll('_', ' ')}: limit ${decision.limit}, retry after ${Math.ceil(decision.retryAfterMs / 1000)} s`;
+    await this.reject(event, decision.reason, message, decision.retryAfterMs >= 0 ? decision.retryAfterMs : undefined, { limit: decision.limit, remaining: decision.remaining });
+  }
+
+  /**
+   * Hands an admitted request to the workers. If that fails (broker down), its reservation is
+   * released before the error propagates, so the retry — of the message, or of the parked
+   * request — reserves afresh instead of leaking a slot for the lease.
+   */
+  private async forward(event: Submitted, decision: { reservationId: string; reservedTokens: number }, queuedSince: number, worker: WorkerChoice | undefined) {
+    const request = event.data;
+    try {
       await this.publisher.publish(
         'ai.request.admitted',
         {
@@ -89,19 +134,12 @@ export class AdmissionService implements OnApplicationBootstrap, OnApplicationSh
         },
         { tenantId: event.tenantId, ...(event.traceparent ? { traceparent: event.traceparent } : {}), ...(worker ? { lane: worker.lane } : {}) },
       );
-      return;
+    } catch (error) {
+      await this.admission.release(decision.reservationId).catch((releaseError: unknown) =>
+        this.logger.warn({ taskId: request.taskId, err: String(releaseError) }, 'could not release the reservation of a request that was not forwarded; its lease will free it'),
+      );
+      throw error;
     }
-    const retryAt = Date.now() + decision.retryAfterMs;
-    if (decision.retryAfterMs >= 0 && retryAt < deadlineMs) {
-      appMetrics.admissions.inc({ outcome: 'queued', reason: decision.reason });
-      await this.queue.enqueue({ requestId: request.taskId, keyId: request.apiKeyId, priority: request.priority, deadlineMs, payload: JSON.stringify({ event, queuedSince }) });
-      return;
-    }
-    const message =
-      decision.retryAfterMs < 0
-        ? `the request needs more tokens than the key's tokens-per-minute limit (${decision.limit})`
-        : `${decision.reason.replaceAll('_', ' ')}: limit ${decision.limit}, retry after ${Math.ceil(decision.retryAfterMs / 1000)} s`;
-    await this.reject(event, decision.reason, message, decision.retryAfterMs >= 0 ? decision.retryAfterMs : undefined, { limit: decision.limit, remaining: decision.remaining });
   }
 
   /**
@@ -132,7 +170,12 @@ export class AdmissionService implements OnApplicationBootstrap, OnApplicationSh
     await this.admission.reconcile(reservationId, actual);
   }
 
-  /** Rejects what expired, then retries parked requests while they get admitted. */
+  /**
+   * The deadline queue's pump: rejects what expired, then gives each parked request one admission
+   * attempt. An item is taken from the queue before it is handled, so an item whose handling fails
+   * (broker or Redis trouble) goes back into the queue, and the pass stops there — the next tick
+   * tries again. Nothing taken is ever dropped.
+   */
   private async drain() {
     if (this.pumping) return;
     this.pumping = true;
@@ -153,7 +196,12 @@ export class AdmissionService implements OnApplicationBootstrap, OnApplicationSh
         const next = await this.queue.takeNext();
         if (!next) break;
         const { event, queuedSince } = JSON.parse(next.payload) as { event: Submitted; queuedSince: number };
-        await this.submit(event, queuedSince);
+        try {
+          await this.submit(event, queuedSince);
+        } catch (error) {
+          await this.putBack(next, error);
+          break;
+        }
       }
     } catch (error) {
       this.logger.warn({ err: (error as Error).message }, 'deadline queue pump failed');
@@ -162,12 +210,47 @@ export class AdmissionService implements OnApplicationBootstrap, OnApplicationSh
     }
   }
 
+  /** A parked request whose admission attempt failed goes back to wait for the next tick. */
+  private async putBack(item: QueuedRequest, cause: unknown) {
+    const taskId = item.requestId;
+    try {
+      await this.queue.enqueue(item);
+      appMetrics.admissions.inc({ outcome: 'requeued', reason: 'error' });
+      this.logger.warn({ taskId, err: String(cause) }, 'could not admit a parked request: it waits for the next pass');
+    } catch (error) {
+      // Redis refused the write right after handing the item over: the task stays queued and its
+      // client times out. Counted and logged at error level with the task id so it can be replayed.
+      appMetrics.admissions.inc({ outcome: 'lost', reason: 'error' });
+      this.logger.error({ taskId, err: String(error), cause: String(cause) }, 'could not put a parked request back into the deadline queue');
+    }
+  }
+
+  /**
+   * The submission's last delivery failed (Redis or the broker kept failing): the message goes to
+   * the dead-letter topic, so the task is ended here — its client learns at once instead of
+   * waiting for a task that nobody will admit.
+   */
+  async giveUp(event: Submitted, cause: unknown): Promise<void> {
+    const { taskId } = event.data;
+    const message = 'the request could not be admitted: the platform\'s storage or broker kept failing; retry later';
+    const ended = await this.tasks.finish(taskId, 'failed', { error: { code: 'admission_failed', message } }, { type: 'error', code: 'admission_failed', message, status: 503 });
+    appMetrics.admissions.inc({ outcome: 'dead_lettered', reason: 'error' });
+    this.logger.error({ taskId, ended, err: String(cause) }, 'submission dead-lettered: task ended as failed');
+  }
+
   private async reject(event: Submitted, reason: Rejection, message: string, retryAfterMs?: number, bound: { limit?: number; remaining?: number } = {}) {
     const { taskId, apiKeyId } = event.data;
     const details = { ...(retryAfterMs !== undefined ? { retryAfterMs } : {}), ...bound };
+    // The task first: that is what the waiting client sees. The lifecycle event is for observers;
+    // if the broker is down it is logged and counted, and the rejection stands.
     await this.tasks.finish(taskId, 'rejected', { error: { code: reason, message } }, { type: 'error', code: reason, message, status: 429, ...details });
-    await this.publisher.publish('ai.request.rejected', { taskId, apiKeyId, reason, message, ...details }, { tenantId: event.tenantId });
     appMetrics.admissions.inc({ outcome: 'rejected', reason });
     this.logger.info({ taskId, reason }, 'request rejected');
+    try {
+      await this.publisher.publish('ai.request.rejected', { taskId, apiKeyId, reason, message, ...details }, { tenantId: event.tenantId });
+    } catch (error) {
+      appMetrics.admissions.inc({ outcome: 'rejection_unannounced', reason });
+      this.logger.warn({ taskId, reason, err: String(error) }, 'could not publish ai.request.rejected: the task is rejected, observers miss the event');
+    }
   }
 }

@@ -52,4 +52,21 @@ describe('Authenticator', () => {
     expect(await setup().auth.authenticate({ token })).toMatchObject({ tenantId: 'acme', userId: 'u1', via: 'token' });
     expect(await failure(setup({ revoked: true }).auth.authenticate({ token }))).toMatchObject({ code: 'unauthorized', message: 'the API key of this token was revoked' });
   });
+
+  it('takes a realtime token from the Authorization header too, with the grant stored with its claims', async () => {
+    const claims = { tenantId: 'acme', keyId: 'k1', userId: 'u1', expiresAt: Date.now() + 60_000, models: ['extractive'], maxTokens: 200 };
+    expect(await setup({ claims }).auth.authenticate({ authorization: `Bearer ${token}` })).toMatchObject({ via: 'token', userId: 'u1', expiresAt: claims.expiresAt, grant: { models: ['extractive'], maxTokens: 200 } });
+    // Issued before grants existed: the default cap and the key's models.
+    expect((await setup().auth.authenticate({ token })).grant).toEqual({ maxTokens: 1_024 });
+  });
+
+  it('revalidates an open connection: expired token, revoked key, or still fine', async () => {
+    const { auth } = setup();
+    const identity = await auth.authenticate({ token });
+    expect(await auth.revalidate(identity)).toBeUndefined();
+    expect(await auth.revalidate(identity, identity.expiresAt! + 1)).toBe('expired');
+    expect(await setup({ revoked: true }).auth.revalidate(identity)).toBe('revoked');
+    expect(await setup({ revoked: true }).auth.revalidate({ ...identity, via: 'api-key', expiresAt: undefined })).toBe('revoked');
+    expect(await failure(setup({ keysDown: true }).auth.revalidate(identity))).toMatchObject({ code: 'unavailable' });
+  });
 });

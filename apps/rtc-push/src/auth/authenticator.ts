@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readRealtimeGrant } from '@aip/chat-policy';
 import { REALTIME_LIMITS, REALTIME_TOKEN_PREFIX, realtimeTokenClaims, realtimeTokenKey } from '@aip/contracts';
 import type { ApiKeyRecord, ApiKeyStore } from '@aip/keys';
 import { ApiKeyCache, bearerSecret, KeyStoreUnavailableError } from '@aip/runtime';
@@ -9,7 +10,14 @@ export interface Identity {
   userId: string;
   key: ApiKeyRecord;
   via: 'api-key' | 'token';
+  /** Tokens: when the token expires (epoch ms); open connections are closed then. */
+  expiresAt?: number;
+  /** Tokens: what the browser user may do, narrower than the key (`models` absent: the key's). */
+  grant?: { models?: string[]; maxTokens: number };
 }
+
+/** Why an open connection may not go on: its token expired or its key is no longer active. */
+export type Invalidation = 'expired' | 'revoked';
 
 export class AuthError extends Error {
   override readonly name = 'AuthError';
@@ -30,9 +38,11 @@ export interface Credentials {
 const USER_ID = /^[\w.:@-]{1,128}$/;
 
 /**
- * API key (`Authorization: Bearer`, user from `?user=`) or short-lived token (`?token=`, user
- * from its claims). Key records are cached for two seconds (`ApiKeyCache`, as access's guard): a
- * revoked key (and every token issued with it) stops working within that time.
+ * API key (`Authorization: Bearer sk-aip-…`, user from `?user=`) or short-lived token
+ * (`Authorization: Bearer rtt_…`, the WebSocket subprotocol `aip.token.rtt_…`, or `?token=`; the
+ * gateways pass whichever came as `token`; user from its claims). Key records are cached for two
+ * seconds (`ApiKeyCache`, as access's guard): a revoked key (and every token issued with it) stops
+ * working within that time, for new connections; `revalidate` serves the open ones.
  */
 export class Authenticator {
   private readonly keys: ApiKeyCache;
@@ -47,6 +57,7 @@ export class Authenticator {
 
   async authenticate(credentials: Credentials): Promise<Identity> {
     const bearer = bearerSecret(credentials.authorization);
+    if (bearer?.startsWith(REALTIME_TOKEN_PREFIX)) return this.withToken(bearer);
     if (bearer) {
       const user = credentials.user;
       if (!user || user.length > REALTIME_LIMITS.maxIdLength || !USER_ID.test(user)) throw new AuthError('with an API key, name the user with the "user" query parameter (1-128 of letters, digits, _ . : @ -)');
@@ -55,7 +66,22 @@ export class Authenticator {
       return { tenantId: key.tenantId, userId: user, key, via: 'api-key' };
     }
     const token = credentials.token;
-    if (!token) throw new AuthError('missing credentials: send "Authorization: Bearer <API key>" or "?token=<realtime token>"');
+    if (!token) throw new AuthError('missing credentials: send "Authorization: Bearer <API key or realtime token>", the subprotocol "aip.token.<realtime token>" or "?token=<realtime token>"');
+    return this.withToken(token);
+  }
+
+  /**
+   * Whether an open connection may go on: its token has not expired and its key is still active
+   * (and still the tenant's). Throws AuthError `unavailable` when the key store cannot answer —
+   * the caller keeps the connection then: an outage is not a revocation.
+   */
+  async revalidate(identity: Identity, now = Date.now()): Promise<Invalidation | undefined> {
+    if (identity.expiresAt !== undefined && identity.expiresAt <= now) return 'expired';
+    const key = await this.lookup(() => this.keys.activeById(identity.key.id));
+    return key && key.tenantId === identity.tenantId ? undefined : 'revoked';
+  }
+
+  private async withToken(token: string): Promise<Identity> {
     if (!token.startsWith(REALTIME_TOKEN_PREFIX) || token.length > 256) throw new AuthError('invalid realtime token');
     const digest = createHash('sha256').update(token).digest('hex');
     let raw: string | null;
@@ -64,11 +90,12 @@ export class Authenticator {
     } catch {
       throw new AuthError('token storage (Redis) is unavailable', 'unavailable');
     }
-    const claims = raw ? realtimeTokenClaims.safeParse(JSON.parse(raw)) : undefined;
-    if (!claims?.success || claims.data.expiresAt <= Date.now()) throw new AuthError('invalid or expired realtime token');
+    const stored: unknown = raw ? JSON.parse(raw) : undefined;
+    const claims = realtimeTokenClaims.safeParse(stored);
+    if (!claims.success || claims.data.expiresAt <= Date.now()) throw new AuthError('invalid or expired realtime token');
     const key = await this.lookup(() => this.keys.activeById(claims.data.keyId));
     if (!key || key.tenantId !== claims.data.tenantId) throw new AuthError('the API key of this token was revoked');
-    return { tenantId: claims.data.tenantId, userId: claims.data.userId, key, via: 'token' };
+    return { tenantId: claims.data.tenantId, userId: claims.data.userId, key, via: 'token', expiresAt: claims.data.expiresAt, grant: readRealtimeGrant(stored) };
   }
 
   private async lookup(query: () => Promise<ApiKeyRecord | undefined>): Promise<ApiKeyRecord | undefined> {

@@ -1,28 +1,41 @@
 import { randomUUID } from 'node:crypto';
+import { admitChat, CHAT_ERROR_CODES, StreamMasker, type ModelCatalog, type Moderation } from '@aip/chat-policy';
 import type { ChatFrame, ServerFrame } from '@aip/contracts';
 import { estimateTokens } from '@aip/llm';
 import { PublishError, type EventPublisher } from '@aip/messaging';
-import type { TaskEventHub, TaskStore } from '@aip/tasks';
+import type { SessionHistoryStore, TaskEventHub, TaskStore } from '@aip/tasks';
 import type { Identity } from '../auth/authenticator.ts';
 
 export interface ChatRelayOptions {
-  models: readonly string[];
   defaultModel: string;
   defaultMaxTokens: number;
   admissionDeadlineMs: number;
   timeoutMs: number;
 }
 
+/** What a chat must pass, shared with access (@aip/chat-policy) and kept current from the run-time documents. */
+export interface ChatRelayPolicy {
+  /** The served models: the `routing` document's aliases (`MODELS` until there is one). */
+  catalog: ModelCatalog;
+  /** The `words` document: requests blocked or masked, answers masked. */
+  moderation: Moderation;
+  /** Who owns which session: a user continues only their own conversations (as on access). */
+  sessions: Pick<SessionHistoryStore, 'claimOwner'>;
+}
+
 /**
- * Chat over the realtime edge, through the platform's request path exactly like access: create
- * the task (`queued`), publish `ai.request.submitted`, then relay the task's Redis event stream as
- * `delta`/`sources`/`done`/`error` frames carrying the client's `ref`.
+ * Chat over the realtime edge, through the platform's request path exactly like access: the same
+ * checks with the same error codes (served model, allowed model, sensitive words), create the task
+ * (`queued`), publish `ai.request.submitted`, then relay the task's Redis event stream as
+ * `delta`/`sources`/`done`/`error` frames carrying the client's `ref`, the answer masked as access
+ * masks it.
  */
 export class ChatRelay {
   constructor(
     private readonly tasks: TaskStore,
     private readonly hub: TaskEventHub,
     private readonly publisher: EventPublisher,
+    private readonly policy: ChatRelayPolicy,
     private readonly options: ChatRelayOptions,
   ) {}
 
@@ -31,9 +44,19 @@ export class ChatRelay {
     const { ref } = frame;
     const fail = (code: string, message: string, extra: { taskId?: string; retryAfterMs?: number } = {}) => (send({ type: 'error', code, message, ref, ...extra }), 'error' as const);
     const model = frame.model ?? this.options.defaultModel;
-    if (!this.options.models.includes(model)) return fail('unknown_model', `model "${model}" is not served; available: ${this.options.models.join(', ')}`);
-    if (identity.key.models?.length && !identity.key.models.includes(model)) return fail('forbidden_model', `this key may not use model "${model}"`);
-    const messages = frame.messages ?? [{ role: 'user' as const, content: frame.text! }];
+    // A realtime token (a browser user) gets less than its key: its grant's models, no system prompt, a max-tokens cap.
+    const grant = identity.via === 'token' ? identity.grant : undefined;
+    const admission = admitChat(
+      { model, messages: frame.messages ?? [{ role: 'user' as const, content: frame.text! }] },
+      { ...this.policy, keyModels: identity.key.models, tokenModels: grant?.models, allowSystem: identity.via !== 'token' },
+    );
+    if (!admission.ok) return fail(admission.refusal.code, admission.refusal.message);
+    const { messages } = admission;
+    if (frame.sessionId) {
+      const owned = await this.policy.sessions.claimOwner(identity.tenantId, frame.sessionId, `user:${identity.userId}`).catch(() => undefined);
+      if (owned === undefined) return fail(CHAT_ERROR_CODES.unavailable, 'storage (Redis) is unavailable; retry later');
+      if (!owned) return fail('session_not_owned', 'This session belongs to another user of this tenant; start a new session.');
+    }
     const taskId = randomUUID();
     try {
       await this.tasks.create({ id: taskId, tenantId: identity.tenantId, keyId: identity.key.id, model, stream: true, ...(frame.sessionId ? { sessionId: frame.sessionId } : {}) });
@@ -47,7 +70,7 @@ export class ChatRelay {
           userId: identity.userId,
           model,
           messages,
-          maxTokens: frame.maxTokens ?? this.options.defaultMaxTokens,
+          maxTokens: Math.min(frame.maxTokens ?? this.options.defaultMaxTokens, grant?.maxTokens ?? Number.POSITIVE_INFINITY),
           ...(frame.temperature !== undefined ? { temperature: frame.temperature } : {}),
           stream: true,
           priority: 5,
@@ -59,23 +82,34 @@ export class ChatRelay {
       );
     } catch (error) {
       await this.tasks.finish(taskId, 'failed', { error: { code: 'broker_unavailable', message: 'could not submit the request' } }, { type: 'error', code: 'broker_unavailable', message: 'could not submit the request', status: 503 }).catch(() => undefined);
-      return fail('unavailable', error instanceof PublishError ? 'the message broker is unavailable; retry later' : 'could not submit the request', { taskId });
+      return fail(CHAT_ERROR_CODES.unavailable, error instanceof PublishError ? 'the message broker is unavailable; retry later' : 'could not submit the request', { taskId });
     }
     if (!send({ type: 'accepted', ref, taskId })) return 'aborted';
 
     const stop = AbortSignal.any([signal, AbortSignal.timeout(this.options.timeoutMs)]);
+    // Masked across delta boundaries; the masker holds back a few characters until the next delta.
+    let masker = new StreamMasker(this.policy.moderation.filter);
     let restarted = false;
+    /** Sends masked text; a pending reset goes with the first text after it (or alone at the end). */
+    const relay = (text: string, final = false) => {
+      if (!text && !(final && restarted)) return true;
+      const sent = send({ type: 'delta', ref, taskId, text, ...(restarted ? { reset: true } : {}) });
+      restarted = false;
+      return sent;
+    };
     try {
       for await (const { event } of this.hub.follow(taskId, '0', stop)) {
         switch (event.type) {
           case 'delta':
-            if (!send({ type: 'delta', ref, taskId, text: event.text, ...(restarted ? { reset: true } : {}) })) return 'aborted';
-            restarted = false;
+            if (!relay(masker.push(event.text))) return 'aborted';
             break;
           case 'restart':
+            // The generation starts over: what the masker held back belongs to the discarded text.
+            masker = new StreamMasker(this.policy.moderation.filter);
             restarted = true;
             break;
           case 'done':
+            if (!relay(masker.end(), true)) return 'aborted';
             if (event.sources?.length) send({ type: 'sources', ref, taskId, sources: event.sources });
             send({ type: 'done', ref, taskId, finishReason: event.finishReason, model: event.model, usage: event.usage });
             return 'done';
@@ -89,7 +123,7 @@ export class ChatRelay {
     } catch {
       // Redis went away while relaying: the task still runs; the client can fetch it by id.
       if (signal.aborted) return 'aborted';
-      return fail('unavailable', 'lost the answer stream; fetch the task by id or retry later', { taskId });
+      return fail(CHAT_ERROR_CODES.unavailable, 'lost the answer stream; fetch the task by id or retry later', { taskId });
     }
     if (signal.aborted) return 'aborted';
     return fail('timeout', `no answer within ${this.options.timeoutMs} ms`, { taskId });

@@ -50,10 +50,13 @@ export function compareIds(a: string, b: string): number {
   return am === bm ? (as === bs ? 0 : as < bs ? -1 : 1) : am < bm ? -1 : 1;
 }
 
-/** The id right after `id` (the smallest id greater than it). */
-export function nextId(id: string): string {
+const MAX_ID_PART = 2n ** 64n - 1n;
+
+/** The id right after `id` (the smallest id greater than it); undefined after the largest id there is. */
+export function nextId(id: string): string | undefined {
   const [ms = '0', seq = '0'] = id.split('-');
-  return `${ms}-${BigInt(seq) + 1n}`;
+  if (BigInt(seq) < MAX_ID_PART) return `${ms}-${BigInt(seq) + 1n}`;
+  return BigInt(ms) < MAX_ID_PART ? `${BigInt(ms) + 1n}-0` : undefined;
 }
 
 /**
@@ -117,7 +120,8 @@ export class InboxStore {
 
   /** Acks every push up to and including `id` (a resume's last seen id). */
   async ackUpTo(user: UserRef, id: string): Promise<number> {
-    return this.redis.xtrim(this.inboxKey(user), 'MINID', nextId(id));
+    const next = nextId(id);
+    return next === undefined ? this.redis.xtrim(this.inboxKey(user), 'MAXLEN', 0) : this.redis.xtrim(this.inboxKey(user), 'MINID', next);
   }
 
   async size(user: UserRef): Promise<number> {

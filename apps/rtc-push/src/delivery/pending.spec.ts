@@ -65,7 +65,12 @@ describe('push ids', () => {
 
   it('have a successor used for cumulative acks', () => {
     expect(nextId('1764000000000-0')).toBe('1764000000000-1');
-    expect(compareIds(nextId('5-9'), '5-9')).toBe(1);
+    expect(compareIds(nextId('5-9')!, '5-9')).toBe(1);
+  });
+
+  it('have a successor at the top of the sequence too, and none after the largest id', () => {
+    expect(nextId('5-18446744073709551615')).toBe('6-0');
+    expect(nextId('18446744073709551615-18446744073709551615')).toBeUndefined();
   });
 });
 

@@ -1,19 +1,32 @@
-import { Body, Controller, Get, HttpCode, HttpException, Inject, Post, Req, Res } from '@nestjs/common';
-import { ackFrame, chatFrame, pushId, REALTIME_LIMITS, REALTIME_PROTOCOL_VERSION, type ServerFrame } from '@aip/contracts';
-import { ENV } from '@aip/runtime';
+import { Body, Controller, Get, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
+import { CHAT_ERROR_CODES } from '@aip/chat-policy';
+import { chatFrame, CLOSE_CODES, pushId, REALTIME_LIMITS, REALTIME_PROTOCOL_VERSION, type ServerFrame } from '@aip/contracts';
+import { ApiError, ENV, httpErrors } from '@aip/runtime';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { AuthError, Authenticator, type Identity } from '../auth/authenticator.ts';
+import { AuthError, Authenticator, type Identity, type Invalidation } from '../auth/authenticator.ts';
+import { invalidationFrame, KeyGate, type Lease } from '../auth/key-gate.ts';
 import { ChatRelay } from '../chat/chat.relay.ts';
 import type { Connection } from '../delivery/connection.ts';
 import { DeliveryHub, TooManyConnectionsError } from '../delivery/delivery.hub.ts';
 import { RtcMetrics } from '../delivery/rtc.metrics.ts';
+import { isStreamId } from '@aip/tasks';
+import { PUSH_ID_MESSAGE } from '../protocol/push-id.ts';
 import type { RtcEnv } from '../rtc.config.ts';
 import { SseTransport } from './sse.transport.ts';
 
-const httpError = (status: number, code: string, message: string) => new HttpException({ error: { code, message } }, status);
+/** Every refusal in the platform's error shape (`ApiError`, answered by `ApiErrorFilter` with the request id). */
+const invalid = (message: string, param: string | null = null) => httpErrors.invalid(message, param, 'invalid_frame');
 
-const ackBody = z.union([ackFrame.omit({ type: true }), z.object({ upTo: pushId })]);
+const streamId = pushId.refine(isStreamId, PUSH_ID_MESSAGE);
+const ackBody = z.union([z.object({ ids: z.array(streamId).min(1).max(REALTIME_LIMITS.maxAckIds) }), z.object({ upTo: streamId })]);
+
+/** A query parameter given once, as text; a repeated one (`?token=a&token=b`) is a client error, not a 500. */
+function queryParameter(request: FastifyRequest, name: string): string | undefined {
+  const value = (request.query as Record<string, unknown> | undefined)?.[name];
+  if (value === undefined || typeof value === 'string') return value;
+  throw invalid(`give the "${name}" query parameter once`, name);
+}
 
 /** Server-sent events for clients that cannot use WebSockets: the push stream, acks and chat. */
 @Controller('v1')
@@ -23,27 +36,44 @@ export class SseController {
     @Inject(DeliveryHub) private readonly hub: DeliveryHub,
     @Inject(ChatRelay) private readonly chat: ChatRelay,
     @Inject(RtcMetrics) private readonly metrics: RtcMetrics,
+    @Inject(KeyGate) private readonly gate: KeyGate,
     @Inject(ENV) private readonly env: RtcEnv,
   ) {}
 
   @Get('sse')
   async stream(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const identity = await this.identify(request);
-    const query = request.query as Record<string, string | undefined>;
-    const resumeFrom = (request.headers['last-event-id'] as string | undefined) ?? query['lastEventId'];
-    if (resumeFrom !== undefined && !pushId.safeParse(resumeFrom).success) throw httpError(400, 'invalid_frame', 'Last-Event-ID must be a push id as received');
+    // EventSource sends no header before the first event id; an empty one means the same.
+    const header = request.headers['last-event-id'];
+    const resumeFrom = (Array.isArray(header) ? header.join(',') : header) || queryParameter(request, 'lastEventId') || undefined;
+    if (resumeFrom !== undefined && !streamId.safeParse(resumeFrom).success) throw invalid(`Last-Event-ID (or lastEventId) must be ${PUSH_ID_MESSAGE}`, 'Last-Event-ID');
     const transport = new SseTransport(reply.raw);
-    // Listen for the client leaving before anything is awaited: a close during attach must still detach.
     const state: { connection?: Connection; gone: boolean } = { gone: false };
+    // The token expired or the key was revoked: tell the client, then end the stream (EventSource
+    // reconnects by itself; with a new token it is welcome again).
+    const invalidate = (reason: Invalidation) => {
+      state.connection?.send(invalidationFrame(reason));
+      state.connection?.close(CLOSE_CODES.unauthorized, reason);
+      if (!state.connection) transport.close();
+    };
+    let lease: Lease;
+    try {
+      lease = this.gate.connect(identity, invalidate);
+    } catch (error) {
+      if (error instanceof TooManyConnectionsError) throw new ApiError(429, error.message, 'rate_limit_error', 'too_many_connections');
+      throw error;
+    }
+    // Listen for the client leaving before anything is awaited: a close during attach must still detach.
     reply.raw.on('close', () => {
       state.gone = true;
+      lease.release();
       if (state.connection) this.hub.detach(state.connection);
     });
     let attached;
     try {
       attached = await this.hub.attach({ tenantId: identity.tenantId, userId: identity.userId }, transport, resumeFrom);
     } catch (error) {
-      if (error instanceof TooManyConnectionsError) throw httpError(429, 'too_many_connections', error.message);
+      if (error instanceof TooManyConnectionsError) throw new ApiError(429, error.message, 'rate_limit_error', 'too_many_connections');
       throw error;
     }
     const connection = (state.connection = attached.connection);
@@ -67,7 +97,7 @@ export class SseController {
   async ack(@Req() request: FastifyRequest, @Body() body: unknown): Promise<void> {
     const identity = await this.identify(request);
     const parsed = ackBody.safeParse(body);
-    if (!parsed.success) throw httpError(400, 'invalid_frame', `give {"ids": [push ids]} (1-${REALTIME_LIMITS.maxAckIds}) or {"upTo": push id}`);
+    if (!parsed.success) throw invalid(`give {"ids": [push ids]} (1-${REALTIME_LIMITS.maxAckIds}) or {"upTo": push id}; a push id is ${PUSH_ID_MESSAGE}`);
     const user = { tenantId: identity.tenantId, userId: identity.userId };
     if ('ids' in parsed.data) await this.hub.ack(user, parsed.data.ids);
     else await this.hub.ackUpTo(user, parsed.data.upTo);
@@ -77,12 +107,18 @@ export class SseController {
   async chatStream(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Body() body: unknown): Promise<void> {
     const identity = await this.identify(request);
     const parsed = chatFrame.safeParse({ ...(typeof body === 'object' && body !== null ? body : {}), type: 'chat' });
-    if (!parsed.success) throw httpError(400, 'invalid_frame', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
-    reply.hijack();
+    if (!parsed.success) throw invalid(parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '), parsed.error.issues[0]?.path.join('.') || null);
     const abort = new AbortController();
+    const send = (frame: ServerFrame) => (reply.raw.writable ? (reply.raw.write(`event: ${frame.type}\ndata: ${JSON.stringify(frame)}\n\n`), true) : false);
+    // The same caps as chats on the socket (per user, per key); an expired token or a revoked key stops the chat.
+    const slot = this.gate.chat(identity, (reason) => {
+      send(invalidationFrame(reason, parsed.data.ref));
+      abort.abort();
+    });
+    if ('refused' in slot) throw new ApiError(429, slot.refused, 'rate_limit_error', 'too_many_chats');
+    reply.hijack();
     reply.raw.on('close', () => abort.abort());
     reply.raw.on('error', () => abort.abort());
-    const send = (frame: ServerFrame) => (reply.raw.writable ? (reply.raw.write(`event: ${frame.type}\ndata: ${JSON.stringify(frame)}\n\n`), true) : false);
     // Hijacked: Nest no longer answers for us, so whatever happens the response must end here.
     try {
       reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' });
@@ -90,18 +126,22 @@ export class SseController {
       this.metrics.chats.inc({ outcome });
     } catch {
       this.metrics.chats.inc({ outcome: 'error' });
-      send({ type: 'error', code: 'unavailable', ref: parsed.data.ref, message: 'the chat failed; retry later' });
+      send({ type: 'error', code: CHAT_ERROR_CODES.unavailable, ref: parsed.data.ref, message: 'the chat failed; retry later' });
     } finally {
+      slot.release();
       if (!reply.raw.writableEnded) reply.raw.end();
     }
   }
 
   private async identify(request: FastifyRequest): Promise<Identity> {
-    const query = request.query as Record<string, string | undefined>;
+    const credentials = { authorization: request.headers.authorization, token: queryParameter(request, 'token'), user: queryParameter(request, 'user') };
     try {
-      return await this.auth.authenticate({ authorization: request.headers.authorization, token: query['token'], user: query['user'] });
+      return await this.auth.authenticate(credentials);
     } catch (error) {
-      if (error instanceof AuthError) throw httpError(error.code === 'unavailable' ? 503 : 401, error.code, error.message);
+      if (error instanceof AuthError) {
+        if (error.code === 'unavailable') throw new ApiError(503, error.message, 'service_unavailable', CHAT_ERROR_CODES.unavailable);
+        throw new ApiError(401, error.message, 'authentication_error', 'unauthorized');
+      }
       throw error;
     }
   }

@@ -1,9 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { CHAT_ERROR_CODES } from '@aip/chat-policy';
 import { CLOSE_CODES, REALTIME_LIMITS, REALTIME_PROTOCOL_VERSION, type ClientFrame, type ServerFrame } from '@aip/contracts';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { AuthError, type Authenticator, type Identity } from '../auth/authenticator.ts';
+import { AuthError, type Authenticator, type Identity, type Invalidation } from '../auth/authenticator.ts';
+import { invalidationFrame, type KeyGate, type Lease } from '../auth/key-gate.ts';
 import type { ChatRelay } from '../chat/chat.relay.ts';
 import type { Connection, FrameTransport } from '../delivery/connection.ts';
 import { TooManyConnectionsError, type DeliveryHub } from '../delivery/delivery.hub.ts';
@@ -25,6 +27,15 @@ const MAX_BAD_FRAMES = 10;
 export const MAX_QUEUED_FRAMES = 64;
 /** RFC 6455 1008 "policy violation" (not in CLOSE_CODES of @aip/contracts yet). */
 const POLICY_VIOLATION = 1008;
+/** The subprotocol a client names to carry a realtime token out of the URL: `new WebSocket(url, ['aip.v1', 'aip.token.' + token])`. */
+export const WS_PROTOCOL = 'aip.v1';
+export const WS_TOKEN_PROTOCOL_PREFIX = 'aip.token.';
+
+/** The realtime token of the `aip.token.<token>` subprotocol, if the client offered one. */
+export function tokenFromProtocols(header: string | undefined): string | undefined {
+  const offered = (header ?? '').split(',').map((protocol) => protocol.trim());
+  return offered.find((protocol) => protocol.startsWith(WS_TOKEN_PROTOCOL_PREFIX))?.slice(WS_TOKEN_PROTOCOL_PREFIX.length) || undefined;
+}
 
 class WsTransport implements FrameTransport {
   readonly kind = 'ws' as const;
@@ -55,11 +66,16 @@ export class WsGateway {
     private readonly auth: Authenticator,
     private readonly hub: DeliveryHub,
     private readonly chat: ChatRelay,
+    private readonly gate: KeyGate,
     private readonly options: WsGatewayOptions,
     private readonly metrics: RtcMetrics,
     private readonly logger: Logger,
   ) {
-    this.server = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, perMessageDeflate: false, clientTracking: true });
+    this.server = new WebSocketServer({
+      noServer: true, maxPayload: options.maxFrameBytes, perMessageDeflate: false, clientTracking: true,
+      // Answer with `aip.v1`, never with the token protocol: the token is not echoed in the response.
+      handleProtocols: (protocols) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
+    });
   }
 
   /** Handles the HTTP server's `upgrade` event; anything but our path is refused. */
@@ -100,6 +116,7 @@ export class WsGateway {
     };
     let identity: Identity | undefined;
     let connection: Connection | undefined;
+    let lease: Lease | undefined;
     let badFrames = 0;
     const chats = new Map<string, AbortController>();
     this.alive.set(ws, true);
@@ -110,13 +127,32 @@ export class WsGateway {
       closeWith(CLOSE_CODES.helloTimeout, 'no hello');
     }, this.options.helloTimeoutMs);
 
+    // Revalidation found the token expired or the key revoked: the client must get a new token (4401).
+    const invalidate = (reason: Invalidation) => {
+      send(invalidationFrame(reason));
+      closeWith(CLOSE_CODES.unauthorized, reason === 'expired' ? 'token expired' : 'key revoked');
+      setTimeout(() => ws.terminate(), 5_000).unref();
+    };
+    const token = tokenFromProtocols(request.headers['sec-websocket-protocol']) ?? url.searchParams.get('token') ?? undefined;
     const authenticated = this.auth
-      .authenticate({ authorization: request.headers.authorization, token: url.searchParams.get('token') ?? undefined, user: url.searchParams.get('user') ?? undefined })
-      .then((who) => (identity = who))
+      .authenticate({ authorization: request.headers.authorization, token, user: url.searchParams.get('user') ?? undefined })
+      .then((who) => {
+        if (ws.readyState !== WebSocket.OPEN) return;
+        try {
+          lease = this.gate.connect(who, invalidate);
+        } catch (error) {
+          if (!(error instanceof TooManyConnectionsError)) throw error;
+          clearTimeout(helloTimer);
+          send({ type: 'error', code: 'too_many_connections', message: error.message });
+          closeWith(CLOSE_CODES.tooManyConnections, 'too many connections');
+          return;
+        }
+        identity = who;
+      })
       .catch((error: unknown) => {
         clearTimeout(helloTimer);
         const unavailable = error instanceof AuthError && error.code === 'unavailable';
-        send({ type: 'error', code: unavailable ? 'unavailable' : 'unauthorized', message: error instanceof AuthError ? error.message : 'authentication failed' });
+        send({ type: 'error', code: unavailable ? CHAT_ERROR_CODES.unavailable : 'unauthorized', message: error instanceof AuthError ? error.message : 'authentication failed' });
         closeWith(unavailable ? CLOSE_CODES.internalError : CLOSE_CODES.unauthorized, unavailable ? 'auth unavailable' : 'unauthorized');
       });
 
@@ -189,6 +225,11 @@ export class WsGateway {
         send({ type: 'error', code: 'too_many_chats', ref: frame.ref, message: chats.has(frame.ref) ? `a chat with ref "${frame.ref}" is still running` : `at most ${this.options.maxChatsPerConnection} chats at once per connection` });
         return;
       }
+      const slot = this.gate.chat(who);
+      if ('refused' in slot) {
+        send({ type: 'error', code: 'too_many_chats', ref: frame.ref, message: slot.refused });
+        return;
+      }
       const abort = new AbortController();
       chats.set(frame.ref, abort);
       // Not awaited: a chat streams for a while and other frames (acks, pings) keep flowing.
@@ -199,14 +240,18 @@ export class WsGateway {
           (error: unknown) => {
             this.metrics.chats.inc({ outcome: 'error' });
             this.logger.warn({ err: String(error), ref: frame.ref }, 'chat relay failed');
-            send({ type: 'error', code: 'unavailable', ref: frame.ref, message: 'the chat failed; retry later' });
+            send({ type: 'error', code: CHAT_ERROR_CODES.unavailable, ref: frame.ref, message: 'the chat failed; retry later' });
           },
         )
-        .finally(() => chats.delete(frame.ref));
+        .finally(() => {
+          chats.delete(frame.ref);
+          slot.release();
+        });
     }
 
     ws.on('close', () => {
       clearTimeout(helloTimer);
+      lease?.release();
       for (const abort of chats.values()) abort.abort();
       if (connection) this.hub.detach(connection);
     });

@@ -37,6 +37,14 @@ describe('parseClientFrame', () => {
     expect(parseClientFrame('{"type":"chat","ref":"c1","text":"hi","messages":[{"role":"user","content":"hi"}]}')).toMatchObject({ ok: false });
   });
 
+  it('refuses push ids Redis cannot take (a part above 2^64 - 1) as invalid_frame', () => {
+    const huge = '99999999999999999999-0';
+    expect(parseClientFrame(JSON.stringify({ type: 'hello', v: 1, lastPushId: huge }))).toMatchObject({ ok: false, error: { code: 'invalid_frame', message: expect.stringContaining('lastPushId') } });
+    expect(parseClientFrame(JSON.stringify({ type: 'resume', v: 1, lastPushId: '1-18446744073709551616' }))).toMatchObject({ ok: false, error: { code: 'invalid_frame' } });
+    expect(parseClientFrame(JSON.stringify({ type: 'ack', ids: ['1-0', huge] }))).toMatchObject({ ok: false, error: { code: 'invalid_frame', message: expect.stringContaining('ids.1') } });
+    expect(parseClientFrame(JSON.stringify({ type: 'hello', v: 1, lastPushId: '18446744073709551615-18446744073709551615' }))).toMatchObject({ ok: true });
+  });
+
   it('bounds an ack to 500 ids', () => {
     const ids = Array.from({ length: 501 }, (_, i) => `${i + 1}-0`);
     expect(parseClientFrame(JSON.stringify({ type: 'ack', ids }))).toMatchObject({ ok: false, error: { code: 'invalid_frame' } });

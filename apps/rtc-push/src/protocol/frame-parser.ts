@@ -1,4 +1,6 @@
 import { CLIENT_FRAME_TYPES, clientFrame, type ClientFrame, type ErrorFrame } from '@aip/contracts';
+import { isStreamId } from '@aip/tasks';
+import { PUSH_ID_MESSAGE } from './push-id.ts';
 
 export type ParseResult = { ok: true; frame: ClientFrame } | { ok: false; error: ErrorFrame };
 
@@ -28,5 +30,9 @@ export function parseClientFrame(text: string): ParseResult {
     const message = (issues.length > 0 ? issues : parsed.error.issues).map((i) => `${i.path.join('.') || type}: ${i.message}`).join('; ');
     return refused('invalid_frame', `${type}: ${message}`, safeRef);
   }
-  return { ok: true, frame: parsed.data };
+  const frame = parsed.data;
+  const ids = frame.type === 'ack' ? frame.ids.map((id, i) => [`ids.${i}`, id] as const) : (frame.type === 'hello' || frame.type === 'resume') && frame.lastPushId !== undefined ? [['lastPushId', frame.lastPushId] as const] : [];
+  const bad = ids.find(([, id]) => !isStreamId(id));
+  if (bad) return refused('invalid_frame', `${type}: ${bad[0]}: ${PUSH_ID_MESSAGE}`);
+  return { ok: true, frame };
 }

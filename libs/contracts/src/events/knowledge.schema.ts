@@ -1,13 +1,14 @@
 import { z } from 'zod';
-import { id } from './common.schema.ts';
+import { idSchema } from '../id.schema.ts';
 
-const document = { kbId: id, docId: id };
+// Ids and version labels name stored rows and filter every search: the one id rule (id.schema.ts).
+const document = { kbId: idSchema, docId: idSchema };
 
 /** A document was created or replaced. The content travels inline or by reference, not both. */
 export const kbChangeUpsert = z
   .object({
     ...document,
-    version: z.string().min(1).max(128).optional(),
+    version: idSchema.optional(),
     title: z.string().max(1_024).optional(),
     mediaType: z.string().min(1).max(128),
     content: z.string().max(4 * 1024 * 1024).optional(),
@@ -22,7 +23,7 @@ export const kbChangeDelete = z.object(document);
 
 export const kbDocumentIndexed = z.object({
   ...document,
-  version: z.string().min(1).max(128),
+  version: idSchema,
   chunks: z.number().int().nonnegative(),
   embedded: z.number().int().nonnegative(),
   reused: z.number().int().nonnegative(),

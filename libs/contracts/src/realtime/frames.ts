@@ -146,11 +146,15 @@ export const ERROR_CODES = [
   'unsupported_version',
   'hello_required',
   'unauthorized',
-  'forbidden_model',
-  'unknown_model',
+  // the same codes as access's HTTP errors for the same refusals (@aip/chat-policy):
+  'model_not_found',
+  'model_not_allowed',
+  'content_policy_violation',
+  'role_not_allowed',
+  'session_not_owned',
+  'service_unavailable',
   'too_many_chats',
   'rate_limited',
-  'unavailable',
   'internal',
   // chat failures relayed from the request path (limiter / worker), as their own code:
   'chat_failed',

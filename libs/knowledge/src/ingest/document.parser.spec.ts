@@ -1,6 +1,6 @@
-import { parseDocument } from './document.parser.ts';
+import { formatOf, MAX_HTML_DEPTH, parseDocument } from './document.parser.ts';
 import { IngestError } from './ingest.errors.ts';
-import { pdfWithText } from './testing/pdf.fixture.ts';
+import { pdfWithPages, pdfWithText } from './testing/pdf.fixture.ts';
 
 const bytes = (text: string, encoding: BufferEncoding = 'utf8') => new Uint8Array(Buffer.from(text, encoding));
 
@@ -33,12 +33,64 @@ describe('parseDocument', () => {
     expect(parsed.text).not.toMatch(/alert|color:red|x\.example/);
   });
 
+  // Regression (issue 11): the <title> regex was quadratic on repeated '<title' (96 KB took 1.5 s,
+  // 5 MiB would take hours, freezing the event loop); html-to-text's parser is quadratic in the
+  // nesting depth. Each input here would run far past Jest's timeout on those paths.
+  it('parses multi-MiB adversarial HTML in linear time (repeated "<title", unclosed <title>)', async () => {
+    const repeatedOpen = await failure(parseDocument('<title'.repeat(1_000_000), 'text/html'));
+    expect(repeatedOpen.code).toBe('empty_document');
+    const afterText = await parseDocument(`<html><body><p>Opening hours</p>${'<title'.repeat(1_000_000)}</body></html>`, 'text/html');
+    expect(afterText).toEqual({ format: 'html', text: 'Opening hours' });
+    const unclosed = await parseDocument(`<p>Menu</p>${'<title>x'.repeat(700_000)}`, 'text/html');
+    expect(unclosed.text).toContain('Menu');
+    expect(unclosed.title).toMatch(/^x<title>x<title>/);
+  });
+
+  it('fails HTML that nests deeper than the parser can take, and reads deep but sane nesting', async () => {
+    const nested = await failure(parseDocument(`<title>Deep</title><body>${'<div>'.repeat(1_000_000)}bottom</body>`, 'text/html'));
+    expect(nested.code).toBe('too_large');
+    expect(nested.message).toContain(`${MAX_HTML_DEPTH} levels`);
+    const sane = await parseDocument(`<title>Deep</title><body>${'<div>'.repeat(MAX_HTML_DEPTH - 5)}bottom</body>`, 'text/html');
+    expect(sane).toEqual({ format: 'html', text: 'bottom', title: 'Deep' });
+    // Unclosed <p>, <li> and <td> close themselves: a long sloppy page is not deep.
+    const sloppy = await parseDocument(`${'<p>para'.repeat(50_000)}<ul>${'<li>item'.repeat(50_000)}</ul><table>${'<tr><td>cell'.repeat(50_000)}</table>`, 'text/html');
+    expect(sloppy.text).toContain('item');
+  });
+
+  it('takes the first <title> element only, as an HTML parser reads it', async () => {
+    expect((await parseDocument('<title>Guide &lt;2025&gt;</title><body>x</body>', 'text/html')).title).toBe('Guide <2025>');
+    expect((await parseDocument('<body><!-- <title>no</title> --><p>x</p></body>', 'text/html')).title).toBeUndefined();
+    expect((await parseDocument('<TITLE lang="en">First</TITLE><title>Second</title><p>x</p>', 'text/html')).title).toBe('First');
+  });
+
+  it('takes a Markdown title from a heading line only, in linear time on hostile input', async () => {
+    expect((await parseDocument('#\n\nnot a heading\n# Real title\n', 'text/markdown')).title).toBe('Real title');
+    expect((await parseDocument('#no space\ntext', 'text/markdown')).title).toBeUndefined();
+    const hostile = await parseDocument(`text\n${'#\t \n'.repeat(1_000_000)}${'# '.repeat(1_000_000)}`, 'text/markdown');
+    expect(hostile.title).toMatch(/^# # # /);
+  });
+
+  it('reads the charset parameter of a media type, quoted or not', async () => {
+    expect(formatOf('text/plain; charset="windows-1252"')).toEqual({ format: 'text', charset: 'windows-1252' });
+    expect(formatOf('text/plain;CHARSET = UTF-8 ; format=flowed')).toEqual({ format: 'text', charset: 'utf-8' });
+    expect(formatOf(`text/plain; charset=${' '.repeat(100_000)}"x"`)).toEqual({ format: 'text', charset: 'x' });
+  });
+
   it('extracts the text and title of a PDF', async () => {
     const parsed = await parseDocument(pdfWithText(['The Great Wall is long.', 'Visit it in spring.'], 'Wall facts'), 'application/pdf');
     expect(parsed.format).toBe('pdf');
     expect(parsed.text).toContain('The Great Wall is long.');
     expect(parsed.text).toContain('Visit it in spring.');
     expect(parsed.title).toBe('Wall facts');
+  });
+
+  it('fails a PDF with more pages than the limit as too_large, and reads one within it', async () => {
+    const threePages = pdfWithPages([['First page.'], ['Second page.'], ['Third page.']]);
+    const tooLong = await failure(parseDocument(threePages, 'application/pdf', { maxPdfPages: 2 }));
+    expect(tooLong.code).toBe('too_large');
+    expect(tooLong.message).toBe('the PDF has 3 pages; the limit is 2');
+    const parsed = await parseDocument(threePages, 'application/pdf', { maxPdfPages: 3 });
+    expect(parsed.text).toContain('Third page.');
   });
 
   it('fails a corrupt PDF with a reason, not an exception from the PDF library', async () => {
@@ -71,6 +123,7 @@ describe('parseDocument', () => {
   });
 
   it('fails text that was already mangled by a wrong decode upstream, and binary sent as text', async () => {
+    expect((await failure(parseDocument('half a pair \uD83D here', 'text/plain'))).code).toBe('bad_encoding');
     expect((await failure(parseDocument('Caf\uFFFD cr\uFFFDme', 'text/plain'))).code).toBe('bad_encoding');
     expect((await failure(parseDocument(new Uint8Array([0x48, 0x00, 0x49, 0x00]), 'text/plain'))).code).toBe('bad_encoding');
     expect((await failure(parseDocument(bytes('hi'), 'text/plain; charset=klingon'))).code).toBe('bad_encoding');

@@ -1,11 +1,19 @@
-/** Why a document could not be indexed. Every reason is permanent: retrying the same bytes fails the same way. */
+/**
+ * Why a document could not be indexed. Every reason is permanent: retrying the same bytes fails
+ * the same way (`too_large` and `parse_timeout` with the same limits).
+ */
 export type IngestFailureCode =
   | 'unsupported_media_type'
   | 'bad_encoding'
   | 'corrupt_pdf'
   | 'empty_document'
+  /** Beyond a resource limit: HTML nesting, PDF pages, chunks per document, or the parser's memory. */
   | 'too_large'
+  /** Parsing took longer than the time limit (the parse worker was killed). */
+  | 'parse_timeout'
   | 'content_unavailable'
+  /** The change names content of another tenant (an upload, or an object outside its mapped buckets). */
+  | 'content_forbidden'
   | 'knowledge_base_deleted';
 
 /**

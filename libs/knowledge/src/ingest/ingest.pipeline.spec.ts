@@ -1,6 +1,6 @@
 import type { ChunkRecord, KnowledgeStore } from '../store/store.port.ts';
 import { IngestError } from './ingest.errors.ts';
-import { IngestPipeline } from './ingest.pipeline.ts';
+import { IngestPipeline, type IngestPipelineOptions } from './ingest.pipeline.ts';
 import { CountingEmbedder, MemoryKnowledgeStore } from './testing/memory-knowledge.store.ts';
 import { MemoryRegistry } from './testing/memory.registry.ts';
 
@@ -9,7 +9,7 @@ const doc = { tenantId: 'acme', kbId: 'guides', docId: 'beijing' };
 const section = (name: string) => `## ${name}\n\n${`${name} is worth a visit in spring and autumn. `.repeat(3).trim()}`;
 const guide = (...names: string[]) => names.map(section).join('\n\n');
 
-function setup(options: { embedBatchSize?: number } = {}) {
+function setup(options: Omit<Partial<IngestPipelineOptions>, 'store' | 'embeddings' | 'registry' | 'modelId'> = {}) {
   const store = new MemoryKnowledgeStore();
   const embeddings = new CountingEmbedder();
   const registry = new MemoryRegistry();
@@ -159,12 +159,49 @@ describe('IngestPipeline', () => {
     expect(embeddings.calls).toBe(1);
   });
 
+  it('fails a document with more chunks than the limit as too_large before embedding or writing anything', async () => {
+    const { pipeline, registry, embeddings, rowsOf } = setup({ limits: { maxChunks: 2 } });
+    await pipeline.ingest({ ...doc, content: guide('Forbidden City', 'Great Wall'), mediaType: 'text/markdown', version: 'v1', settings });
+    const error = await pipeline.ingest({ ...doc, content: guide('Forbidden City', 'Great Wall', 'Summer Palace'), mediaType: 'text/markdown', version: 'v2', settings }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'IngestError', code: 'too_large', message: 'the document makes 3 chunks of at most 200 characters; the limit is 2' });
+    expect(await registry.getDocument(doc)).toMatchObject({ status: 'failed', activeVersion: 'v1', version: 'v2', error: expect.stringMatching(/^too_large: /) });
+    expect(rowsOf('v2')).toEqual([]);
+    expect(embeddings.calls).toBe(1);
+  });
+
+  it('prepares documents with the preparer it is given, and still holds a preparer to the chunk limit', async () => {
+    const seen: unknown[] = [];
+    const { pipeline, registry, rowsOf } = setup({
+      limits: { maxChunks: 2, maxPdfPages: 7 },
+      prepare: async (input) => {
+        seen.push({ mediaType: input.mediaType, limits: input.limits, title: input.title });
+        return { keywords: ['wall'], chunks: String(input.content).split('|') };
+      },
+    });
+    expect(await pipeline.ingest({ ...doc, content: 'one|two', mediaType: 'text/plain', title: 'T', settings })).toMatchObject({ chunks: 2, keywords: ['wall'] });
+    expect(seen).toEqual([{ mediaType: 'text/plain', limits: { maxChunks: 2, maxPdfPages: 7 }, title: 'T' }]);
+    const error = await pipeline.ingest({ ...doc, content: 'one|two|three', mediaType: 'text/plain', settings }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'too_large' });
+    expect(await registry.getDocument(doc)).toMatchObject({ status: 'failed', error: expect.stringMatching(/^too_large: /) });
+    expect(rowsOf().map((row) => row.text).sort()).toEqual(['one', 'two']);
+  });
+
   it('gives a source that re-sends the active version label with new content a distinct stored version', async () => {
     const { pipeline, rowsOf } = setup();
     await pipeline.ingest({ ...doc, content: guide('Forbidden City', 'Great Wall'), mediaType: 'text/markdown', version: '7', settings });
     const second = await pipeline.ingest({ ...doc, content: guide('Summer Palace'), mediaType: 'text/markdown', version: '7', settings });
     expect(second.version).toMatch(/^7\+[0-9a-f]{8}$/);
     expect(rowsOf().map((r) => r.version)).toEqual([second.version]);
+  });
+
+  it('keeps a suffixed version label valid when it is cut to 128 characters (no half surrogate pair)', async () => {
+    const { pipeline } = setup();
+    const label = '\u{1F600}'.repeat(64);
+    await pipeline.ingest({ ...doc, content: guide('Forbidden City'), mediaType: 'text/markdown', version: label, settings });
+    const second = await pipeline.ingest({ ...doc, content: guide('Summer Palace'), mediaType: 'text/markdown', version: label, settings });
+    expect(second.version.isWellFormed()).toBe(true);
+    expect(second.version).toMatch(/^\u{1F600}+\+[0-9a-f]{8}$/u);
+    expect(second.version.length).toBeLessThanOrEqual(128);
   });
 
   it('never reuses vectors across knowledge bases or models', async () => {

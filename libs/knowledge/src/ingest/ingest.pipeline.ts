@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
+import { isValidId } from '@aip/contracts';
 import type { ChunkRecord, KnowledgeStore } from '../store/store.port.ts';
 import { chunkHash, chunkId } from './chunk.hash.ts';
-import { parseDocument } from './document.parser.ts';
+import { prepareDocument, type DocumentPreparer } from './document.preparer.ts';
 import { IngestError } from './ingest.errors.ts';
-import { extractKeywords } from './keywords.ts';
+import { DEFAULT_INGEST_LIMITS, type IngestLimits } from './ingest.limits.ts';
 import type { DocumentRecord, DocumentRef, KnowledgeRegistry } from './knowledge.registry.ts';
-import { chunkText, type ChunkSettings } from './text.chunker.ts';
+import type { ChunkSettings } from './text.chunker.ts';
 
 /** The part of a LangChain `Embeddings` the pipeline uses. */
 export interface DocumentEmbedder {
@@ -25,6 +26,13 @@ export interface IngestPipelineOptions {
   embedBatchSize?: number;
   /** Rows per store upsert. */
   upsertBatchSize?: number;
+  /** Pages and chunks a document may have (default `DEFAULT_INGEST_LIMITS`). */
+  limits?: Partial<IngestLimits>;
+  /**
+   * Where parsing and chunking run (default: `prepareDocument` in this thread). A service passes
+   * a `ParseWorkerPool`'s `prepare`, so a hostile document cannot stall or exhaust its event loop.
+   */
+  prepare?: DocumentPreparer;
 }
 
 export interface IngestRequest extends DocumentRef {
@@ -56,7 +64,7 @@ export interface IngestResult {
 }
 
 /**
- * parse → normalise → chunk → hash → reuse stored vectors by hash, embed only new texts (batched)
+ * parse → normalise → chunk (with `prepare`, within the limits) → hash → reuse stored vectors by hash, embed only new texts (batched)
  * → upsert the new version → make it the active version → delete the superseded version's chunks.
  *
  * What must stay true: the active version switches only after every chunk of the new version is
@@ -68,10 +76,14 @@ export interface IngestResult {
 export class IngestPipeline {
   private readonly embedBatchSize: number;
   private readonly upsertBatchSize: number;
+  private readonly limits: IngestLimits;
+  private readonly prepare: DocumentPreparer;
 
   constructor(private readonly options: IngestPipelineOptions) {
     this.embedBatchSize = options.embedBatchSize ?? 32;
     this.upsertBatchSize = options.upsertBatchSize ?? 256;
+    this.limits = { ...DEFAULT_INGEST_LIMITS, ...options.limits };
+    this.prepare = options.prepare ?? prepareDocument;
   }
 
   get modelId(): string {
@@ -101,11 +113,11 @@ export class IngestPipeline {
     let title: string | undefined;
     let keywords: string[];
     try {
-      const parsed = await parseDocument(request.content, request.mediaType);
-      title = request.title ?? parsed.title;
-      keywords = extractKeywords(parsed.text, title ? { title } : {});
-      texts = await chunkText(parsed.text, parsed.format, request.settings);
+      const prepared = await this.prepare({ content: request.content, mediaType: request.mediaType, settings: request.settings, limits: this.limits, ...(request.title !== undefined ? { title: request.title } : {}) });
+      ({ title, keywords, chunks: texts } = prepared);
+      // Whoever prepared it, nothing beyond the limit is embedded or written.
       if (texts.length === 0) throw new IngestError('empty_document', 'the document has no text to index');
+      if (texts.length > this.limits.maxChunks) throw new IngestError('too_large', `the document makes ${texts.length} chunks; the limit is ${this.limits.maxChunks}`);
     } catch (error) {
       if (error instanceof IngestError) await registry.fail(doc, error.reason, version);
       throw error;
@@ -128,6 +140,7 @@ export class IngestPipeline {
       await registry.progress(doc, done);
     }
 
+    const metadata = request.metadata ? Object.fromEntries(Object.entries(request.metadata).map(([key, value]) => [key.toWellFormed(), value.toWellFormed()])) : undefined;
     const rows: ChunkRecord[] = texts.map((text, position) => ({
       id: chunkId({ ...doc, version, position }),
       ...doc,
@@ -138,11 +151,13 @@ export class IngestPipeline {
       model: modelId,
       vector: vectors.get(hashes[position]!)!,
       ...(title ? { title } : {}),
-      ...(request.metadata ? { metadata: request.metadata } : {}),
+      ...(metadata ? { metadata } : {}),
     }));
     // A label that is not served may hold rows of an attempt that failed midway (possibly longer
     // than this one): they would be served as part of it. Everything but the active version goes.
-    if (current && current.activeVersion !== version) await store.deleteDocument(current.activeVersion ? { ...doc, keepVersion: current.activeVersion } : doc);
+    // An active label that fails the id rule (stored before the rule existed) is never served, so it goes too.
+    const active = current?.activeVersion !== undefined && isValidId(current.activeVersion) ? current.activeVersion : undefined;
+    if (current && current.activeVersion !== version) await store.deleteDocument(active ? { ...doc, keepVersion: active } : doc);
     for (let i = 0; i < rows.length; i += this.upsertBatchSize) await store.upsert(rows.slice(i, i + this.upsertBatchSize));
 
     const embeddedCount = texts.length - reused;
@@ -186,6 +201,10 @@ export function fingerprintOf(request: Pick<IngestRequest, 'content' | 'mediaTyp
  */
 function versionFor(requested: string | undefined, fingerprint: string, current: DocumentRecord | undefined): string {
   if (!requested) return fingerprint.slice(0, 16);
-  if (current?.activeVersion === requested && current.fingerprint && current.fingerprint !== fingerprint) return `${requested}+${fingerprint.slice(0, 8)}`.slice(-128);
+  if (current?.activeVersion === requested && current.fingerprint && current.fingerprint !== fingerprint) {
+    const label = `${requested}+${fingerprint.slice(0, 8)}`.slice(-128);
+    // The cut must not leave half of a surrogate pair: the label must still pass the id rule.
+    return /^[\uDC00-\uDFFF]/.test(label) ? label.slice(1) : label;
+  }
   return requested;
 }

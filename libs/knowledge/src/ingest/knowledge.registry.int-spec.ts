@@ -1,5 +1,5 @@
 import { deleteKeys, testRedis, uniqueName } from '@aip/testing';
-import { KnowledgeRegistry } from './knowledge.registry.ts';
+import { InvalidIdError, KnowledgeRegistry } from './knowledge.registry.ts';
 
 const redis = testRedis();
 const prefix = `${uniqueName('kbreg')}:`;
@@ -80,5 +80,19 @@ describe('KnowledgeRegistry (Redis)', () => {
     expect(await registry.getDocument(late)).toMatchObject({ status: 'indexed', activeVersion: 'v1', changeId: 'c1' });
     // A base no one deleted is created by the first change naming it.
     expect(await registry.ensureKnowledgeBase({ ...kb, kbId: 'fresh' })).toMatchObject({ kbId: 'fresh', chunkSize: 500 });
+  });
+
+  // Regression (issue 16): a lone surrogate in a doc id threw a URIError from encodeURIComponent
+  // (a 500); a NUL version label was stored and then broke every search of the tenant (issue 14).
+  it('refuses ids and labels that fail the id rule with InvalidIdError, and stores nothing', async () => {
+    const bad = { tenantId: 'acme', kbId: 'guides', docId: 'half \uD800 pair' };
+    await expect(registry.getDocument(bad)).rejects.toBeInstanceOf(InvalidIdError);
+    await expect(registry.markQueued(bad, { mediaType: 'text/plain' })).rejects.toBeInstanceOf(InvalidIdError);
+    const nul = { tenantId: 'acme', kbId: 'guides', docId: 'nul-version' };
+    await expect(registry.markQueued(nul, { version: '\u0000' })).rejects.toMatchObject({ name: 'InvalidIdError', field: 'version' });
+    await expect(registry.activate(nul, { version: 'v\n1', fingerprint: 'f', chunks: 1, embedded: 1, reused: 0 })).rejects.toBeInstanceOf(InvalidIdError);
+    await expect(registry.createKnowledgeBase({ tenantId: 'acme', kbId: 'bad\u0007', chunkSize: 500, chunkOverlap: 0 })).rejects.toMatchObject({ field: 'kbId' });
+    expect(await registry.getDocument(nul)).toBeUndefined();
+    expect((await registry.activeVersions('acme', ['guides'])).get('guides')?.has('nul-version')).toBe(false);
   });
 });

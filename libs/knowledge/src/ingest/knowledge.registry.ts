@@ -1,3 +1,4 @@
+import { idProblem } from '@aip/contracts';
 import type { Redis } from 'ioredis';
 import type { ChunkSettings } from './text.chunker.ts';
 
@@ -47,7 +48,34 @@ export interface ActiveVersionSource {
   activeVersions(tenantId: string, kbIds: readonly string[]): Promise<Map<string, Map<string, string>>>;
 }
 
-const enc = encodeURIComponent;
+/**
+ * An id the registry will not key or store: it fails the platform's one id rule (from the
+ * contracts). Every entry point checks ids first, so reaching this is a bug in a caller.
+ */
+export class InvalidIdError extends Error {
+  override readonly name = 'InvalidIdError';
+  constructor(
+    readonly field: string,
+    readonly problem: string,
+  ) {
+    super(`${field} ${problem}`);
+  }
+}
+
+/** Ids in keys: URI-encoded, and never an unpaired surrogate (`encodeURIComponent` throws a URIError on one). */
+function enc(value: string): string {
+  if (!value.isWellFormed()) throw new InvalidIdError('id', 'must be valid Unicode text (it contains an unpaired surrogate)');
+  return encodeURIComponent(value);
+}
+
+/** Refuses to write a record under an id (or with a version label) that fails the id rule. */
+function storable(ids: { tenantId: string; kbId: string; docId?: string; version?: string | undefined }): void {
+  for (const [field, value] of Object.entries(ids)) {
+    if (value === undefined) continue;
+    const problem = idProblem(value);
+    if (problem) throw new InvalidIdError(field, problem);
+  }
+}
 
 /** How long a deleted knowledge base is remembered: longer than any change can wait in its queue. */
 export const KNOWLEDGE_BASE_TOMBSTONE_TTL_SECONDS = 7 * 24 * 3_600;
@@ -102,6 +130,7 @@ export class KnowledgeRegistry implements ActiveVersionSource {
    * An explicit creation: a deletion tombstone of the same id is cleared.
    */
   async createKnowledgeBase(record: Omit<KnowledgeBaseRecord, 'createdAt'>): Promise<{ record: KnowledgeBaseRecord; created: boolean }> {
+    storable({ tenantId: record.tenantId, kbId: record.kbId });
     const full: KnowledgeBaseRecord = { ...record, createdAt: Date.now() };
     const created = (await this.redis.hsetnx(this.basesKey(record.tenantId), record.kbId, JSON.stringify(full))) === 1;
     if (created) await this.redis.del(this.deletedKey(record.tenantId, record.kbId));
@@ -110,6 +139,7 @@ export class KnowledgeRegistry implements ActiveVersionSource {
 
   /** A knowledge base named only by a change: created unless it was deleted (undefined then). */
   async ensureKnowledgeBase(record: Omit<KnowledgeBaseRecord, 'createdAt'>): Promise<KnowledgeBaseRecord | undefined> {
+    storable({ tenantId: record.tenantId, kbId: record.kbId });
     const existing = await this.getKnowledgeBase(record.tenantId, record.kbId);
     if (existing) return existing;
     if ((await this.knowledgeBaseDeletedAt(record.tenantId, record.kbId)) !== undefined) return undefined;
@@ -191,6 +221,7 @@ export class KnowledgeRegistry implements ActiveVersionSource {
    * the knowledge base was deleted meanwhile.
    */
   async activate(doc: DocumentRef, info: { version: string; fingerprint: string; chunks: number; embedded: number; reused: number; keywords?: readonly string[]; changeId?: string }): Promise<boolean> {
+    storable({ ...doc, version: info.version });
     const now = Date.now();
     const fields = { status: 'indexed', version: info.version, activeVersion: info.version, fingerprint: info.fingerprint, chunks: info.chunks, embedded: info.embedded, reused: info.reused, done: info.chunks, total: info.chunks, indexedAt: now, updatedAt: now, keywords: JSON.stringify(info.keywords ?? []), changeId: info.changeId ?? '' };
     const keys = [this.docKey(doc), this.activeKey(doc.tenantId, doc.kbId), this.docsKey(doc.tenantId, doc.kbId), this.deletedKey(doc.tenantId, doc.kbId)];
@@ -234,6 +265,7 @@ export class KnowledgeRegistry implements ActiveVersionSource {
   }
 
   private async write(doc: DocumentRef, fields: Record<string, string | number | null | undefined>): Promise<void> {
+    storable({ tenantId: doc.tenantId, kbId: doc.kbId, docId: doc.docId, version: typeof fields['version'] === 'string' ? fields['version'] : undefined });
     const set: Record<string, string | number> = { updatedAt: Date.now() };
     const unset: string[] = [];
     for (const [name, value] of Object.entries(fields)) {

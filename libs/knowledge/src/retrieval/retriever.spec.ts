@@ -1,4 +1,9 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { IngestPipeline } from '../ingest/ingest.pipeline.ts';
+import { bagOfWordsVector } from '../store/bag-of-words.embedding.ts';
+import { LanceDbStore } from '../store/lancedb-store.adapter.ts';
 import { CountingEmbedder, MemoryKnowledgeStore } from '../ingest/testing/memory-knowledge.store.ts';
 import { MemoryRegistry } from '../ingest/testing/memory.registry.ts';
 import { Retriever } from './retriever.ts';
@@ -76,4 +81,32 @@ describe('Retriever', () => {
     expect(passages).toHaveLength(50);
     expect(embeddings.queries).toBe(0);
   });
+
+  // Regression (issue 14): a document upserted with version "\u0000" was indexed, and from then on
+  // every query of its tenant failed in LanceDB's scope filter (500 on every search).
+  it('never lets one bad version label break the searches of its tenant (real LanceDB)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'retriever-lancedb-'));
+    const store = new LanceDbStore({ dataDir: dir });
+    try {
+      await store.init(64);
+      const embeddings = { embedQuery: async (text: string) => bagOfWordsVector(text, 64), embedDocuments: async (texts: string[]) => texts.map((text) => bagOfWordsVector(text, 64)) };
+      const registry = new MemoryRegistry();
+      const pipeline = new IngestPipeline({ store, embeddings, registry, modelId: 'bow-64' });
+      const retriever = new Retriever({ store, embeddings, versions: registry });
+      await pipeline.ingest({ tenantId: 'acme', kbId: 'kb', docId: 'hours', content: 'The museum opens at nine.', mediaType: 'text/plain', settings, version: 'v1' });
+      // The store refuses the label: nothing of it is stored or activated.
+      await expect(pipeline.ingest({ tenantId: 'acme', kbId: 'kb', docId: 'bad', content: 'The museum shop opens at ten.', mediaType: 'text/plain', settings, version: '\u0000' })).rejects.toMatchObject({ code: 'invalid_chunk' });
+      expect(await store.count({ tenantId: 'acme', kbIds: ['kb'], docId: 'bad' })).toBe(0);
+      // A label registered before the rule existed is skipped, not sent to the store.
+      registry.active.set('acme|kb|legacy', '\u0000');
+      for (const mode of ['dense', 'fulltext', 'hybrid'] as const) {
+        // So is a knowledge base id no base can have (e.g. from a chat request's knowledge_bases).
+        const passages = await retriever.search({ tenantId: 'acme', kbIds: ['kb', 'k\u0000b', 'half \uD800'], query: 'when does the museum open', mode });
+        expect(passages.map((p) => p.source.docId)).toEqual(['hours']);
+      }
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });

@@ -1,3 +1,4 @@
+import { isValidId } from '@aip/contracts';
 import type { KnowledgeStore, SearchHit, SearchMode } from '../store/store.port.ts';
 import type { ActiveVersionSource } from '../ingest/knowledge.registry.ts';
 
@@ -63,8 +64,10 @@ export class Retriever {
     const query = request.query.trim();
     const mode = request.mode ?? 'hybrid';
     const limit = Math.max(1, Math.min(Math.floor(request.limit ?? this.defaultLimit), this.maxLimit));
-    if (!query || request.kbIds.length === 0) return [];
-    const active = await this.options.versions.activeVersions(request.tenantId, request.kbIds);
+    // A knowledge base id that fails the id rule names no base (none can be stored under it): it finds nothing.
+    const kbIds = request.kbIds.filter(isValidId);
+    if (!query || kbIds.length === 0) return [];
+    const active = servable(await this.options.versions.activeVersions(request.tenantId, kbIds));
     const searchable = [...active].filter(([, docs]) => docs.size > 0);
     if (searchable.length === 0) return [];
     const vector = mode === 'fulltext' ? undefined : await this.options.embeddings.embedQuery(query);
@@ -95,6 +98,15 @@ export class Retriever {
       .slice(0, limit)
       .map(toPassage);
   }
+}
+
+/**
+ * Active versions whose docId and label pass the id rule. The store refuses such rows, so these
+ * match nothing; but one in the scope filter (e.g. a NUL label, registered before the rule)
+ * would fail the whole search, and with it every query of the tenant.
+ */
+function servable(active: Map<string, Map<string, string>>): Map<string, Map<string, string>> {
+  return new Map([...active].map(([kbId, docs]) => [kbId, new Map([...docs].filter(([docId, version]) => isValidId(docId) && isValidId(version)))]));
 }
 
 function hasSharedDocIds(entries: [string, Map<string, string>][]): boolean {

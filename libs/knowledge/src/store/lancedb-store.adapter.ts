@@ -9,7 +9,7 @@ import { and, eq, inList, scopePredicate } from './lancedb-filter.ts';
 import { KnowledgeStoreError } from './store.errors.ts';
 import { silentLogger, type StoreLogger } from './store.logger.ts';
 import type { ChunkRecord, KnowledgeStore, Scope, SearchHit, SearchQuery } from './store.port.ts';
-import { applyDenseMinScore, checkChunks, checkQuery, fuseHybrid, hybridCandidates, lastById, scopeIsEmpty } from './store-query.ts';
+import { applyDenseMinScore, checkChunks, checkQuery, checkScope, fuseHybrid, hybridCandidates, lastById, scopeIsEmpty } from './store-query.ts';
 
 export interface LanceDbStoreOptions {
   /** Directory of the LanceDB database (created if missing). */
@@ -84,6 +84,23 @@ export class LanceDbStore implements KnowledgeStore {
     this.logger = options.logger ?? silentLogger;
   }
 
+  /**
+   * Opens the table, creating it when missing. Another instance may be creating it at this very
+   * moment (its folder is there, its first version not yet): then it is opened again shortly.
+   */
+  private async openOrCreate(db: lancedb.Connection, dimension: number): Promise<lancedb.Table> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await db.tableNames()).includes(this.tableName) ? await db.openTable(this.tableName) : await db.createEmptyTable(this.tableName, schemaOf(dimension), { existOk: true });
+      } catch (error) {
+        // Not `instanceof Error`: the native module's errors may come from another realm.
+        const beingCreated = /could not be loaded|was not found/.test(String((error as { message?: unknown } | null)?.message ?? error));
+        if (!beingCreated || attempt >= 50) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  }
+
   async init(dimension: number): Promise<void> {
     if (!Number.isInteger(dimension) || dimension < 1) throw new KnowledgeStoreError('invalid_query', `dimension must be a positive integer, got ${dimension}`);
     if (this.table) {
@@ -91,7 +108,7 @@ export class LanceDbStore implements KnowledgeStore {
       return;
     }
     this.db ??= await lancedb.connect(this.path, { readConsistencyInterval: this.options.readConsistencySeconds ?? 0 });
-    const table = (await this.db.tableNames()).includes(this.tableName) ? await this.db.openTable(this.tableName) : await this.db.createEmptyTable(this.tableName, schemaOf(dimension), { existOk: true });
+    const table = await this.openOrCreate(this.db, dimension);
     const stored = vectorDimensionOf(await table.schema());
     if (stored !== dimension) {
       table.close();
@@ -117,6 +134,7 @@ export class LanceDbStore implements KnowledgeStore {
 
   async vectorsByHash(scope: { tenantId: string; kbId: string; model: string }, hashes: readonly string[]): Promise<Map<string, number[]>> {
     const table = this.ready();
+    checkScope(scope);
     const found = new Map<string, number[]>();
     const unique = [...new Set(hashes)];
     for (let start = 0; start < unique.length; start += 500) {
@@ -129,12 +147,14 @@ export class LanceDbStore implements KnowledgeStore {
 
   async deleteDocument(doc: { tenantId: string; kbId: string; docId: string; keepVersion?: string }): Promise<number> {
     const table = this.ready();
+    checkScope(doc);
     const where = and(eq('tenantId', doc.tenantId), eq('kbId', doc.kbId), eq('docId', doc.docId), doc.keepVersion === undefined ? undefined : `NOT (${eq('version', doc.keepVersion)})`);
     return this.write(async () => (await table.delete(where)).numDeletedRows);
   }
 
   async deleteKnowledgeBase(kb: { tenantId: string; kbId: string }): Promise<number> {
     const table = this.ready();
+    checkScope(kb);
     return this.write(async () => (await table.delete(and(eq('tenantId', kb.tenantId), eq('kbId', kb.kbId)))).numDeletedRows);
   }
 
@@ -152,6 +172,7 @@ export class LanceDbStore implements KnowledgeStore {
 
   async count(scope: Scope & { docId?: string }): Promise<number> {
     const table = this.ready();
+    checkScope(scope);
     if (scopeIsEmpty(scope)) return 0;
     return table.countRows(scopePredicate(scope));
   }

@@ -12,7 +12,7 @@ import { QdrantClient } from '@qdrant/js-client-rest';
 import { KnowledgeStoreError } from './store.errors.ts';
 import { silentLogger, type StoreLogger } from './store.logger.ts';
 import type { ChunkRecord, KnowledgeStore, Scope, SearchHit, SearchQuery } from './store.port.ts';
-import { applyDenseMinScore, checkChunks, checkQuery, fuseHybrid, hybridCandidates, lastById, scopeIsEmpty } from './store-query.ts';
+import { applyDenseMinScore, checkChunks, checkQuery, checkScope, fuseHybrid, hybridCandidates, lastById, scopeIsEmpty } from './store-query.ts';
 
 export interface QdrantStoreOptions {
   /** e.g. http://127.0.0.1:6333 */
@@ -119,6 +119,7 @@ export class QdrantStore implements KnowledgeStore {
 
   async vectorsByHash(scope: { tenantId: string; kbId: string; model: string }, hashes: readonly string[]): Promise<Map<string, number[]>> {
     this.ready();
+    checkScope(scope);
     const found = new Map<string, number[]>();
     const unique = [...new Set(hashes)];
     for (let start = 0; start < unique.length; start += 256) {
@@ -141,12 +142,14 @@ export class QdrantStore implements KnowledgeStore {
 
   async deleteDocument(doc: { tenantId: string; kbId: string; docId: string; keepVersion?: string }): Promise<number> {
     this.ready();
+    checkScope(doc);
     const filter: Filter = { must: [match('tenantId', doc.tenantId), match('kbId', doc.kbId), match('docId', doc.docId)], ...(doc.keepVersion === undefined ? {} : { must_not: [match('version', doc.keepVersion)] }) };
     return this.deleteWhere(filter);
   }
 
   async deleteKnowledgeBase(kb: { tenantId: string; kbId: string }): Promise<number> {
     this.ready();
+    checkScope(kb);
     return this.deleteWhere({ must: [match('tenantId', kb.tenantId), match('kbId', kb.kbId)] });
   }
 
@@ -172,6 +175,7 @@ export class QdrantStore implements KnowledgeStore {
 
   async count(scope: Scope & { docId?: string }): Promise<number> {
     this.ready();
+    checkScope(scope);
     if (scopeIsEmpty(scope)) return 0;
     return (await this.call('count', () => this.client.count(this.collection, { filter: scopeFilter(scope), exact: true }))).count;
   }

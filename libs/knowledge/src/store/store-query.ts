@@ -1,6 +1,7 @@
 // Adapter-independent parts of a search: input checks, the "nothing in scope" shortcut, and the
 // hybrid fusion. Both adapters call these, so LanceDB and Qdrant agree on every rule that is not
 // about the engine itself.
+import { idCharactersProblem, idProblem } from '@aip/contracts';
 import { reciprocalRankFusion } from './reciprocal-rank-fusion.ts';
 import { KnowledgeStoreError } from './store.errors.ts';
 import type { ChunkRecord, SearchHit, SearchQuery } from './store.port.ts';
@@ -14,6 +15,7 @@ export const RRF_K = 60;
 export function checkQuery(query: SearchQuery, dimension: number): void {
   const bad = (message: string) => new KnowledgeStoreError('invalid_query', message);
   if (!query.tenantId) throw bad('tenantId is required');
+  checkScope(query);
   if (!['dense', 'fulltext', 'hybrid'].includes(query.mode)) throw bad(`mode must be dense, fulltext or hybrid, got ${String(query.mode)}`);
   if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > MAX_SEARCH_LIMIT) throw bad(`limit must be an integer in 1..${MAX_SEARCH_LIMIT}, got ${query.limit}`);
   if (query.mode !== 'fulltext') {
@@ -29,14 +31,54 @@ export function checkQuery(query: SearchQuery, dimension: number): void {
   }
 }
 
-/** Checks rows before a write, so a bad batch is refused whole and nothing is half written. */
+/**
+ * Checks the ids and labels a read or delete filters on (the platform's one id rule, from the
+ * contracts): no stored row can hold a value that fails it, and some fail in the engine itself (a
+ * NUL in a LanceDB literal, an unpaired surrogate in Qdrant's JSON).
+ */
+export function checkScope(scope: { tenantId: string; kbIds?: readonly string[]; kbId?: string; docId?: string; keepVersion?: string; versions?: ReadonlyMap<string, string> }): void {
+  const check = (field: string, value: unknown) => {
+    const problem = idProblem(value);
+    if (problem) throw new KnowledgeStoreError('invalid_query', `${field} ${problem}`);
+  };
+  check('tenantId', scope.tenantId);
+  if (scope.kbIds !== undefined) {
+    if (!Array.isArray(scope.kbIds)) throw new KnowledgeStoreError('invalid_query', 'kbIds must be an array');
+    scope.kbIds.forEach((kbId, i) => check(`kbIds[${i}]`, kbId));
+  }
+  if (scope.kbId !== undefined) check('kbId', scope.kbId);
+  if (scope.docId !== undefined) check('docId', scope.docId);
+  if (scope.keepVersion !== undefined) check('keepVersion', scope.keepVersion);
+  for (const [docId, version] of scope.versions ?? []) {
+    check('versions (docId)', docId);
+    check(`versions[${JSON.stringify(docId)}]`, version);
+  }
+}
+
+/**
+ * Checks rows before a write, so a bad batch is refused whole and nothing is half written. A row
+ * is refused, not stored, when an id or label fails the platform's id rule: once stored, a value
+ * the store cannot filter on breaks every later search of its tenant (a NUL version label did).
+ */
 export function checkChunks(chunks: readonly ChunkRecord[], dimension: number): void {
   chunks.forEach((chunk, index) => {
     const bad = (message: string) => new KnowledgeStoreError('invalid_chunk', `chunk ${index} (${JSON.stringify(chunk.id)}): ${message}`);
     for (const field of ['id', 'tenantId', 'kbId', 'docId', 'version', 'hash', 'model'] as const) {
       if (typeof chunk[field] !== 'string' || chunk[field] === '') throw bad(`${field} must be a non-empty string`);
     }
+    for (const field of ['tenantId', 'kbId', 'docId', 'version'] as const) {
+      const problem = idProblem(chunk[field]);
+      if (problem) throw bad(`${field} ${problem}`);
+    }
+    // Derived by the platform (hashes, the model id), but filtered on too: the same characters, any length.
+    for (const field of ['id', 'hash', 'model'] as const) {
+      const problem = idCharactersProblem(chunk[field]);
+      if (problem) throw bad(`${field} ${problem}`);
+    }
     if (typeof chunk.text !== 'string') throw bad('text must be a string');
+    // Qdrant refuses JSON with an unpaired surrogate; LanceDB would store U+FFFD instead.
+    const texts = [chunk.text, chunk.title ?? '', ...Object.entries(chunk.metadata ?? {}).flat()];
+    if (texts.some((text) => typeof text !== 'string' || !text.isWellFormed())) throw bad('text, title and metadata must be valid Unicode strings');
     if (!Number.isInteger(chunk.position) || chunk.position < 0 || chunk.position > 2 ** 31 - 1) throw bad('position must be an integer >= 0');
     checkVector(chunk.vector, dimension, 'vector', bad);
   });

@@ -283,6 +283,32 @@ export function knowledgeStoreContract(name: string, target: ContractTarget): vo
       await expect(store.search({ tenantId: '', kbIds: ['kb'], mode: 'fulltext', text: 'x', limit: 1 })).rejects.toThrow(/tenantId/);
       await store.upsert([]);
     });
+
+    // Regression (issue 14): a document stored with version "\u0000" made every later search of
+    // its tenant fail (LanceDB refuses the NUL in the scope filter). Such rows are refused instead.
+    contractCase('refuses, not stores, an id or label it could not filter on later; the tenant stays searchable', async () => {
+      const t = tenant();
+      const good = chunk({ tenantId: t, kbId: 'kb', docId: 'guides/Annual leave (2025).md', version: 'v1+3f2a', text: 'annual leave policy zebra' });
+      await store.upsert([good]);
+      const bad: [keyof ChunkRecord, string][] = [['version', '\u0000'], ['version', 'v\n1'], ['docId', 'half \uD800 pair'], ['docId', 'x'.repeat(129)], ['kbId', '\u0007'], ['tenantId', `${t}\u0000`], ['model', 'm\u0000'], ['hash', '\uDC00']];
+      for (const [field, value] of bad) {
+        await expect(store.upsert([{ ...good, id: `bad-${field}`, [field]: value }])).rejects.toMatchObject({ name: 'KnowledgeStoreError', code: 'invalid_chunk', message: expect.stringContaining(field) });
+      }
+      await expect(store.upsert([{ ...good, id: 'bad-title', title: 'a\uD800' }])).rejects.toMatchObject({ code: 'invalid_chunk' });
+      await expect(store.upsert([{ ...good, id: 'bad-metadata', metadata: { key: '\uDFFF' } }])).rejects.toMatchObject({ code: 'invalid_chunk' });
+      expect(await store.count({ tenantId: t, kbIds: ['kb'] })).toBe(1);
+      const versions = new Map([[good.docId, good.version]]);
+      for (const mode of ['dense', 'fulltext', 'hybrid'] as const) {
+        expect(ids(await store.search({ tenantId: t, kbIds: ['kb'], mode, text: 'annual leave', vector: vec('annual leave'), limit: 5, versions }))).toEqual([good.id]);
+      }
+      // A filter value no row can hold is a bad query, on every read and delete.
+      await expect(store.search({ tenantId: t, kbIds: ['kb'], mode: 'fulltext', text: 'leave', limit: 5, versions: new Map([[good.docId, '\u0000']]) })).rejects.toMatchObject({ code: 'invalid_query' });
+      await expect(store.count({ tenantId: t, kbIds: ['k\uD800'] })).rejects.toMatchObject({ code: 'invalid_query' });
+      await expect(store.deleteDocument({ tenantId: t, kbId: 'kb', docId: good.docId, keepVersion: '\u0000' })).rejects.toMatchObject({ code: 'invalid_query' });
+      await expect(store.deleteKnowledgeBase({ tenantId: `${t}\n`, kbId: 'kb' })).rejects.toMatchObject({ code: 'invalid_query' });
+      await expect(store.vectorsByHash({ tenantId: t, kbId: '\u0000', model: MODEL }, [good.hash])).rejects.toMatchObject({ code: 'invalid_query' });
+      expect(await store.count({ tenantId: t, kbIds: ['kb'] })).toBe(1);
+    });
   });
 }
 

@@ -1,4 +1,4 @@
-export type PublishErrorCode = 'BROKER_UNAVAILABLE' | 'TIMEOUT' | 'INVALID_EVENT' | 'REJECTED' | 'CLOSED';
+export type PublishErrorCode = 'BROKER_UNAVAILABLE' | 'TIMEOUT' | 'THROTTLED' | 'INVALID_EVENT' | 'REJECTED' | 'CLOSED';
 
 /** A publish that did not reach the broker. Callers can map `code` to a client-facing status. */
 export class PublishError extends Error {
@@ -11,9 +11,9 @@ export class PublishError extends Error {
     super(message, options);
   }
 
-  /** True when retrying later may succeed (broker down or slow), false for a bad event. */
+  /** True when retrying later may succeed (broker down, slow or throttling), false for a bad event. */
   get retryable(): boolean {
-    return this.code === 'BROKER_UNAVAILABLE' || this.code === 'TIMEOUT';
+    return this.code === 'BROKER_UNAVAILABLE' || this.code === 'TIMEOUT' || this.code === 'THROTTLED';
   }
 }
 

@@ -25,6 +25,16 @@ export function backoffDelay(backoff: RetryBackoff, attempt: number): number {
   return Math.min(backoff.maxMs, Math.round(backoff.initialMs * backoff.multiplier ** Math.max(0, attempt - 1)));
 }
 
+/**
+ * The longest a message can keep coming back: every attempt's lease plus every backoff between
+ * attempts. After this the broker has either had it acked or dead-lettered it.
+ */
+export function redeliveryWindowMs(backoff: RetryBackoff, maxAttempts: number, leaseMs: number): number {
+  let total = 0;
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) total += leaseMs + (attempt < maxAttempts ? backoffDelay(backoff, attempt) : 0);
+  return total;
+}
+
 export interface MessagingRuntime {
   logger: Logger;
   metrics: MessagingMetrics;

@@ -230,6 +230,23 @@ describe('Subscription', () => {
     expect(maxActive).toBe(2);
   });
 
+  // Regression (fuzz suite): the messages behind a dead-lettered one were put back with a retry
+  // backoff, so poison in a FIFO group held up the valid messages behind it and spent their attempts.
+  it('goes on with a FIFO group at once behind a message it dead-lettered', async () => {
+    const consumer = new FakeConsumer();
+    const handled: string[] = [];
+    running = subscription(consumer, async (m) => {
+      if (m.tag === 'poison') throw new PoisonMessageError('bad schema');
+      handled.push(m.messageId);
+    }, { fifo: true });
+    const group = [message({ messageGroup: 'U', tag: 'poison' }), message({ messageGroup: 'U', tag: 'poison' }), message({ messageGroup: 'U' })];
+    consumer.push(...group);
+    running.start();
+    await until(() => consumer.calls.length === 3);
+    expect(consumer.calls).toEqual([{ op: 'dlq', id: group[0]!.messageId }, { op: 'dlq', id: group[1]!.messageId }, { op: 'ack', id: group[2]!.messageId }]);
+    expect(handled).toEqual([group[2]!.messageId]);
+  });
+
   it('renews the lease of a message while its handler runs', async () => {
     const consumer = new FakeConsumer();
     const gate = deferred();

@@ -50,7 +50,9 @@ export type SubscriptionState = 'connecting' | 'up' | 'down' | 'stopped';
 
 /** Delay after which a released message becomes visible to the group again. */
 const RELEASE_MS = 1_000;
-const RECONNECT_BACKOFF: RetryBackoff = { initialMs: 500, multiplier: 2, maxMs: 10_000 };
+// Capped at a second: a failed receive against a broker that is down costs next to nothing, and the
+// cap is how long consumption may lag behind a broker that is back (it was 10 s).
+export const RECONNECT_BACKOFF: RetryBackoff = { initialMs: 250, multiplier: 2, maxMs: 1_000 };
 
 interface Held {
   readonly message: MessageView;
@@ -172,7 +174,8 @@ export class Subscription {
         failures += 1;
         const delay = backoffDelay(RECONNECT_BACKOFF, failures);
         this.setState('down', errorMessage(error));
-        logger.warn({ ...this.labels, err: errorMessage(error), retryInMs: delay, failures }, 'cannot receive from the broker');
+        // Once, then every 30th failure (about every half minute): an outage is not a log flood.
+        if (failures === 1 || failures % 30 === 0) logger.warn({ ...this.labels, err: errorMessage(error), retryInMs: delay, failures }, 'cannot receive from the broker');
         if (failures >= 3 && this.consumer) {
           // A consumer whose receives keep failing may hold a dead channel: start a fresh one.
           const stale = this.consumer;
@@ -214,6 +217,7 @@ export class Subscription {
 
   private async processInOrder(sequence: Held[]) {
     for (let i = 0; i < sequence.length; i++) {
+      // A dead-lettered message is settled as much as an acked one: the group goes on behind it.
       const ok = await this.process(sequence[i]!);
       if (!ok || this.stopping) {
         // Later messages of the group must not overtake the failed (or unstarted) one.
@@ -223,7 +227,7 @@ export class Subscription {
     }
   }
 
-  /** Runs the handler and settles the message; true when it was acknowledged. */
+  /** Runs the handler and settles the message; true when it is done with (acknowledged or dead-lettered). */
   private async process(held: Held): Promise<boolean> {
     if (!(await this.takeSlot(held))) return false;
     held.started = true;
@@ -243,18 +247,19 @@ export class Subscription {
       const log = { ...labels, messageId: message.messageId, attempt, maxAttempts: this.options.maxAttempts, err: errorMessage(error) };
       if (poison) {
         this.options.logger.error(log, 'message can never be handled: dead-lettering it now');
-        await this.settle(held, 'dead-letter', 'schema');
-      } else if (attempt >= this.options.maxAttempts) {
-        this.options.logger.error(log, 'handler failed on the last attempt: dead-lettering the message');
-        await this.settle(held, 'dead-letter', 'attempts');
-      } else {
-        this.options.logger.warn(log, 'handler failed: the message will be retried');
-        await this.settle(held, 'retry');
+        return await this.settle(held, 'dead-letter', 'schema');
       }
+      if (attempt >= this.options.maxAttempts) {
+        this.options.logger.error(log, 'handler failed on the last attempt: dead-lettering the message');
+        return await this.settle(held, 'dead-letter', 'attempts');
+      }
+      this.options.logger.warn(log, 'handler failed: the message will be retried');
+      await this.settle(held, 'retry');
       return false;
     }
   }
 
+  /** Tells the broker what became of a message; true when it is done with (acked or dead-lettered). */
   private async settle(held: Held, outcome: 'ack' | 'retry' | 'release' | 'dead-letter', reason = ''): Promise<boolean> {
     if (held.settled) return false;
     held.settled = true;
@@ -278,7 +283,7 @@ export class Subscription {
         case 'dead-letter':
           await consumer.forwardToDeadLetter(message, this.options.maxAttempts);
           this.options.metrics.deadLettered.inc({ ...labels, reason });
-          return false;
+          return true;
       }
     };
     const result = held.chain.then(run);

@@ -2,7 +2,7 @@ import { BaseRpcContext } from '@nestjs/microservices';
 import type { Envelope, EventType } from '@aip/contracts';
 import type { MessageView } from 'rocketmq-client-nodejs';
 
-type RocketMQContextArgs = [message: MessageView, envelope: Envelope, group: string];
+type RocketMQContextArgs = [message: MessageView, envelope: Envelope, group: string, maxAttempts: number];
 
 /** The context of a RocketMQ event handler (`@Ctx() ctx: RocketMQContext`). */
 export class RocketMQContext extends BaseRpcContext<RocketMQContextArgs> {
@@ -29,6 +29,20 @@ export class RocketMQContext extends BaseRpcContext<RocketMQContextArgs> {
   /** 1 on the first delivery; higher on retries and redeliveries. */
   getDeliveryAttempt(): number {
     return this.args[0].deliveryAttempt ?? 1;
+  }
+
+  /** Deliveries the group allows before the message goes to its dead-letter topic. */
+  getMaxAttempts(): number {
+    return this.args[3];
+  }
+
+  /**
+   * True on the delivery after which a failure dead-letters the message: a handler that throws
+   * now should first leave what it owns in a terminal state (fail the task, release what it
+   * reserved), because nobody will handle this event again.
+   */
+  isLastAttempt(): boolean {
+    return this.getDeliveryAttempt() >= this.getMaxAttempts();
   }
 
   getMessageGroup(): string | undefined {

@@ -1,5 +1,12 @@
 import type { Redis } from 'ioredis';
 
+/**
+ * How long a handled event id is remembered by default: longer than a message can keep being
+ * redelivered with the default retry settings (16 attempts, 30 s leases, backoff up to 5 min:
+ * about 66 min), and no longer — ~5 markers per chat request at 100 req/s add up fast.
+ */
+export const DEFAULT_DONE_TTL_MS = 2 * 3_600_000;
+
 export type ClaimResult = 'claimed' | 'done' | 'busy';
 
 export interface IdempotencyOptions {
@@ -27,7 +34,7 @@ export class IdempotencyStore {
   ) {
     this.prefix = options.prefix ?? '';
     this.processingTtlMs = options.processingTtlMs ?? 60_000;
-    this.doneTtlMs = options.doneTtlMs ?? 7 * 24 * 3_600_000;
+    this.doneTtlMs = options.doneTtlMs ?? DEFAULT_DONE_TTL_MS;
   }
 
   private key(consumer: string, eventId: string) {

@@ -147,12 +147,15 @@ function activeTraceparent(): string | undefined {
   return carrier['traceparent'];
 }
 
-function toPublishError(error: unknown, type: string, topic: string): PublishError {
+/** How a failed send is reported: retryable (broker down, slow, throttling) or not (the message itself was refused). */
+export function toPublishError(error: unknown, type: string, topic: string): PublishError {
   if (error instanceof PublishError) return error;
   const message = errorMessage(error);
   // The client throws TypeError when the topic's message type does not match (e.g. FIFO without group).
   if (error instanceof TypeError) return new PublishError('REJECTED', `${type} on ${topic}: ${message}`, { cause: error });
   const code = (error as { code?: unknown }).code;
+  // 42900 TOO_MANY_REQUESTS: the broker is shedding load; the same message may go through shortly.
+  if (code === 42_900) return new PublishError('THROTTLED', `${type} on ${topic}: ${message}`, { cause: error });
   if (typeof code === 'number' && code >= 40_000 && code < 50_000) return new PublishError('REJECTED', `${type} on ${topic}: ${message}`, { cause: error });
   return new PublishError('BROKER_UNAVAILABLE', `cannot publish ${type} to ${topic}: ${message}`, { cause: error });
 }

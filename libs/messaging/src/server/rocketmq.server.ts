@@ -54,6 +54,11 @@ export interface RocketMQServerOptions {
   pollWaitMs?: number;
   maxBatch?: number;
   drainTimeoutMs?: number;
+  /**
+   * How long a consumer waits for the proxy's first settings before it gives up and retries
+   * (default 10 s: on a loaded 2-core machine a healthy start-up took more than 4 s, and a
+   * shorter timeout then never let it finish).
+   */
   startupTimeoutMs?: number;
   backoff?: RetryBackoff;
   /** When set, every handler runs at most once per event id and group. */
@@ -207,8 +212,7 @@ export class RocketMQServer extends Server implements CustomTransportStrategy {
   private subscribe(plan: SubscriptionPlan, lane?: number): Subscription {
     const { options } = this;
     const { topic, extras } = plan;
-    const groupSpec = Object.values(CONSUMER_GROUPS).find((g) => g.name === plan.group);
-    const maxAttempts = extras.maxAttempts ?? groupSpec?.maxAttempts ?? 16;
+    const maxAttempts = this.maxAttemptsOf(plan);
     const group = lane === undefined ? plan.group : laneGroup(plan.group, lane);
     const filter = [...plan.types.keys()].map((tag) => (lane === undefined ? tag : laneTag(tag, lane))).join('||');
     const concurrency = extras.concurrency ?? options.concurrency ?? 16;
@@ -252,6 +256,11 @@ export class RocketMQServer extends Server implements CustomTransportStrategy {
     return subscription;
   }
 
+  private maxAttemptsOf(plan: SubscriptionPlan): number {
+    const groupSpec = Object.values(CONSUMER_GROUPS).find((g) => g.name === plan.group);
+    return plan.extras.maxAttempts ?? groupSpec?.maxAttempts ?? 16;
+  }
+
   private async dispatch(plan: SubscriptionPlan, message: MessageView, lease: Lease): Promise<void> {
     const type = plan.types.get(eventTagOf(message.tag ?? ''));
     if (!type) throw new PoisonMessageError(`no handler for tag "${message.tag}" on ${plan.topic}`);
@@ -263,7 +272,7 @@ export class RocketMQServer extends Server implements CustomTransportStrategy {
     }
     const handler = this.getHandlerByPattern(type);
     if (!handler) throw new PoisonMessageError(`no handler registered for ${type}`);
-    const ctx = new RocketMQContext([message, envelope, plan.group]);
+    const ctx = new RocketMQContext([message, envelope, plan.group, this.maxAttemptsOf(plan)]);
     const carrier = envelope.traceparent ? { traceparent: envelope.traceparent } : {};
     const run = () =>
       otelContext.with(propagation.extract(ROOT_CONTEXT, carrier), async () => {

@@ -49,6 +49,18 @@ describe('ApiKeyCache', () => {
     expect(await cache.authenticate('k1')).toBeUndefined();
     expect(await cache.activeById('k1')).toBe(active);
     expect(fake.calls).toEqual(['secret:k1', 'id:k1']);
+    // The cache holds digests, not secrets.
+    expect(JSON.stringify([...(cache as unknown as { missing: Map<string, number> }).missing.keys()])).not.toContain('k1');
+  });
+
+  it('keeps serving valid keys from the cache while a flood of made-up secrets comes and goes', async () => {
+    const fake = fakeStore();
+    const cache = new ApiKeyCache(fake.store, { maxEntries: 100, now: () => 0 });
+    expect(await cache.authenticate('sk-good')).toBe(active);
+    for (let i = 0; i < 1_000; i++) await cache.authenticate(`sk-made-up-${i}`);
+    fake.calls.length = 0;
+    expect(await cache.authenticate('sk-good')).toBe(active);
+    expect(fake.calls).toEqual([]); // still cached: the flood did not evict it
   });
 
   it('treats a revoked key looked up by id as absent', async () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ApiKeyRecord, ApiKeyStore } from '@aip/keys';
 
 export interface ApiKeyCacheOptions {
@@ -25,9 +26,13 @@ export function bearerSecret(authorization: string | undefined): string | undefi
 /**
  * API key look-ups cached for a short time (two seconds by default), so the hot path rarely touches
  * Redis while a revoked key still stops working within that time. Failures are not cached.
+ * Entries are keyed by the secret's SHA-256, never the secret itself, and "no such key" answers
+ * live apart from valid keys: a flood of made-up secrets starts its own map over, never the one
+ * real clients are served from.
  */
 export class ApiKeyCache {
-  private readonly entries = new Map<string, { record: ApiKeyRecord | undefined; until: number }>();
+  private readonly found = new Map<string, { record: ApiKeyRecord; until: number }>();
+  private readonly missing = new Map<string, number>();
   private readonly ttlMs: number;
   private readonly maxEntries: number;
   private readonly now: () => number;
@@ -43,7 +48,7 @@ export class ApiKeyCache {
 
   /** The active key a presented secret belongs to; undefined for unknown and revoked keys. */
   authenticate(secret: string): Promise<ApiKeyRecord | undefined> {
-    return this.cached(`secret:${secret}`, () => this.keys.authenticate(secret));
+    return this.cached(`secret:${createHash('sha256').update(secret).digest('base64url')}`, () => this.keys.authenticate(secret));
   }
 
   /** The key with this id if it is still active (e.g. the key a realtime token was issued with). */
@@ -56,16 +61,25 @@ export class ApiKeyCache {
 
   private async cached(id: string, load: () => Promise<ApiKeyRecord | undefined>): Promise<ApiKeyRecord | undefined> {
     const now = this.now();
-    const hit = this.entries.get(id);
+    const hit = this.found.get(id);
     if (hit && hit.until >= now) return hit.record;
+    const miss = this.missing.get(id);
+    if (miss !== undefined && miss >= now) return undefined;
     let record: ApiKeyRecord | undefined;
     try {
       record = await load();
     } catch (error) {
       throw new KeyStoreUnavailableError(error);
     }
-    if (this.entries.size >= this.maxEntries) this.entries.clear();
-    this.entries.set(id, { record, until: now + this.ttlMs });
+    const entries = record ? this.found : this.missing;
+    if (entries.size >= this.maxEntries) entries.clear();
+    if (record) {
+      this.missing.delete(id);
+      this.found.set(id, { record, until: now + this.ttlMs });
+    } else {
+      this.found.delete(id);
+      this.missing.set(id, now + this.ttlMs);
+    }
     return record;
   }
 }

@@ -1,13 +1,24 @@
 /** A small, valid one-page PDF per line of text (Helvetica, uncompressed), built with correct xref offsets. */
 export function pdfWithText(lines: string[], title?: string): Uint8Array {
+  return pdfWithPages([lines], title);
+}
+
+/** A valid PDF with one page per entry of `pages` (each a list of lines), sharing one font. */
+export function pdfWithPages(pages: string[][], title?: string): Uint8Array {
   const escape = (s: string) => s.replace(/[\\()]/g, (c) => `\\${c}`);
-  const stream = ['BT', '/F1 12 Tf', '72 720 Td', '14 TL', ...lines.map((line) => `(${escape(line)}) Tj T*`), 'ET'].join('\n');
+  // Objects: 1 catalog, 2 page tree, 3 font, then a page and its content stream per page, then the info dictionary.
+  const pageRef = (i: number) => 4 + 2 * i;
   const objects = [
     '<< /Type /Catalog /Pages 2 0 R >>',
-    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
-    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
-    `<< /Length ${Buffer.byteLength(stream, 'latin1')} >>\nstream\n${stream}\nendstream`,
+    `<< /Type /Pages /Kids [${pages.map((_, i) => `${pageRef(i)} 0 R`).join(' ')}] /Count ${pages.length} >>`,
     '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+    ...pages.flatMap((lines, i) => {
+      const stream = ['BT', '/F1 12 Tf', '72 720 Td', '14 TL', ...lines.map((line) => `(${escape(line)}) Tj T*`), 'ET'].join('\n');
+      return [
+        `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents ${pageRef(i) + 1} 0 R /Resources << /Font << /F1 3 0 R >> >> >>`,
+        `<< /Length ${Buffer.byteLength(stream, 'latin1')} >>\nstream\n${stream}\nendstream`,
+      ];
+    }),
     ...(title ? [`<< /Title (${escape(title)}) >>`] : []),
   ];
   let body = '%PDF-1.4\n';

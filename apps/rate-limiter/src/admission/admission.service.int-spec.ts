@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto';
+import { createEnvelope, type Envelope, type EventType } from '@aip/contracts';
+import { ApiKeyStore } from '@aip/keys';
+import { PublishError, type EventPublisher } from '@aip/messaging';
+import { AdmissionControl, DeadlineQueue, WorkerRegistry } from '@aip/rate-limit';
+import { ConfigDocuments } from '@aip/runtime';
+import { TaskStore } from '@aip/tasks';
+import { deleteKeys, eventually, testRedis } from '@aip/testing';
+import type { Redis } from 'ioredis';
+import pino from 'pino';
+import { rateLimiterEnvSchema } from '../rate-limiter.config.ts';
+import { AdmissionService } from './admission.service.ts';
+
+// The deadline-queue pump on real Redis, with the broker replaced by a publisher that can be
+// switched off: what happens to parked requests when forwarding them fails is the point here
+// (issue 11: they were popped, the publish threw, and they were gone).
+const prefix = `aip:it:admission:${randomUUID()}:`;
+let redis: Redis;
+let tasks: TaskStore;
+let keys: ApiKeyStore;
+let admission: AdmissionControl;
+let queue: DeadlineQueue;
+let service: AdmissionService;
+const published: { type: EventType; data: unknown }[] = [];
+let brokerDown = false;
+
+function platform(keyPrefix: string) {
+  const publisher = {
+    publish: async (type: EventType, data: unknown) => {
+      if (brokerDown) throw new PublishError('BROKER_UNAVAILABLE', 'broker unreachable (test)');
+      published.push({ type, data });
+    },
+  } as unknown as EventPublisher;
+  const parts = {
+    tasks: new TaskStore(redis, { prefix: keyPrefix }),
+    keys: new ApiKeyStore(redis, keyPrefix),
+    admission: new AdmissionControl(redis, { prefix: `${keyPrefix}rl:` }),
+    queue: new DeadlineQueue(redis, { prefix: `${keyPrefix}rl:` }),
+  };
+  const env = rateLimiterEnvSchema.parse({ REDIS_PREFIX: keyPrefix, QUEUE_PUMP_MS: '20', CHECK_WORKER_CAPACITY: 'false', MAX_PARKED_PER_KEY: '3' });
+  const admissionService = new AdmissionService(parts.admission, parts.queue, new WorkerRegistry(redis, { prefix: `${keyPrefix}rl:` }), parts.keys, parts.tasks, publisher, new ConfigDocuments(redis, keyPrefix), env, pino({ level: 'silent' }));
+  return { ...parts, service: admissionService };
+}
+
+beforeAll(() => {
+  redis = testRedis();
+  ({ tasks, keys, admission, queue, service } = platform(prefix));
+  service.onApplicationBootstrap();
+});
+
+afterAll(async () => {
+  service.onApplicationShutdown();
+  await deleteKeys(redis, prefix);
+  redis.disconnect();
+});
+
+const submitted = (keyId: string, deadlineInMs?: number) => submittedTo(tasks, keyId, deadlineInMs);
+
+async function submittedTo(store: TaskStore, keyId: string, deadlineInMs = 15_000): Promise<Envelope<'ai.request.submitted'>> {
+  const taskId = randomUUID();
+  await store.create({ id: taskId, tenantId: 'acme', keyId, model: 'extractive', stream: false });
+  return createEnvelope(
+    'ai.request.submitted',
+    { taskId, apiKeyId: keyId, model: 'extractive', messages: [{ role: 'user', content: 'hi' }], maxTokens: 16, stream: false, priority: 5, deadline: new Date(Date.now() + deadlineInMs).toISOString(), estimatedPromptTokens: 2 },
+    { source: 'test', tenantId: 'acme' },
+  );
+}
+
+const admitted = () => published.filter((event) => event.type === 'ai.request.admitted').map((event) => event.data as { request: { taskId: string }; reservationId: string });
+const admittedIds = () => admitted().map((data) => data.request.taskId);
+const reservationOf = (taskId: string) => admitted().find((data) => data.request.taskId === taskId)!.reservationId;
+
+describe('the deadline-queue pump', () => {
+  it('loses nothing when forwarding fails: parked requests wait out a broker outage and are admitted once it is back', async () => {
+    const { record } = await keys.create({ tenantId: 'acme', policy: { id: 'one', maxConcurrent: 1 } });
+    const first = await submitted(record.id);
+    await service.submit(first);
+    expect(admittedIds()).toContain(first.data.taskId);
+    const parked = [await submitted(record.id), await submitted(record.id)];
+    for (const event of parked) await service.submit(event);
+    for (const event of parked) expect((await tasks.get(event.data.taskId))?.status).toBe('queued');
+
+    // The slot frees while the broker is down: the pump takes a parked request, cannot forward it.
+    brokerDown = true;
+    try {
+      await admission.release(reservationOf(first.data.taskId));
+      await new Promise((resolve) => setTimeout(resolve, 300)); // a dozen pump ticks fail
+      for (const event of parked) expect((await tasks.get(event.data.taskId))?.status).toBe('queued');
+      // Its reservation was given back each time, so a request that never ran holds no slot.
+      await eventually(async () => (await admission.usage(record.id)).concurrent === 0, 'no slot held while the broker is down', 2_000);
+    } finally {
+      brokerDown = false;
+    }
+    await eventually(() => admittedIds().includes(parked[0]!.data.taskId), 'the first parked request admitted after the outage', 5_000);
+    // The other still waits for the slot (it is never lost, only briefly in the pump's hands).
+    await eventually(async () => (await queue.cancel(parked[1]!.data.taskId)) !== undefined, 'the second still parked', 2_000);
+  });
+
+  it('refuses at once what the key cannot park (MAX_PARKED_PER_KEY), with the reason', async () => {
+    // A limiter whose pump does not run, so the parked requests stay put while the fourth arrives.
+    const still = platform(`${prefix}still:`);
+    const { record } = await still.keys.create({ tenantId: 'acme', policy: { id: 'busy', maxConcurrent: 1 } });
+    const make = () => submittedTo(still.tasks, record.id);
+    await still.service.submit(await make());
+    const waiting = [await make(), await make(), await make(), await make()];
+    for (const event of waiting) await still.service.submit(event);
+    const refused = await still.tasks.get(waiting[3]!.data.taskId);
+    expect(refused).toMatchObject({ status: 'rejected', error: { code: 'concurrency_limit' } });
+    expect(refused?.error?.message).toMatch(/3 requests of this key are already waiting/);
+    for (const event of waiting.slice(0, 3)) expect((await still.tasks.get(event.data.taskId))?.status).toBe('queued');
+    expect(await still.queue.size()).toBe(3);
+  });
+
+  it('does not admit a request cancelled while it waited', async () => {
+    const { record } = await keys.create({ tenantId: 'acme', policy: { id: 'solo', maxConcurrent: 1 } });
+    const running = await submitted(record.id);
+    await service.submit(running);
+    const waiting = await submitted(record.id);
+    await service.submit(waiting);
+    await tasks.requestCancel(waiting.data.taskId);
+    await admission.release(reservationOf(running.data.taskId));
+    await eventually(async () => (await queue.size()) === 0, 'the cancelled request leaves the queue', 5_000);
+    expect(admittedIds()).not.toContain(waiting.data.taskId);
+    expect((await admission.usage(record.id)).concurrent).toBe(0);
+  });
+
+  it('rejects a parked request that cannot make its deadline even while the broker is down (the missing rejection event is logged and counted)', async () => {
+    const { record } = await keys.create({ tenantId: 'acme', policy: { id: 'stuck', maxConcurrent: 1 } });
+    await service.submit(await submitted(record.id));
+    const late = await submitted(record.id, 1_500);
+    await service.submit(late);
+    brokerDown = true;
+    try {
+      await eventually(async () => (await tasks.get(late.data.taskId))?.status === 'rejected', 'the late request rejected', 5_000);
+    } finally {
+      brokerDown = false;
+    }
+    // Given up once a slot could no longer free in time, or at the deadline itself.
+    expect(['concurrency_limit', 'deadline_exceeded']).toContain((await tasks.get(late.data.taskId))?.error?.code);
+    await eventually(async () => (await queue.size()) === 0, 'nothing left parked', 2_000);
+  });
+});
