@@ -29,10 +29,14 @@ export interface DeployApp {
   readonly config: Readonly<Record<string, string>>;
   /** Whether the app embeds text in-process (its image carries the embedding model; others build with EMBEDDINGS_MODEL=none). */
   readonly embeddings: boolean;
-  /** Whether the app cannot start without its own Secret `<name>-secrets`. */
-  readonly requiresSecret: boolean;
   readonly description: string;
 }
+
+/**
+ * The operators' port of every app (`ADMIN_PORT`): the admin API and `/metrics`, never routed from
+ * outside (the network policies admit it only from the namespace and from monitoring).
+ */
+export const ADMIN_PORT = 9090;
 
 /** Seconds the pod keeps serving after it is marked terminating, so endpoints and load balancers drop it first. */
 export const PRE_STOP_SECONDS = 5;
@@ -60,7 +64,6 @@ export const DEPLOY_APPS: readonly DeployApp[] = [
     // believe that one hop and no more, so a client cannot pick its own address for the IP limit.
     config: { PORT: '3000', TRUST_PROXY: '1' },
     embeddings: false,
-    requiresSecret: true,
     description: 'OpenAI-compatible and task API (public)',
   },
   {
@@ -76,7 +79,6 @@ export const DEPLOY_APPS: readonly DeployApp[] = [
     dataDirs: [],
     config: { PORT: '3001' },
     embeddings: false,
-    requiresSecret: false,
     description: 'admission decisions',
   },
   {
@@ -94,7 +96,6 @@ export const DEPLOY_APPS: readonly DeployApp[] = [
     dataDirs: [],
     config: { PORT: '3002', INFERENCE_SLOTS: '8', LEASE_MS: '10000' },
     embeddings: true,
-    requiresSecret: false,
     description: 'pull-based inference workers',
   },
   {
@@ -112,7 +113,6 @@ export const DEPLOY_APPS: readonly DeployApp[] = [
     // Public behind the same ingress as access: one trusted hop for the per-IP limit.
     config: { PORT: '3003', TRUST_PROXY: '1', KNOWLEDGE_DATA_DIR: '/data/knowledge', OBJECT_STORE_DIR: '/data/object-store', LANCEDB_DIR: '/data/lancedb' },
     embeddings: true,
-    requiresSecret: false,
     description: 'knowledge upload API and change-data-capture indexing (public upload API)',
   },
   {
@@ -128,7 +128,6 @@ export const DEPLOY_APPS: readonly DeployApp[] = [
     dataDirs: [],
     config: { PORT: '3004' },
     embeddings: true,
-    requiresSecret: false,
     description: 'scheduled intent analysis (one active runner per shard via a Redis lock)',
   },
   {
@@ -146,7 +145,6 @@ export const DEPLOY_APPS: readonly DeployApp[] = [
     // Public behind the same ingress as access: one trusted hop for the per-IP limit.
     config: { PORT: '3005', TRUST_PROXY: '1' },
     embeddings: false,
-    requiresSecret: false,
     description: 'WebSocket/SSE edge (public)',
   },
 ];

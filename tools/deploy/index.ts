@@ -3,3 +3,4 @@ export * from './apps.ts';
 export * from './manifests.ts';
 export * from './outputs.ts';
 export * from './topology-script.ts';
+export * from './secrets.ts';

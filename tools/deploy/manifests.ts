@@ -1,7 +1,7 @@
 // Kubernetes objects of one app, built from its row in apps.ts. Everything that must hold for every
 // app (probes, limits, non-root, read-only root, graceful stop, a disruption budget, scraping) is
 // written once here instead of six times by hand.
-import { imageOf, PRE_STOP_SECONDS, type DeployApp } from './apps.ts';
+import { ADMIN_PORT, imageOf, PRE_STOP_SECONDS, type DeployApp } from './apps.ts';
 
 /** uid/gid of the image's user (`node` in the official Node image); numeric so runAsNonRoot can be verified. */
 export const APP_UID = 1000;
@@ -55,18 +55,22 @@ export function deploymentOf(app: DeployApp): Manifest {
               name: app.name,
               image: imageOf(app.name),
               imagePullPolicy: 'IfNotPresent',
-              ports: [{ name: 'http', containerPort: app.port, protocol: 'TCP' }],
+              ports: [{ name: 'http', containerPort: app.port, protocol: 'TCP' }, { name: 'admin', containerPort: ADMIN_PORT, protocol: 'TCP' }],
               envFrom: [
                 { configMapRef: { name: 'aip-common' } },
                 { configMapRef: { name: `${app.name}-config` } },
-                // Endpoints and credentials of Redis and RocketMQ (and Qdrant): one Secret per overlay.
+                // Endpoints and credentials of Redis (and Qdrant): one Secret per overlay.
                 { secretRef: { name: 'aip-platform' } },
-                { secretRef: { name: `${app.name}-secrets`, optional: !app.requiresSecret } },
+                // Its own: the broker user it signs in as (ROCKETMQ_ACCESS_KEY, ROCKETMQ_SECRET_KEY),
+                // and ADMIN_TOKEN for access. Required: the broker refuses a client without them.
+                { secretRef: { name: `${app.name}-secrets` } },
               ],
               env: [
                 { name: 'INSTANCE_ID', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
                 // The root filesystem is read-only: anything that writes under $HOME gets /tmp.
                 { name: 'HOME', value: '/tmp' },
+                // The admin API and metrics on their own port, which no public route reaches.
+                { name: 'ADMIN_PORT', value: String(ADMIN_PORT) },
               ],
               startupProbe: { httpGet: http, periodSeconds: 2, timeoutSeconds: 2, failureThreshold: 60 },
               livenessProbe: { httpGet: http, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
@@ -100,7 +104,11 @@ export function serviceOf(app: DeployApp): Manifest {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name: app.name, labels: labelsOf(app) },
-    spec: { type: 'ClusterIP', selector: selectorOf(app), ports: [{ name: 'http', port: app.port, targetPort: 'http', protocol: 'TCP' }] },
+    spec: { type: 'ClusterIP', selector: selectorOf(app), ports: [
+        { name: 'http', port: app.port, targetPort: 'http', protocol: 'TCP' },
+        { name: 'admin', port: ADMIN_PORT, targetPort: 'admin', protocol: 'TCP' },
+      ],
+    },
   };
 }
 
@@ -118,7 +126,7 @@ export function serviceMonitorOf(app: DeployApp): Manifest {
     apiVersion: 'monitoring.coreos.com/v1',
     kind: 'ServiceMonitor',
     metadata: { name: app.name, labels: labelsOf(app) },
-    spec: { selector: { matchLabels: selectorOf(app) }, endpoints: [{ port: 'http', path: '/metrics', interval: '30s', scrapeTimeout: '10s' }] },
+    spec: { selector: { matchLabels: selectorOf(app) }, endpoints: [{ port: 'admin', path: '/metrics', interval: '30s', scrapeTimeout: '10s' }] },
   };
 }
 

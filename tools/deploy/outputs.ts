@@ -1,13 +1,15 @@
 // Every file tools/deploy generates, as (path relative to the repository → content). The generator
 // writes them; tests/deploy compares them with the committed files, so a change to the contracts or
 // to apps.ts that was not regenerated fails CI.
-import { brokerTopology } from '@aip/contracts';
+import { brokerRights, brokerTopology } from '@aip/contracts';
 import { stringify } from 'yaml';
 import { DEPLOY_APPS } from './apps.ts';
 import { appManifests, serviceMonitorOf } from './manifests.ts';
-import { renderTopologyScript } from './topology-script.ts';
+import { renderStartBrokerScript, renderTopologyScript, renderUsersScript } from './topology-script.ts';
 
 export const TOPOLOGY_SCRIPT_PATH = 'deploy/k8s/components/local-deps/create-topology.sh';
+export const USERS_SCRIPT_PATH = 'deploy/k8s/components/local-deps/create-users.sh';
+export const START_BROKER_SCRIPT_PATH = 'deploy/k8s/components/local-deps/start-broker.sh';
 export const APPS_DIR = 'deploy/k8s/base/apps';
 export const SERVICE_MONITORS_DIR = 'deploy/k8s/components/service-monitors';
 
@@ -18,6 +20,8 @@ const yamlOf = (documents: unknown[]) => documents.map((document) => stringify(d
 export function generatedFiles(): Map<string, string> {
   const files = new Map<string, string>();
   files.set(TOPOLOGY_SCRIPT_PATH, renderTopologyScript(brokerTopology()));
+  files.set(USERS_SCRIPT_PATH, renderUsersScript(brokerRights()));
+  files.set(START_BROKER_SCRIPT_PATH, renderStartBrokerScript());
   for (const app of DEPLOY_APPS) files.set(`${APPS_DIR}/${app.name}.yaml`, header + yamlOf(appManifests(app)));
   const kustomization = {
     apiVersion: 'kustomize.config.k8s.io/v1beta1',

@@ -58,6 +58,8 @@ async function refuseAnonymous(endpoints: string) {
   process.exit(1);
 }
 const adminToken = process.env['ADMIN_TOKEN'] ?? secret('admin-token', () => randomBytes(24).toString('base64url'));
+// Seals provider keys of the routing document at rest (access seals, inference opens).
+const configEncryptionKey = process.env['CONFIG_ENCRYPTION_KEY'] ?? secret('config-encryption-key', () => randomBytes(32).toString('hex'));
 const accessPort = Number(process.env['ACCESS_PORT'] ?? 3000);
 // Each app's default port, from the one table of apps (tools/deploy/apps.ts).
 const portOf = new Map(DEPLOY_APPS.map((app) => [app.name, app.name === 'access' ? accessPort : app.port]));
@@ -71,6 +73,7 @@ const children: ChildProcess[] = apps.map((name) => {
       ...process.env,
       ROCKETMQ_ENDPOINTS: broker.endpoints,
       ADMIN_TOKEN: adminToken,
+      CONFIG_ENCRYPTION_KEY: configEncryptionKey,
       ...(name === 'access' ? { PORT: String(accessPort) } : {}),
       ...(acl ? { ROCKETMQ_ACCESS_KEY: name, ROCKETMQ_SECRET_KEY: brokerSecret(name) } : {}),
     },

@@ -255,8 +255,11 @@ function writeConfigs(cfg: ResolvedConfig): { namesrvConf: string; proxyConf: st
 
 const AUTH = 'org.apache.rocketmq.auth';
 
-/** ACL 2.0 on the broker: users and ACLs kept in its local store; `admin` is the first (super) user. */
-function authBrokerLines(admin: BrokerCredentials): string[] {
+/**
+ * ACL 2.0 on the broker: users and ACLs kept in its local store; `admin` is the first (super) user.
+ * The container broker gets the same lines (tools/deploy renders them into its start script).
+ */
+export function authBrokerLines(admin: BrokerCredentials): string[] {
   return [
     'authenticationEnabled=true',
     `authenticationProvider=${AUTH}.authentication.provider.DefaultAuthenticationProvider`,
@@ -269,8 +272,8 @@ function authBrokerLines(admin: BrokerCredentials): string[] {
   ];
 }
 
-/** ACL 2.0 on the proxy's gRPC port, with the users and ACLs read from the broker. */
-function authProxySettings(admin: BrokerCredentials): Record<string, unknown> {
+/** ACL 2.0 on the proxy's gRPC port, with the users and ACLs read from the broker (containers too). */
+export function authProxySettings(admin: BrokerCredentials): Record<string, unknown> {
   return {
     authenticationEnabled: true,
     authenticationProvider: `${AUTH}.authentication.provider.DefaultAuthenticationProvider`,
@@ -982,17 +985,23 @@ export async function topicRoute(topic: string, opts: AdminOptions = {}): Promis
   return res.code === ResponseCode.SUCCESS ? parseLenientJson(res.body.toString('utf8')) : undefined;
 }
 
-/** Runs mqadmin (org.apache.rocketmq.tools.command.MQAdminStartup) against the local name server. */
-export function mqadmin(args: string[], opts: BrokerOptions = {}): number {
+/** How to run mqadmin (org.apache.rocketmq.tools.command.MQAdminStartup) with the broker's jars. */
+export function mqadminCommand(opts: BrokerOptions = {}): { file: string; jvmArgs: string[]; mainClass: string; env: NodeJS.ProcessEnv } {
   const cfg = resolveConfig(opts);
   resolveJars(cfg);
   fs.mkdirSync(cfg.homeDir, { recursive: true });
   const jvm = ['-Xms32m', '-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', `-Duser.home=${cfg.homeDir}`,
     '-Drmq.logback.configurationFile=rmq.tools.logback.xml', ...JAVA17_OPENS, '-cp', `${cfg.libDir}${path.sep}*`];
+  return { file: javaBin(), jvmArgs: jvm, mainClass: 'org.apache.rocketmq.tools.command.MQAdminStartup', env: { ...process.env, ROCKETMQ_HOME: cfg.homeDir } };
+}
+
+/** Runs mqadmin against the local name server. */
+export function mqadmin(args: string[], opts: BrokerOptions = {}): number {
+  const cfg = resolveConfig(opts);
+  const command = mqadminCommand(opts);
   const hasN = args.includes('-n');
-  const res = spawnSync(javaBin(), [...jvm, 'org.apache.rocketmq.tools.command.MQAdminStartup', ...args,
-    ...(hasN || args.length === 0 ? [] : ['-n', cfg.namesrvAddr])], {
-    stdio: 'inherit', env: { ...process.env, ROCKETMQ_HOME: cfg.homeDir },
+  const res = spawnSync(command.file, [...command.jvmArgs, command.mainClass, ...args, ...(hasN || args.length === 0 ? [] : ['-n', cfg.namesrvAddr])], {
+    stdio: 'inherit', env: command.env,
   });
   return res.status ?? 1;
 }

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { watchWordsDocument } from '@aip/chat-policy';
-import { ApiErrorFilter, appMetrics, collectProcessMetrics, ConfigDocuments, createLogger, createRedis, limitRequestsPerIp } from '@aip/runtime';
+import { ApiErrorFilter, appMetrics, collectProcessMetrics, ConfigDocuments, createLogger, createRedis, limitRequestsPerIp, listenApp } from '@aip/runtime';
 import { loadAccessEnv } from './access.config.ts';
 import { AppModule } from './app.module.ts';
 import { Moderation } from './moderation/moderation.service.ts';
@@ -47,5 +47,5 @@ const stopWatching = [
   watchWordsDocument(documents, moderation, { onApplied: (version) => logger.info({ version, words: moderation.filter.size }, 'word list applied'), onError }),
 ];
 app.getHttpAdapter().getInstance().addHook('onClose', async () => stopWatching.forEach((stop) => stop()));
-await app.listen(env.PORT, '0.0.0.0');
+await listenApp(app, env);
 logger.info({ port: env.PORT, models: env.MODELS }, 'access ready');

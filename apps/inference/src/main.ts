@@ -3,10 +3,10 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { WorkerRegistry } from '@aip/rate-limit';
 import { BrokerHealth, IdempotencyStore, RocketMQServer } from '@aip/messaging';
-import { collectProcessMetrics, ConfigDocuments, connectionOf, createLogger, createRedis } from '@aip/runtime';
+import { collectProcessMetrics, ConfigDocuments, connectionOf, createLogger, createRedis, listenApp } from '@aip/runtime';
 import { createEmbeddings, embeddingsConfigOf } from '@aip/embeddings';
 import { createKnowledgeStore, KnowledgeRegistry, knowledgeStoreConfigOf, Retriever } from '@aip/knowledge';
-import { ModelRouter } from '@aip/llm';
+import { ModelRouter, modelRoutingSchema, openRoutingSecrets, SecretBox } from '@aip/llm';
 import { AppModule } from './app.module.ts';
 import { KnowledgeBaseSearch } from './generation/knowledge-search.ts';
 import { loadInferenceEnv } from './inference.config.ts';
@@ -59,8 +59,10 @@ app.getHttpAdapter().getInstance().addHook('onClose', async () => {
 
 // Model routing changed at run time (PUT /admin/config/routing on access): swap the chains.
 const router = app.get(ModelRouter);
+// Provider secrets arrive sealed when access has CONFIG_ENCRYPTION_KEY: opened here, kept in memory only.
+const box = env.CONFIG_ENCRYPTION_KEY ? new SecretBox(env.CONFIG_ENCRYPTION_KEY) : undefined;
 const stopWatching = new ConfigDocuments(redis, env.REDIS_PREFIX).watch('routing', async ({ body, version }) => {
-  await router.update(body);
+  await router.update(openRoutingSecrets(modelRoutingSchema.parse(body), box));
   logger.info({ version, models: router.aliases() }, 'model routing applied');
 }, 1_000, (error) => logger.warn({ err: String(error) }, 'could not apply the routing document'));
 app.getHttpAdapter().getInstance().addHook('onClose', async () => {
@@ -68,5 +70,5 @@ app.getHttpAdapter().getInstance().addHook('onClose', async () => {
   await store?.close().catch(() => undefined);
 });
 
-await app.listen(env.PORT, '0.0.0.0');
+await listenApp(app, env);
 logger.info({ port: env.PORT, slots: env.INFERENCE_SLOTS, workerId: env.WORKER_ID }, 'inference worker ready');

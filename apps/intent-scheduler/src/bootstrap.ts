@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { CONSUMER_GROUPS } from '@aip/contracts';
 import { BrokerHealth, IdempotencyStore, RocketMQServer } from '@aip/messaging';
-import { ApiErrorFilter, connectionOf } from '@aip/runtime';
+import { ApiErrorFilter, connectionOf, listenApp } from '@aip/runtime';
 import { AppModule, type IntentSchedulerDeps } from './app.module.ts';
 import type { IntentSchedulerEnv } from './intent-scheduler.config.ts';
 
@@ -28,6 +28,6 @@ export async function startIntentScheduler(env: IntentSchedulerEnv, deps: Intent
   await app.startAllMicroservices();
   // Fastify accepts hooks only before it listens; runs after the consumers and the tick have drained.
   if (onClose) app.getHttpAdapter().getInstance().addHook('onClose', onClose);
-  await app.listen(env.PORT, '0.0.0.0');
+  await listenApp(app, env);
   return app;
 }

@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createEmbeddings, embeddingsConfigOf } from '@aip/embeddings';
 import { createKnowledgeStore, knowledgeStoreConfigOf } from '@aip/knowledge';
-import { collectProcessMetrics, createLogger, createRedis } from '@aip/runtime';
+import { collectProcessMetrics, createLogger, createRedis, listenApp } from '@aip/runtime';
 import { AppModule } from './app.module.ts';
 import { configureApp, fastifyOptions } from './app.setup.ts';
 import { loadKnowledgeIngestEnv } from './knowledge-ingest.config.ts';
@@ -24,5 +24,5 @@ app.getHttpAdapter().getInstance().addHook('onClose', async () => {
   await store.close().catch(() => undefined);
   redis.disconnect();
 });
-await app.listen(env.PORT, '0.0.0.0');
+await listenApp(app, env);
 logger.info({ port: env.PORT, model: embeddings.modelId, dimension: embeddings.dimension }, 'knowledge-ingest ready');

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { BrokerHealth, IdempotencyStore, RocketMQServer } from '@aip/messaging';
-import { collectProcessMetrics, connectionOf, createLogger, createRedis } from '@aip/runtime';
+import { collectProcessMetrics, connectionOf, createLogger, createRedis, listenApp } from '@aip/runtime';
 import { AppModule } from './app.module.ts';
 import { loadRateLimiterEnv } from './rate-limiter.config.ts';
 
@@ -23,5 +23,5 @@ app.connectMicroservice({
   }),
 });
 await app.startAllMicroservices();
-await app.listen(env.PORT, '0.0.0.0');
+await listenApp(app, env);
 logger.info({ port: env.PORT }, 'rate-limiter ready');

@@ -7,7 +7,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { BrokerHealth, IdempotencyStore, RocketMQServer } from '@aip/messaging';
 import { ModelCatalog, Moderation, watchRoutingDocument, watchWordsDocument } from '@aip/chat-policy';
-import { ApiErrorFilter, collectProcessMetrics, ConfigDocuments, connectionOf, createRedis, limitRequestsPerIp, watchRedis } from '@aip/runtime';
+import { ApiErrorFilter, collectProcessMetrics, ConfigDocuments, connectionOf, createRedis, limitRequestsPerIp, listenApp, watchRedis } from '@aip/runtime';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module.ts';
 import { KeyGate } from './auth/key-gate.ts';
@@ -75,7 +75,7 @@ export async function startRtcPush(env: RtcEnv, logger: Logger, options: { host?
     await subscriber.quit().catch(() => undefined);
   });
   await app.startAllMicroservices();
-  await app.listen(env.PORT, options.host ?? '0.0.0.0');
+  await listenApp(app, env, options.host);
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : env.PORT;
   return {

@@ -10,3 +10,4 @@ export * from './fallback-chain.service.ts';
 export * from './model-routing.schema.ts';
 export * from './model-router.service.ts';
 export * from './model-routing.secrets.ts';
+export * from './secret-box.ts';

@@ -1,4 +1,5 @@
 import type { ModelRoutingConfig } from './model-routing.schema.ts';
+import { isSealed, SealedSecretError, type SecretBox } from './secret-box.ts';
 
 /** What a provider secret reads as once redacted: the marker and the secret's last four characters. */
 const REDACTED = /^<redacted(?::…(.{1,4}))?>$/s;
@@ -8,13 +9,8 @@ const redact = (secret: string) => (secret.length >= 12 ? `<redacted:…${secret
 /** Whether `value` is what {@link redactRoutingSecrets} shows instead of a secret. */
 export const isRedacted = (value: string) => REDACTED.test(value);
 
-/**
- * The routing document as the admin API shows it: each provider's `apiKey` and header values
- * (which carry keys too: `Authorization`, `api-key`) replaced by `<redacted:…last4>`, so a
- * provider's keys never leave the platform once stored — not in a response, not in a log line of
- * a client that prints it.
- */
-export function redactRoutingSecrets(routing: ModelRoutingConfig): ModelRoutingConfig {
+/** The routing document with `change` applied to each provider's `apiKey` and header values (which carry keys too). */
+function mapRoutingSecrets(routing: ModelRoutingConfig, change: (secret: string) => string): ModelRoutingConfig {
   const models: ModelRoutingConfig['models'] = {};
   for (const [alias, model] of Object.entries(routing.models)) {
     models[alias] = {
@@ -22,14 +18,36 @@ export function redactRoutingSecrets(routing: ModelRoutingConfig): ModelRoutingC
         if (provider.kind !== 'openai-compatible') return provider;
         return {
           ...provider,
-          ...(provider.apiKey !== undefined ? { apiKey: redact(provider.apiKey) } : {}),
-          ...(provider.headers ? { headers: Object.fromEntries(Object.entries(provider.headers).map(([name, value]) => [name, redact(value)])) } : {}),
+          ...(provider.apiKey !== undefined ? { apiKey: change(provider.apiKey) } : {}),
+          ...(provider.headers ? { headers: Object.fromEntries(Object.entries(provider.headers).map(([name, value]) => [name, change(value)])) } : {}),
         };
       }),
     };
   }
   return { ...routing, models };
 }
+
+/**
+ * The routing document as the admin API shows it: each provider's `apiKey` and header values
+ * (`Authorization`, `api-key`) replaced by `<redacted:…last4>`, so a provider's keys never leave
+ * the platform once stored — not in a response, not in a log line of a client that prints it.
+ */
+export const redactRoutingSecrets = (routing: ModelRoutingConfig): ModelRoutingConfig => mapRoutingSecrets(routing, redact);
+
+/** The routing document as it is stored: provider secrets sealed when a box is configured. */
+export const sealRoutingSecrets = (routing: ModelRoutingConfig, box: SecretBox | undefined): ModelRoutingConfig =>
+  box ? mapRoutingSecrets(routing, (secret) => box.seal(secret)) : routing;
+
+/**
+ * The stored routing document with its provider secrets opened; a sealed secret without a box
+ * throws {@link SealedSecretError} (the document was written with CONFIG_ENCRYPTION_KEY set).
+ */
+export const openRoutingSecrets = (routing: ModelRoutingConfig, box: SecretBox | undefined): ModelRoutingConfig =>
+  mapRoutingSecrets(routing, (secret) => {
+    if (box) return box.open(secret);
+    if (isSealed(secret)) throw new SealedSecretError('the routing document holds sealed provider secrets: set CONFIG_ENCRYPTION_KEY (the key access sealed them with)');
+    return secret;
+  });
 
 /** A redacted value in a new document that names no stored secret to keep. */
 export class UnknownRedactedSecretError extends Error {

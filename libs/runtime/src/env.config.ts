@@ -27,14 +27,25 @@ export const baseEnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   INSTANCE_ID: z.string().optional(),
   /**
+   * The operators' port: the admin API and `/metrics` are served there and nowhere else (404 on the
+   * public port). Unset, they share the public port (a developer's machine); every deployment sets it.
+   */
+  ADMIN_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
+  /**
+   * Seals provider secrets of the routing document at rest (AES-256-GCM; at least 32 characters, e.g.
+   * `openssl rand -hex 32`): access seals what it stores, inference opens what it reads. Keep it out of
+   * Redis; the same value on every access and inference instance.
+   */
+  CONFIG_ENCRYPTION_KEY: z.string().min(32, 'at least 32 characters (e.g. openssl rand -hex 32)').optional(),
+  /** Requests per second from one client address before anything else runs (0 = off); HTTP only. */
+  IP_RATE_LIMIT: z.coerce.number().int().min(0).default(200),
+  /**
    * Which proxies' X-Forwarded-For to believe when deciding a client's address (per-IP limits,
    * logs): `false` (default: the socket's peer, a client cannot spoof it), a number of trusted hops,
    * or a comma-separated list of proxy addresses/CIDRs (e.g. the ingress's pod network). `true`
    * trusts any header, which lets a client choose its own address: only behind a proxy that
    * overwrites the header.
    */
-  /** Requests per second from one client address before anything else runs (0 = off); HTTP only. */
-  IP_RATE_LIMIT: z.coerce.number().int().min(0).default(200),
   TRUST_PROXY: z
     .string()
     .default('false')

@@ -4,6 +4,7 @@ export * from './logger.ts';
 export * from './tokens.ts';
 export * from './config-documents.ts';
 export * from './app.metrics.ts';
+export * from './http/admin-port.ts';
 export * from './http/api-error.ts';
 export * from './http/api-error.filter.ts';
 export * from './http/api-key.cache.ts';

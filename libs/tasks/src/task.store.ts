@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { TERMINAL_STATUSES, taskEventSchema, type Task, type TaskEvent, type TaskStatus } from './task.schema.ts';
 
 export interface TaskStoreOptions {
@@ -79,27 +79,22 @@ export class TaskStore {
     // fault between them (a Redis restart, found by the chaos suite) left a task `completed` with
     // no final event: its redelivery saw `completed` and stopped, and every follower waited for ever.
     const taskKey = this.taskKey(id);
-    const eventsKey = this.eventsKey(id);
-    succeeded(
-      await this.redis
-        .multi()
-        .hset(taskKey, serialise({ ...fields, status, finishedAt: Date.now() }))
-        .pexpire(taskKey, this.ttlMs)
-        .xadd(eventsKey, 'MAXLEN', '~', this.maxEvents, '*', 'e', JSON.stringify(event))
-        .pexpire(eventsKey, this.ttlMs)
-        .exec(),
-    );
+    const transaction = this.redis.multi().hset(taskKey, serialise({ ...fields, status, finishedAt: Date.now() })).pexpire(taskKey, this.ttlMs);
+    succeeded(await this.addEvents(transaction, id, [event]).exec());
     return true;
   }
 
   async append(id: string, events: TaskEvent[]): Promise<string[]> {
     if (events.length === 0) return [];
-    const key = this.eventsKey(id);
-    const pipeline = this.redis.pipeline();
-    for (const event of events) pipeline.xadd(key, 'MAXLEN', '~', this.maxEvents, '*', 'e', JSON.stringify(event));
-    pipeline.pexpire(key, this.ttlMs);
-    const results = succeeded(await pipeline.exec());
+    const results = succeeded(await this.addEvents(this.redis.pipeline(), id, events).exec());
     return results.slice(0, events.length).map(([, streamId]) => String(streamId));
+  }
+
+  /** Queues `events` on a task's stream (capped, its lifetime renewed): one XADD each, then PEXPIRE. */
+  private addEvents(commands: ChainableCommander, id: string, events: readonly TaskEvent[]): ChainableCommander {
+    const key = this.eventsKey(id);
+    for (const event of events) commands.xadd(key, 'MAXLEN', '~', this.maxEvents, '*', 'e', JSON.stringify(event));
+    return commands.pexpire(key, this.ttlMs);
   }
 
   /** Events after `afterId` ('0' = from the start), waiting up to `blockMs` for new ones. */

@@ -1,16 +1,21 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { brokerRights, brokerTopology, CONSUMER_GROUPS, TOPICS } from '@aip/contracts';
-import { createGroups, createTopics, ensureBroker, stopBroker, wipeBroker, type BrokerOptions } from '@aip/rocketmq-local';
-import { applyAccessControl } from '@aip/rocketmq-local/acl';
+import { brokerSecretVariable, USERS_SCRIPT_PATH } from '@aip/deploy-tools';
+import { createGroups, createTopics, ensureBroker, mqadminCommand, stopBroker, wipeBroker, type BrokerOptions } from '@aip/rocketmq-local';
 import { createKey, deleteKeys, eventually, startApp, startApps, stopApp, testRedis, uniqueName, type RunningApp } from '@aip/testing';
 import { Producer, SimpleConsumer } from 'rocketmq-client-nodejs';
 
 // The broker as a trust boundary: with ACL 2.0 on (one user per service, rights derived from the
 // contracts), a client without credentials, or with another service's, cannot publish where the
 // platform trusts what it reads — skip the limiter, send users a push, feed the knowledge base.
+// The users and rights are applied by the script containers use (deploy/k8s/components/local-deps/
+// create-users.sh), run with mqadmin of the same RocketMQ release, so what is proven here is what a
+// compose or Kubernetes deployment gets.
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const base = Number(process.env['ACL_ROCKETMQ_PORT_BASE'] ?? 21_000);
 const admin = { accessKey: 'aip-admin', secretKey: 'admin-secret-0123456789' };
@@ -38,11 +43,27 @@ beforeAll(async () => {
     const { topics, groups } = brokerTopology();
     await createTopics([...topics], { namesrv: broker.namesrv });
     await createGroups([...groups], { namesrv: broker.namesrv });
-    await applyAccessControl(brokerRights().map(({ user, publish, subscribe }) => ({ credentials: { accessKey: user, secretKey: password(user) }, publish, subscribe })), { namesrv: broker.namesrv });
+    const { stdout } = await runUsersScript(broker.namesrv!);
+    expect(stdout).toContain(`access control applied: ${brokerRights().length} users`);
   } finally {
     if (shared !== undefined) process.env['ROCKETMQ_ENDPOINTS'] = shared;
   }
 }, 240_000);
+
+/** create-users.sh as a Job runs it: mqadmin (here the jars of the local broker), the admin secret, one secret per user. */
+async function runUsersScript(namesrv: string) {
+  const command = mqadminCommand(options);
+  const wrapper = join(dataDir, 'mqadmin');
+  // As the image's bin/mqadmin (tools.sh): JAVA_OPT from the environment goes to the JVM.
+  const quote = (arg: string) => `'${arg.replaceAll("'", "'\\''")}'`;
+  writeFileSync(wrapper, `#!/bin/sh\nexec ${[command.file, ...command.jvmArgs].map(quote).join(' ')} $JAVA_OPT ${command.mainClass} "$@"\n`);
+  chmodSync(wrapper, 0o755);
+  const secrets = Object.fromEntries(brokerRights().map(({ user }) => [brokerSecretVariable(user), password(user)]));
+  return promisify(execFile)('sh', [join(root, USERS_SCRIPT_PATH)], {
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: dataDir, NAMESRV_ADDR: namesrv, MQADMIN: wrapper, ROCKETMQ_ADMIN_USER: admin.accessKey, ROCKETMQ_ADMIN_SECRET: admin.secretKey, ...secrets },
+    timeout: 180_000,
+  });
+}
 
 const apps: RunningApp[] = [];
 const prefix = `${uniqueName('acl')}:`;

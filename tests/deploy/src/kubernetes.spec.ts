@@ -1,11 +1,11 @@
 // Renders every overlay with `kubectl kustomize`, validates each object against its schema, and
 // checks what must hold for every app and how the overlays differ.
-import { brokerTopology, CONSUMER_GROUPS, TOPICS } from '@aip/contracts';
+import { brokerRights, brokerTopology, CONSUMER_GROUPS, TOPICS } from '@aip/contracts';
 import { byKind, find, renderOverlay, selects, validateObject, type K8sObject } from './support/kubernetes.ts';
 import { overlays, read, workspaceApps, type Overlay } from './support/workspace.ts';
 // tools/deploy is not an npm workspace yet (root package.json): import it by path until it is.
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { DEPLOY_APPS, generatedFiles, parseTopologyScript, PRE_STOP_SECONDS } from '../../../tools/deploy/index.ts';
+import { ADMIN_PORT, brokerSecretVariable, DEPLOY_APPS, generatedFiles, parseTopologyScript, PRE_STOP_SECONDS } from '../../../tools/deploy/index.ts';
 
 const rendered = new Map<Overlay, K8sObject[]>();
 const PUBLIC_APPS = ['access', 'knowledge-ingest', 'rtc-push'];
@@ -175,7 +175,9 @@ describe('overlay local (single-node cluster, dependencies inside)', () => {
     expect(byKind(objects(), 'StatefulSet').map((set) => set.metadata.name).sort()).toEqual(['qdrant', 'redis', 'rocketmq-broker', 'rocketmq-namesrv']);
     const broker = find(objects(), 'StatefulSet', 'rocketmq-broker');
     expect(broker.spec.template.spec.containers[0].image).toBe('apache/rocketmq:5.5.0');
-    expect(broker.spec.template.spec.containers[0].command.join(' ')).toContain('--enable-proxy');
+    expect(broker.spec.template.spec.containers[0].command).toEqual(['sh', '/config/start-broker.sh']);
+    const config = find(objects(), 'ConfigMap', broker.spec.template.spec.volumes.find((volume: { name: string }) => volume.name === 'config').configMap.name);
+    expect(config.data!['start-broker.sh']).toContain('exec sh mqbroker --enable-proxy');
     for (const name of ['rocketmq-broker', 'redis', 'qdrant']) expect(find(objects(), 'StatefulSet', name).spec.volumeClaimTemplates).toHaveLength(1);
   });
 
@@ -184,7 +186,27 @@ describe('overlay local (single-node cluster, dependencies inside)', () => {
     const volume = job.spec.template.spec.volumes.find((candidate: { configMap?: { name: string } }) => candidate.configMap);
     const script = find(objects(), 'ConfigMap', volume.configMap.name).data!['create-topology.sh']!;
     expect(parseTopologyScript(script)).toEqual(brokerTopology());
-    expect(job.spec.template.spec.containers[0].command).toEqual(['sh', '/scripts/create-topology.sh']);
+    expect(job.spec.template.spec.containers[0].command).toEqual(['sh', '-c', 'sh /scripts/create-topology.sh && sh /scripts/create-users.sh']);
+  });
+
+  it('runs the broker with access control on; each app signs in as its own broker user, with the secret the Job gave that user', () => {
+    const secret = (prefix: string) => {
+      const found = byKind(objects(), 'Secret').find((candidate) => candidate.metadata.name.startsWith(prefix))! as unknown as { data: Record<string, string> };
+      return Object.fromEntries(Object.entries(found.data).map(([key, value]) => [key, Buffer.from(value, 'base64').toString()]));
+    };
+    const auth = secret('rocketmq-auth-');
+    const job = find(objects(), 'Job', 'rocketmq-topology');
+    expect(job.spec.template.spec.containers[0].envFrom).toEqual([{ secretRef: { name: expect.stringMatching(/^rocketmq-auth-/) } }]);
+    for (const { user } of brokerRights()) expect(auth[brokerSecretVariable(user)]).toBeTruthy();
+    expect(find(objects(), 'StatefulSet', 'rocketmq-broker').spec.template.spec.containers[0].env).toEqual(
+      expect.arrayContaining([{ name: 'ROCKETMQ_ADMIN_SECRET', valueFrom: { secretKeyRef: { name: expect.stringMatching(/^rocketmq-auth-/), key: 'ROCKETMQ_ADMIN_SECRET' } } }]),
+    );
+    for (const name of workspaceApps()) {
+      expect(secret(`${name}-secrets-`)).toMatchObject({ ROCKETMQ_ACCESS_KEY: name, ROCKETMQ_SECRET_KEY: auth[brokerSecretVariable(name)] });
+      if (name === 'access' || name === 'inference') expect(secret(`${name}-secrets-`)['CONFIG_ENCRYPTION_KEY']).toBe(secret('access-secrets-')['CONFIG_ENCRYPTION_KEY']);
+      const refs = find(objects(), 'Deployment', name).spec.template.spec.containers[0].envFrom;
+      expect(refs).toEqual(expect.arrayContaining([{ secretRef: { name: expect.stringMatching(new RegExp(`^${name}-secrets-`)) } }]));
+    }
   });
 
   it('points the apps at the in-cluster broker, Redis and Qdrant', () => {
@@ -223,12 +245,25 @@ describe('overlay production (external dependencies)', () => {
     expect(trigger.metadata.query).toContain(`topic="${TOPICS.aiInference.name}"`);
   });
 
-  it('has a ServiceMonitor scraping /metrics of every app', () => {
+  it('has a ServiceMonitor scraping /metrics of every app on its admin port', () => {
     for (const name of workspaceApps()) {
       const monitor = find(objects(), 'ServiceMonitor', name);
       expect(selects(monitor.spec.selector, find(objects(), 'Service', name).metadata.labels!)).toBe(true);
-      expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: 'http', path: '/metrics' })]);
+      expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: 'admin', path: '/metrics' })]);
     }
+  });
+
+  it('serves the admin API and metrics on a port that no public policy admits', () => {
+    for (const name of workspaceApps()) {
+      const container = find(objects(), 'Deployment', name).spec.template.spec.containers[0];
+      expect(container.ports).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'admin', containerPort: ADMIN_PORT })]));
+      expect(container.env).toEqual(expect.arrayContaining([{ name: 'ADMIN_PORT', value: String(ADMIN_PORT) }]));
+      expect(find(objects(), 'Service', name).spec.ports).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'admin', targetPort: 'admin' })]));
+    }
+    const publicPorts = find(objects(), 'NetworkPolicy', 'allow-public-apps').spec.ingress.flatMap((rule: { ports: { port: string }[] }) => rule.ports.map((port) => port.port));
+    expect(publicPorts).toEqual(['http']);
+    const internal = find(objects(), 'NetworkPolicy', 'allow-internal-apps').spec.ingress[0];
+    expect(internal.ports.map((port: { port: string }) => port.port)).toEqual(['http', 'admin']);
   });
 
   it('uses versioned images from a registry', () => {

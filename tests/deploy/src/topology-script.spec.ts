@@ -30,6 +30,8 @@ echo "$*" >> "${dir}/calls"
 if [ "$1" = clusterList ]; then
   echo "#Cluster Name     #Broker Name            #BID  #Addr"
   if [ -e "${dir}/registered" ]; then echo "DefaultCluster     broker-a                0     10.0.0.7:10911"; else touch "${dir}/registered"; fi
+else
+  echo "create to 10.0.0.7:10911 success."
 fi
 `,
   );
@@ -63,6 +65,29 @@ describe('create-topology.sh', () => {
       code: 1,
       stderr: expect.stringContaining('no broker of cluster DefaultCluster registered at namesrv:9876'),
     });
+  });
+
+  it('stops at a command mqadmin failed, although mqadmin exits 0 then', async () => {
+    writeFileSync(
+      join(dir, 'mqadmin'),
+      `#!/bin/sh\nif [ "$1" = clusterList ]; then echo "DefaultCluster broker-a 0 10.0.0.7:10911"; else echo "org.apache.rocketmq.tools.command.SubCommandException: UpdateTopicSubCommand command failed"; fi\nexit 0\n`,
+    );
+    chmodSync(join(dir, 'mqadmin'), 0o755);
+    await expect(run({ NAMESRV_ADDR: 'namesrv:9876', MQADMIN: join(dir, 'mqadmin') })).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/topic \S+ failed:\n.*UpdateTopicSubCommand command failed/),
+    });
+  });
+
+  it('signs mqadmin in as the admin user when the broker has access control on', async () => {
+    // The stand-in records the credentials mqadmin would read: conf/tools.yml under rocketmq.home.dir.
+    writeFileSync(
+      join(dir, 'mqadmin'),
+      `#!/bin/sh\nhome=$(printf '%s' "$JAVA_OPT" | sed -n 's/.*-Drocketmq.home.dir=\\([^ ]*\\).*/\\1/p')\ncp "$home/conf/tools.yml" "${dir}/tools.yml"\nif [ "$1" = clusterList ]; then echo "DefaultCluster"; else echo success; fi\n`,
+    );
+    chmodSync(join(dir, 'mqadmin'), 0o755);
+    await run({ NAMESRV_ADDR: 'namesrv:9876', MQADMIN: join(dir, 'mqadmin'), ROCKETMQ_ADMIN_USER: 'ops', ROCKETMQ_ADMIN_SECRET: 's3cret-value' });
+    expect(readFileSync(join(dir, 'tools.yml'), 'utf8')).toBe('accessKey: ops\nsecretKey: s3cret-value\n');
   });
 
   it('refuses to run without a name server address', async () => {

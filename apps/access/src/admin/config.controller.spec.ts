@@ -1,9 +1,10 @@
 import { NotFoundException } from '@nestjs/common';
 import type { EventPublisher } from '@aip/messaging';
 import type { ConfigDocuments } from '@aip/runtime';
+import { openRoutingSecrets, SealedSecretError, SecretBox, type ModelRoutingConfig } from '@aip/llm';
 import { ConfigController } from './config.controller.ts';
 
-function setup() {
+function setup(env: { CONFIG_ENCRYPTION_KEY?: string } = {}) {
   const stored = new Map<string, unknown>();
   const published: string[] = [];
   const documents = {
@@ -11,7 +12,7 @@ function setup() {
     put: async (name: string, body: unknown) => (stored.set(name, { version: 1, body }), { version: 1, body }),
   } as unknown as ConfigDocuments;
   const publisher = { publish: async (type: string) => void published.push(type) } as unknown as EventPublisher;
-  return { controller: new ConfigController(documents, publisher), stored, published };
+  return { controller: new ConfigController(documents, publisher, env), stored, published };
 }
 
 describe('ConfigController', () => {
@@ -45,5 +46,25 @@ describe('ConfigController', () => {
     const foreign = { models: { other: { providers: [{ ...routing.models.gpt.providers[0], apiKey: '<redacted:…cdef>' }] } } };
     await expect(controller.put('routing', foreign)).rejects.toMatchObject({ status: 400 });
   });
-});
 
+  it('with CONFIG_ENCRYPTION_KEY: stores provider secrets sealed, which inference opens with the same key and nothing else does', async () => {
+    const key = 'an-encryption-key-of-32-characters-or-more';
+    const { controller, stored } = setup({ CONFIG_ENCRYPTION_KEY: key });
+    const provider = { name: 'openai', kind: 'openai-compatible', baseUrl: 'https://api.openai.com/v1', model: 'gpt-4o-mini', apiKey: 'sk-live-0123456789abcdef', headers: { 'api-key': 'header-secret-0123456789' } };
+    await controller.put('routing', { models: { gpt: { providers: [provider] } } });
+    const atRest = JSON.stringify(stored.get('routing'));
+    // Whoever reads Redis reads sealed values, not the keys.
+    expect(atRest).not.toContain('sk-live');
+    expect(atRest).not.toContain('header-secret');
+    expect(atRest.match(/sealed:v1:/g)).toHaveLength(2);
+    // The admin API still shows the last four characters of the real key, and a GET → PUT keeps it.
+    const shown = (await controller.get('routing')) as { body: { models: { gpt: { providers: [{ apiKey: string }] } } } };
+    expect(shown.body.models.gpt.providers[0].apiKey).toBe('<redacted:…cdef>');
+    await controller.put('routing', shown.body);
+    const body = (stored.get('routing') as { body: ModelRoutingConfig }).body;
+    expect(openRoutingSecrets(body, new SecretBox(key)).models['gpt']!.providers[0]).toMatchObject({ apiKey: 'sk-live-0123456789abcdef', headers: { 'api-key': 'header-secret-0123456789' } });
+    // Inference without the key (or with another) refuses the document instead of calling providers with ciphertext.
+    expect(() => openRoutingSecrets(body, undefined)).toThrow(SealedSecretError);
+    expect(() => openRoutingSecrets(body, new SecretBox('another-key-of-32-characters-or-more!!'))).toThrow(SealedSecretError);
+  });
+});

@@ -1,9 +1,9 @@
 import { BadRequestException, Body, Controller, Get, Inject, NotFoundException, Param, Put, UseGuards } from '@nestjs/common';
 import { intentCatalogueSchema } from '@aip/contracts';
-import { keepStoredSecrets, modelRoutingSchema, redactRoutingSecrets, UnknownRedactedSecretError, type ModelRoutingConfig } from '@aip/llm';
+import { keepStoredSecrets, modelRoutingSchema, openRoutingSecrets, redactRoutingSecrets, sealRoutingSecrets, SecretBox, UnknownRedactedSecretError, type ModelRoutingConfig } from '@aip/llm';
 import { policyDocumentSchema } from '@aip/rate-limit';
 import { EventPublisher } from '@aip/messaging';
-import { ConfigDocuments } from '@aip/runtime';
+import { ConfigDocuments, ENV, type BaseEnv } from '@aip/runtime';
 import type { z } from 'zod';
 import { wordsDocumentSchema } from '../moderation/moderation.service.ts';
 import { AdminGuard } from './admin.guard.ts';
@@ -36,15 +36,21 @@ function documentNamed(name: string): DocumentName {
 @Controller('admin/config')
 @UseGuards(AdminGuard)
 export class ConfigController {
+  /** Seals provider secrets before they reach Redis (CONFIG_ENCRYPTION_KEY); without it they are stored as sent. */
+  private readonly box: SecretBox | undefined;
+
   constructor(
     @Inject(ConfigDocuments) private readonly documents: ConfigDocuments,
     @Inject(EventPublisher) private readonly publisher: EventPublisher,
-  ) {}
+    @Inject(ENV) env: Pick<BaseEnv, 'CONFIG_ENCRYPTION_KEY'>,
+  ) {
+    this.box = env.CONFIG_ENCRYPTION_KEY ? new SecretBox(env.CONFIG_ENCRYPTION_KEY) : undefined;
+  }
 
   @Get(':name')
   async get(@Param('name') name: string) {
     const document = await this.documents.get(documentNamed(name));
-    return document ? shown(name, document) : { version: 0, body: null };
+    return document ? this.shown(name, document) : { version: 0, body: null };
   }
 
   @Put(':name')
@@ -57,7 +63,7 @@ export class ConfigController {
       // Provider secrets shown redacted by GET and sent back unchanged keep their stored values.
       const stored = await this.documents.get<ModelRoutingConfig>('routing');
       try {
-        data = keepStoredSecrets(parsed.data as ModelRoutingConfig, stored?.body);
+        data = sealRoutingSecrets(keepStoredSecrets(parsed.data as ModelRoutingConfig, stored && this.opened(stored.body)), this.box);
       } catch (error) {
         if (error instanceof UnknownRedactedSecretError) throw new BadRequestException([error.message]);
         throw error;
@@ -65,11 +71,16 @@ export class ConfigController {
     }
     const document = await this.documents.put(name, data);
     await this.publisher.publish(spec.event, { documentId: name, version: document.version }, { tenantId: 'platform' });
-    return shown(name, document);
+    return this.shown(name, document);
   }
-}
 
-/** A document as the admin API shows it: the routing document without its provider secrets. */
-function shown<D extends { body: unknown }>(name: string, document: D): D {
-  return name === 'routing' ? { ...document, body: redactRoutingSecrets(document.body as ModelRoutingConfig) } : document;
+  /** The stored routing document with its secrets opened (sealed values stay sealed without a key). */
+  private opened(routing: ModelRoutingConfig): ModelRoutingConfig {
+    return this.box ? openRoutingSecrets(routing, this.box) : routing;
+  }
+
+  /** A document as the admin API shows it: the routing document without its provider secrets. */
+  private shown<D extends { body: unknown }>(name: string, document: D): D {
+    return name === 'routing' ? { ...document, body: redactRoutingSecrets(this.opened(document.body as ModelRoutingConfig)) } : document;
+  }
 }
