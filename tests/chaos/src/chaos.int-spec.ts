@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startMockLlm, type MockLlm } from '@aip/mock-llm';
 import { uniqueName } from '@aip/testing';
 import { ChaosApp, ChaosBroker, ChaosRedis } from './chaos-stack.ts';
@@ -12,7 +14,7 @@ import { caughtBy, Load, summarise, type Entry, type Summary } from './load.ts';
 // `npm run chaos` runs the full sizes (CHAOS_SIZE=full); `npm test` runs a bounded version.
 const FULL = process.env['CHAOS_SIZE'] === 'full';
 const SIZE = {
-  workerKills: FULL ? 100 : 3,
+  workerKills: Number(process.env['CHAOS_WORKER_KILLS'] ?? (FULL ? 100 : 3)),
   limiterKills: FULL ? 5 : 1,
   accessKills: FULL ? 5 : 1,
   brokerRestarts: FULL ? 5 : 1,
@@ -23,7 +25,8 @@ const SIZE = {
 const ADMIN_TOKEN = 'chaos-admin-token-0123456789';
 const ANSWER = 'The Forbidden City, the Temple of Heaven and the Summer Palace are worth a visit.';
 const DEADLINE_MS = 120_000;
-const LEASE_MS = 10_000;
+// The workers' lease: how long a request caught by a kill waits before the other worker takes it.
+const LEASE_MS = Number(process.env['CHAOS_LEASE_MS'] ?? 10_000);
 
 const broker = new ChaosBroker();
 const redis = new ChaosRedis();
@@ -77,7 +80,7 @@ beforeAll(async () => {
   await Promise.all([broker.start(), redis.start()]);
   mock = await startMockLlm({ reply: ANSWER, tokensPerSecond: 20 });
   const routing = { models: { mock: { providers: [{ name: 'mock', kind: 'openai-compatible', baseUrl: mock.url, model: 'gpt-mock', firstTokenTimeoutMs: 5_000 }] } } };
-  const shared = { REDIS_PREFIX: `${uniqueName('chaos')}:`, REDIS_URL: redis.url, ROCKETMQ_ENDPOINTS: broker.endpoints, LOG_LEVEL: 'error' };
+  const shared = { REDIS_PREFIX: `${uniqueName('chaos')}:`, REDIS_URL: redis.url, ROCKETMQ_ENDPOINTS: broker.endpoints, LOG_LEVEL: process.env['CHAOS_LOG_LEVEL'] ?? 'error' };
   limiters = [0, 1].map(() => new ChaosApp('rate-limiter', shared));
   workers = ['chaos-w1', 'chaos-w2'].map((id) => new ChaosApp('inference', { ...shared, MODEL_ROUTING: JSON.stringify(routing), WORKER_ID: id, INFERENCE_SLOTS: '16', LEASE_MS: String(LEASE_MS), RAG_TOP_K: '0' }));
   access = new ChaosApp('access', { ...shared, ADMIN_TOKEN, MODELS: 'mock', IP_RATE_LIMIT: '0' });
@@ -88,6 +91,9 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
+  // CHAOS_LOG_DIR=… keeps what each app printed (with CHAOS_LOG_LEVEL=info, to follow a lost request).
+  const logDir = process.env['CHAOS_LOG_DIR'];
+  if (logDir) for (const [i, app] of [...limiters, ...workers, access].entries()) if (app?.app) writeFileSync(join(logDir, `${i}-${app.name}.log`), app.app.output.join(''));
   await Promise.all([...limiters, ...workers, access].filter(Boolean).map((app) => app.stop()));
   await mock?.close();
   redis.stop();

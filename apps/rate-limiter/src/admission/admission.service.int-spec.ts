@@ -23,6 +23,8 @@ let queue: DeadlineQueue;
 let service: AdmissionService;
 const published: { type: EventType; data: unknown }[] = [];
 let brokerDown = false;
+/** Redis refusing the pump's put-back (as during a Redis restart), while the rest still works. */
+let putBackRefused = false;
 
 function platform(keyPrefix: string) {
   const publisher = {
@@ -35,7 +37,12 @@ function platform(keyPrefix: string) {
     tasks: new TaskStore(redis, { prefix: keyPrefix }),
     keys: new ApiKeyStore(redis, keyPrefix),
     admission: new AdmissionControl(redis, { prefix: `${keyPrefix}rl:` }),
-    queue: new DeadlineQueue(redis, { prefix: `${keyPrefix}rl:` }),
+    queue: new (class extends DeadlineQueue {
+      override async enqueue(...args: Parameters<DeadlineQueue['enqueue']>) {
+        if (putBackRefused) throw new Error('Connection is closed. (test)');
+        return super.enqueue(...args);
+      }
+    })(redis, { prefix: `${keyPrefix}rl:` }),
   };
   const env = rateLimiterEnvSchema.parse({ REDIS_PREFIX: keyPrefix, QUEUE_PUMP_MS: '20', CHECK_WORKER_CAPACITY: 'false', MAX_PARKED_PER_KEY: '3' });
   const admissionService = new AdmissionService(parts.admission, parts.queue, new WorkerRegistry(redis, { prefix: `${keyPrefix}rl:` }), parts.keys, parts.tasks, publisher, new ConfigDocuments(redis, keyPrefix), env, pino({ level: 'silent' }));
@@ -94,6 +101,26 @@ describe('the deadline-queue pump', () => {
     await eventually(() => admittedIds().includes(parked[0]!.data.taskId), 'the first parked request admitted after the outage', 5_000);
     // The other still waits for the slot (it is never lost, only briefly in the pump's hands).
     await eventually(async () => (await queue.cancel(parked[1]!.data.taskId)) !== undefined, 'the second still parked', 2_000);
+  });
+
+  it('loses nothing when Redis also refuses to take a request back: it is kept in memory and put back once Redis answers', async () => {
+    const { record } = await keys.create({ tenantId: 'acme', policy: { id: 'one-b', maxConcurrent: 1 } });
+    const first = await submitted(record.id);
+    await service.submit(first);
+    const parked = await submitted(record.id);
+    await service.submit(parked);
+    brokerDown = true;
+    putBackRefused = true;
+    try {
+      await admission.release(reservationOf(first.data.taskId));
+      // Taken by the pump, not forwarded, not taken back: before the fix it was gone here.
+      await eventually(async () => (await queue.size()) === 0, 'the pump to take the parked request', 2_000);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    } finally {
+      brokerDown = false;
+      putBackRefused = false;
+    }
+    await eventually(() => admittedIds().includes(parked.data.taskId), 'the request admitted once Redis and the broker are back', 5_000);
   });
 
   it('refuses at once what the key cannot park (MAX_PARKED_PER_KEY), with the reason', async () => {

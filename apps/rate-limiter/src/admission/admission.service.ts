@@ -25,6 +25,8 @@ export class AdmissionService implements OnApplicationBootstrap, OnApplicationSh
   /** The `policies` run-time document (PUT /admin/config/policies), applied within a second. */
   private policies: PolicyDocument | undefined;
   private pumping = false;
+  /** Parked requests taken from the queue that Redis refused to take back: put back on the next pass. */
+  private readonly stranded: QueuedRequest[] = [];
   private lastSweep = 0;
   private readonly defaultPolicy: RateLimitPolicy;
 
@@ -50,9 +52,12 @@ export class AdmissionService implements OnApplicationBootstrap, OnApplicationSh
     }, 1_000, (error) => this.logger.warn({ err: String(error) }, 'could not apply the policies document'));
   }
 
-  onApplicationShutdown() {
+  async onApplicationShutdown() {
     clearInterval(this.pump);
     this.stopWatching?.();
+    await this.restoreStranded().catch((error) =>
+      this.logger.error({ taskIds: this.stranded.map((item) => item.requestId), err: String(error) }, 'parked requests could not be put back before shutdown: their tasks stay queued'),
+    );
   }
 
   async submit(event: Submitted, queuedSince = Date.parse(event.time)): Promise<void> {
@@ -180,9 +185,15 @@ export class AdmissionService implements OnApplicationBootstrap, OnApplicationSh
     if (this.pumping) return;
     this.pumping = true;
     try {
+      await this.restoreStranded();
       for (const expired of await this.queue.takeExpired()) {
         const { event } = JSON.parse(expired.payload) as { event: Submitted };
-        await this.reject(event, 'deadline_exceeded', 'no capacity freed before the request\'s deadline');
+        try {
+          await this.reject(event, 'deadline_exceeded', 'no capacity freed before the request\'s deadline');
+        } catch (error) {
+          // Taken but not ended (broker or Redis trouble): back into the queue, expired, for the next pass.
+          await this.putBack(expired, error);
+        }
       }
       // Expired leases already stop counting in the admission script; the sweep only frees their
       // memory, so once a second is plenty (the pump itself runs every QUEUE_PUMP_MS).
@@ -218,10 +229,19 @@ export class AdmissionService implements OnApplicationBootstrap, OnApplicationSh
       appMetrics.admissions.inc({ outcome: 'requeued', reason: 'error' });
       this.logger.warn({ taskId, err: String(cause) }, 'could not admit a parked request: it waits for the next pass');
     } catch (error) {
-      // Redis refused the write right after handing the item over: the task stays queued and its
-      // client times out. Counted and logged at error level with the task id so it can be replayed.
-      appMetrics.admissions.inc({ outcome: 'lost', reason: 'error' });
-      this.logger.error({ taskId, err: String(error), cause: String(cause) }, 'could not put a parked request back into the deadline queue');
+      // Redis refused the write right after handing the item over (an outage): kept in memory and
+      // put back first on the next pass. The chaos suite lost such requests when they were dropped.
+      this.stranded.push(item);
+      appMetrics.admissions.inc({ outcome: 'stranded', reason: 'error' });
+      this.logger.warn({ taskId, err: String(error), cause: String(cause) }, 'could not put a parked request back into the deadline queue: kept in memory, put back on the next pass');
+    }
+  }
+
+  /** Puts back what an outage left in memory, oldest first; throws (the pass stops) while Redis still refuses. */
+  private async restoreStranded() {
+    while (this.stranded.length > 0) {
+      await this.queue.enqueue(this.stranded[0]!);
+      this.stranded.shift();
     }
   }
 

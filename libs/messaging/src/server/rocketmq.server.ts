@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { EventPattern, Server, type CustomTransportStrategy } from '@nestjs/microservices';
 import { context as otelContext, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
 import {
@@ -23,6 +24,10 @@ import { PoisonMessageError, Subscription, type Lease } from '../consumer/subscr
 import { RocketMQContext } from '../ctx-host/rocketmq.context.ts';
 import type { BrokerHealth } from '../health/rocketmq.health.ts';
 import type { IdempotencyStore } from '../idempotency/idempotency.store.ts';
+
+/** How long a handler keeps being retried in-process across Redis outages before its failure counts. */
+const OUTAGE_RETRY_LIMIT_MS = 60_000;
+const OUTAGE_RETRY_PAUSE_MS = 250;
 import { MessagingMetrics } from '../metrics/messaging.metrics.ts';
 
 export const ROCKETMQ_TRANSPORT = Symbol('ROCKETMQ_TRANSPORT');
@@ -256,6 +261,28 @@ export class RocketMQServer extends Server implements CustomTransportStrategy {
     return subscription;
   }
 
+  /**
+   * A handler that failed while Redis was unreachable did not fail because of its message: it runs
+   * again, with the message still held (its lease renewed), once Redis answers, instead of spending
+   * one of the message's few delivery attempts on the outage. Found by the chaos suite: three Redis
+   * restarts a few seconds apart used up an inference request's three attempts, and its task was
+   * never ended. Up to OUTAGE_RETRY_LIMIT_MS, then the failure counts as usual.
+   */
+  private async outlastingRedisOutages<T>(idempotency: IdempotencyStore, plan: SubscriptionPlan, envelope: Envelope, attempt: () => Promise<T>): Promise<T> {
+    const since = Date.now();
+    for (;;) {
+      const started = Date.now();
+      try {
+        return await attempt();
+      } catch (error) {
+        if (!idempotency.outageSince(started) || Date.now() - since > OUTAGE_RETRY_LIMIT_MS) throw error;
+        this.log.warn({ group: plan.group, eventId: envelope.id, err: errorMessage(error) }, 'handler failed while Redis was unreachable: running it again once Redis answers');
+        await idempotency.reachable(OUTAGE_RETRY_LIMIT_MS);
+        await new Promise((resolve) => setTimeout(resolve, OUTAGE_RETRY_PAUSE_MS));
+      }
+    }
+  }
+
   private maxAttemptsOf(plan: SubscriptionPlan): number {
     const groupSpec = Object.values(CONSUMER_GROUPS).find((g) => g.name === plan.group);
     return plan.extras.maxAttempts ?? groupSpec?.maxAttempts ?? 16;
@@ -282,8 +309,9 @@ export class RocketMQServer extends Server implements CustomTransportStrategy {
 
     const idempotency = plan.extras.idempotent === false ? undefined : this.options.idempotency;
     if (!idempotency) return run();
-    lease.onRenew(() => idempotency.renew(plan.group, envelope.id));
-    const outcome = await idempotency.once(plan.group, envelope.id, run);
+    const holder = randomUUID();
+    lease.onRenew(() => idempotency.renew(plan.group, envelope.id, holder));
+    const outcome = await this.outlastingRedisOutages(idempotency, plan, envelope, () => idempotency.once(plan.group, envelope.id, run, holder));
     if (outcome === 'skipped') {
       this.metrics.duplicates.inc({ group: plan.group, topic: plan.topic, tag: message.tag ?? '' });
       this.log.info({ group: plan.group, eventId: envelope.id, type }, 'duplicate delivery skipped');
