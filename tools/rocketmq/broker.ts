@@ -248,18 +248,10 @@ function writeConfigs(cfg: ResolvedConfig): { namesrvConf: string; proxyConf: st
     // The proxy caches "topic not found" for topicRouteServiceCacheRefreshSeconds (default 20 s):
     // a client that asked for a topic before it was created kept failing for ~20 s.
     topicRouteServiceCacheRefreshSeconds: 2,
-    ...PROXY_LEASE_SETTINGS,
     ...(cfg.auth ? authProxySettings(cfg.auth.admin) : {}),
   }, null, 2)}\n`);
   return { namesrvConf, proxyConf, brokerConf };
 }
-
-/**
- * The least invisible duration (lease) a receive may ask for; the proxy's default is 10 s. A request
- * caught by a worker's crash waits for its lease to run out, so the lease bounds that wait:
- * inference may run with LEASE_MS down to this (containers get the same proxy setting).
- */
-export const PROXY_LEASE_SETTINGS = { minInvisibleTimeMillsForRecv: 5_000 } as const;
 
 const AUTH = 'org.apache.rocketmq.auth';
 

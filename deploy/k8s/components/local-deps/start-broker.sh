@@ -28,7 +28,6 @@ EOF
 cat > "$PROXY_CONF" <<EOF
 {
   "rocketMQClusterName": "${ROCKETMQ_CLUSTER:-DefaultCluster}",
-  "minInvisibleTimeMillsForRecv": 5000,
   "authenticationEnabled": true,
   "authenticationProvider": "org.apache.rocketmq.auth.authentication.provider.DefaultAuthenticationProvider",
   "authenticationMetadataProvider": "org.apache.rocketmq.proxy.auth.ProxyAuthenticationMetadataProvider",

@@ -76,4 +76,17 @@ describe('IdempotencyStore claims', () => {
     await store.reachable(10_000);
     expect(await store.claim('g', 'e2', 'holder-b')).toBe('claimed');
   }, 30_000);
+
+  it('left by a dead holder are waited out, not refused: a redelivery runs once the claim expires, spending no attempt', async () => {
+    const store = new IdempotencyStore(redis, { prefix: 'dead:', processingTtlMs: 800 });
+    expect(await store.claim('g', 'e3', 'killed-worker')).toBe('claimed'); // never renewed, never released
+    let ran = false;
+    expect(await store.once('g', 'e3', async () => void (ran = true), 'next-worker')).toBe('ran');
+    expect(ran).toBe(true);
+    // A live holder that finishes first: the waiting delivery skips instead of running twice.
+    expect(await store.claim('g', 'e4', 'live-worker')).toBe('claimed');
+    setTimeout(() => void store.complete('g', 'e4'), 200);
+    expect(await store.once('g', 'e4', async () => { throw new Error('must not run'); }, 'duplicate')).toBe('skipped');
+  });
 });
+

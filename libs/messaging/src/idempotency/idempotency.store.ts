@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
 const RELEASE_RETRY_MS = 500;
+const BUSY_POLL_MS = 250;
 
 /**
  * How long a handled event id is remembered by default: longer than a message can keep being
@@ -66,6 +67,21 @@ export class IdempotencyStore {
     return (await this.redis.eval(CLAIM_LUA, 1, this.key(consumer, eventId), `processing:${holder}`, this.processingTtlMs)) as ClaimResult;
   }
 
+  /**
+   * A claim, waiting while another holder has it — for at most its TTL. A message redelivered
+   * because its worker died finds the dead worker's claim until that expires: refusing it as busy
+   * spent one of the message's few attempts (two kills could dead-letter a request), while the
+   * caller still holds the message and can wait. A live holder finishes first ('done').
+   */
+  private async claimWhenFree(consumer: string, eventId: string, holder: string): Promise<ClaimResult> {
+    const until = Date.now() + this.processingTtlMs + BUSY_POLL_MS;
+    for (;;) {
+      const claim = await this.claim(consumer, eventId, holder);
+      if (claim !== 'busy' || Date.now() >= until) return claim;
+      await new Promise((resolve) => setTimeout(resolve, BUSY_POLL_MS));
+    }
+  }
+
   /** Keeps `holder`'s claim alive while its handler runs. */
   async renew(consumer: string, eventId: string, holder: string): Promise<void> {
     await this.redis.eval(RENEW_LUA, 1, this.key(consumer, eventId), `processing:${holder}`, this.processingTtlMs);
@@ -115,7 +131,7 @@ export class IdempotencyStore {
    * run: the same holder may call again (after a Redis outage) and finds its own claim.
    */
   async once(consumer: string, eventId: string, work: () => Promise<void>, holder: string = randomUUID()): Promise<'ran' | 'skipped'> {
-    const claim = await this.claim(consumer, eventId, holder);
+    const claim = await this.claimWhenFree(consumer, eventId, holder);
     if (claim === 'done') return 'skipped';
     if (claim === 'busy') throw new Error(`event ${eventId} is being handled by another consumer of ${consumer}`);
     try {
