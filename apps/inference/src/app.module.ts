@@ -2,12 +2,12 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { CooldownStore, ModelRouter } from '@aip/llm';
 import { MessagingModule } from '@aip/messaging';
-import { connectionOf, ENV, HealthController, REDIS } from '@aip/runtime';
+import { connectionOf, ENV, HealthController, LOGGER, REDIS } from '@aip/runtime';
 import { SessionHistoryStore, TaskStore } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { GenerationConsumer } from './generation/generation.consumer.ts';
-import { GenerationService, LOGGER } from './generation/generation.service.ts';
+import { GenerationService } from './generation/generation.service.ts';
 import { KNOWLEDGE, type KnowledgeSearch } from './generation/grounding.ts';
 import type { InferenceEnv } from './inference.config.ts';
 

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { WorkerRegistry } from '@aip/rate-limit';
+import { rateLimitPrefix, WorkerRegistry } from '@aip/rate-limit';
 import { BrokerHealth, IdempotencyStore, RocketMQServer } from '@aip/messaging';
 import { collectProcessMetrics, ConfigDocuments, connectionOf, createLogger, createRedis, listenApp } from '@aip/runtime';
 import { createEmbeddings, embeddingsConfigOf } from '@aip/embeddings';
@@ -42,7 +42,7 @@ await app.startAllMicroservices();
 
 // Heartbeat (free slots, for the limiter's capacity check) and lanes (session affinity): this
 // worker's own lane, and the lanes of workers that are gone, emptied so nothing routed there waits.
-const lanes = new LaneKeeper(new WorkerRegistry(redis, { prefix: `${env.REDIS_PREFIX}rl:`, heartbeatTtlMs: env.HEARTBEAT_TTL_MS }), server, {
+const lanes = new LaneKeeper(new WorkerRegistry(redis, { prefix: rateLimitPrefix(env.REDIS_PREFIX), heartbeatTtlMs: env.HEARTBEAT_TTL_MS }), server, {
   workerId: env.WORKER_ID,
   slots: env.INFERENCE_SLOTS,
   // Longer than a lease: a message the dead worker held comes back once its lease runs out.

@@ -5,7 +5,7 @@ import type { EmbeddingsInterface } from '@langchain/core/embeddings';
 import { ChatOpenAI } from '@langchain/openai';
 import { ApiKeyStore } from '@aip/keys';
 import { EventPublisher, MessagingModule } from '@aip/messaging';
-import { ConfigDocuments, connectionOf, ENV, HealthController, REDIS } from '@aip/runtime';
+import { ConfigDocuments, connectionOf, ENV, HealthController, LOGGER, REDIS } from '@aip/runtime';
 import { SessionHistoryStore } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -27,7 +27,7 @@ import { ShardLocks } from './sharding/shard-lock.ts';
 import { ShardRunner } from './sharding/shard-runner.ts';
 import { ActivityStore } from './state/activity.store.ts';
 import { UserStateStore } from './state/user-state.store.ts';
-import { EMBEDDINGS, LOGGER } from './tokens.ts';
+import { EMBEDDINGS } from './tokens.ts';
 
 /** What the process hands the module: clients it owns and closes itself. */
 export interface IntentSchedulerDeps {

@@ -2,19 +2,19 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { ApiKeyStore } from '@aip/keys';
 import { MessagingModule } from '@aip/messaging';
-import { AdmissionControl, DeadlineQueue, WorkerRegistry } from '@aip/rate-limit';
-import { ConfigDocuments, connectionOf, ENV, HealthController, REDIS } from '@aip/runtime';
+import { AdmissionControl, DeadlineQueue, rateLimitPrefix, WorkerRegistry } from '@aip/rate-limit';
+import { ConfigDocuments, connectionOf, ENV, HealthController, LOGGER, REDIS } from '@aip/runtime';
 import { TaskStore } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { AdmissionConsumer } from './admission/admission.consumer.ts';
-import { AdmissionService, LOGGER } from './admission/admission.service.ts';
+import { AdmissionService } from './admission/admission.service.ts';
 import type { RateLimiterEnv } from './rate-limiter.config.ts';
 
 @Module({})
 export class AppModule {
   static register(env: RateLimiterEnv, redis: Redis, logger: Logger): DynamicModule {
-    const prefix = `${env.REDIS_PREFIX}rl:`;
+    const prefix = rateLimitPrefix(env.REDIS_PREFIX);
     return {
       module: AppModule,
       imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'rate-limiter', logger }), TerminusModule.forRoot({ logger: false })],

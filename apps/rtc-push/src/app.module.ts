@@ -4,7 +4,7 @@ import { ModelCatalog, Moderation } from '@aip/chat-policy';
 import { CLOSE_CODES } from '@aip/contracts';
 import { ApiKeyStore } from '@aip/keys';
 import { EventPublisher, MessagingModule } from '@aip/messaging';
-import { ConfigDocuments, connectionOf, ENV, HealthController, REDIS, watchRedis } from '@aip/runtime';
+import { ConfigDocuments, connectionOf, ENV, HealthController, LOGGER, REDIS, watchRedis } from '@aip/runtime';
 import { SessionHistoryStore, TaskEventHub, TaskStore } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -21,7 +21,6 @@ import { pushConsumer } from './push/push.consumer.ts';
 import { PushRouter } from './push/push.router.ts';
 import type { RtcEnv } from './rtc.config.ts';
 
-export const LOGGER = Symbol('LOGGER');
 
 /** Closes every socket with 1001 before the HTTP server and the consumer go (the consumer drains itself). */
 class RtcLifecycle implements BeforeApplicationShutdown {

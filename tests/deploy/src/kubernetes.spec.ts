@@ -3,9 +3,7 @@
 import { brokerRights, brokerTopology, CONSUMER_GROUPS, TOPICS } from '@aip/contracts';
 import { byKind, find, renderOverlay, selects, validateObject, type K8sObject } from './support/kubernetes.ts';
 import { overlays, read, workspaceApps, type Overlay } from './support/workspace.ts';
-// tools/deploy is not an npm workspace yet (root package.json): import it by path until it is.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { ADMIN_PORT, brokerSecretVariable, DEPLOY_APPS, generatedFiles, parseTopologyScript, PRE_STOP_SECONDS } from '../../../tools/deploy/index.ts';
+import { ADMIN_PORT, brokerSecretVariable, DEPLOY_APPS, generatedFiles, parseTopologyScript, PRE_STOP_SECONDS } from '@aip/deploy-tools';
 
 const rendered = new Map<Overlay, K8sObject[]>();
 const PUBLIC_APPS = ['access', 'knowledge-ingest', 'rtc-push'];

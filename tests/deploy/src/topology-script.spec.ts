@@ -8,9 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { brokerTopology } from '@aip/contracts';
-// tools/deploy is not an npm workspace yet (root package.json): import it by path until it is.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { TOPOLOGY_SCRIPT_PATH } from '../../../tools/deploy/index.ts';
+import { TOPOLOGY_SCRIPT_PATH } from '@aip/deploy-tools';
 import { root } from './support/workspace.ts';
 
 let dir: string;

@@ -25,10 +25,12 @@ interface Task {
 
 /** The task as its client sees it, plus the worker that runs it (not shown to clients: read from the task record). */
 async function task(id: string): Promise<Task> {
-  const [view, workerId] = await Promise.all([
-    fetch(`${access.url}/v1/tasks/${id}`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.json() as Promise<Task>),
-    redis.hget(`${REDIS_PREFIX}task:{${id}}`, 'workerId'),
-  ]);
+  const view = (await (await fetch(`${access.url}/v1/tasks/${id}`, { headers: { authorization: `Bearer ${key}` } })).json()) as Task;
+  // Read after the view, not beside it: the worker writes its id before the final status, so a
+  // finished view guarantees the id is there. Read at the same time, the id could be read before
+  // the worker started and the view after it finished (an `extractive` answer takes milliseconds):
+  // on a loaded CI machine a completed task then showed no worker (a clean-clone CI run failed on it).
+  const workerId = await redis.hget(`${REDIS_PREFIX}task:{${id}}`, 'workerId');
   return { ...view, ...(workerId ? { workerId } : {}) };
 }
 

@@ -1,6 +1,6 @@
 import { BadRequestException, Body, Controller, Get, Inject, NotFoundException, Param, Put, UseGuards } from '@nestjs/common';
 import { intentCatalogueSchema } from '@aip/contracts';
-import { keepStoredSecrets, modelRoutingSchema, openRoutingSecrets, redactRoutingSecrets, sealRoutingSecrets, SecretBox, UnknownRedactedSecretError, type ModelRoutingConfig } from '@aip/llm';
+import { keepStoredSecrets, modelRoutingSchema, openRoutingSecrets, redactRoutingSecrets, SealedSecretError, sealRoutingSecrets, SecretBox, UnknownRedactedSecretError, type ModelRoutingConfig } from '@aip/llm';
 import { policyDocumentSchema } from '@aip/rate-limit';
 import { EventPublisher } from '@aip/messaging';
 import { ConfigDocuments, ENV, type BaseEnv } from '@aip/runtime';
@@ -74,9 +74,19 @@ export class ConfigController {
     return this.shown(name, document);
   }
 
-  /** The stored routing document with its secrets opened (sealed values stay sealed without a key). */
+  /**
+   * The stored routing document with its secrets opened. Sealed values stay as they are without a
+   * key, or when they were sealed with another one (a rotated key): shown redacted, kept when sent
+   * back; inference then refuses them until the secrets are sent again.
+   */
   private opened(routing: ModelRoutingConfig): ModelRoutingConfig {
-    return this.box ? openRoutingSecrets(routing, this.box) : routing;
+    if (!this.box) return routing;
+    try {
+      return openRoutingSecrets(routing, this.box);
+    } catch (error) {
+      if (error instanceof SealedSecretError) return routing;
+      throw error;
+    }
   }
 
   /** A document as the admin API shows it: the routing document without its provider secrets. */

@@ -2,7 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { Envelope } from '@aip/contracts';
 import { LlmError, ModelRouter, UnknownModelError, type ChatChunk, type FallbackChain, type LlmErrorKind } from '@aip/llm';
 import { EventPublisher } from '@aip/messaging';
-import { appMetrics, ENV, REDIS } from '@aip/runtime';
+import { appMetrics, ENV, LOGGER, REDIS } from '@aip/runtime';
 import { SessionHistoryStore, TaskStore, type TaskEvent } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -10,7 +10,6 @@ import type { InferenceEnv } from '../inference.config.ts';
 import { KNOWLEDGE, lastUserTurn, NO_GROUNDING, searchQuery, toGrounding, type Grounding, type KnowledgeSearch } from './grounding.ts';
 import { assemblePrompt } from './prompt.ts';
 
-export const LOGGER = Symbol('LOGGER');
 
 /** What a client is told when the model fails, by kind: actionable, and free of provider details. */
 const CLIENT_MESSAGES: Record<LlmErrorKind, string> = {

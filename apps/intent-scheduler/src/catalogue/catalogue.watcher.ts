@@ -1,8 +1,7 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { ConfigDocuments } from '@aip/runtime';
+import { ConfigDocuments, LOGGER } from '@aip/runtime';
 import type { Logger } from 'pino';
 import { SchedulerMetrics } from '../metrics/scheduler.metrics.ts';
-import { LOGGER } from '../tokens.ts';
 import { CatalogueError } from '@aip/contracts';
 import { CatalogueHolder } from './catalogue.holder.ts';
 

@@ -1,11 +1,10 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { ENV } from '@aip/runtime';
+import { ENV, LOGGER } from '@aip/runtime';
 import type { Logger } from 'pino';
 import type { IntentSchedulerEnv } from '../intent-scheduler.config.ts';
 import { SchedulerMetrics } from '../metrics/scheduler.metrics.ts';
 import { ShardRunner } from '../sharding/shard-runner.ts';
-import { LOGGER } from '../tokens.ts';
 
 const NAME = 'intent-tick';
 

@@ -1,11 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { groupOf, type Envelope } from '@aip/contracts';
 import { IngestError, IngestPipeline, KnowledgeRegistry, type KnowledgeBaseRecord } from '@aip/knowledge';
-import { ENV } from '@aip/runtime';
+import { ENV, LOGGER } from '@aip/runtime';
 import type { Logger } from 'pino';
 import { KbEvents } from '../common/kb-events.ts';
 import { knowledgeMetrics } from '../common/knowledge.metrics.ts';
-import { LOGGER } from '../common/tokens.ts';
 import { ContentStore } from '../content/content.store.ts';
 import { UploadQuota } from '../content/upload.quota.ts';
 import type { KnowledgeIngestEnv } from '../knowledge-ingest.config.ts';

@@ -1,4 +1,2 @@
 /** DI token of the KnowledgeStore adapter (LanceDB embedded, Qdrant in production). */
 export const KNOWLEDGE_STORE = Symbol('KNOWLEDGE_STORE');
-/** DI token of the app's pino logger. */
-export const LOGGER = Symbol('LOGGER');

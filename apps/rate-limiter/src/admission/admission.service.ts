@@ -3,12 +3,11 @@ import type { Envelope } from '@aip/contracts';
 import { ApiKeyStore } from '@aip/keys';
 import { EventPublisher } from '@aip/messaging';
 import { AdmissionControl, DeadlineQueue, limitSubject, policyDocumentSchema, rateLimitPolicySchema, resolvePolicy, WorkerRegistry, type PolicyDocument, type QueuedRequest, type RateLimitPolicy, type WorkerChoice } from '@aip/rate-limit';
-import { appMetrics, ConfigDocuments, ENV } from '@aip/runtime';
+import { appMetrics, ConfigDocuments, ENV, LOGGER } from '@aip/runtime';
 import { TaskStore } from '@aip/tasks';
 import type { Logger } from 'pino';
 import type { RateLimiterEnv } from '../rate-limiter.config.ts';
 
-export const LOGGER = Symbol('LOGGER');
 
 type Submitted = Envelope<'ai.request.submitted'>;
 type Rejection = 'rate_limited' | 'token_budget_exceeded' | 'concurrency_limit' | 'deadline_exceeded' | 'policy_denied' | 'no_capacity';

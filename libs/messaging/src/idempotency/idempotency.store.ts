@@ -93,8 +93,8 @@ export class IdempotencyStore {
 
   /**
    * Gives `holder`'s claim up after a failure so the retry can run at once. When Redis cannot be
-   * reached, it keeps trying in the background until the claim would have expired anyway: a claim
-   * left behind by an outage would otherwise refuse every redelivery ("busy") for its whole TTL.
+   * reached, it keeps trying until the claim would have expired anyway: a claim left behind by an
+   * outage would otherwise make every redelivery wait (or be refused as busy) for its whole TTL.
    */
   async release(consumer: string, eventId: string, holder: string): Promise<void> {
     const key = this.key(consumer, eventId);

@@ -24,11 +24,11 @@ import { PoisonMessageError, Subscription, type Lease } from '../consumer/subscr
 import { RocketMQContext } from '../ctx-host/rocketmq.context.ts';
 import type { BrokerHealth } from '../health/rocketmq.health.ts';
 import type { IdempotencyStore } from '../idempotency/idempotency.store.ts';
+import { MessagingMetrics } from '../metrics/messaging.metrics.ts';
 
 /** How long a handler keeps being retried in-process across Redis outages before its failure counts. */
 const OUTAGE_RETRY_LIMIT_MS = 60_000;
 const OUTAGE_RETRY_PAUSE_MS = 250;
-import { MessagingMetrics } from '../metrics/messaging.metrics.ts';
 
 export const ROCKETMQ_TRANSPORT = Symbol('ROCKETMQ_TRANSPORT');
 

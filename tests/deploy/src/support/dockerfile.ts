@@ -1,7 +1,6 @@
 // The runtime stage of a Dockerfile as Docker would run it: ENTRYPOINT + CMD (exec form), ENV with
 // build arguments substituted, HEALTHCHECK, USER, STOPSIGNAL. Parsed with dockerfile-ast.
 // dockerfile-ast is the parser under dockerfile-utils (installed with it, not yet a direct dependency).
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
 
 export interface RuntimeStage {
