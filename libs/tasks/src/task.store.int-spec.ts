@@ -1,7 +1,7 @@
 import { testRedis, uniqueName } from '@aip/testing';
 import type { Redis } from 'ioredis';
 import { TaskEventHub } from './task-event.hub.ts';
-import { TaskStore } from './task.store.ts';
+import { StaleRunError, TaskStore } from './task.store.ts';
 
 describe('TaskStore (real Redis)', () => {
   let redis: Redis;
@@ -86,25 +86,49 @@ describe('TaskStore (real Redis)', () => {
     expect((await store.read('t3')).map((e) => e.event.type)).toEqual(['status']);
   });
 
-  // Regression (chaos suite, Redis restarts): the status and the final event were two round trips;
-  // a connection lost between them left a `completed` task with no `done` event, and its followers
-  // (a streaming client, a synchronous completion) waited until their deadline.
-  it('writes a terminal status only together with its final event, even when Redis goes away after one round trip', async () => {
-    await store.create({ id: 't4', tenantId: 'acme', keyId: 'k', model: 'extractive', stream: true });
-    let writes = 0;
-    const flaky = new Proxy(redis, {
-      get: (target, name) => {
-        const value = Reflect.get(target, name) as unknown;
-        if (typeof value !== 'function') return value;
-        const writing = ['multi', 'pipeline', 'hset', 'xadd'].includes(String(name));
-        if (writing && ++writes > 1) return () => { throw new Error('Connection is closed.'); };
-        return (value as (...args: unknown[]) => unknown).bind(target);
-      },
-    });
-    const done = { type: 'done' as const, usage: { promptTokens: 1, completionTokens: 1, totalTokens: 2 }, finishReason: 'stop' as const, model: 'x' };
-    await new TaskStore(flaky, { prefix }).finish('t4', 'completed', { result: 'whole answer' }, done).catch(() => undefined);
-    const finished = (await store.get('t4'))?.status === 'completed';
-    const events = (await store.read('t4')).map((e) => e.event.type);
-    expect({ finished, events }).toEqual(finished ? { finished, events: ['done'] } : { finished, events: [] });
+  const done = { type: 'done' as const, usage: { promptTokens: 1, completionTokens: 1, totalTokens: 2 }, finishReason: 'stop' as const, model: 'x' };
+  const texts = async (id: string) => (await store.read(id)).map(({ event }) => (event.type === 'delta' ? event.text : event.type === 'status' ? event.status : event.type));
+
+  // Regression (chaos suite, Redis restarts): an answer came back with every delta twice, from two
+  // runs of one request writing into the same stream at once.
+  it('lets one run write a task at a time: a later delivery takes over, and the earlier one is refused', async () => {
+    await store.create({ id: 'r1', tenantId: 'acme', keyId: 'k', model: 'm', stream: true });
+    const first = await store.beginRun('r1', { attempt: 1 });
+    await first!.append([{ type: 'delta', text: 'The' }]);
+    const second = await store.beginRun('r1', { attempt: 2 });
+    await expect(first!.append([{ type: 'delta', text: ' late' }])).rejects.toMatchObject({ name: 'StaleRunError', reason: 'superseded' });
+    await second!.append([{ type: 'delta', text: 'The' }, { type: 'delta', text: ' end' }]);
+    await expect(first!.finish('completed', { result: 'The late' }, done)).rejects.toThrow(StaleRunError);
+    expect(await second!.finish('completed', { result: 'The end' }, done)).toBe(true);
+    expect(await texts('r1')).toEqual(['running', 'The', 'restart', 'running', 'The', ' end', 'done']);
+    expect(await store.get('r1')).toEqual(expect.objectContaining({ status: 'completed', result: 'The end', attempt: 2 }));
+    expect(Object.keys((await store.get('r1'))!).filter((field) => field.startsWith('_'))).toEqual([]);
+  });
+
+  it('carries out a write sent twice once (ioredis resends a command whose reply a dropped connection lost)', async () => {
+    await store.create({ id: 'r2', tenantId: 'acme', keyId: 'k', model: 'm', stream: true });
+    // The same run token and the same batch number: what a resend looks like to Redis.
+    const [run, resent] = [await store.beginRun('r2', { attempt: 1 }, 'token'), await store.beginRun('r2', { attempt: 1 }, 'token')];
+    await run!.append([{ type: 'delta', text: 'a' }, { type: 'delta', text: 'b' }]);
+    await resent!.append([{ type: 'delta', text: 'a' }, { type: 'delta', text: 'b' }]);
+    await run!.append([{ type: 'delta', text: 'c' }]);
+    expect(await texts('r2')).toEqual(['running', 'a', 'b', 'c']);
+    // A run taken over does not come back when its begin is sent again after an outage.
+    expect(await store.beginRun('r2', { attempt: 2 }, 'next')).toBeDefined();
+    expect(await store.beginRun('r2', { attempt: 1 }, 'token')).toBeUndefined();
+    await expect(run!.append([{ type: 'delta', text: 'd' }])).rejects.toMatchObject({ reason: 'superseded' });
+    expect(await texts('r2')).toEqual(['running', 'a', 'b', 'c', 'restart', 'running']);
+  });
+
+  it('does not let a run reopen or write to a task that has ended', async () => {
+    await store.create({ id: 'r3', tenantId: 'acme', keyId: 'k', model: 'm', stream: true });
+    const run = await store.beginRun('r3', { attempt: 1 });
+    expect(await store.finish('r3', 'cancelled', {}, { type: 'status', status: 'cancelled' })).toBe(true);
+    await expect(run!.append([{ type: 'delta', text: 'more' }])).rejects.toMatchObject({ reason: 'ended' });
+    expect(await run!.finish('completed', { result: 'x' }, done)).toBe(false);
+    expect(await store.beginRun('r3', { attempt: 2 })).toBeUndefined();
+    expect(await store.beginRun('never-created', { attempt: 1 })).toBeUndefined();
+    expect(await texts('r3')).toEqual(['running', 'cancelled']);
+    expect(await store.get('r3')).toMatchObject({ status: 'cancelled' });
   });
 });

@@ -1,4 +1,5 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import { TERMINAL_STATUSES, taskEventSchema, type Task, type TaskEvent, type TaskStatus } from './task.schema.ts';
 
 export interface TaskStoreOptions {
@@ -17,6 +18,93 @@ export interface StoredEvent {
 }
 
 const JSON_FIELDS = new Set(['usage', 'sources', 'error']);
+/** Bookkeeping of runs (which run writes the task now, its last batch, who ended it): never part of a Task. */
+const RUN_FIELDS = new Set(['_run', '_runs', '_seq', '_end']);
+const IS_TERMINAL = `local s = redis.call('HGET', KEYS[1], 'status')
+local ended = ${TERMINAL_STATUSES.map((status) => `s == '${status}'`).join(' or ')}`;
+const xadd = (event: string) => `redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'e', ${event})`;
+const RENEW = `redis.call('PEXPIRE', KEYS[1], ARGV[2]) redis.call('PEXPIRE', KEYS[2], ARGV[2])`;
+
+// Every script: KEYS[1] the task hash, KEYS[2] its events stream; ARGV[1] a token, ARGV[2] the
+// lifetime (ms), ARGV[3] the stream cap. Each is safe to run twice: ioredis sends a command again
+// when a dropped connection lost its reply, and Redis may already have carried it out (found by
+// the chaos suite: an answer with every delta twice after a Redis restart).
+
+// ARGV[4] the restart event, ARGV[5] the running event, ARGV[6..] fields. The run becomes the
+// task's one writer; an earlier run's output is cut off by a restart event (clients drop it). A run
+// that was taken over never comes back: its begin, resent by ioredis once Redis was back after an
+// outage, took the task from the run that replaced it (found by the chaos suite).
+const BEGIN_RUN_LUA = `${IS_TERMINAL}
+if ended or redis.call('EXISTS', KEYS[1]) == 0 then return 'ended' end
+local previous = redis.call('HGET', KEYS[1], '_run')
+if previous == ARGV[1] then return 'begun' end
+local runs = redis.call('HGET', KEYS[1], '_runs') or ''
+if string.find(runs, ARGV[1], 1, true) then return 'ended' end
+redis.call('HSET', KEYS[1], '_run', ARGV[1], '_runs', runs .. ' ' .. ARGV[1], '_seq', '0', unpack(ARGV, 6))
+if previous then ${xadd('ARGV[4]')} end
+${xadd('ARGV[5]')}
+${RENEW}
+return 'begun'`;
+
+// ARGV[4] the batch's sequence number in its run, ARGV[5..] events. Refused unless the run is
+// still the task's writer; a batch already written (same sequence number) is not written again.
+const APPEND_RUN_LUA = `${IS_TERMINAL}
+if ended then return 'ended' end
+if redis.call('HGET', KEYS[1], '_run') ~= ARGV[1] then return 'superseded' end
+if tonumber(redis.call('HGET', KEYS[1], '_seq') or '0') >= tonumber(ARGV[4]) then return 'written' end
+for i = 5, #ARGV do ${xadd('ARGV[i]')} end
+redis.call('HSET', KEYS[1], '_seq', ARGV[4])
+${RENEW}
+return 'written'`;
+
+// ARGV[1] this call's token, ARGV[4] the run that must still be the writer ('' = any), ARGV[5] the
+// final event, ARGV[6..] fields. The terminal status and the final event in one step: written one
+// after the other, a fault between them (a Redis restart, found by the chaos suite) left a task
+// `completed` with no final event, and every follower waited for ever.
+const FINISH_LUA = `${IS_TERMINAL}
+if ended then return redis.call('HGET', KEYS[1], '_end') == ARGV[1] and 1 or 0 end
+if ARGV[4] ~= '' and redis.call('HGET', KEYS[1], '_run') ~= ARGV[4] then return -1 end
+redis.call('HSET', KEYS[1], '_end', ARGV[1], unpack(ARGV, 6))
+${xadd('ARGV[5]')}
+${RENEW}
+return 1`;
+
+/**
+ * A run wrote to a task it no longer owns: another delivery of the request took the task over
+ * (its output replaces this run's), or the task ended. The run must stop.
+ */
+export class StaleRunError extends Error {
+  constructor(
+    readonly taskId: string,
+    readonly reason: 'superseded' | 'ended',
+  ) {
+    super(`task ${taskId}: ${reason === 'ended' ? 'already ended' : 'taken over by another run'}`);
+    this.name = 'StaleRunError';
+  }
+}
+
+/** One delivery's work on a task: the only writer of its output until another run begins. */
+export class TaskRun {
+  private seq = 0;
+
+  constructor(
+    private readonly store: TaskStore,
+    readonly taskId: string,
+    readonly token: string,
+  ) {}
+
+  /** Writes events, in order, or throws StaleRunError when this run no longer owns the task. */
+  async append(events: TaskEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const outcome = await this.store.runScript(APPEND_RUN_LUA, this.taskId, this.token, [String(++this.seq), ...events.map((event) => JSON.stringify(event))]);
+    if (outcome !== 'written') throw new StaleRunError(this.taskId, outcome as StaleRunError['reason']);
+  }
+
+  /** Ends the task (status, fields and final event at once); false when it had already ended. */
+  finish(status: TaskStatus, fields: Partial<Task>, event: TaskEvent): Promise<boolean> {
+    return this.store.finish(this.taskId, status, fields, event, this.token);
+  }
+}
 const NUMBER_FIELDS = new Set(['createdAt', 'startedAt', 'firstTokenAt', 'finishedAt', 'attempt']);
 
 /**
@@ -71,30 +159,44 @@ export class TaskStore {
     succeeded(await this.redis.multi().hset(this.taskKey(id), serialise(fields)).pexpire(this.taskKey(id), this.ttlMs).exec());
   }
 
-  /** Moves a task to a terminal status once: false when it already was terminal. */
-  async finish(id: string, status: TaskStatus, fields: Partial<Task>, event: TaskEvent): Promise<boolean> {
-    const current = await this.redis.hget(this.taskKey(id), 'status');
-    if (current && TERMINAL_STATUSES.includes(current as TaskStatus)) return false;
-    // The terminal status and the final event in one transaction. Written one after the other, a
-    // fault between them (a Redis restart, found by the chaos suite) left a task `completed` with
-    // no final event: its redelivery saw `completed` and stopped, and every follower waited for ever.
-    const taskKey = this.taskKey(id);
-    const transaction = this.redis.multi().hset(taskKey, serialise({ ...fields, status, finishedAt: Date.now() })).pexpire(taskKey, this.ttlMs);
-    succeeded(await this.addEvents(transaction, id, [event]).exec());
-    return true;
+  /**
+   * Moves a task to a terminal status once: false when it already was terminal. With `run`, only
+   * while that run is still the task's writer (else StaleRunError).
+   */
+  async finish(id: string, status: TaskStatus, fields: Partial<Task>, event: TaskEvent, run = ''): Promise<boolean> {
+    const outcome = await this.runScript(FINISH_LUA, id, randomUUID(), [run, JSON.stringify(event), ...Object.entries(serialise({ ...fields, status, finishedAt: Date.now() })).flat()]);
+    if (outcome === -1) throw new StaleRunError(id, 'superseded');
+    return outcome === 1;
   }
 
+  /**
+   * Makes a new run the one writer of the task's output (a `running` status event, preceded by a
+   * `restart` event when an earlier run had begun). Undefined when the task has ended or expired.
+   * `token` names the run; a repeat with the same token is the same run.
+   */
+  async beginRun(id: string, fields: Partial<Task> & { attempt: number }, token: string = randomUUID()): Promise<TaskRun | undefined> {
+    const restart: TaskEvent = { type: 'restart', attempt: fields.attempt };
+    const running: TaskEvent = { type: 'status', status: 'running' };
+    const outcome = await this.runScript(BEGIN_RUN_LUA, id, token, [JSON.stringify(restart), JSON.stringify(running), ...Object.entries(serialise({ ...fields, status: 'running' })).flat()]);
+    return outcome === 'begun' ? new TaskRun(this, id, token) : undefined;
+  }
+
+  /** @internal One of this file's scripts on a task: KEYS task and events; ARGV token, lifetime, cap, then `args`. */
+  async runScript(script: string, id: string, token: string, args: string[]): Promise<unknown> {
+    return this.redis.eval(script, 2, this.taskKey(id), this.eventsKey(id), token, this.ttlMs, this.maxEvents, ...args);
+  }
+
+  /**
+   * Events written outside any run (a worker writes through its TaskRun): one XADD each, capped,
+   * the stream's lifetime renewed. Returns their stream ids.
+   */
   async append(id: string, events: TaskEvent[]): Promise<string[]> {
     if (events.length === 0) return [];
-    const results = succeeded(await this.addEvents(this.redis.pipeline(), id, events).exec());
-    return results.slice(0, events.length).map(([, streamId]) => String(streamId));
-  }
-
-  /** Queues `events` on a task's stream (capped, its lifetime renewed): one XADD each, then PEXPIRE. */
-  private addEvents(commands: ChainableCommander, id: string, events: readonly TaskEvent[]): ChainableCommander {
     const key = this.eventsKey(id);
-    for (const event of events) commands.xadd(key, 'MAXLEN', '~', this.maxEvents, '*', 'e', JSON.stringify(event));
-    return commands.pexpire(key, this.ttlMs);
+    const pipeline = this.redis.pipeline();
+    for (const event of events) pipeline.xadd(key, 'MAXLEN', '~', this.maxEvents, '*', 'e', JSON.stringify(event));
+    const results = succeeded(await pipeline.pexpire(key, this.ttlMs).exec());
+    return results.slice(0, events.length).map(([, streamId]) => String(streamId));
   }
 
   /** Events after `afterId` ('0' = from the start), waiting up to `blockMs` for new ones. */
@@ -147,6 +249,7 @@ function serialise(fields: Partial<Task>): Record<string, string> {
 function deserialise(raw: Record<string, string>): Task {
   const task: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(raw)) {
+    if (RUN_FIELDS.has(key)) continue;
     if (JSON_FIELDS.has(key)) task[key] = JSON.parse(value);
     else if (NUMBER_FIELDS.has(key)) task[key] = Number(value);
     else if (key === 'stream') task[key] = value === 'true';

@@ -2,6 +2,7 @@ import { Controller, Inject } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
 import type { Envelope } from '@aip/contracts';
 import { RocketMQContext, RocketMQEvent } from '@aip/messaging';
+import { StaleRunError } from '@aip/tasks';
 import { GenerationService } from './generation.service.ts';
 
 /** Admitted requests; the transport asks the broker only for as many as there are free slots. */
@@ -14,8 +15,9 @@ export class GenerationConsumer {
     try {
       await this.generation.run(event, ctx.getDeliveryAttempt());
     } catch (error) {
-      // Dead-lettered after this: nobody would ever end the task or give its reservation back.
-      if (ctx.isLastAttempt()) await this.generation.giveUp(event, error).catch(() => undefined);
+      // Dead-lettered after this: nobody would ever end the task or give its reservation back
+      // (unless another delivery owns the task now: it ends it).
+      if (ctx.isLastAttempt() && !(error instanceof StaleRunError)) await this.generation.giveUp(event, error).catch(() => undefined);
       throw error;
     }
   }

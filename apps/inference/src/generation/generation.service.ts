@@ -3,7 +3,7 @@ import type { Envelope } from '@aip/contracts';
 import { LlmError, ModelRouter, UnknownModelError, type ChatChunk, type FallbackChain, type LlmErrorKind } from '@aip/llm';
 import { EventPublisher } from '@aip/messaging';
 import { appMetrics, ENV, LOGGER, REDIS } from '@aip/runtime';
-import { SessionHistoryStore, TaskStore, type TaskEvent } from '@aip/tasks';
+import { SessionHistoryStore, StaleRunError, TaskStore, type TaskEvent, type TaskRun } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { InferenceEnv } from '../inference.config.ts';
@@ -42,7 +42,23 @@ export class GenerationService {
     @Optional() @Inject(KNOWLEDGE) private readonly knowledge?: KnowledgeSearch,
   ) {}
 
+  /**
+   * Runs the request. Throws StaleRunError when another delivery of it took the task over
+   * mid-way: that run answers, and this delivery's message is left to it (not acknowledged, so
+   * nothing is lost if that run fails too; a redelivery then finds the request done).
+   */
   async run(event: Envelope<'ai.request.admitted'>, attempt: number): Promise<void> {
+    try {
+      await this.generate(event, attempt);
+    } catch (error) {
+      if (!(error instanceof StaleRunError)) throw error;
+      appMetrics.generations.inc({ model: event.data.request.model, provider: 'none', outcome: error.reason });
+      this.logger.warn({ taskId: error.taskId, attempt, reason: error.reason }, 'generation stopped: the task is no longer this run\'s');
+      if (error.reason === 'superseded') throw error;
+    }
+  }
+
+  private async generate(event: Envelope<'ai.request.admitted'>, attempt: number): Promise<void> {
     const { request, reservationId, queuedMs } = event.data;
     const { taskId } = request;
     const tenantId = event.tenantId;
@@ -62,24 +78,23 @@ export class GenerationService {
       }
       return;
     }
-    // A redelivery after a worker died: the client must drop what it got from the dead run.
-    if (attempt > 1 || task.status === 'running') await this.tasks.append(taskId, [{ type: 'restart', attempt }]);
     const startedAt = Date.now();
     let chain;
     try {
       chain = this.models.resolve(request.model);
     } catch (error) {
-      if (error instanceof UnknownModelError) return this.fail(event, { code: 'model_not_found', message: error.message });
+      if (error instanceof UnknownModelError) return this.fail(event, undefined, { code: 'model_not_found', message: error.message });
       throw error;
     }
-    // Nothing here waits for anything else: the status writes, the lifecycle event and the
-    // context reads run together, and the model call starts as soon as the context is in.
-    // `started` is awaited before `completed` is published, so consumers see them in order.
+    // Nothing here waits for anything else: the run's start, the lifecycle event and the context
+    // reads run together, and the model call starts as soon as the context is in. `started` is
+    // awaited before the first delta and before `completed` is published, so consumers see them
+    // in order. The run is the task's one writer from here: a redelivery that overlaps this one
+    // (a worker thought dead) takes the task over, and this run's writes are refused.
     const started = Promise.all([
-      this.tasks.update(taskId, { status: 'running', startedAt, workerId: this.env.WORKER_ID, attempt }),
-      this.tasks.append(taskId, [{ type: 'status', status: 'running' }]),
+      this.tasks.beginRun(taskId, { startedAt, workerId: this.env.WORKER_ID, attempt }),
       this.publisher.publish('ai.inference.started', { taskId, apiKeyId: request.apiKeyId, workerId: this.env.WORKER_ID, model: request.model, attempt }, { tenantId }),
-    ]);
+    ]).then(([run]) => run ?? Promise.reject(new StaleRunError(taskId, 'ended')));
     started.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
     const [profile, turns] = await Promise.all([
       request.userId ? this.redis.hgetall(`${this.env.REDIS_PREFIX}user:{${tenantId}:${request.userId}}:profile`) : Promise.resolve({}),
@@ -98,6 +113,7 @@ export class GenerationService {
       void this.tasks.isCancelled(taskId).then((cancelled) => cancelled && abort.abort(new Error('cancelled')), () => undefined);
     }, 100);
     const batch: TaskEvent[] = [];
+    let run: TaskRun | undefined;
     let lastFlush = Date.now();
     let text = '';
     let firstTokenAt: number | undefined;
@@ -111,22 +127,22 @@ export class GenerationService {
         }
         if (firstTokenAt === undefined) {
           firstTokenAt = Date.now();
-          await started; // the `running` status precedes the first delta on the stream
         }
+        run ??= await started; // the `running` status precedes the first delta on the stream
         text += chunk.text;
         batch.push({ type: 'delta', text: chunk.text });
         // The first delta goes out at once (time to first token is what users feel); later
         // ones are batched so a fast model does not cost one Redis write per token.
         if (text.length === chunk.text.length || Date.now() - lastFlush >= this.env.DELTA_FLUSH_MS || batch.length >= 64) {
-          await this.tasks.append(taskId, batch.splice(0));
+          await run.append(batch.splice(0));
           lastFlush = Date.now();
         }
       }
     } catch (error) {
-      await started;
-      await this.tasks.append(taskId, batch.splice(0));
+      run = await started;
+      await run.append(batch.splice(0));
       if (abort.signal.aborted) {
-        if (await this.tasks.finish(taskId, 'cancelled', { result: text }, { type: 'status', status: 'cancelled' })) {
+        if (await run.finish('cancelled', { result: text }, { type: 'status', status: 'cancelled' })) {
           await this.publisher.publish('ai.inference.cancelled', lifecycle, { tenantId });
         }
         return;
@@ -134,15 +150,15 @@ export class GenerationService {
       if (error instanceof LlmError) {
         // The provider's own words (hosts, ports, upstream bodies) go to the log, not to the client.
         this.logger.warn({ taskId, err: error.message, attempts: error.attempts }, 'model call failed');
-        return this.fail(event, { code: error.kind, message: CLIENT_MESSAGES[error.kind] });
+        return this.fail(event, run, { code: error.kind, message: CLIENT_MESSAGES[error.kind] });
       }
       throw error;
     } finally {
       clearInterval(cancelWatch);
     }
-    await started;
-    await this.tasks.append(taskId, batch.splice(0));
-    if (!done) return this.fail(event, { code: 'incomplete', message: 'the model ended the stream without finishing' });
+    run = await started;
+    await run.append(batch.splice(0));
+    if (!done) return this.fail(event, run, { code: 'incomplete', message: 'the model ended the stream without finishing' });
 
     const finishedAt = Date.now();
     const timings = {
@@ -156,8 +172,7 @@ export class GenerationService {
       const lastUser = [...request.messages].reverse().find((m) => m.role === 'user');
       await this.history.append(tenantId, request.sessionId, [...(lastUser ? [{ role: 'user' as const, content: lastUser.content }] : []), { role: 'assistant', content: text }]);
     }
-    await this.tasks.finish(
-      taskId,
+    await run.finish(
       'completed',
       { result: text, usage, finishReason: done.finishReason, providerModel: provider, ...(firstTokenAt ? { firstTokenAt } : {}), ...(grounding.sources.length ? { sources: grounding.sources } : {}) },
       { type: 'done', usage, finishReason: done.finishReason, model: request.model, ...(grounding.sources.length ? { sources: grounding.sources } : {}) },
@@ -210,12 +225,15 @@ export class GenerationService {
    */
   async giveUp(event: Envelope<'ai.request.admitted'>, cause: unknown): Promise<void> {
     this.logger.error({ taskId: event.data.request.taskId, err: String(cause) }, 'last attempt failed: ending the task');
-    await this.fail(event, { code: 'worker_failed', message: 'the request failed on every attempt; retry later' }, 503);
+    await this.fail(event, undefined, { code: 'worker_failed', message: 'the request failed on every attempt; retry later' }, 503);
   }
 
-  private async fail(event: Envelope<'ai.request.admitted'>, error: { code: string; message: string }, status = error.code === 'model_not_found' ? 404 : 502) {
+  /** Ends the task as failed (through `run` while it still owns the task) and tells the limiter. */
+  private async fail(event: Envelope<'ai.request.admitted'>, run: TaskRun | undefined, error: { code: string; message: string }, status = error.code === 'model_not_found' ? 404 : 502) {
     const { request, reservationId } = event.data;
-    await this.tasks.finish(request.taskId, 'failed', { error }, { type: 'error', ...error, status });
+    const fields = { error };
+    const final = { type: 'error' as const, ...error, status };
+    await (run ? run.finish('failed', fields, final) : this.tasks.finish(request.taskId, 'failed', fields, final));
     await this.publisher.publish(
       'ai.inference.failed',
       { taskId: request.taskId, apiKeyId: request.apiKeyId, workerId: this.env.WORKER_ID, ...(reservationId ? { reservationId } : {}), error },
