@@ -1,7 +1,7 @@
 // The broker bootstrap for containers: POSIX shell scripts rendered from libs/contracts, run in the
 // official apache/rocketmq image (the Kubernetes Job of the `local` overlay and the compose init
 // service), so a cluster gets exactly the topics, groups, users and rights that the local broker
-// gets from tools/rocketmq. Drift fails tests/deploy.
+// gets from @aip/rocketmq-local. Drift fails tests/deploy.
 //   create-topology.sh  topics and consumer groups (brokerTopology())
 //   create-users.sh     one broker user per service and its rights (brokerRights(), ACL 2.0)
 //   start-broker.sh     the broker with ACL 2.0 on, with the settings of the local broker
@@ -148,7 +148,7 @@ export function renderStartBrokerScript(): string {
   return `#!/bin/sh
 ${TOPOLOGY_SCRIPT_HEADER}
 # Starts the broker and its gRPC proxy in one process (\`mqbroker --enable-proxy\`) with ACL 2.0 on,
-# with the settings tools/rocketmq gives the local broker: the admin user is created on the first
+# with the settings @aip/rocketmq-local gives the local broker: the admin user is created on the first
 # start of a store, then create-users.sh adds one user per service.
 set -eu
 ADMIN_USER="\${ROCKETMQ_ADMIN_USER:-admin}"

@@ -2,14 +2,16 @@
 // RocketMQ developer CLI. Run from the repository root with Node 24 (type stripping):
 //   node --conditions=@aip/source tools/rocketmq/cli.ts <command>
 // Commands: start | stop | wipe | status | topics | dlq list <group> | dlq replay <group> | smoke | mqadmin ... | jars
-// See tools/rocketmq/README.md.
+// The broker itself is the library @aip/rocketmq-local (libs/rocketmq-local); this file only parses
+// the command line and prints. See tools/rocketmq/README.md.
 
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   brokerStatus, createGroups, createTopics, ensureBroker, mqadmin, resolveConfig, resolveJars, stopBroker, wipeBroker,
-} from './broker.ts';
-import type { GroupSpec, TopicSpec } from './broker.ts';
+} from '@aip/rocketmq-local';
+import type { GroupSpec, TopicSpec } from '@aip/rocketmq-local';
+import { dlqList, dlqReplay, formatDlqList } from '@aip/rocketmq-local/dlq';
 
 interface Topology { topics: TopicSpec[]; groups: GroupSpec[] }
 
@@ -95,7 +97,6 @@ async function main(argv: string[]): Promise<number> {
       return s.proxy.grpcReady ? 0 : 3;
     }
     case 'dlq': {
-      const { dlqList, dlqReplay, formatDlqList } = await import('./dlq.ts');
       const [sub, ...args] = rest;
       const { values, positionals } = parseArgs({
         args, allowPositionals: true,

@@ -3,8 +3,8 @@
 // (with `dlq`) a message dead-lettered after retryMaxTimes and replayed with dlqReplay.
 // Run: node tools/rocketmq/cli.ts smoke [--dlq]
 
-import { createGroups, createTopics, ensureBroker } from './broker.ts';
-import { dlqList, dlqReplay, loadClient, quietLogger } from './dlq.ts';
+import { createGroups, createTopics, ensureBroker } from '@aip/rocketmq-local';
+import { dlqList, dlqReplay, loadClient, quietLogger } from '@aip/rocketmq-local/dlq';
 
 interface View { messageId: string; body: Buffer; messageGroup?: string; deliveryAttempt?: number; properties: Map<string, string> }
 interface Consumer { startup(): Promise<void>; shutdown(): Promise<void>; receive(n: number, ms: number): Promise<View[]>; ack(m: View): Promise<void> }

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { EmbeddingModelError } from './embedding-model.error.ts';
 import { embeddedModelArtifact, modelIdOf, type ModelArtifact, type ModelFile } from './model-artifact.ts';
 
-/** The plugin that resolves and unpacks the artifact (same pin as tools/rocketmq). */
+/** The plugin that resolves and unpacks the artifact (same pin as libs/rocketmq-local). */
 const DEPENDENCY_PLUGIN = 'org.apache.maven.plugins:maven-dependency-plugin:3.6.1';
 
 /** `<repo>/.runtime/models`: this file sits at libs/embeddings/{src,dist}/, three levels below the root. */

@@ -26,7 +26,7 @@ describe('chooseBroker', () => {
   it('falls back to the local broker and says why the container path was skipped', async () => {
     const choice = await chooseBroker({ ROCKETMQ_ENDPOINTS: '  ' }, noEngine);
     expect(choice.kind).toBe('local');
-    expect(describeChoice(choice)).toBe('broker: local broker from Maven Central (tools/rocketmq) — container path skipped: no Docker engine at unix:///var/run/docker.sock (ENOENT)');
+    expect(describeChoice(choice)).toBe('broker: local broker from Maven Central (libs/rocketmq-local) — container path skipped: no Docker engine at unix:///var/run/docker.sock (ENOENT)');
   });
 
   it('lets AIP_TEST_CONTAINERS=0 force the local broker on a machine with Docker', async () => {

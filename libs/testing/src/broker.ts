@@ -31,7 +31,7 @@ export async function chooseBroker(env: BrokerSelectionEnv, docker: () => Promis
 }
 
 export function describeChoice(choice: BrokerChoice): string {
-  const what = { external: 'external broker', containers: 'containers (apache/rocketmq + redis, testcontainers)', local: 'local broker from Maven Central (tools/rocketmq)' }[choice.kind];
+  const what = { external: 'external broker', containers: 'containers (apache/rocketmq + redis, testcontainers)', local: 'local broker from Maven Central (libs/rocketmq-local)' }[choice.kind];
   return `broker: ${what} — ${choice.reason}`;
 }
 

@@ -85,7 +85,7 @@ export function rocketmqContainerPlan(options: RocketMQContainerOptions): Rocket
     `namesrvAddr=${namesrvAddr}`,
     `brokerIP1=${options.hostAddress}`,
     `listenPort=${options.brokerPort}`,
-    // Same behaviour as the local broker (tools/rocketmq): topics are created explicitly.
+    // Same behaviour as the local broker (@aip/rocketmq-local): topics are created explicitly.
     'autoCreateTopicEnable=false',
     'autoCreateSubscriptionGroup=true',
     'enablePropertyFilter=true',

@@ -1,7 +1,7 @@
 // Jest global setup of every integration-test target: a real RocketMQ broker and a real Redis.
 // The broker is chosen once and the choice printed (see chooseBroker and ADR 0010):
 // ROCKETMQ_ENDPOINTS if set; containers (testcontainers: apache/rocketmq + redis) when a Docker
-// engine answers; otherwise the local broker from Maven Central artifacts (tools/rocketmq).
+// engine answers; otherwise the local broker from Maven Central artifacts (@aip/rocketmq-local).
 // The result is exported in the environment (ROCKETMQ_ENDPOINTS, ROCKETMQ_NAMESRV, REDIS_URL),
 // which the test workers — and any nested run a test starts — inherit.
 import { brokerTopology } from '@aip/contracts';

@@ -1,7 +1,7 @@
 // Users and their rights on a broker with ACL 2.0 on (see `BrokerOptions.auth`), applied over the
 // remoting protocol with the admin user's signature: one normal user per service, allowed to
 // publish to its topics and consume its topics with its groups, and nothing else.
-import { adminBrokers, type AdminOptions } from './broker.ts';
+import { adminBrokers, type AdminOptions } from './admin.ts';
 import { RemotingError, RequestCode, ResponseCode, withConnection, type BrokerCredentials } from './remoting.ts';
 
 export interface UserRights {

@@ -14,8 +14,8 @@
 
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { createGroups, resolveConfig } from './broker.ts';
-import type { AdminOptions, MessageType } from './broker.ts';
+import { createGroups, type AdminOptions } from './admin.ts';
+import { resolveConfig, type MessageType } from './config.ts';
 import { RequestCode, ResponseCode, decodeMessages, parseLenientJson, withConnection } from './remoting.ts';
 
 export const DLQ_TOOL_GROUP = 'aip-dlq-tool';
