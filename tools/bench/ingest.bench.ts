@@ -22,6 +22,7 @@ import { RecursiveCharacterTextSplitter } from '@langchain/textsplitters';
 import { Redis } from 'ioredis';
 import { createEmbeddings } from '@aip/embeddings';
 import { chunkHash, chunkId, createKnowledgeStore, IngestPipeline, KnowledgeRegistry, type KnowledgeStore } from '@aip/knowledge';
+import { deleteKeys } from '@aip/testing';
 import { globSync } from 'node:fs';
 
 const REPEAT = Number(process.env['BENCH_CORPUS_REPEAT'] ?? 1);
@@ -151,12 +152,7 @@ try {
   console.log(`ours vs LangChain, first ingest: ${(first.chunks / first.seconds / (baseline.chunks / baseline.seconds)).toFixed(2)}× the chunks/s (wall), ${(first.chunks / first.cpu / (baseline.chunks / baseline.cpu)).toFixed(2)}× per CPU-second`);
 } finally {
   await store.close();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  await deleteKeys(redis, prefix);
   redis.disconnect();
   rmSync(dir, { recursive: true, force: true });
 }

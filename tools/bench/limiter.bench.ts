@@ -2,8 +2,8 @@
 // rate-limiter-flexible's RateLimiterRedis and against a trivial EVALSHA, on the same Redis, in
 // one run, with the same number of operations in flight.
 //
-// Run: node tools/bench/limiter.bench.ts   (Node 24 type stripping; the library is imported by
-// relative path to its TypeScript sources, so no build and no --conditions flag are needed)
+// Run: node --conditions=@aip/source tools/bench/limiter.bench.ts   (Node 24 type stripping; the
+// condition makes @aip/rate-limit resolve to its TypeScript sources, so no build is needed)
 // Env: REDIS_URL (default redis://127.0.0.1:6379), BENCH_OPS (20000), BENCH_CONCURRENCY (64),
 //      BENCH_ROUNDS (2; after one warm-up round, rounds alternate between contenders and the
 //      best round of each is reported).
@@ -24,8 +24,7 @@ import { randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
 import { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { ADMIT_LUA } from '../../libs/rate-limit/src/admission.lua.ts';
-import { AdmissionControl, WorkerRegistry, type AdmitResult, type RateLimitPolicy } from '../../libs/rate-limit/src/index.ts';
+import { ADMIT_LUA, AdmissionControl, WorkerRegistry, type AdmitResult, type RateLimitPolicy } from '@aip/rate-limit';
 import { percentile } from './percentile.ts';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';

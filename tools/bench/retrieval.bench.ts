@@ -3,14 +3,13 @@
 // vector index, against a brute-force cosine scan in JS over the same vectors (the baseline every
 // "just keep it in memory" design starts from), in one run.
 //
-// Run: node --conditions=@aip/source tools/bench/retrieval.bench.ts   (Node 24 type stripping; the
-// store is imported by relative path to its TypeScript sources, as limiter.bench.ts does, so the
-// bench does not load the rest of @aip/knowledge)
+// Run: npm run bench:retrieval   (node --experimental-transform-types --conditions=@aip/source: the
+// store comes from @aip/knowledge's TypeScript sources, no build needed)
 // Env: BENCH_ROWS (100000), BENCH_QUERIES (200 per figure), BENCH_WARMUP (20), BENCH_DIR (a temp dir).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bagOfWordsVector, LanceDbStore, type ChunkRecord, type SearchQuery } from '../../libs/knowledge/src/store/index.ts';
+import { bagOfWordsVector, LanceDbStore, type ChunkRecord, type SearchQuery } from '@aip/knowledge';
 import { percentile } from './percentile.ts';
 
 const ROWS = Number(process.env['BENCH_ROWS'] ?? 100_000);

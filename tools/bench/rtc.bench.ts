@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { ApiKeyStore } from '@aip/keys';
 import { EventPublisher, MessagingMetrics } from '@aip/messaging';
 import { createGroups, createTopics, ensureBroker } from '@aip/rocketmq-local';
+import { deleteKeys } from '@aip/testing';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
@@ -133,12 +134,7 @@ async function run() {
   await publisher.close();
   app.kill('SIGTERM');
   await new Promise((r) => app.once('exit', r));
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  await deleteKeys(redis, prefix);
   redis.disconnect();
   process.exit(0);
 }

@@ -6,3 +6,5 @@ export * from './deadline-queue.ts';
 export * from './deadline-queue.codec.ts';
 export * from './worker-registry.ts';
 export * from './policy-document.schema.ts';
+// The admission script's source, for driving it without Node (tools/bench/limiter.bench.ts, redis-benchmark).
+export { ADMIT_LUA } from './admission.lua.ts';
