@@ -34,7 +34,7 @@
  * It is the baseline of a latency benchmark, so the fast path (tokensPerSecond 0, no delay) builds the
  * whole response in one string and writes it with one `end()`: no timers per token.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -166,195 +166,76 @@ function delay(ms: number): Promise<void> {
 }
 
 export async function startMockLlm(options: MockLlmOptions = {}): Promise<MockLlm> {
+  const mock = initialState(options);
+  const server = createServer((req, res) => route(mock, req, res));
+  // Many short benchmark connections: let keep-alive do its job and never wait on idle sockets at close.
+  server.keepAliveTimeout = 5_000;
+  const sockets = trackSockets(server);
+  const address = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
+  return handle(mock, server, sockets, address);
+}
+
+/** What one mock server holds between requests. */
+interface MockState {
+  /** Changed by setBehaviour; a request may override it with the x-mock-behaviour header. */
+  behaviour: MockLlmBehaviour;
+  readonly models: string[];
+  readonly stats: MockLlmStats;
+  /** Numbers the completion ids. */
+  sequence: number;
+}
+
+/** The behaviour the options ask for (the defaults for the rest), validated; fresh stats. */
+function initialState(options: MockLlmOptions): MockState {
   let behaviour: MockLlmBehaviour = { ...DEFAULT_BEHAVIOUR };
   for (const key of Object.keys(DEFAULT_BEHAVIOUR) as (keyof MockLlmBehaviour)[]) {
     if (options[key] !== undefined) behaviour = { ...behaviour, [key]: options[key] };
   }
   validate(behaviour);
-  const models = options.models ?? ['mock-llm'];
-  const stats: MockLlmStats = { requests: 0, streams: 0, completed: 0, failed: 0, aborted: 0, tokensSent: 0, lastRequest: undefined };
-  let sequence = 0;
+  return {
+    behaviour,
+    models: options.models ?? ['mock-llm'],
+    stats: { requests: 0, streams: 0, completed: 0, failed: 0, aborted: 0, tokensSent: 0, lastRequest: undefined },
+    sequence: 0,
+  };
+}
 
-  async function chatCompletions(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    stats.requests++;
-    let finished = false;
-    // 'close' before the response ended = the client went away (abort, timeout, fallback).
-    res.on('close', () => {
-      if (!finished && !res.writableFinished) stats.aborted++;
+function route(mock: MockState, req: IncomingMessage, res: ServerResponse): void {
+  const path = (req.url ?? '/').split('?')[0];
+  if (req.method === 'POST' && path === '/v1/chat/completions') {
+    chatCompletions(mock, req, res).catch((error: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, openAiError(`mock failure: ${(error as Error).message}`, 'server_error', null));
+      else res.destroy();
     });
-
-    let request: ChatCompletionRequest;
-    let effective: MockLlmBehaviour;
-    try {
-      request = JSON.parse(await readBody(req)) as ChatCompletionRequest;
-      effective = { ...behaviour, ...parseBehaviourHeader(req.headers['x-mock-behaviour']) };
-      validate(effective);
-    } catch (error) {
-      finished = true;
-      sendJson(res, 400, openAiError(`invalid request: ${(error as Error).message}`, 'invalid_request_error', null));
-      return;
-    }
-    stats.lastRequest = request;
-    const streaming = request.stream === true;
-    if (streaming) stats.streams++;
-
-    if (effective.fail === 'hang') {
-      stats.failed++;
-      return; // never answer; close() destroys the socket
-    }
-    if (effective.firstTokenDelayMs > 0) await delay(effective.firstTokenDelayMs);
-    if (res.destroyed) return;
-
-    if (effective.fail === 'http500') {
-      stats.failed++;
-      finished = true;
-      sendJson(res, 500, openAiError('The mock upstream had an internal error.', 'server_error', null));
-      return;
-    }
-    if (effective.fail === 'http429') {
-      stats.failed++;
-      finished = true;
-      sendJson(res, 429, openAiError('Rate limit reached for requests (mock).', 'requests', 'rate_limit_exceeded'), {
-        'retry-after': String(effective.retryAfterSeconds),
-      });
-      return;
-    }
-    if (effective.fail === 'http401') {
-      stats.failed++;
-      finished = true;
-      sendJson(res, 401, openAiError('Incorrect API key provided (mock).', 'invalid_request_error', 'invalid_api_key'));
-      return;
-    }
-    const promptTokens = (request.messages ?? []).reduce((sum, message) => sum + words(contentText(message.content)).length, 0);
-    if (effective.fail === 'http400-context-length') {
-      stats.failed++;
-      finished = true;
-      sendJson(
-        res,
-        400,
-        openAiError(
-          `This model's maximum context length is 8192 tokens. However, your messages resulted in ${promptTokens + 8192} tokens. Please reduce the length of the messages.`,
-          'invalid_request_error',
-          'context_length_exceeded',
-          'messages',
-        ),
-      );
-      return;
-    }
-
-    let reply = replyWords(effective, request);
-    let finishReason = 'stop';
-    const maxTokens = request.max_completion_tokens ?? request.max_tokens;
-    if (typeof maxTokens === 'number' && maxTokens > 0 && reply.length > maxTokens) {
-      reply = reply.slice(0, maxTokens);
-      finishReason = 'length';
-    }
-    const usage = { prompt_tokens: promptTokens, completion_tokens: reply.length, total_tokens: promptTokens + reply.length };
-    const id = `chatcmpl-mock-${++sequence}`;
-    const created = Math.floor(Date.now() / 1000);
-    const model = request.model ?? models[0] ?? 'mock-llm';
-
-    if (!streaming) {
-      stats.tokensSent += reply.length;
-      finished = true;
-      stats.completed++;
-      sendJson(res, 200, {
-        id,
-        object: 'chat.completion',
-        created,
-        model,
-        choices: [{ index: 0, message: { role: 'assistant', content: reply.join(' ') }, logprobs: null, finish_reason: finishReason }],
-        ...(effective.omitUsage ? {} : { usage }),
-      });
-      return;
-    }
-
-    const frame = (delta: Record<string, string>, finish: string | null) =>
-      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
-    const tokenFrame = (index: number) =>
-      frame(index === 0 ? { role: 'assistant', content: reply[0] ?? '' } : { content: ` ${reply[index] ?? ''}` }, null);
-    const tail = () =>
-      frame({}, finishReason) +
-      (request.stream_options?.include_usage === true && !effective.omitUsage
-        ? `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage })}\n\n`
-        : '') +
-      'data: [DONE]\n\n';
-
-    const drop = effective.fail === 'drop-mid-stream';
-    const tokensToSend = drop ? Math.min(effective.dropAfterTokens, reply.length) : reply.length;
-    const sseHeaders = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' };
-
-    if (effective.tokensPerSecond <= 0) {
-      let payload = '';
-      for (let i = 0; i < tokensToSend; i++) payload += tokenFrame(i);
-      stats.tokensSent += tokensToSend;
-      if (drop) {
-        // Chunked encoding without its terminator, then a cut connection: the client sees a broken
-        // stream, not a short answer.
-        stats.failed++;
-        finished = true;
-        res.writeHead(200, sseHeaders);
-        res.write(payload, () => res.socket?.destroy());
-        return;
-      }
-      payload += tail();
-      finished = true;
-      stats.completed++;
-      res.writeHead(200, { ...sseHeaders, 'content-length': Buffer.byteLength(payload) });
-      res.end(payload);
-      return;
-    }
-
-    res.writeHead(200, sseHeaders);
-    const interval = 1000 / effective.tokensPerSecond;
-    for (let i = 0; i < tokensToSend; i++) {
-      if (res.destroyed) return;
-      if (i > 0) await delay(interval);
-      if (res.destroyed) return;
-      res.write(tokenFrame(i));
-      stats.tokensSent++;
-    }
-    if (drop) {
-      stats.failed++;
-      finished = true;
-      res.socket?.destroy();
-      return;
-    }
-    finished = true;
-    stats.completed++;
-    res.end(tail());
+    return;
   }
+  if (req.method === 'GET' && path === '/v1/models') {
+    sendJson(res, 200, { object: 'list', data: mock.models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'mock-llm' })) });
+    return;
+  }
+  sendJson(res, 404, openAiError(`no route ${req.method ?? ''} ${path ?? ''}`, 'invalid_request_error', 'not_found'));
+}
 
-  const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method === 'POST' && path === '/v1/chat/completions') {
-      chatCompletions(req, res).catch((error: unknown) => {
-        if (!res.headersSent) sendJson(res, 500, openAiError(`mock failure: ${(error as Error).message}`, 'server_error', null));
-        else res.destroy();
-      });
-      return;
-    }
-    if (req.method === 'GET' && path === '/v1/models') {
-      sendJson(res, 200, { object: 'list', data: models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'mock-llm' })) });
-      return;
-    }
-    sendJson(res, 404, openAiError(`no route ${req.method ?? ''} ${path ?? ''}`, 'invalid_request_error', 'not_found'));
-  });
-  // Many short benchmark connections: let keep-alive do its job and never wait on idle sockets at close.
-  server.keepAliveTimeout = 5_000;
+/** Open connections, so close() can end hanging requests and idle keep-alive sockets at once. */
+function trackSockets(server: Server): Set<Socket> {
   const sockets = new Set<Socket>();
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
+  return sockets;
+}
 
+async function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+    server.listen(port, host, () => resolve());
   });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return server.address() as AddressInfo;
+}
 
+function handle(mock: MockState, server: Server, sockets: Set<Socket>, address: AddressInfo): MockLlm {
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     url: `http://${host}:${address.port}/v1`,
     port: address.port,
@@ -363,13 +244,235 @@ export async function startMockLlm(options: MockLlmOptions = {}): Promise<MockLl
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
-    stats: () => ({ ...stats }),
+    stats: () => ({ ...mock.stats }),
     setBehaviour(partial) {
-      const next = { ...behaviour, ...partial };
+      const next = { ...mock.behaviour, ...partial };
       validate(next);
-      behaviour = next;
+      mock.behaviour = next;
     },
   };
+}
+
+/**
+ * One POST /v1/chat/completions: read the request, then answer it the way its behaviour says:
+ * never (hang), with an HTTP error, as JSON, or as an SSE stream (at once or paced, maybe cut).
+ */
+async function chatCompletions(mock: MockState, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const exchange = openExchange(mock.stats, res);
+  const parsed = await readChatRequest(req, mock);
+  if ('error' in parsed) {
+    exchange.finished = true;
+    sendJson(res, 400, openAiError(`invalid request: ${parsed.error.message}`, 'invalid_request_error', null));
+    return;
+  }
+  const { request, behaviour } = parsed;
+  mock.stats.lastRequest = request;
+  if (request.stream === true) mock.stats.streams++;
+
+  if (behaviour.fail === 'hang') {
+    mock.stats.failed++;
+    return; // never answer; close() destroys the socket
+  }
+  if (behaviour.firstTokenDelayMs > 0) await delay(behaviour.firstTokenDelayMs);
+  if (res.destroyed) return;
+  if (sendInjectedError(exchange, behaviour, request)) return;
+
+  const completion = composeCompletion(mock, request, behaviour);
+  if (request.stream !== true) sendCompletion(exchange, completion);
+  else if (behaviour.tokensPerSecond <= 0) streamAtOnce(exchange, completion);
+  else await streamPaced(exchange, completion, 1000 / behaviour.tokensPerSecond);
+}
+
+/** A response under way; `finished` once the mock has answered (or cut) it on purpose. */
+interface Exchange {
+  readonly res: ServerResponse;
+  readonly stats: MockLlmStats;
+  finished: boolean;
+}
+
+/** Counts the request, and an abort when the client goes away before the response is complete. */
+function openExchange(stats: MockLlmStats, res: ServerResponse): Exchange {
+  stats.requests++;
+  const exchange: Exchange = { res, stats, finished: false };
+  // 'close' before the response ended = the client went away (abort, timeout, fallback).
+  res.on('close', () => {
+    if (!exchange.finished && !res.writableFinished) stats.aborted++;
+  });
+  return exchange;
+}
+
+/** The body, and the behaviour for this request (the server's once the body is in, overridden by x-mock-behaviour). */
+async function readChatRequest(req: IncomingMessage, mock: MockState): Promise<{ request: ChatCompletionRequest; behaviour: MockLlmBehaviour } | { error: Error }> {
+  try {
+    const request = JSON.parse(await readBody(req)) as ChatCompletionRequest;
+    const effective = { ...mock.behaviour, ...parseBehaviourHeader(req.headers['x-mock-behaviour']) };
+    validate(effective);
+    return { request, behaviour: effective };
+  } catch (error) {
+    return { error: error as Error };
+  }
+}
+
+function promptTokens(request: ChatCompletionRequest): number {
+  return (request.messages ?? []).reduce((sum, message) => sum + words(contentText(message.content)).length, 0);
+}
+
+/** Answers with the HTTP error the behaviour injects, if any; true when it did. */
+function sendInjectedError(exchange: Exchange, behaviour: MockLlmBehaviour, request: ChatCompletionRequest): boolean {
+  const fail = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+    exchange.stats.failed++;
+    exchange.finished = true;
+    sendJson(exchange.res, status, body, headers);
+    return true;
+  };
+  switch (behaviour.fail) {
+    case 'http500':
+      return fail(500, openAiError('The mock upstream had an internal error.', 'server_error', null));
+    case 'http429':
+      return fail(429, openAiError('Rate limit reached for requests (mock).', 'requests', 'rate_limit_exceeded'), { 'retry-after': String(behaviour.retryAfterSeconds) });
+    case 'http401':
+      return fail(401, openAiError('Incorrect API key provided (mock).', 'invalid_request_error', 'invalid_api_key'));
+    case 'http400-context-length':
+      return fail(
+        400,
+        openAiError(
+          `This model's maximum context length is 8192 tokens. However, your messages resulted in ${promptTokens(request) + 8192} tokens. Please reduce the length of the messages.`,
+          'invalid_request_error',
+          'context_length_exceeded',
+          'messages',
+        ),
+      );
+    default:
+      return false;
+  }
+}
+
+/** The answer to a request: its words (truncated to max_tokens), usage, and what names it. */
+interface Completion {
+  readonly request: ChatCompletionRequest;
+  readonly reply: string[];
+  readonly finishReason: string;
+  readonly usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  readonly omitUsage: boolean;
+  /** Words sent before the stream is cut ('drop-mid-stream'), or all of them. */
+  readonly tokensToSend: number;
+  readonly drop: boolean;
+  readonly id: string;
+  readonly created: number;
+  readonly model: string;
+}
+
+function composeCompletion(mock: MockState, request: ChatCompletionRequest, behaviour: MockLlmBehaviour): Completion {
+  const prompt = promptTokens(request);
+  let reply = replyWords(behaviour, request);
+  let finishReason = 'stop';
+  const maxTokens = request.max_completion_tokens ?? request.max_tokens;
+  if (typeof maxTokens === 'number' && maxTokens > 0 && reply.length > maxTokens) {
+    reply = reply.slice(0, maxTokens);
+    finishReason = 'length';
+  }
+  const drop = behaviour.fail === 'drop-mid-stream';
+  return {
+    request,
+    reply,
+    finishReason,
+    usage: { prompt_tokens: prompt, completion_tokens: reply.length, total_tokens: prompt + reply.length },
+    omitUsage: behaviour.omitUsage,
+    tokensToSend: drop ? Math.min(behaviour.dropAfterTokens, reply.length) : reply.length,
+    drop,
+    id: `chatcmpl-mock-${++mock.sequence}`,
+    created: Math.floor(Date.now() / 1000),
+    model: request.model ?? mock.models[0] ?? 'mock-llm',
+  };
+}
+
+/** Not streaming: the whole answer as one JSON body ('drop-mid-stream' only cuts streams). */
+function sendCompletion(exchange: Exchange, completion: Completion): void {
+  const { reply, id, created, model, finishReason, usage } = completion;
+  exchange.stats.tokensSent += reply.length;
+  exchange.finished = true;
+  exchange.stats.completed++;
+  sendJson(exchange.res, 200, {
+    id,
+    object: 'chat.completion',
+    created,
+    model,
+    choices: [{ index: 0, message: { role: 'assistant', content: reply.join(' ') }, logprobs: null, finish_reason: finishReason }],
+    ...(completion.omitUsage ? {} : { usage }),
+  });
+}
+
+const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' };
+
+/** The SSE frame of a chunk in the OpenAI format. */
+function chunkFrame(completion: Completion, delta: Record<string, string>, finish: string | null): string {
+  const { id, created, model } = completion;
+  return `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+}
+
+/** Word `index` of the answer as a frame: the role comes with the first, a space before the others. */
+function tokenFrame(completion: Completion, index: number): string {
+  const { reply } = completion;
+  return chunkFrame(completion, index === 0 ? { role: 'assistant', content: reply[0] ?? '' } : { content: ` ${reply[index] ?? ''}` }, null);
+}
+
+/** After the words: the finish reason, the usage chunk when the client asked for it, [DONE]. */
+function tailFrames(completion: Completion): string {
+  const { id, created, model, usage, request } = completion;
+  return (
+    chunkFrame(completion, {}, completion.finishReason) +
+    (request.stream_options?.include_usage === true && !completion.omitUsage
+      ? `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage })}\n\n`
+      : '') +
+    'data: [DONE]\n\n'
+  );
+}
+
+/**
+ * The fast path (tokensPerSecond 0): the whole stream built as one string and written with one
+ * `end()`, no timers per token — it is the baseline of a latency benchmark.
+ */
+function streamAtOnce(exchange: Exchange, completion: Completion): void {
+  const { res, stats } = exchange;
+  let payload = '';
+  for (let i = 0; i < completion.tokensToSend; i++) payload += tokenFrame(completion, i);
+  stats.tokensSent += completion.tokensToSend;
+  if (completion.drop) {
+    // Chunked encoding without its terminator, then a cut connection: the client sees a broken
+    // stream, not a short answer.
+    stats.failed++;
+    exchange.finished = true;
+    res.writeHead(200, SSE_HEADERS);
+    res.write(payload, () => res.socket?.destroy());
+    return;
+  }
+  payload += tailFrames(completion);
+  exchange.finished = true;
+  stats.completed++;
+  res.writeHead(200, { ...SSE_HEADERS, 'content-length': Buffer.byteLength(payload) });
+  res.end(payload);
+}
+
+/** One word every `intervalMs`, stopping when the client goes away; cut or finished at the end. */
+async function streamPaced(exchange: Exchange, completion: Completion, intervalMs: number): Promise<void> {
+  const { res, stats } = exchange;
+  res.writeHead(200, SSE_HEADERS);
+  for (let i = 0; i < completion.tokensToSend; i++) {
+    if (res.destroyed) return;
+    if (i > 0) await delay(intervalMs);
+    if (res.destroyed) return;
+    res.write(tokenFrame(completion, i));
+    stats.tokensSent++;
+  }
+  if (completion.drop) {
+    stats.failed++;
+    exchange.finished = true;
+    res.socket?.destroy();
+    return;
+  }
+  exchange.finished = true;
+  stats.completed++;
+  res.end(tailFrames(completion));
 }
 
 async function main(): Promise<void> {

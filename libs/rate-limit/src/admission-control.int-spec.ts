@@ -1,29 +1,14 @@
-import { randomUUID } from 'node:crypto';
-import { deleteKeys, testRedis } from '@aip/testing';
-import type { Redis } from 'ioredis';
+import { useTestRedis } from '@aip/testing';
 import { AdmissionControl, type AdmitInput, type AdmitResult, type RateLimitPolicy } from './index.ts';
 
-// Every test gets its own key prefix; afterAll deletes exactly those keys.
-const runPrefix = `aip:rl:it:${randomUUID()}:`;
-let redis: Redis;
-let other: Redis;
+// Every test gets its own key prefix under the suite's; afterAll deletes exactly those keys.
+const suite = useTestRedis('aip:rl:it:');
 let n = 0;
-
-beforeAll(() => {
-  redis = testRedis();
-  other = testRedis();
-});
-
-afterAll(async () => {
-  await deleteKeys(redis, runPrefix);
-  redis.disconnect();
-  other.disconnect();
-});
 
 /** A fresh limiter namespace (and, optionally, a second limiter on another connection: another replica). */
 function limiters(options: { reservationTtlMs?: number } = {}) {
-  const prefix = `${runPrefix}${++n}:`;
-  return { a: new AdmissionControl(redis, { prefix, ...options }), b: new AdmissionControl(other, { prefix, ...options }) };
+  const prefix = `${suite.prefix}${++n}:`;
+  return { a: new AdmissionControl(suite.redis, { prefix, ...options }), b: new AdmissionControl(suite.other, { prefix, ...options }) };
 }
 
 // A realistic clock, 0.5 s into a second, injected so the tests never sleep.
@@ -153,7 +138,7 @@ describe('AdmissionControl (real Redis)', () => {
     await a.reconcile(big, 700, T);
     expect((await a.usage('key-1', T)).tokensLastMinute).toBe(800);
     // Someone else's correction took the second down already; this one must not go negative.
-    await redis.hset(`${runPrefix}${n}:{k:key-1}:state`, String(Math.floor(T / 1000)), '50');
+    await suite.redis.hset(`${suite.prefix}${n}:{k:key-1}:state`, String(Math.floor(T / 1000)), '50');
     await a.reconcile(small, 0, T);
     expect((await a.usage('key-1', T)).tokensLastMinute).toBe(0);
   });
@@ -261,7 +246,7 @@ describe('AdmissionControl (real Redis)', () => {
     expect(no.retryAfterMs).toBeGreaterThan(0);
     expect(no.retryAfterMs).toBeLessThanOrEqual(30_000);
     const serverMs = async () => {
-      const [seconds, micros] = await redis.time();
+      const [seconds, micros] = await suite.redis.time();
       return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
     };
     const before = await serverMs();

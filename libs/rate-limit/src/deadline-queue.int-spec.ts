@@ -1,28 +1,14 @@
-import { randomUUID } from 'node:crypto';
-import { deleteKeys, testRedis } from '@aip/testing';
-import type { Redis } from 'ioredis';
+import { useTestRedis } from '@aip/testing';
 import { DeadlineQueue, type QueuedRequest } from './index.ts';
 
-const prefix = `aip:rl:it:${randomUUID()}:`;
-let redis: Redis;
-let other: Redis;
+const suite = useTestRedis('aip:rl:it:');
 let n = 0;
-
-beforeAll(() => {
-  redis = testRedis();
-  other = testRedis();
-});
-
-afterAll(async () => {
-  await deleteKeys(redis, prefix);
-  redis.disconnect();
-  other.disconnect();
-});
 
 /** A fresh queue, plus the same queue seen through another connection (another replica). */
 function queues() {
   const name = `q${++n}`;
-  return { a: new DeadlineQueue(redis, { prefix, name }), b: new DeadlineQueue(other, { prefix, name }) };
+  const { prefix } = suite;
+  return { a: new DeadlineQueue(suite.redis, { prefix, name }), b: new DeadlineQueue(suite.other, { prefix, name }) };
 }
 
 const T = Date.now();

@@ -1,28 +1,14 @@
-import { randomUUID } from 'node:crypto';
-import { deleteKeys, testRedis } from '@aip/testing';
-import type { Redis } from 'ioredis';
+import { useTestRedis } from '@aip/testing';
 import { WorkerRegistry, type WorkerRegistryOptions, type WorkerReport } from './index.ts';
 
-const prefix = `aip:rl:it:${randomUUID()}:`;
-let redis: Redis;
-let other: Redis;
+const suite = useTestRedis('aip:rl:it:');
 let n = 0;
-
-beforeAll(() => {
-  redis = testRedis();
-  other = testRedis();
-});
-
-afterAll(async () => {
-  await deleteKeys(redis, prefix);
-  redis.disconnect();
-  other.disconnect();
-});
 
 /** A fresh pool seen by two router replicas on separate connections. */
 function registries(options: WorkerRegistryOptions = {}) {
   const pool = `p${++n}`;
-  return { a: new WorkerRegistry(redis, { prefix, pool, heartbeatTtlMs: 10_000, ...options }), b: new WorkerRegistry(other, { prefix, pool, heartbeatTtlMs: 10_000, ...options }) };
+  const { prefix } = suite;
+  return { a: new WorkerRegistry(suite.redis, { prefix, pool, heartbeatTtlMs: 10_000, ...options }), b: new WorkerRegistry(suite.other, { prefix, pool, heartbeatTtlMs: 10_000, ...options }) };
 }
 
 const T = Date.now();

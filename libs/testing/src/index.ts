@@ -3,3 +3,4 @@ export * from './docker.ts';
 export * from './redis.ts';
 export * from './waiting.ts';
 export * from './apps.ts';
+export * from './redis-suite.ts';

@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import type { MessageView } from 'rocketmq-client-nodejs';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
@@ -42,12 +43,29 @@ function deferred() {
   return { promise, resolve };
 }
 
-function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = () => (condition() ? resolve() : Date.now() - started > timeoutMs ? reject(new Error('condition not met in time')) : setTimeout(tick, 5));
-    tick();
-  });
+// The engine's timers (receive long polls, backoffs, lease renewals, drain deadlines) run on Jest's
+// fake clock: the tests move it on themselves, so they neither sleep nor depend on the machine's speed.
+const STEP_MS = 5;
+
+/** Lets everything already due run (promise callbacks included) without moving the clock. */
+async function flush(): Promise<void> {
+  await jest.advanceTimersByTimeAsync(0);
+}
+
+/** Moves the fake clock on in small steps until `condition` holds; fails past `limitMs` of simulated time. */
+async function until(condition: () => boolean, limitMs = 5_000): Promise<void> {
+  for (let elapsed = 0; !condition(); elapsed += STEP_MS) {
+    if (elapsed >= limitMs) throw new Error(`condition not met within ${limitMs} ms of simulated time`);
+    await jest.advanceTimersByTimeAsync(STEP_MS);
+  }
+}
+
+/** Awaits `promise` while moving the fake clock on (a stop may wait out a long poll or a drain). */
+async function settled<T>(promise: Promise<T>, limitMs = 5_000): Promise<T> {
+  let done = false;
+  const tracked = promise.finally(() => (done = true));
+  await until(() => done, limitMs);
+  return tracked;
 }
 
 function subscription(consumer: FakeConsumer, dispatch: Dispatch, overrides: Partial<SubscriptionOptions> = {}) {
@@ -61,7 +79,12 @@ function subscription(consumer: FakeConsumer, dispatch: Dispatch, overrides: Par
 
 describe('Subscription', () => {
   let running: Subscription | undefined;
-  afterEach(async () => { await running?.stop(); running = undefined; });
+  beforeEach(() => jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask'] }));
+  afterEach(async () => {
+    if (running) await settled(running.stop());
+    running = undefined;
+    jest.useRealTimers();
+  });
 
   it('acks a message only after its handler resolved', async () => {
     const consumer = new FakeConsumer();
@@ -85,11 +108,11 @@ describe('Subscription', () => {
     running.start();
     await until(() => gates.length === 3);
     const asked = consumer.receiveSizes.length;
-    await new Promise((r) => setTimeout(r, 100));
+    await jest.advanceTimersByTimeAsync(100);
     expect(consumer.receiveSizes.length).toBe(asked); // all slots busy: no receive at all
     expect(consumer.receiveSizes[0]).toBe(3);
     gates[0]!.resolve();
-    await new Promise((r) => setTimeout(r, 50));
+    await jest.advanceTimersByTimeAsync(50);
     expect(consumer.receiveSizes.length).toBe(asked); // one free slot of three: not worth a receive yet
     gates[1]!.resolve();
     await until(() => gates.length === 5);
@@ -122,19 +145,17 @@ describe('Subscription', () => {
     b.start();
     try {
       await until(() => gates.length === 3);
-      await new Promise((r) => setTimeout(r, 100));
+      await jest.advanceTimersByTimeAsync(100);
       expect(most).toBe(3);
       // Both polled at once and got 6 for 3 slots: the other 3 are held (leases renewed), not released,
       // so no delivery attempt is spent on them.
       expect(a.inFlight + b.inFlight).toBe(6);
       expect([...shared.calls, ...lane.calls].filter((call) => call.op === 'change')).toEqual([]);
-      const finish = async () => {
-        while (handled.length < 6) {
-          gates.splice(0).forEach((gate) => gate.resolve());
-          await new Promise((r) => setTimeout(r, 10));
-        }
-      };
-      await finish();
+      // Let every handler finish, each freed slot starting one of the messages held in hand.
+      await until(() => {
+        gates.splice(0).forEach((gate) => gate.resolve());
+        return handled.length === 6;
+      });
       expect(most).toBe(3);
       expect([...shared.calls, ...lane.calls].filter((call) => call.op === 'ack')).toHaveLength(6);
       // A slot freed by either subscription lets the other poll again.
@@ -143,7 +164,7 @@ describe('Subscription', () => {
       gates.forEach((gate) => gate.resolve());
     } finally {
       gates.forEach((gate) => gate.resolve());
-      await Promise.all([a.stop(), b.stop()]);
+      await settled(Promise.all([a.stop(), b.stop()]));
     }
   });
 
@@ -164,12 +185,12 @@ describe('Subscription', () => {
       // Both polled while the slot was free: one message runs, the other waits in hand.
       await until(() => started.length === 1 && a.inFlight + b.inFlight === 2);
       const [waiting, waitingConsumer] = started[0] === first.messageId ? [b, other] : [a, one];
-      await waiting.stop();
+      await settled(waiting.stop());
       expect(waitingConsumer.calls).toEqual([{ op: 'change', id: (waitingConsumer === other ? second : first).messageId, ms: 1_000 }]);
       expect(started).toHaveLength(1);
     } finally {
       gate.resolve();
-      await Promise.all([a.stop(), b.stop()]);
+      await settled(Promise.all([a.stop(), b.stop()]));
     }
   });
 
@@ -183,7 +204,8 @@ describe('Subscription', () => {
     running.start();
     await until(() => started.length === 1);
     consumer.push(second);
-    await until(() => started.length === 2, 1_000);
+    await flush(); // no time passes: it starts on the receive already waiting, not on a later poll
+    expect(started).toEqual([first.messageId, second.messageId]);
     gate.resolve();
   });
 
@@ -273,10 +295,14 @@ describe('Subscription', () => {
     running.start();
     await until(() => running!.inFlight === 1);
     const stopped = running.stop();
-    consumer.push(message());
-    setTimeout(() => gate.resolve(), 50);
-    await stopped;
+    const late = message();
+    consumer.push(late);
+    await jest.advanceTimersByTimeAsync(50);
+    expect(consumer.calls).toEqual([]); // neither acked nor released while its handler runs
+    gate.resolve();
+    await settled(stopped);
     expect(consumer.calls).toEqual([{ op: 'ack', id: m.messageId }]);
+    expect(consumer.queue).toEqual([late]); // still at the broker for another consumer
     expect(running.currentState).toBe('stopped');
   });
 
@@ -287,7 +313,7 @@ describe('Subscription', () => {
     consumer.push(m);
     running.start();
     await until(() => running!.inFlight === 1);
-    await running.stop();
+    await settled(running.stop());
     expect(consumer.calls).toEqual([{ op: 'change', id: m.messageId, ms: 1_000 }]);
   });
 

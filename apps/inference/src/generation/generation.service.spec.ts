@@ -1,0 +1,235 @@
+import { jest } from '@jest/globals';
+import type { Envelope } from '@aip/contracts';
+import { LlmError, type ChatChunk, type ChatStreamRequest, type ModelRouter } from '@aip/llm';
+import type { EventPublisher } from '@aip/messaging';
+import { StaleRunError, TERMINAL_STATUSES, type SessionHistoryStore, type Task, type TaskEvent, type TaskStatus, type TaskStore } from '@aip/tasks';
+import type { Redis } from 'ioredis';
+import { pino } from 'pino';
+import type { InferenceEnv } from '../inference.config.ts';
+import { GenerationService } from './generation.service.ts';
+
+/**
+ * One task as a client sees it (its record and its event stream), with the store's rules: one
+ * run writes its output at a time, and a task ends once.
+ */
+class FakeTasks {
+  task: Task | undefined = { id: 't1', tenantId: 'acme', keyId: 'k1', model: 'gpt-x', stream: true, status: 'queued', createdAt: 0 };
+  readonly events: TaskEvent[] = [];
+  cancelRequested = false;
+  runsBegun = 0;
+  /** The task ends (a cancel, another worker) after the worker read it, before its run begins. */
+  endsBeforeRunBegins: TaskStatus | undefined;
+  /** Makes the run's next append fail like a run another delivery took over. */
+  takeOverBeforeAppend: number | undefined;
+  private appends = 0;
+
+  async get() {
+    return this.task && { ...this.task };
+  }
+
+  async isCancelled() {
+    return this.cancelRequested;
+  }
+
+  async beginRun(id: string, fields: Partial<Task>) {
+    if (this.task && this.endsBeforeRunBegins) this.task.status = this.endsBeforeRunBegins;
+    if (!this.task || this.ended) return undefined;
+    this.runsBegun += 1;
+    Object.assign(this.task, fields, { status: 'running' });
+    this.events.push({ type: 'status', status: 'running' });
+    return {
+      taskId: id,
+      append: async (events: TaskEvent[]) => {
+        if (events.length === 0) return;
+        if (++this.appends === this.takeOverBeforeAppend) throw new StaleRunError(id, 'superseded');
+        this.events.push(...events);
+      },
+      finish: (status: TaskStatus, fields: Partial<Task>, event: TaskEvent) => this.finish(id, status, fields, event),
+    };
+  }
+
+  async finish(_id: string, status: TaskStatus, fields: Partial<Task>, event: TaskEvent) {
+    if (!this.task || this.ended) return false;
+    Object.assign(this.task, fields, { status });
+    this.events.push(event);
+    return true;
+  }
+
+  get ended() {
+    return this.task !== undefined && TERMINAL_STATUSES.includes(this.task.status);
+  }
+
+  /** The answer text a client following the stream has received. */
+  get text() {
+    return this.events.map((event) => (event.type === 'delta' ? event.text : '')).join('');
+  }
+}
+
+type Published = { type: string; data: Record<string, unknown>; tenantId: string };
+
+/** A model that streams what `script` yields; `script` sees the request's abort signal. */
+type Script = (signal: AbortSignal) => AsyncGenerator<ChatChunk>;
+
+const done: ChatChunk = { type: 'done', usage: { promptTokens: 3, completionTokens: 2, totalTokens: 5 }, finishReason: 'stop' };
+
+function setup(script: Script) {
+  const tasks = new FakeTasks();
+  const published: Published[] = [];
+  const turns: unknown[] = [];
+  const history = { recent: async () => [], append: async (_tenant: string, _session: string, added: unknown[]) => void turns.push(...added) };
+  const chain = {
+    async *stream(request: ChatStreamRequest, onProvider?: (name: string) => void) {
+      onProvider?.('provider-a');
+      yield* script(request.signal ?? new AbortController().signal);
+    },
+  };
+  const models = { resolve: () => chain, current: () => ({ models: {} }) };
+  const publisher = {
+    publish: async (type: string, data: Record<string, unknown>, options: { tenantId: string }) => void published.push({ type, data, tenantId: options.tenantId }),
+  };
+  const redis = { hgetall: async () => ({}) };
+  const env = { WORKER_ID: 'worker-a', REDIS_PREFIX: 'aip:', HISTORY_TOKEN_BUDGET: 2_000, DELTA_FLUSH_MS: 20, RAG_TOP_K: 0, RAG_REWRITE_TIMEOUT_MS: 3_000 } as InferenceEnv;
+  const service = new GenerationService(
+    tasks as unknown as TaskStore,
+    history as unknown as SessionHistoryStore,
+    models as unknown as ModelRouter,
+    publisher as unknown as EventPublisher,
+    redis as unknown as Redis,
+    env,
+    pino({ level: 'silent' }),
+  );
+  return { service, tasks, published, turns, types: () => published.map((event) => event.type) };
+}
+
+function admitted(request: Partial<Envelope<'ai.request.admitted'>['data']['request']> = {}): Envelope<'ai.request.admitted'> {
+  return {
+    id: 'evt-1',
+    type: 'ai.request.admitted',
+    version: 1,
+    source: 'rate-limiter',
+    time: new Date(0).toISOString(),
+    tenantId: 'acme',
+    data: {
+      request: {
+        taskId: 't1', apiKeyId: 'k1', model: 'gpt-x', messages: [{ role: 'user', content: 'Which sights are in Beijing?' }],
+        maxTokens: 100, stream: true, priority: 5, deadline: new Date(60_000).toISOString(), estimatedPromptTokens: 6, ...request,
+      },
+      reservationId: 'r1',
+      reservedTokens: 100,
+      queuedMs: 4,
+    },
+  };
+}
+
+async function* words(...texts: string[]): AsyncGenerator<ChatChunk> {
+  for (const text of texts) yield { type: 'delta', text };
+  yield done;
+}
+
+describe('GenerationService', () => {
+  it('streams the deltas to the task in order and completes it with the full text and usage', async () => {
+    const { service, tasks, published, turns } = setup(() => words('The ', 'Forbidden ', 'City.'));
+    await service.run(admitted({ sessionId: 's1' }), 1);
+
+    expect(tasks.events.map((event) => event.type)).toEqual(['status', 'delta', 'delta', 'delta', 'done']);
+    expect(tasks.text).toBe('The Forbidden City.');
+    expect(tasks.task).toMatchObject({ status: 'completed', result: 'The Forbidden City.', workerId: 'worker-a', attempt: 1, providerModel: 'provider-a', usage: { totalTokens: 5 } });
+    expect(tasks.events.at(-1)).toEqual({ type: 'done', usage: { promptTokens: 3, completionTokens: 2, totalTokens: 5 }, finishReason: 'stop', model: 'gpt-x' });
+    // The limiter reconciles the reservation with the real usage.
+    expect(published.map((event) => event.type)).toEqual(['ai.inference.started', 'ai.inference.completed']);
+    expect(published[1]).toMatchObject({ tenantId: 'acme', data: { taskId: 't1', reservationId: 'r1', provider: 'provider-a', usage: { totalTokens: 5 }, finishReason: 'stop' } });
+    // The next request of the session finds this turn.
+    expect(turns).toEqual([{ role: 'user', content: 'Which sights are in Beijing?' }, { role: 'assistant', content: 'The Forbidden City.' }]);
+  });
+
+  it('ends the task as failed with a message fit for clients when the model fails, and tells the limiter', async () => {
+    const { service, tasks, published } = setup(async function* () {
+      yield { type: 'delta', text: 'The ' };
+      throw new LlmError('server_error', 'upstream 10.0.0.7:8443 answered 500: {"detail":"kaput"}', { provider: 'provider-a' });
+    });
+    await service.run(admitted(), 1);
+
+    expect(tasks.task).toMatchObject({ status: 'failed', error: { code: 'server_error', message: 'The model provider failed; retry later.' } });
+    expect(tasks.events.at(-1)).toEqual({ type: 'error', code: 'server_error', message: 'The model provider failed; retry later.', status: 502 });
+    expect(JSON.stringify(tasks.events)).not.toContain('10.0.0.7');
+    expect(published.map((event) => event.type)).toEqual(['ai.inference.started', 'ai.inference.failed']);
+    expect(published[1]).toMatchObject({ data: { taskId: 't1', reservationId: 'r1', error: { code: 'server_error' } } });
+  });
+
+  it('stops when another delivery took the task over mid-way: rethrows, and neither completes the task nor publishes completion', async () => {
+    const { service, tasks, types } = setup(() => words('one ', 'two ', 'three'));
+    tasks.takeOverBeforeAppend = 2; // the first delta was written, the next batch is refused
+
+    const outcome = service.run(admitted(), 1);
+
+    await expect(outcome).rejects.toBeInstanceOf(StaleRunError);
+    await expect(outcome).rejects.toMatchObject({ reason: 'superseded' });
+    expect(tasks.task?.status).toBe('running');
+    expect(tasks.text).toBe('one ');
+    expect(types()).toEqual(['ai.inference.started']);
+  });
+
+  it.each(['completed', 'failed', 'rejected'] as const)('leaves a task that already ended (%s) as it is', async (status) => {
+    const { service, tasks, types } = setup(() => words('again'));
+    tasks.task!.status = status;
+
+    await service.run(admitted(), 2);
+
+    expect(tasks.runsBegun).toBe(0);
+    expect(tasks.events).toEqual([]);
+    expect(types()).toEqual([]);
+  });
+
+  it('writes nothing and publishes no completion for a task that ended while the worker got ready, and is done with the message', async () => {
+    const { service, tasks, types } = setup(() => words('late ', 'answer'));
+    tasks.endsBeforeRunBegins = 'cancelled';
+
+    await service.run(admitted(), 1); // resolves: nothing to retry
+
+    expect(tasks.events).toEqual([]);
+    expect(tasks.task?.status).toBe('cancelled');
+    expect(types()).not.toContain('ai.inference.completed');
+  });
+
+  it('does not generate a task cancelled before a worker took it, and gives its reservation back', async () => {
+    const { service, tasks, types } = setup(() => words('never'));
+    tasks.cancelRequested = true;
+
+    await service.run(admitted(), 1);
+
+    expect(tasks.task?.status).toBe('cancelled');
+    expect(tasks.events).toEqual([{ type: 'status', status: 'cancelled' }]);
+    expect(tasks.runsBegun).toBe(0);
+    expect(types()).toEqual(['ai.inference.cancelled']);
+  });
+
+  describe('cancelled mid-stream', () => {
+    beforeEach(() => jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask'] }));
+    afterEach(() => jest.useRealTimers());
+
+    it('stops the model, keeps the text so far and ends the task as cancelled', async () => {
+      let stopped = false;
+      const { service, tasks, types } = setup(async function* (signal) {
+        yield { type: 'delta', text: 'The Forbidden ' };
+        // A slow model: the next token comes only when the request is aborted.
+        await new Promise((_, reject) => signal.addEventListener('abort', () => ((stopped = true), reject(signal.reason)), { once: true }));
+        yield { type: 'delta', text: 'City.' };
+        yield done;
+      });
+      let returned = false;
+      const outcome = service.run(admitted(), 1).then(() => (returned = true));
+      await jest.advanceTimersByTimeAsync(0);
+      expect(tasks.text).toBe('The Forbidden ');
+
+      tasks.cancelRequested = true; // DELETE /v1/tasks/:id
+      await jest.advanceTimersByTimeAsync(100); // the worker checks for a cancel every 100 ms
+      expect(returned).toBe(true);
+      await outcome;
+
+      expect(stopped).toBe(true);
+      expect(tasks.task).toMatchObject({ status: 'cancelled', result: 'The Forbidden ' });
+      expect(tasks.events.at(-1)).toEqual({ type: 'status', status: 'cancelled' });
+      expect(types()).toEqual(['ai.inference.started', 'ai.inference.cancelled']);
+    });
+  });
+});
