@@ -2,7 +2,8 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { ApiKeyStore } from '@aip/keys';
 import { MessagingModule } from '@aip/messaging';
-import { ConfigDocuments, connectionOf, ENV, HealthController, REDIS, watchRedis } from '@aip/runtime';
+import { ModelCatalog, wordsDocumentSchema } from '@aip/chat-policy';
+import { ConfigDocuments, connectionOf, documentWatch, ENV, HealthController, LOGGER, REDIS, watchRedis } from '@aip/runtime';
 import { SessionHistoryStore, TaskEventHub, TaskStore } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -12,7 +13,6 @@ import { ChatController } from './chat/chat.controller.ts';
 import { SubmissionService } from './chat/submission.service.ts';
 import { ConfigController } from './admin/config.controller.ts';
 import { Moderation } from './moderation/moderation.service.ts';
-import { ModelCatalog } from './models/model-catalog.ts';
 import { TasksController } from './tasks/tasks.controller.ts';
 import { RealtimeController } from './realtime/realtime.controller.ts';
 import { RealtimeTokenService } from './realtime/realtime-token.service.ts';
@@ -27,6 +27,7 @@ export class AppModule {
       providers: [
         { provide: ENV, useValue: env },
         { provide: REDIS, useValue: redis },
+        { provide: LOGGER, useValue: logger },
         { provide: ApiKeyStore, useValue: new ApiKeyStore(redis, env.REDIS_PREFIX) },
         { provide: TaskStore, useValue: new TaskStore(redis, { prefix: env.REDIS_PREFIX }) },
         { provide: SessionHistoryStore, useValue: new SessionHistoryStore(redis, { prefix: env.REDIS_PREFIX }) },
@@ -37,6 +38,15 @@ export class AppModule {
         { provide: ConfigDocuments, useValue: new ConfigDocuments(redis, env.REDIS_PREFIX) },
         { provide: RealtimeTokenService, useValue: new RealtimeTokenService(redis, env.REDIS_PREFIX) },
         SubmissionService,
+        // Run-time documents shared with rtc-push: a new version applies within a second, on every instance.
+        documentWatch('routing', [ModelCatalog], (catalog: ModelCatalog) => (body) => {
+          catalog.applyRouting(body);
+          return { models: catalog.aliases };
+        }),
+        documentWatch('words', [Moderation], (moderation: Moderation) => (body) => {
+          moderation.apply(wordsDocumentSchema.parse(body));
+          return { words: moderation.filter.size };
+        }),
       ],
     };
   }

@@ -1,8 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { CooldownStore, ModelRouter } from '@aip/llm';
+import { CooldownStore, ModelRouter, modelRoutingSchema, openRoutingSecrets, SecretBox } from '@aip/llm';
 import { MessagingModule } from '@aip/messaging';
-import { connectionOf, ENV, HealthController, LOGGER, REDIS } from '@aip/runtime';
+import { ConfigDocuments, connectionOf, documentWatch, ENV, HealthController, LOGGER, REDIS } from '@aip/runtime';
 import { SessionHistoryStore, TaskStore } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -10,6 +10,7 @@ import { GenerationConsumer } from './generation/generation.consumer.ts';
 import { GenerationService } from './generation/generation.service.ts';
 import { KNOWLEDGE, type KnowledgeSearch } from './generation/grounding.ts';
 import type { InferenceEnv } from './inference.config.ts';
+import { LaneHeartbeat } from './routing/lane-heartbeat.ts';
 
 @Module({})
 export class AppModule {
@@ -26,7 +27,19 @@ export class AppModule {
         { provide: SessionHistoryStore, useValue: new SessionHistoryStore(redis, { prefix: env.REDIS_PREFIX }) },
         { provide: ModelRouter, useValue: new ModelRouter(env.MODEL_ROUTING ? JSON.parse(env.MODEL_ROUTING) : undefined, { cooldowns: new CooldownStore(redis, { prefix: env.REDIS_PREFIX }), logger }) },
         ...(knowledge ? [{ provide: KNOWLEDGE, useValue: knowledge }] : []),
+        { provide: ConfigDocuments, useValue: new ConfigDocuments(redis, env.REDIS_PREFIX) },
         GenerationService,
+        LaneHeartbeat,
+        // Model routing changed at run time (PUT /admin/config/routing on access): the chains are
+        // swapped. Provider secrets arrive sealed when access has CONFIG_ENCRYPTION_KEY: opened
+        // here, kept in memory only.
+        documentWatch('routing', [ModelRouter], (router: ModelRouter) => {
+          const box = env.CONFIG_ENCRYPTION_KEY ? new SecretBox(env.CONFIG_ENCRYPTION_KEY) : undefined;
+          return async (body) => {
+            await router.update(openRoutingSecrets(modelRoutingSchema.parse(body), box));
+            return { models: router.aliases() };
+          };
+        }),
       ],
     };
   }

@@ -6,14 +6,14 @@ import type { Envelope } from '@aip/contracts';
 import { createEmbeddings, embeddingsConfigOf } from '@aip/embeddings';
 import { ApiKeyStore } from '@aip/keys';
 import { EventPublisher, MessagingMetrics, RocketMQContext, RocketMQEvent, RocketMQServer } from '@aip/messaging';
-import { ConfigDocuments } from '@aip/runtime';
+import { ConfigDocuments, startPlatformApp } from '@aip/runtime';
 import { SessionHistoryStore } from '@aip/tasks';
 import { Collector, deleteKeys, eventually, provisionBroker, testConnection, testRedis, testRedisUrl, uniqueName } from '@aip/testing';
 import type { Embeddings } from '@langchain/core/embeddings';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { startIntentScheduler } from './bootstrap.ts';
+import { appOptions } from './app.options.ts';
 import { CatalogueHolder } from './catalogue/catalogue.holder.ts';
 import { DEFAULT_CATALOGUE } from './catalogue/default-catalogue.ts';
 import { intentSchedulerEnvSchema } from './intent-scheduler.config.ts';
@@ -60,7 +60,7 @@ async function startScheduler(instance: string) {
     INTENT_KB_TOPIC: topics.kb,
     INTENT_PUSH_TOPIC: topics.push,
   });
-  const app = await startIntentScheduler(env, { redis: testRedis(), logger, embeddings });
+  const { app } = await startPlatformApp(appOptions(env, { redis: testRedis(), logger, embeddings }));
   schedulers.push(app);
   return app;
 }

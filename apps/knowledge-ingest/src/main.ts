@@ -1,11 +1,7 @@
-import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createEmbeddings, embeddingsConfigOf } from '@aip/embeddings';
 import { createKnowledgeStore, knowledgeStoreConfigOf } from '@aip/knowledge';
-import { collectProcessMetrics, createLogger, createRedis, listenApp } from '@aip/runtime';
-import { AppModule } from './app.module.ts';
-import { configureApp, fastifyOptions } from './app.setup.ts';
+import { createLogger, createRedis, startPlatformApp } from '@aip/runtime';
+import { appOptions } from './app.options.ts';
 import { loadKnowledgeIngestEnv } from './knowledge-ingest.config.ts';
 
 const env = loadKnowledgeIngestEnv();
@@ -15,14 +11,5 @@ const redis = createRedis(env.REDIS_URL, logger);
 const embeddings = await createEmbeddings(embeddingsConfigOf(env));
 const store = await createKnowledgeStore(knowledgeStoreConfigOf(env));
 await store.init(embeddings.dimension);
-const adapter = new FastifyAdapter(fastifyOptions(env));
-const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(env, { redis, logger, store, embeddings }), adapter, { logger: ['error', 'warn'] });
-collectProcessMetrics();
-await configureApp(app, env, redis, logger);
-await app.startAllMicroservices();
-app.getHttpAdapter().getInstance().addHook('onClose', async () => {
-  await store.close().catch(() => undefined);
-  redis.disconnect();
-});
-await listenApp(app, env);
+await startPlatformApp(appOptions(env, { redis, logger, store, embeddings }));
 logger.info({ port: env.PORT, model: embeddings.modelId, dimension: embeddings.dimension }, 'knowledge-ingest ready');

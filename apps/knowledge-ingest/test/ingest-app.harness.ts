@@ -1,18 +1,16 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { fifoGroupOf, type EventInput } from '@aip/contracts';
 import { createEmbeddings } from '@aip/embeddings';
 import { ApiKeyStore } from '@aip/keys';
 import { createKnowledgeStore, type KnowledgeStore } from '@aip/knowledge';
 import { EventPublisher } from '@aip/messaging';
 import { Producer } from 'rocketmq-client-nodejs';
-import { createLogger } from '@aip/runtime';
+import { createLogger, startPlatformApp } from '@aip/runtime';
 import { Collector, deleteKeys, provisionBroker, testConnection, testRedis, testRedisUrl, uniqueName } from '@aip/testing';
-import { AppModule } from '../src/app.module.ts';
-import { configureApp, fastifyOptions } from '../src/app.setup.ts';
+import { appOptions } from '../src/app.options.ts';
 import { KbEvents } from '../src/common/kb-events.ts';
 import { loadKnowledgeIngestEnv, type KnowledgeIngestEnv } from '../src/knowledge-ingest.config.ts';
 
@@ -56,6 +54,7 @@ export class IngestApp {
       KB_LIFECYCLE_TOPIC: topics.lifecycle,
       KB_CONSUMER_GROUP: topics.group,
       MAX_UPLOAD_BYTES: String(64 * 1024),
+      PORT: '0',
       ...extraEnv,
     });
     const logger = createLogger('knowledge-ingest-test', 'warn');
@@ -71,12 +70,9 @@ export class IngestApp {
     };
     this.store = await createKnowledgeStore({ provider: 'lancedb', dataDir: this.env.LANCEDB_DIR });
     await this.store.init(model.dimension);
-    this.app = await NestFactory.create<NestFastifyApplication>(
-      AppModule.register(this.env, { redis: this.redis, logger, store: this.store, embeddings: { embeddings, modelId: model.modelId } }),
-      new FastifyAdapter(fastifyOptions(this.env)),
-      { logger: ['error'] },
-    );
-    await configureApp(this.app, this.env, this.redis, logger);
+    const running = await startPlatformApp(appOptions(this.env, { redis: this.redis, logger, store: this.store, embeddings: { embeddings, modelId: model.modelId } }, { host: '127.0.0.1' }));
+    this.app = running.app;
+    // Changes arrive only once the test publishes them: counting what the app publishes can start now.
     const events = this.app.get(KbEvents);
     const publish = events.publish.bind(events);
     events.publish = (async (type, data, tenantId) => {
@@ -84,9 +80,7 @@ export class IngestApp {
       this.published.push({ type, tenantId, data: data as Record<string, unknown> });
       return receipt;
     }) as typeof events.publish;
-    await this.app.startAllMicroservices();
-    await this.app.listen(0, '127.0.0.1');
-    this.url = (await this.app.getUrl()).replace('[::1]', '127.0.0.1');
+    this.url = `http://127.0.0.1:${running.port}`;
     return this;
   }
 

@@ -3,12 +3,14 @@ import { TerminusModule } from '@nestjs/terminus';
 import { ApiKeyStore } from '@aip/keys';
 import { MessagingModule } from '@aip/messaging';
 import { AdmissionControl, DeadlineQueue, rateLimitPrefix, WorkerRegistry } from '@aip/rate-limit';
-import { ConfigDocuments, connectionOf, ENV, HealthController, LOGGER, REDIS } from '@aip/runtime';
+import { ConfigDocuments, connectionOf, documentWatch, ENV, HealthController, LOGGER, REDIS } from '@aip/runtime';
 import { TaskStore } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { AdmissionConsumer } from './admission/admission.consumer.ts';
 import { AdmissionService } from './admission/admission.service.ts';
+import { PolicyBook } from './admission/policy-book.ts';
+import { QueuePump } from './admission/queue-pump.ts';
 import type { RateLimiterEnv } from './rate-limiter.config.ts';
 
 @Module({})
@@ -29,7 +31,10 @@ export class AppModule {
         { provide: ApiKeyStore, useValue: new ApiKeyStore(redis, env.REDIS_PREFIX) },
         { provide: TaskStore, useValue: new TaskStore(redis, { prefix: env.REDIS_PREFIX }) },
         { provide: ConfigDocuments, useValue: new ConfigDocuments(redis, env.REDIS_PREFIX) },
+        { provide: PolicyBook, useValue: new PolicyBook(env.DEFAULT_POLICY) },
         AdmissionService,
+        QueuePump,
+        documentWatch('policies', [PolicyBook], (book: PolicyBook) => (body) => book.apply(body)),
       ],
     };
   }

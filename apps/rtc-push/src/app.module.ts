@@ -1,10 +1,11 @@
-import { Inject, Module, type BeforeApplicationShutdown, type DynamicModule } from '@nestjs/common';
+import { Inject, Module, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationBootstrap } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
-import { ModelCatalog, Moderation } from '@aip/chat-policy';
+import { ModelCatalog, Moderation, wordsDocumentSchema } from '@aip/chat-policy';
 import { CLOSE_CODES } from '@aip/contracts';
 import { ApiKeyStore } from '@aip/keys';
 import { EventPublisher, MessagingModule } from '@aip/messaging';
-import { ConfigDocuments, connectionOf, ENV, HealthController, LOGGER, REDIS, watchRedis } from '@aip/runtime';
+import { ConfigDocuments, connectionOf, documentWatch, ENV, HealthController, LOGGER, REDIS, watchRedis } from '@aip/runtime';
 import { SessionHistoryStore, TaskEventHub, TaskStore } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -18,24 +19,46 @@ import { RtcMetrics } from './delivery/rtc.metrics.ts';
 import { SseController } from './gateway/sse.controller.ts';
 import { WsGateway } from './gateway/ws.gateway.ts';
 import { pushConsumer } from './push/push.consumer.ts';
-import { PushRouter } from './push/push.router.ts';
+import { listenForDoorbells, PushRouter } from './push/push.router.ts';
 import type { RtcEnv } from './rtc.config.ts';
 
 
-/** Closes every socket with 1001 before the HTTP server and the consumer go (the consumer drains itself). */
-class RtcLifecycle implements BeforeApplicationShutdown {
+/**
+ * Starts delivery once the app is up (doorbells from other instances, the hub's sweeps, sockets on
+ * `/v1/ws`, key revalidation); closes every socket with 1001 before the HTTP server and the
+ * consumer go (the consumer drains itself).
+ */
+class RtcLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly subscriber: Redis;
+
   constructor(
     @Inject(DeliveryHub) private readonly hub: DeliveryHub,
     @Inject(WsGateway) private readonly gateway: WsGateway,
     @Inject(TaskEventHub) private readonly tasks: TaskEventHub,
     @Inject(KeyGate) private readonly gate: KeyGate,
-  ) {}
+    @Inject(PresenceStore) private readonly presence: PresenceStore,
+    @Inject(HttpAdapterHost) private readonly http: HttpAdapterHost,
+    @Inject(REDIS) redis: Redis,
+    @Inject(ENV) private readonly env: RtcEnv,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.subscriber = watchRedis(redis.duplicate(), logger, 'doorbell subscriber');
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await listenForDoorbells(this.subscriber, this.presence.channel(this.env.RTC_INSTANCE_ID), this.hub, this.logger);
+    this.hub.start();
+    this.gateway.start();
+    this.gate.start();
+    this.http.httpAdapter.getHttpServer().on('upgrade', (request: Parameters<WsGateway['handleUpgrade']>[0], socket: Parameters<WsGateway['handleUpgrade']>[1], head: Buffer) => this.gateway.handleUpgrade(request, socket, head));
+  }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.gate.stop();
     await this.hub.close(CLOSE_CODES.goingAway, 'server shutting down');
     await this.gateway.close();
     await this.tasks.close();
+    await this.subscriber.quit().catch(() => undefined);
   }
 }
 
@@ -65,8 +88,16 @@ export class AppModule {
         { provide: TaskStore, useValue: new TaskStore(redis, { prefix: env.REDIS_PREFIX }) },
         // Blocking stream reads get their own connection: they would stall every command behind them.
         { provide: TaskEventHub, useValue: new TaskEventHub(watchRedis(redis.duplicate(), logger, 'task events'), redis, env.REDIS_PREFIX, (key, id, err) => logger.warn({ key, id, err: String(err) }, 'skipped an invalid task event')) },
-        // Chat policy shared with access, kept current from the same run-time documents (rtc.app.ts watches them).
+        // Chat policy shared with access, kept current from the same run-time documents.
         { provide: ConfigDocuments, useValue: new ConfigDocuments(redis, env.REDIS_PREFIX) },
+        documentWatch('routing', [ModelCatalog], (catalog: ModelCatalog) => (body) => {
+          catalog.applyRouting(body);
+          return { models: catalog.aliases };
+        }),
+        documentWatch('words', [Moderation], (moderation: Moderation) => (body) => {
+          moderation.apply(wordsDocumentSchema.parse(body));
+          return { words: moderation.filter.size };
+        }),
         { provide: Moderation, useValue: new Moderation({ words: env.SENSITIVE_WORDS, input: env.SENSITIVE_WORDS_INPUT }) },
         { provide: ModelCatalog, useValue: new ModelCatalog(env.MODELS) },
         { provide: Authenticator, inject: [ApiKeyStore], useFactory: (keys: ApiKeyStore) => new Authenticator(keys, redis, env.REDIS_PREFIX) },

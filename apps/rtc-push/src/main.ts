@@ -1,9 +1,8 @@
-import { createLogger } from '@aip/runtime';
+import { createLogger, createRedis, startPlatformApp } from '@aip/runtime';
+import { appOptions } from './app.options.ts';
 import { loadRtcEnv } from './rtc.config.ts';
-import { startRtcPush } from './rtc.app.ts';
 
 const env = loadRtcEnv();
 const logger = createLogger('rtc-push', env.LOG_LEVEL);
-const running = await startRtcPush(env, logger);
-running.app.enableShutdownHooks();
+const running = await startPlatformApp(appOptions(env, { redis: createRedis(env.REDIS_URL, logger), logger }));
 logger.info({ port: running.port, instance: env.RTC_INSTANCE_ID, topic: env.PUSH_TOPIC }, 'rtc-push ready');

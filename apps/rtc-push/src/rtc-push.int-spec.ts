@@ -3,7 +3,7 @@ import { ModelCatalog, Moderation } from '@aip/chat-policy';
 import { CLOSE_CODES, REALTIME_TOKEN_PREFIX, realtimeTokenKey, type Envelope, type ServerFrame } from '@aip/contracts';
 import { ApiKeyStore } from '@aip/keys';
 import { EventPublisher, MessagingMetrics, RocketMQServer, RocketMQEvent } from '@aip/messaging';
-import { ConfigDocuments } from '@aip/runtime';
+import { ConfigDocuments, createRedis, startPlatformApp, type PlatformApp } from '@aip/runtime';
 import { deleteKeys, eventually, provisionBroker, testConnection, testRedis, testRedisUrl, uniqueName } from '@aip/testing';
 import { TaskStore } from '@aip/tasks';
 import { Controller } from '@nestjs/common';
@@ -14,7 +14,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import WebSocket from 'ws';
 import { loadRtcEnv } from './rtc.config.ts';
-import { startRtcPush, type RunningRtcPush } from './rtc.app.ts';
+import { appOptions } from './app.options.ts';
 
 const logger = pino({ level: 'silent' });
 const topic = uniqueName('rtc-push-it');
@@ -25,7 +25,7 @@ let redis: Redis;
 let publisher: EventPublisher;
 let apiKey: string;
 let tenantId: string;
-const instances: RunningRtcPush[] = [];
+const instances: PlatformApp[] = [];
 
 /** A WebSocket client that records every frame and its close. */
 class Client {
@@ -77,7 +77,7 @@ class Client {
 }
 
 const clients: Client[] = [];
-function connect(instance: RunningRtcPush, user: string, options: { token?: string; headers?: Record<string, string> } = {}) {
+function connect(instance: PlatformApp, user: string, options: { token?: string; headers?: Record<string, string> } = {}) {
   const query = options.token !== undefined ? `token=${options.token}` : `user=${encodeURIComponent(user)}`;
   const client = new Client(`ws://127.0.0.1:${instance.port}/v1/ws?${query}`, options.token !== undefined ? {} : { authorization: `Bearer ${apiKey}`, ...options.headers });
   clients.push(client);
@@ -89,7 +89,7 @@ async function start(instanceId: string, extra: Record<string, string> = {}) {
     ROCKETMQ_ENDPOINTS: testConnection().endpoints, REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix, PORT: '0', RTC_INSTANCE_ID: instanceId,
     PUSH_TOPIC: topic, PUSH_GROUP: group, RESEND_AFTER_MS: '400', PUBLIC_DIR: '/nonexistent', LOG_LEVEL: 'silent', DRAIN_TIMEOUT_MS: '2000', ...extra,
   });
-  const running = await startRtcPush(env, logger, { host: '127.0.0.1' });
+  const running = await startPlatformApp(appOptions(env, { redis: createRedis(env.REDIS_URL, logger), logger }, { host: '127.0.0.1' }));
   instances.push(running);
   return running;
 }
@@ -99,8 +99,8 @@ async function publishPush(user: string, text = `hello ${++seq}`, dedupeKey = `d
   await publisher.publish('rtc.push.proactive', { userId: user, intent: 'hotel.suggest', text, slots: {}, dedupeKey }, { tenantId, topic });
 }
 
-let a: RunningRtcPush;
-let b: RunningRtcPush;
+let a: PlatformApp;
+let b: PlatformApp;
 
 beforeAll(async () => {
   redis = testRedis();
@@ -377,7 +377,7 @@ describe('rtc-push on the real broker and Redis', () => {
   });
 
   describe('realtime tokens and per-key bounds', () => {
-    let edge: RunningRtcPush;
+    let edge: PlatformApp;
     let keys: ApiKeyStore;
     beforeAll(async () => {
       edge = await start('it-limits', { MAX_CONNECTIONS_PER_KEY: '2', MAX_CHATS_PER_USER: '1', REVALIDATE_INTERVAL_MS: '200' });

@@ -3,5 +3,4 @@ export * from './moderation/stream-masker.ts';
 export * from './moderation/moderation.service.ts';
 export * from './models/model-catalog.ts';
 export * from './admission/chat-admission.ts';
-export * from './config-watch.ts';
 export * from './realtime/realtime-grant.ts';

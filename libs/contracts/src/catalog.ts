@@ -96,19 +96,19 @@ export const EVENTS = {
   }),
   'config.policy.changed': event({
     topic: 'configChange', tag: 'policy', schema: configChanged, consumers: [],
-    key: (d) => d.documentId, summary: 'Rate-limit policies changed.',
+    key: (d) => d.documentId, summary: 'Audit: the rate-limit policies document changed (instances apply it by polling, ADR 0020).',
   }),
   'config.words.changed': event({
     topic: 'configChange', tag: 'words', schema: configChanged, consumers: [],
-    key: (d) => d.documentId, summary: 'Sensitive-word lists changed.',
+    key: (d) => d.documentId, summary: 'Audit: the sensitive-word document changed (instances apply it by polling, ADR 0020).',
   }),
   'config.routing.changed': event({
     topic: 'configChange', tag: 'routing', schema: configChanged, consumers: [],
-    key: (d) => d.documentId, summary: 'Model routing and fallback chains changed.',
+    key: (d) => d.documentId, summary: 'Audit: the model routing document changed (instances apply it by polling, ADR 0020).',
   }),
   'config.intents.changed': event({
     topic: 'configChange', tag: 'intents', schema: configChanged, consumers: [],
-    key: (d) => d.documentId, summary: 'The intent catalogue changed.',
+    key: (d) => d.documentId, summary: 'Audit: the intent catalogue document changed (instances apply it by polling, ADR 0020).',
   }),
 } as const;
 

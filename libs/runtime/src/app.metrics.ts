@@ -12,6 +12,7 @@ export function collectProcessMetrics(): void {
 /** What operators watch on the request path; one instance per process (prom-client refuses duplicates). */
 export const appMetrics = {
   httpRequests: new Counter({ name: 'aip_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers: [register] }),
+  configErrors: new Counter({ name: 'aip_config_document_errors_total', help: 'Run-time documents that could not be read or applied (the previous version stays), by document', labelNames: ['document'], registers: [register] }),
   admissions: new Counter({ name: 'aip_admission_decisions_total', help: 'Admission decisions by outcome and reason', labelNames: ['outcome', 'reason'], registers: [register] }),
   workerChoices: new Counter({ name: 'aip_affinity_choices_total', help: 'Session-affinity worker choices by reason (sticky, new, rebalanced, failover, none)', labelNames: ['reason'], registers: [register] }),
   generations: new Counter({ name: 'aip_inference_generations_total', help: 'Generations by model, provider and outcome', labelNames: ['model', 'provider', 'outcome'], registers: [register] }),

@@ -1,4 +1,8 @@
+import type { BeforeApplicationShutdown, FactoryProvider, InjectionToken, OnApplicationBootstrap } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { appMetrics } from './app.metrics.ts';
+import { LOGGER } from './tokens.ts';
 
 export interface VersionedDocument<T = unknown> {
   version: number;
@@ -15,8 +19,8 @@ return version
  * Run-time configuration documents (model routing, word lists, ...) in Redis, versioned. Every
  * instance watches the version (one GET per second) and reloads on change, so a change reaches all
  * replicas within a second without restarts — a broadcast the proxy cannot give us without a
- * pre-created consumer group per instance. The `config-change` event is published as well, for
- * audit and for consumers that want to react.
+ * pre-created consumer group per instance. The `config.*.changed` events access publishes are an
+ * audit trail, not the propagation (ADR 0020).
  */
 export class ConfigDocuments {
   constructor(
@@ -63,4 +67,61 @@ export class ConfigDocuments {
     timer.unref();
     return () => clearInterval(timer);
   }
+}
+
+/** What applying one version of a document did, for the log line (e.g. the models now served). */
+export type AppliedDetails = Record<string, unknown> | void;
+
+/**
+ * A run-time document kept applied while the app runs: the current version at start, then every
+ * newer one within a second; stopped before the app's connections close. An invalid version is
+ * logged and counted and the previous one stays in force. Made by `documentWatch`: the one way an
+ * app follows a document.
+ */
+export class DocumentWatch implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private stop: (() => void) | undefined;
+
+  constructor(
+    private readonly documents: ConfigDocuments,
+    readonly name: string,
+    private readonly apply: (body: unknown, version: number) => AppliedDetails | Promise<AppliedDetails>,
+    private readonly logger: Logger,
+    private readonly intervalMs = 1_000,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.stop = this.documents.watch(
+      this.name,
+      async ({ body, version }) => {
+        const details = await this.apply(body, version);
+        this.logger.info({ document: this.name, version, ...details }, 'configuration document applied');
+      },
+      this.intervalMs,
+      (error) => {
+        appMetrics.configErrors.inc({ document: this.name });
+        this.logger.warn({ document: this.name, err: String(error) }, 'could not apply a configuration document: the previous version stays');
+      },
+    );
+  }
+
+  beforeApplicationShutdown(): void {
+    this.stop?.();
+  }
+}
+
+/**
+ * A provider that keeps the document `name` applied: `apply` gets the providers named in `inject`
+ * and returns what to do with each version's body (throw to refuse it).
+ */
+export function documentWatch<const Tokens extends readonly InjectionToken[]>(
+  name: string,
+  inject: Tokens,
+  // Each provider's type is the caller's to name (`(catalog: ModelCatalog) => ...`): tokens do not carry one.
+  apply: (...providers: { [K in keyof Tokens]: never }) => (body: unknown, version: number) => AppliedDetails | Promise<AppliedDetails>,
+): FactoryProvider<DocumentWatch> {
+  return {
+    provide: Symbol(`document watch: ${name}`),
+    inject: [ConfigDocuments, LOGGER, ...inject],
+    useFactory: (documents: ConfigDocuments, logger: Logger, ...providers: unknown[]) => new DocumentWatch(documents, name, apply(...(providers as unknown as { [K in keyof Tokens]: never })), logger),
+  };
 }

@@ -11,3 +11,4 @@ export * from './http/api-key.cache.ts';
 export * from './http/api-key.guard.ts';
 export * from './http/ip-limit.ts';
 export * from './redis.ts';
+export * from './platform-app.ts';

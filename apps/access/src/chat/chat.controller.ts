@@ -5,7 +5,7 @@ import { TaskEventHub, type TaskEvent } from '@aip/tasks';
 import type { FastifyReply } from 'fastify';
 import type { AccessEnv } from '../access.config.ts';
 import { Moderation } from '../moderation/moderation.service.ts';
-import { ModelCatalog } from '../models/model-catalog.ts';
+import { ModelCatalog } from '@aip/chat-policy';
 import { SubmissionService } from './submission.service.ts';
 import { AnswerText, followTask } from './task-relay.ts';
 

@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis';
 import type { AccessEnv } from '../access.config.ts';
 import { errors } from '../common/errors.ts';
 import { Moderation } from '../moderation/moderation.service.ts';
-import { ModelCatalog } from '../models/model-catalog.ts';
+import { ModelCatalog } from '@aip/chat-policy';
 import { chatRequestSchema, type ChatRequest } from './chat-request.schema.ts';
 
 /**

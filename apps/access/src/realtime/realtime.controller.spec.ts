@@ -1,6 +1,6 @@
 import type { ApiKeyRecord } from '@aip/keys';
 import type { AuthenticatedRequest } from '@aip/runtime';
-import { ModelCatalog } from '../models/model-catalog.ts';
+import { ModelCatalog } from '@aip/chat-policy';
 import { RealtimeController } from './realtime.controller.ts';
 import type { RealtimeTokenService } from './realtime-token.service.ts';
 

@@ -3,7 +3,7 @@ import { chatRefusals, REALTIME_GRANT_LIMITS, type ChatRefusal } from '@aip/chat
 import { ApiError, ApiKeyGuard, type AuthenticatedRequest } from '@aip/runtime';
 import { z } from 'zod';
 import { errors } from '../common/errors.ts';
-import { ModelCatalog } from '../models/model-catalog.ts';
+import { ModelCatalog } from '@aip/chat-policy';
 import { REALTIME_TOKEN_DEFAULT_TTL_S, REALTIME_TOKEN_MAX_TTL_S, RealtimeTokenService } from './realtime-token.service.ts';
 
 const tokenRequest = z.object({

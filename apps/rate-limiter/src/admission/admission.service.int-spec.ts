@@ -3,13 +3,14 @@ import { createEnvelope, type Envelope, type EventType } from '@aip/contracts';
 import { ApiKeyStore } from '@aip/keys';
 import { PublishError, type EventPublisher } from '@aip/messaging';
 import { AdmissionControl, DeadlineQueue, WorkerRegistry } from '@aip/rate-limit';
-import { ConfigDocuments } from '@aip/runtime';
 import { TaskStore } from '@aip/tasks';
 import { deleteKeys, eventually, testRedis } from '@aip/testing';
 import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { rateLimiterEnvSchema } from '../rate-limiter.config.ts';
 import { AdmissionService } from './admission.service.ts';
+import { PolicyBook } from './policy-book.ts';
+import { QueuePump } from './queue-pump.ts';
 
 // The deadline-queue pump on real Redis, with the broker replaced by a publisher that can be
 // switched off: what happens to parked requests when forwarding them fails is the point here
@@ -21,6 +22,7 @@ let keys: ApiKeyStore;
 let admission: AdmissionControl;
 let queue: DeadlineQueue;
 let service: AdmissionService;
+let pump: QueuePump;
 const published: { type: EventType; data: unknown }[] = [];
 let brokerDown = false;
 /** Redis refusing the pump's put-back (as during a Redis restart), while the rest still works. */
@@ -45,18 +47,19 @@ function platform(keyPrefix: string) {
     })(redis, { prefix: `${keyPrefix}rl:` }),
   };
   const env = rateLimiterEnvSchema.parse({ REDIS_PREFIX: keyPrefix, QUEUE_PUMP_MS: '20', CHECK_WORKER_CAPACITY: 'false', MAX_PARKED_PER_KEY: '3' });
-  const admissionService = new AdmissionService(parts.admission, parts.queue, new WorkerRegistry(redis, { prefix: `${keyPrefix}rl:` }), parts.keys, parts.tasks, publisher, new ConfigDocuments(redis, keyPrefix), env, pino({ level: 'silent' }));
-  return { ...parts, service: admissionService };
+  const logger = pino({ level: 'silent' });
+  const admissionService = new AdmissionService(parts.admission, parts.queue, new WorkerRegistry(redis, { prefix: `${keyPrefix}rl:` }), new PolicyBook(env.DEFAULT_POLICY), parts.keys, parts.tasks, publisher, env, logger);
+  return { ...parts, service: admissionService, pump: new QueuePump(admissionService, parts.queue, parts.admission, env, logger) };
 }
 
 beforeAll(() => {
   redis = testRedis();
-  ({ tasks, keys, admission, queue, service } = platform(prefix));
-  service.onApplicationBootstrap();
+  ({ tasks, keys, admission, queue, service, pump } = platform(prefix));
+  pump.onApplicationBootstrap();
 });
 
 afterAll(async () => {
-  service.onApplicationShutdown();
+  await pump.onApplicationShutdown();
   await deleteKeys(redis, prefix);
   redis.disconnect();
 });

@@ -1,15 +1,17 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Envelope } from '@aip/contracts';
 import { ApiKeyStore } from '@aip/keys';
 import { EventPublisher } from '@aip/messaging';
-import { AdmissionControl, DeadlineQueue, limitSubject, policyDocumentSchema, rateLimitPolicySchema, resolvePolicy, WorkerRegistry, type PolicyDocument, type QueuedRequest, type RateLimitPolicy, type WorkerChoice } from '@aip/rate-limit';
-import { appMetrics, ConfigDocuments, ENV, LOGGER } from '@aip/runtime';
+import { AdmissionControl, DeadlineQueue, limitSubject, rateLimitPolicySchema, WorkerRegistry, type WorkerChoice } from '@aip/rate-limit';
+import { appMetrics, ENV, LOGGER } from '@aip/runtime';
 import { TaskStore } from '@aip/tasks';
 import type { Logger } from 'pino';
 import type { RateLimiterEnv } from '../rate-limiter.config.ts';
+import { PolicyBook } from './policy-book.ts';
+import { chooseWorker } from './worker-choice.ts';
 
 
-type Submitted = Envelope<'ai.request.submitted'>;
+export type Submitted = Envelope<'ai.request.submitted'>;
 type Rejection = 'rate_limited' | 'token_budget_exceeded' | 'concurrency_limit' | 'deadline_exceeded' | 'policy_denied' | 'no_capacity';
 
 /**
@@ -18,46 +20,18 @@ type Rejection = 'rate_limited' | 'token_budget_exceeded' | 'concurrency_limit' 
  * parked and retried as capacity frees, instead of an immediate 429.
  */
 @Injectable()
-export class AdmissionService implements OnApplicationBootstrap, OnApplicationShutdown {
-  private pump: NodeJS.Timeout | undefined;
-  private stopWatching: (() => void) | undefined;
-  /** The `policies` run-time document (PUT /admin/config/policies), applied within a second. */
-  private policies: PolicyDocument | undefined;
-  private pumping = false;
-  /** Parked requests taken from the queue that Redis refused to take back: put back on the next pass. */
-  private readonly stranded: QueuedRequest[] = [];
-  private lastSweep = 0;
-  private readonly defaultPolicy: RateLimitPolicy;
-
+export class AdmissionService {
   constructor(
     @Inject(AdmissionControl) private readonly admission: AdmissionControl,
     @Inject(DeadlineQueue) private readonly queue: DeadlineQueue,
     @Inject(WorkerRegistry) private readonly workers: WorkerRegistry,
+    @Inject(PolicyBook) private readonly policies: PolicyBook,
     @Inject(ApiKeyStore) private readonly keys: ApiKeyStore,
     @Inject(TaskStore) private readonly tasks: TaskStore,
     @Inject(EventPublisher) private readonly publisher: EventPublisher,
-    @Inject(ConfigDocuments) private readonly documents: ConfigDocuments,
     @Inject(ENV) private readonly env: RateLimiterEnv,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {
-    this.defaultPolicy = rateLimitPolicySchema.parse(JSON.parse(env.DEFAULT_POLICY));
-  }
-
-  onApplicationBootstrap() {
-    this.pump = setInterval(() => void this.drain(), this.env.QUEUE_PUMP_MS);
-    this.stopWatching = this.documents.watch<unknown>('policies', ({ body, version }) => {
-      this.policies = policyDocumentSchema.parse(body);
-      this.logger.info({ version, tenants: Object.keys(this.policies.tenants).length }, 'policies applied');
-    }, 1_000, (error) => this.logger.warn({ err: String(error) }, 'could not apply the policies document'));
-  }
-
-  async onApplicationShutdown() {
-    clearInterval(this.pump);
-    this.stopWatching?.();
-    await this.restoreStranded().catch((error) =>
-      this.logger.error({ taskIds: this.stranded.map((item) => item.requestId), err: String(error) }, 'parked requests could not be put back before shutdown: their tasks stay queued'),
-    );
-  }
+  ) {}
 
   async submit(event: Submitted, queuedSince = Date.parse(event.time)): Promise<void> {
     const request = event.data;
@@ -73,7 +47,7 @@ export class AdmissionService implements OnApplicationBootstrap, OnApplicationSh
     if (!key || key.status !== 'active') return this.reject(event, 'policy_denied', 'the API key is not active');
     const own = key.policy ? rateLimitPolicySchema.safeParse(key.policy) : undefined;
     if (own && !own.success) this.logger.warn({ keyId: key.id }, 'the key\'s policy is invalid: using its tenant\'s or the default');
-    const resolved = resolvePolicy(this.policies, { tenantId: event.tenantId, model: request.model }, own?.success ? own.data : undefined, this.defaultPolicy);
+    const resolved = this.policies.resolve({ tenantId: event.tenantId, model: request.model }, own?.success ? own.data : undefined);
     const capacity = this.env.CHECK_WORKER_CAPACITY ? await this.workers.liveCapacity() : undefined;
     const decision = await this.admission.admit({
       requestId: request.taskId,
@@ -86,7 +60,7 @@ export class AdmissionService implements OnApplicationBootstrap, OnApplicationSh
       ...(capacity !== undefined ? { capacity } : {}),
     });
     if (decision.admitted) {
-      const worker = await this.chooseWorker(request.taskId, event.tenantId, request.sessionId);
+      const worker = this.env.SESSION_AFFINITY && request.sessionId ? await chooseWorker(this.workers, { taskId: request.taskId, tenantId: event.tenantId, sessionId: request.sessionId, maxLoadGap: this.env.AFFINITY_MAX_LOAD_GAP }, this.logger) : undefined;
       await this.forward(event, decision, queuedSince, worker);
       appMetrics.admissions.inc({ outcome: 'admitted', reason: '' });
       return;
@@ -146,102 +120,11 @@ export class AdmissionService implements OnApplicationBootstrap, OnApplicationSh
     }
   }
 
-  /**
-   * Session affinity (SESSION_AFFINITY): the worker for a session's request, routed through its
-   * lane. Without a session, without a live worker holding a lane, or with Redis failing here, the
-   * request goes to the shared group instead, where any worker takes it: affinity is an
-   * optimisation, never a reason to hold a request back.
-   */
-  private async chooseWorker(taskId: string, tenantId: string, sessionId: string | undefined): Promise<WorkerChoice | undefined> {
-    if (!this.env.SESSION_AFFINITY || !sessionId) return undefined;
-    try {
-      // Session ids are the tenant's own: two tenants may use the same one.
-      const choice = await this.workers.chooseWorker(`${tenantId}/${sessionId}`, { maxLoadGap: this.env.AFFINITY_MAX_LOAD_GAP });
-      appMetrics.workerChoices.inc({ reason: choice?.reason ?? 'none' });
-      if (choice && choice.reason !== 'sticky' && choice.reason !== 'new') this.logger.info({ taskId, sessionId, ...choice }, 'session moved to another worker');
-      return choice;
-    } catch (error) {
-      appMetrics.workerChoices.inc({ reason: 'none' });
-      this.logger.warn({ taskId, err: String(error) }, 'could not choose a worker: any worker may take the request');
-      return undefined;
-    }
-  }
-
   async reconcile(event: Envelope<'ai.inference.completed' | 'ai.inference.failed' | 'ai.inference.cancelled'>): Promise<void> {
     const { reservationId } = event.data;
     if (!reservationId) return;
     const actual = event.data.usage?.totalTokens ?? 0;
     await this.admission.reconcile(reservationId, actual);
-  }
-
-  /**
-   * The deadline queue's pump: rejects what expired, then gives each parked request one admission
-   * attempt. An item is taken from the queue before it is handled, so an item whose handling fails
-   * (broker or Redis trouble) goes back into the queue, and the pass stops there — the next tick
-   * tries again. Nothing taken is ever dropped.
-   */
-  private async drain() {
-    if (this.pumping) return;
-    this.pumping = true;
-    try {
-      await this.restoreStranded();
-      for (const expired of await this.queue.takeExpired()) {
-        const { event } = JSON.parse(expired.payload) as { event: Submitted };
-        try {
-          await this.reject(event, 'deadline_exceeded', 'no capacity freed before the request\'s deadline');
-        } catch (error) {
-          // Taken but not ended (broker or Redis trouble): back into the queue, expired, for the next pass.
-          await this.putBack(expired, error);
-        }
-      }
-      // Expired leases already stop counting in the admission script; the sweep only frees their
-      // memory, so once a second is plenty (the pump itself runs every QUEUE_PUMP_MS).
-      if (Date.now() - this.lastSweep >= 1_000) {
-        this.lastSweep = Date.now();
-        await this.admission.expireStale();
-      }
-      // One pass over what waits: each parked request gets one admission attempt per tick.
-      const waiting = await this.queue.size();
-      for (let i = 0; i < waiting; i++) {
-        const next = await this.queue.takeNext();
-        if (!next) break;
-        const { event, queuedSince } = JSON.parse(next.payload) as { event: Submitted; queuedSince: number };
-        try {
-          await this.submit(event, queuedSince);
-        } catch (error) {
-          await this.putBack(next, error);
-          break;
-        }
-      }
-    } catch (error) {
-      this.logger.warn({ err: (error as Error).message }, 'deadline queue pump failed');
-    } finally {
-      this.pumping = false;
-    }
-  }
-
-  /** A parked request whose admission attempt failed goes back to wait for the next tick. */
-  private async putBack(item: QueuedRequest, cause: unknown) {
-    const taskId = item.requestId;
-    try {
-      await this.queue.enqueue(item);
-      appMetrics.admissions.inc({ outcome: 'requeued', reason: 'error' });
-      this.logger.warn({ taskId, err: String(cause) }, 'could not admit a parked request: it waits for the next pass');
-    } catch (error) {
-      // Redis refused the write right after handing the item over (an outage): kept in memory and
-      // put back first on the next pass. The chaos suite lost such requests when they were dropped.
-      this.stranded.push(item);
-      appMetrics.admissions.inc({ outcome: 'stranded', reason: 'error' });
-      this.logger.warn({ taskId, err: String(error), cause: String(cause) }, 'could not put a parked request back into the deadline queue: kept in memory, put back on the next pass');
-    }
-  }
-
-  /** Puts back what an outage left in memory, oldest first; throws (the pass stops) while Redis still refuses. */
-  private async restoreStranded() {
-    while (this.stranded.length > 0) {
-      await this.queue.enqueue(this.stranded[0]!);
-      this.stranded.shift();
-    }
   }
 
   /**
@@ -255,6 +138,11 @@ export class AdmissionService implements OnApplicationBootstrap, OnApplicationSh
     const ended = await this.tasks.finish(taskId, 'failed', { error: { code: 'admission_failed', message } }, { type: 'error', code: 'admission_failed', message, status: 503 });
     appMetrics.admissions.inc({ outcome: 'dead_lettered', reason: 'error' });
     this.logger.error({ taskId, ended, err: String(cause) }, 'submission dead-lettered: task ended as failed');
+  }
+
+  /** A parked request whose deadline passed before capacity freed. */
+  expire(event: Submitted): Promise<void> {
+    return this.reject(event, 'deadline_exceeded', 'no capacity freed before the request\'s deadline');
   }
 
   private async reject(event: Submitted, reason: Rejection, message: string, retryAfterMs?: number, bound: { limit?: number; remaining?: number } = {}) {

@@ -124,17 +124,28 @@ export class RocketMQServer extends Server implements CustomTransportStrategy {
   private plans: SubscriptionPlan[] = [];
   private readonly log: Logger;
   private readonly metrics: MessagingMetrics;
+  private health: BrokerHealth | undefined;
+  private markListening: () => void = () => undefined;
+  /** Resolves once the handlers are subscribed (lanes can be followed from then on). */
+  readonly listening = new Promise<void>((resolve) => (this.markListening = resolve));
 
   constructor(private readonly options: RocketMQServerOptions) {
     super();
     this.log = options.logger ?? pino({ name: 'rocketmq' });
     this.metrics = options.metrics ?? MessagingMetrics.for();
+    this.health = options.health;
+  }
+
+  /** Reports each subscription's state to `health` (the app's readiness), from the next start on. */
+  reportTo(health: BrokerHealth): void {
+    this.health = health;
   }
 
   override listen(callback: (...optionalParams: unknown[]) => void): void {
     try {
       this.plans = this.plan();
       for (const plan of this.plans) this.subscribe(plan);
+      this.markListening();
       callback();
     } catch (error) {
       callback(error);
@@ -253,9 +264,9 @@ export class RocketMQServer extends Server implements CustomTransportStrategy {
         return consumer;
       },
       dispatch: (message, lease) => this.dispatch(plan, message, lease),
-      onStateChange: (state, error) => options.health?.report(name, state, error),
+      onStateChange: (state, error) => this.health?.report(name, state, error),
     });
-    options.health?.report(name, 'connecting');
+    this.health?.report(name, 'connecting');
     this.subscriptions.push(subscription);
     subscription.start();
     return subscription;

@@ -1,0 +1,50 @@
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { RocketMQServer } from '@aip/messaging';
+import { rateLimitPrefix, WorkerRegistry } from '@aip/rate-limit';
+import { ENV, LOGGER, REDIS } from '@aip/runtime';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { InferenceEnv } from '../inference.config.ts';
+import { LaneKeeper } from './lane-keeper.ts';
+
+/**
+ * The worker's heartbeat (free slots, for the limiter's capacity check) and lanes (session
+ * affinity): its own lane, and the lanes of workers that are gone, emptied so nothing routed
+ * there waits. Ticks from the moment the consumers are subscribed until the app stops.
+ */
+@Injectable()
+export class LaneHeartbeat implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly keeper: LaneKeeper;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    @Inject(RocketMQServer) private readonly server: RocketMQServer,
+    @Inject(REDIS) redis: Redis,
+    @Inject(ENV) private readonly env: InferenceEnv,
+    @Inject(LOGGER) logger: Logger,
+  ) {
+    this.keeper = new LaneKeeper(new WorkerRegistry(redis, { prefix: rateLimitPrefix(env.REDIS_PREFIX), heartbeatTtlMs: env.HEARTBEAT_TTL_MS }), server, {
+      workerId: env.WORKER_ID,
+      slots: env.INFERENCE_SLOTS,
+      // Longer than a lease: a message the dead worker held comes back once its lease runs out.
+      quietMs: env.LEASE_MS + 10_000,
+      drainMs: env.HEARTBEAT_TTL_MS,
+      logger,
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    void this.server.listening.then(async () => {
+      if (this.stopped) return;
+      await this.keeper.tick();
+      this.timer = setInterval(() => void this.keeper.tick(), Math.max(200, Math.floor(this.env.HEARTBEAT_TTL_MS / 5)));
+    });
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.keeper.stop();
+  }
+}
