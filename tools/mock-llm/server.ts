@@ -9,6 +9,10 @@
  *
  * and tests import it:  const mock = await startMockLlm({ replyTokens: 5 });  ...  await mock.close();
  *
+ * One file of ~500 lines on purpose: Node runs it as it is, from anywhere, with `node:` imports
+ * only (no build, no workspace resolution); its steps (`route`, `handle`, `streamPaced`, ...) read
+ * top to bottom.
+ *
  * Endpoints
  *   POST /v1/chat/completions   non-stream JSON, or `stream: true` SSE in the OpenAI chunk format:
  *                               content chunks (role on the first), a final chunk with finish_reason,

@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { ApiKeyStore } from '@aip/keys';
 import { MessagingModule } from '@aip/messaging';
-import { ModelCatalog, wordsDocumentSchema } from '@aip/chat-policy';
+import { applyRoutingDocument, applyWordsDocument, ModelCatalog } from '@aip/chat-policy';
 import { ConfigDocuments, connectionOf, documentWatch, ENV, HealthController, LOGGER, REDIS, watchRedis } from '@aip/runtime';
 import { SessionHistoryStore, TaskEventHub, TaskStore } from '@aip/tasks';
 import type { Redis } from 'ioredis';
@@ -39,14 +39,8 @@ export class AppModule {
         { provide: RealtimeTokenService, useValue: new RealtimeTokenService(redis, env.REDIS_PREFIX) },
         SubmissionService,
         // Run-time documents shared with rtc-push: a new version applies within a second, on every instance.
-        documentWatch('routing', [ModelCatalog], (catalog: ModelCatalog) => (body) => {
-          catalog.applyRouting(body);
-          return { models: catalog.aliases };
-        }),
-        documentWatch('words', [Moderation], (moderation: Moderation) => (body) => {
-          moderation.apply(wordsDocumentSchema.parse(body));
-          return { words: moderation.filter.size };
-        }),
+        documentWatch('routing', [ModelCatalog], applyRoutingDocument),
+        documentWatch('words', [Moderation], applyWordsDocument),
       ],
     };
   }

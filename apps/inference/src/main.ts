@@ -1,3 +1,4 @@
+import { CONSUMER_GROUPS } from '@aip/contracts';
 import { createEmbeddings, embeddingsConfigOf } from '@aip/embeddings';
 import { createKnowledgeStore, KnowledgeRegistry, knowledgeStoreConfigOf, Retriever } from '@aip/knowledge';
 import { createLogger, createRedis, startPlatformApp } from '@aip/runtime';
@@ -21,7 +22,7 @@ await startPlatformApp({
   redis,
   logger,
   // A crashed worker's claim expires with its lease, so the re-run is not held back.
-  consumers: { group: 'inference', concurrency: env.INFERENCE_SLOTS, leaseMs: env.LEASE_MS, idempotency: { processingTtlMs: env.LEASE_MS } },
+  consumers: { group: CONSUMER_GROUPS.inference.name, concurrency: env.INFERENCE_SLOTS, leaseMs: env.LEASE_MS, idempotency: { processingTtlMs: env.LEASE_MS } },
   onClose: async () => void (await store?.close().catch(() => undefined)),
 });
 logger.info({ port: env.PORT, slots: env.INFERENCE_SLOTS, workerId: env.WORKER_ID }, 'inference worker ready');

@@ -1,7 +1,7 @@
 import { Inject, Module, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationBootstrap } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
-import { ModelCatalog, Moderation, wordsDocumentSchema } from '@aip/chat-policy';
+import { applyRoutingDocument, applyWordsDocument, ModelCatalog, Moderation } from '@aip/chat-policy';
 import { CLOSE_CODES } from '@aip/contracts';
 import { ApiKeyStore } from '@aip/keys';
 import { EventPublisher, MessagingModule } from '@aip/messaging';
@@ -90,14 +90,8 @@ export class AppModule {
         { provide: TaskEventHub, useValue: new TaskEventHub(watchRedis(redis.duplicate(), logger, 'task events'), redis, env.REDIS_PREFIX, (key, id, err) => logger.warn({ key, id, err: String(err) }, 'skipped an invalid task event')) },
         // Chat policy shared with access, kept current from the same run-time documents.
         { provide: ConfigDocuments, useValue: new ConfigDocuments(redis, env.REDIS_PREFIX) },
-        documentWatch('routing', [ModelCatalog], (catalog: ModelCatalog) => (body) => {
-          catalog.applyRouting(body);
-          return { models: catalog.aliases };
-        }),
-        documentWatch('words', [Moderation], (moderation: Moderation) => (body) => {
-          moderation.apply(wordsDocumentSchema.parse(body));
-          return { words: moderation.filter.size };
-        }),
+        documentWatch('routing', [ModelCatalog], applyRoutingDocument),
+        documentWatch('words', [Moderation], applyWordsDocument),
         { provide: Moderation, useValue: new Moderation({ words: env.SENSITIVE_WORDS, input: env.SENSITIVE_WORDS_INPUT }) },
         { provide: ModelCatalog, useValue: new ModelCatalog(env.MODELS) },
         { provide: Authenticator, inject: [ApiKeyStore], useFactory: (keys: ApiKeyStore) => new Authenticator(keys, redis, env.REDIS_PREFIX) },
