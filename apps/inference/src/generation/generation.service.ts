@@ -1,6 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { Envelope } from '@aip/contracts';
-import { LlmError, ModelRouter, UnknownModelError, type ChatChunk, type FallbackChain, type LlmErrorKind } from '@aip/llm';
+import { LlmError, ModelRouter, UnknownModelError, type ChatChunk, type ChatStreamRequest, type FallbackChain, type LlmErrorKind } from '@aip/llm';
 import { EventPublisher } from '@aip/messaging';
 import { appMetrics, ENV, LOGGER, REDIS } from '@aip/runtime';
 import { SessionHistoryStore, StaleRunError, TaskStore, type TaskEvent, type TaskRun } from '@aip/tasks';
@@ -10,6 +10,20 @@ import type { InferenceEnv } from '../inference.config.ts';
 import { KNOWLEDGE, lastUserTurn, NO_GROUNDING, searchQuery, toGrounding, type Grounding, type KnowledgeSearch } from './grounding.ts';
 import { assemblePrompt } from './prompt.ts';
 
+
+type Admitted = Envelope<'ai.request.admitted'>;
+
+/** A finished stream: the run that wrote it, the text, the model's final chunk. */
+interface Streamed {
+  run: TaskRun;
+  text: string;
+  done: Extract<ChatChunk, { type: 'done' }>;
+  provider: string;
+  firstTokenAt?: number;
+}
+
+/** The lifecycle event's common part: what the limiter needs to reconcile the reservation. */
+const lifecycleOf = ({ data: { request, reservationId } }: Admitted) => ({ taskId: request.taskId, apiKeyId: request.apiKeyId, ...(reservationId ? { reservationId } : {}) });
 
 /** What a client is told when the model fails, by kind: actionable, and free of provider details. */
 const CLIENT_MESSAGES: Record<LlmErrorKind, string> = {
@@ -58,44 +72,70 @@ export class GenerationService {
     }
   }
 
-  private async generate(event: Envelope<'ai.request.admitted'>, attempt: number): Promise<void> {
-    const { request, reservationId, queuedMs } = event.data;
-    const { taskId } = request;
-    const tenantId = event.tenantId;
+  /** The steps of one run, top to bottom. */
+  private async generate(event: Admitted, attempt: number): Promise<void> {
+    if (!(await this.stillWanted(event))) return;
+    const chain = await this.chainFor(event);
+    if (!chain) return;
+    const startedAt = Date.now();
+    const started = this.begin(event, attempt, startedAt);
+    const { messages, grounding } = await this.context(event, chain);
+    const streamed = await this.stream(event, chain, { messages, passages: grounding.passages }, started);
+    if (streamed) await this.complete(event, streamed, grounding, startedAt);
+  }
+
+  /** False when the task was cancelled, has ended or expired before it got here (each settled here). */
+  private async stillWanted(event: Admitted): Promise<boolean> {
+    const { taskId } = event.data.request;
     const [task, cancelled] = await Promise.all([this.tasks.get(taskId), this.tasks.isCancelled(taskId)]);
-    const lifecycle = { taskId, apiKeyId: request.apiKeyId, ...(reservationId ? { reservationId } : {}) };
     if (!task || task.status === 'cancelled') {
       // Cancelled (or expired) before it got here: the limiter reserved for it all the same, and
       // only a lifecycle event gives that back. Reconciling is idempotent, so a repeat is harmless.
-      await this.publisher.publish('ai.inference.cancelled', lifecycle, { tenantId });
-      return;
+      await this.publisher.publish('ai.inference.cancelled', lifecycleOf(event), { tenantId: event.tenantId });
+      return false;
     }
-    if (['completed', 'failed', 'rejected'].includes(task.status)) return;
-
+    if (['completed', 'failed', 'rejected'].includes(task.status)) return false;
     if (cancelled) {
       if (await this.tasks.finish(taskId, 'cancelled', {}, { type: 'status', status: 'cancelled' })) {
-        await this.publisher.publish('ai.inference.cancelled', lifecycle, { tenantId });
+        await this.publisher.publish('ai.inference.cancelled', lifecycleOf(event), { tenantId: event.tenantId });
       }
-      return;
+      return false;
     }
-    const startedAt = Date.now();
-    let chain;
+    return true;
+  }
+
+  /** The model's fallback chain; an unknown alias ends the task (404) instead. */
+  private async chainFor(event: Admitted): Promise<FallbackChain | undefined> {
     try {
-      chain = this.models.resolve(request.model);
+      return this.models.resolve(event.data.request.model);
     } catch (error) {
-      if (error instanceof UnknownModelError) return this.fail(event, undefined, { code: 'model_not_found', message: error.message });
-      throw error;
+      if (!(error instanceof UnknownModelError)) throw error;
+      await this.fail(event, undefined, { code: 'model_not_found', message: error.message });
+      return undefined;
     }
-    // Nothing here waits for anything else: the run's start, the lifecycle event and the context
-    // reads run together, and the model call starts as soon as the context is in. `started` is
-    // awaited before the first delta and before `completed` is published, so consumers see them
-    // in order. The run is the task's one writer from here: a redelivery that overlaps this one
-    // (a worker thought dead) takes the task over, and this run's writes are refused.
+  }
+
+  /**
+   * The run's start and its lifecycle event, not awaited here: they go on while the context is
+   * read, and are awaited before the first delta and before `completed` is published, so consumers
+   * see them in order. The run is the task's one writer from here: a redelivery that overlaps this
+   * one (a worker thought dead) takes the task over, and this run's writes are refused.
+   */
+  private begin(event: Admitted, attempt: number, startedAt: number): Promise<TaskRun> {
+    const { request } = event.data;
+    const { taskId } = request;
     const started = Promise.all([
       this.tasks.beginRun(taskId, { startedAt, workerId: this.env.WORKER_ID, attempt }),
-      this.publisher.publish('ai.inference.started', { taskId, apiKeyId: request.apiKeyId, workerId: this.env.WORKER_ID, model: request.model, attempt }, { tenantId }),
+      this.publisher.publish('ai.inference.started', { taskId, apiKeyId: request.apiKeyId, workerId: this.env.WORKER_ID, model: request.model, attempt }, { tenantId: event.tenantId }),
     ]).then(([run]) => run ?? Promise.reject(new StaleRunError(taskId, 'ended')));
-    started.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
+    started.catch(() => undefined); // awaited later; avoid an unhandled rejection meanwhile
+    return started;
+  }
+
+  /** The prompt (profile, history within its budget, the request's turns) and the passages that ground it. */
+  private async context(event: Admitted, chain: FallbackChain) {
+    const { request } = event.data;
+    const tenantId = event.tenantId;
     const [profile, turns] = await Promise.all([
       request.userId ? this.redis.hgetall(`${this.env.REDIS_PREFIX}user:{${tenantId}:${request.userId}}:profile`) : Promise.resolve({}),
       request.sessionId ? this.history.recent(tenantId, request.sessionId) : Promise.resolve([]),
@@ -106,8 +146,17 @@ export class GenerationService {
       messages: request.messages.filter((m) => m.role !== 'tool').map((m) => ({ role: m.role as 'system' | 'user' | 'assistant', content: m.content })),
       historyBudget: this.env.HISTORY_TOKEN_BUDGET,
     });
-    const grounding = await this.ground(tenantId, request, turns, chain);
+    return { messages, grounding: await this.ground(tenantId, request, turns, chain) };
+  }
 
+  /**
+   * The model's answer into the task stream: the first delta at once (time to first token is
+   * what users feel), later ones in small batches. Undefined when the run ended otherwise
+   * (cancelled, the model failed, or stopped without finishing), each settled here.
+   */
+  private async stream(event: Admitted, chain: FallbackChain, prompt: Pick<ChatStreamRequest, 'messages' | 'passages'>, started: Promise<TaskRun>): Promise<Streamed | undefined> {
+    const { request } = event.data;
+    const { taskId } = request;
     const abort = new AbortController();
     const cancelWatch = setInterval(() => {
       void this.tasks.isCancelled(taskId).then((cancelled) => cancelled && abort.abort(new Error('cancelled')), () => undefined);
@@ -120,19 +169,16 @@ export class GenerationService {
     let done: Extract<ChatChunk, { type: 'done' }> | undefined;
     let provider = request.model;
     try {
-      for await (const chunk of chain.stream({ messages, passages: grounding.passages, maxTokens: request.maxTokens, ...(request.temperature !== undefined ? { temperature: request.temperature } : {}), signal: abort.signal }, (name) => (provider = name))) {
+      for await (const chunk of chain.stream({ ...prompt, maxTokens: request.maxTokens, ...(request.temperature !== undefined ? { temperature: request.temperature } : {}), signal: abort.signal }, (name) => (provider = name))) {
         if (chunk.type === 'done') {
           done = chunk;
           break;
         }
-        if (firstTokenAt === undefined) {
-          firstTokenAt = Date.now();
-        }
+        firstTokenAt ??= Date.now();
         run ??= await started; // the `running` status precedes the first delta on the stream
         text += chunk.text;
         batch.push({ type: 'delta', text: chunk.text });
-        // The first delta goes out at once (time to first token is what users feel); later
-        // ones are batched so a fast model does not cost one Redis write per token.
+        // A fast model must not cost one Redis write per token.
         if (text.length === chunk.text.length || Date.now() - lastFlush >= this.env.DELTA_FLUSH_MS || batch.length >= 64) {
           await run.append(batch.splice(0));
           lastFlush = Date.now();
@@ -143,14 +189,15 @@ export class GenerationService {
       await run.append(batch.splice(0));
       if (abort.signal.aborted) {
         if (await run.finish('cancelled', { result: text }, { type: 'status', status: 'cancelled' })) {
-          await this.publisher.publish('ai.inference.cancelled', lifecycle, { tenantId });
+          await this.publisher.publish('ai.inference.cancelled', lifecycleOf(event), { tenantId: event.tenantId });
         }
-        return;
+        return undefined;
       }
       if (error instanceof LlmError) {
         // The provider's own words (hosts, ports, upstream bodies) go to the log, not to the client.
         this.logger.warn({ taskId, err: error.message, attempts: error.attempts }, 'model call failed');
-        return this.fail(event, run, { code: error.kind, message: CLIENT_MESSAGES[error.kind] });
+        await this.fail(event, run, { code: error.kind, message: CLIENT_MESSAGES[error.kind] });
+        return undefined;
       }
       throw error;
     } finally {
@@ -158,29 +205,35 @@ export class GenerationService {
     }
     run = await started;
     await run.append(batch.splice(0));
-    if (!done) return this.fail(event, run, { code: 'incomplete', message: 'the model ended the stream without finishing' });
+    if (!done) {
+      await this.fail(event, run, { code: 'incomplete', message: 'the model ended the stream without finishing' });
+      return undefined;
+    }
+    return { run, text, done, provider, ...(firstTokenAt ? { firstTokenAt } : {}) };
+  }
 
-    const finishedAt = Date.now();
-    const timings = {
-      queueMs: queuedMs,
-      totalMs: finishedAt - startedAt,
-      ...(firstTokenAt ? { firstTokenMs: firstTokenAt - startedAt } : {}),
-    };
+  /** History, the task's result and final event, the lifecycle event and the metrics. */
+  private async complete(event: Admitted, streamed: Streamed, grounding: Grounding, startedAt: number): Promise<void> {
+    const { request, queuedMs } = event.data;
+    const { run, text, done, provider, firstTokenAt } = streamed;
+    const tenantId = event.tenantId;
+    const timings = { queueMs: queuedMs, totalMs: Date.now() - startedAt, ...(firstTokenAt ? { firstTokenMs: firstTokenAt - startedAt } : {}) };
     const usage = { promptTokens: done.usage.promptTokens, completionTokens: done.usage.completionTokens, totalTokens: done.usage.totalTokens };
     // History before the terminal event: a client that sees "done" and asks again finds the turn.
     if (request.sessionId) {
       const lastUser = [...request.messages].reverse().find((m) => m.role === 'user');
       await this.history.append(tenantId, request.sessionId, [...(lastUser ? [{ role: 'user' as const, content: lastUser.content }] : []), { role: 'assistant', content: text }]);
     }
+    const sources = grounding.sources.length ? { sources: grounding.sources } : {};
     await run.finish(
       'completed',
-      { result: text, usage, finishReason: done.finishReason, providerModel: provider, ...(firstTokenAt ? { firstTokenAt } : {}), ...(grounding.sources.length ? { sources: grounding.sources } : {}) },
-      { type: 'done', usage, finishReason: done.finishReason, model: request.model, ...(grounding.sources.length ? { sources: grounding.sources } : {}) },
+      { result: text, usage, finishReason: done.finishReason, providerModel: provider, ...(firstTokenAt ? { firstTokenAt } : {}), ...sources },
+      { type: 'done', usage, finishReason: done.finishReason, model: request.model, ...sources },
     );
     await this.publisher.publish(
       'ai.inference.completed',
       {
-        ...lifecycle,
+        ...lifecycleOf(event),
         ...(request.sessionId ? { sessionId: request.sessionId } : {}),
         ...(request.userId ? { userId: request.userId } : {}),
         workerId: this.env.WORKER_ID,
@@ -196,7 +249,7 @@ export class GenerationService {
     appMetrics.tokens.inc({ model: request.model, provider, kind: 'prompt' }, usage.promptTokens);
     appMetrics.tokens.inc({ model: request.model, provider, kind: 'completion' }, usage.completionTokens);
     if (timings.firstTokenMs !== undefined) appMetrics.timeToFirstToken.observe({ model: request.model, provider }, timings.firstTokenMs / 1_000);
-    this.logger.info({ taskId, model: request.model, provider, usage, timings }, 'generation completed');
+    this.logger.info({ taskId: request.taskId, model: request.model, provider, usage, timings }, 'generation completed');
   }
 
   /**
