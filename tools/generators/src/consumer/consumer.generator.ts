@@ -7,7 +7,7 @@ import { logger, readJson, writeJson, type GeneratorCallback, type Tree } from '
 import { JEST_CONFIG, JEST_INT_CONFIG, registerInModule, withDependencies, withTestTargets } from './app-edits.ts';
 import { addEvent, addGroup, addSchemaExport, addTopic, schemaFile } from './contract-edits.ts';
 import { planConsumer, readCatalog, readTopology, type ConsumerGeneratorOptions, type ConsumerPlan } from './plan.ts';
-import { parse, serverGroup } from './source-edit.ts';
+import { consumerGroup, parse } from './source-edit.ts';
 import { consumerFile, intSpecFile, serviceFile, unitSpecFile } from './templates.ts';
 
 const CONTRACTS = 'libs/contracts/src';
@@ -27,14 +27,17 @@ function update(tree: Tree, path: string, edit: (text: string) => string): void 
 /** Reads what the plan depends on from the tree (which is the workspace plus pending changes). */
 export function planFromTree(tree: Tree, options: ConsumerGeneratorOptions): ConsumerPlan {
   const apps = tree.exists('apps') ? tree.children('apps').filter((app) => tree.exists(`apps/${app}/package.json`)) : [];
+  const topology = readTopology(read(tree, `${CONTRACTS}/topology.ts`));
   return planConsumer(options, {
-    topology: readTopology(read(tree, `${CONTRACTS}/topology.ts`)),
+    topology,
     catalog: readCatalog(read(tree, `${CONTRACTS}/catalog.ts`)),
     apps,
-    serverGroup: (app) => {
-      const main = tree.read(`apps/${app}/src/main.ts`, 'utf-8');
-      return main === null ? undefined : serverGroup(parse('main.ts', main));
-    },
+    // Where an app says how it starts: main.ts, or app.options.ts when its tests start it in-process.
+    serverGroup: (app) =>
+      ['main.ts', 'app.options.ts']
+        .map((file) => tree.read(`apps/${app}/src/${file}`, 'utf-8'))
+        .map((text) => (text === null ? undefined : consumerGroup(parse('app.ts', text), topology.groups)))
+        .find((group) => group !== undefined),
     exists: (path) => tree.exists(path),
   });
 }

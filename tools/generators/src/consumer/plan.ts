@@ -107,7 +107,7 @@ export interface WorkspaceFacts {
   catalog: CatalogFacts;
   /** Folders under apps/. */
   apps: string[];
-  /** The `group` of the app's RocketMQServer (src/main.ts), if it has one. */
+  /** The group of the app's consumers (the `consumers` it starts with), if it has any. */
   serverGroup: (app: string) => string | undefined;
   /** Whether a file exists (relative to the workspace root). */
   exists: (path: string) => boolean;
@@ -132,7 +132,7 @@ export function planConsumer(options: ConsumerGeneratorOptions, facts: Workspace
   const appServerGroup = facts.serverGroup(app);
   if (appServerGroup === undefined) {
     throw new ConsumerOptionError(
-      `--app ${app} consumes nothing: apps/${app}/src/main.ts has no \`new RocketMQServer({ group: '...' })\`. Connect the transport first (see libs/messaging/README.md) or pick another app`,
+      `--app ${app} consumes nothing: it starts with no \`consumers: { group }\` (apps/${app}/src/main.ts or app.options.ts, see startPlatformApp in libs/runtime). Give it consumers first or pick another app`,
     );
   }
 

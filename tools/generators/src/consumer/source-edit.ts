@@ -152,18 +152,30 @@ export function objectsWithArrayProperty(source: ts.SourceFile, name: string): {
   return found;
 }
 
-/** The string literal passed as `group` to `new RocketMQServer({ ... })`, if any. */
-export function serverGroup(source: ts.SourceFile): string | undefined {
+/**
+ * The consumer group an app's consumers join: the `group` of the `consumers: { ... }` settings it
+ * starts with (`startPlatformApp`, ADR 0020) — a string, or `CONSUMER_GROUPS.<key>.name` resolved
+ * through `groups` (the contracts' topology) — if it has any.
+ */
+export function consumerGroup(source: ts.SourceFile, groups: readonly { key: string; name: string }[]): string | undefined {
   let group: string | undefined;
   const visit = (node: ts.Node): void => {
-    if (group === undefined && ts.isNewExpression(node) && node.expression.getText() === 'RocketMQServer') {
-      const options = node.arguments?.[0];
-      if (options) group = stringProperty(options, 'group');
+    if (group === undefined && ts.isObjectLiteralExpression(node)) {
+      const consumers = properties(node).get('consumers');
+      const value = consumers && unwrap(consumers);
+      const expression = value && ts.isObjectLiteralExpression(value) ? properties(value).get('group') : undefined;
+      if (expression) group = groupNamed(expression, groups);
     }
     ts.forEachChild(node, visit);
   };
   visit(source);
   return group;
+}
+
+function groupNamed(expression: ts.Expression, groups: readonly { key: string; name: string }[]): string | undefined {
+  if (ts.isStringLiteral(expression) || ts.isNoSubstitutionTemplateLiteral(expression)) return expression.text;
+  const key = /CONSUMER_GROUPS\.(\w+)\.name/.exec(expression.getText())?.[1];
+  return groups.find((group) => group.key === key)?.name;
 }
 
 /** Names exported by `export const` in a file. */
