@@ -2,13 +2,14 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { Envelope } from '@aip/contracts';
 import { LlmError, ModelRouter, UnknownModelError, type ChatChunk, type ChatStreamRequest, type FallbackChain, type LlmErrorKind } from '@aip/llm';
 import { EventPublisher } from '@aip/messaging';
-import { appMetrics, ENV, LOGGER, REDIS } from '@aip/runtime';
+import { ENV, LOGGER, REDIS } from '@aip/runtime';
 import { SessionHistoryStore, StaleRunError, TaskStore, type TaskEvent, type TaskRun } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { InferenceEnv } from '../inference.config.ts';
 import { KNOWLEDGE, lastUserTurn, NO_GROUNDING, searchQuery, toGrounding, type Grounding, type KnowledgeSearch } from './grounding.ts';
 import { assemblePrompt } from './prompt.ts';
+import { generationMetrics } from './generation.metrics.ts';
 
 
 type Admitted = Envelope<'ai.request.admitted'>;
@@ -66,7 +67,7 @@ export class GenerationService {
       await this.generate(event, attempt);
     } catch (error) {
       if (!(error instanceof StaleRunError)) throw error;
-      appMetrics.generations.inc({ model: event.data.request.model, provider: 'none', outcome: error.reason });
+      generationMetrics.generations.inc({ model: event.data.request.model, provider: 'none', outcome: error.reason });
       this.logger.warn({ taskId: error.taskId, attempt, reason: error.reason }, 'generation stopped: the task is no longer this run\'s');
       if (error.reason === 'superseded') throw error;
     }
@@ -245,10 +246,10 @@ export class GenerationService {
       },
       { tenantId },
     );
-    appMetrics.generations.inc({ model: request.model, provider, outcome: 'completed' });
-    appMetrics.tokens.inc({ model: request.model, provider, kind: 'prompt' }, usage.promptTokens);
-    appMetrics.tokens.inc({ model: request.model, provider, kind: 'completion' }, usage.completionTokens);
-    if (timings.firstTokenMs !== undefined) appMetrics.timeToFirstToken.observe({ model: request.model, provider }, timings.firstTokenMs / 1_000);
+    generationMetrics.generations.inc({ model: request.model, provider, outcome: 'completed' });
+    generationMetrics.tokens.inc({ model: request.model, provider, kind: 'prompt' }, usage.promptTokens);
+    generationMetrics.tokens.inc({ model: request.model, provider, kind: 'completion' }, usage.completionTokens);
+    if (timings.firstTokenMs !== undefined) generationMetrics.timeToFirstToken.observe({ model: request.model, provider }, timings.firstTokenMs / 1_000);
     this.logger.info({ taskId: request.taskId, model: request.model, provider, usage, timings }, 'generation completed');
   }
 
@@ -292,7 +293,7 @@ export class GenerationService {
       { taskId: request.taskId, apiKeyId: request.apiKeyId, workerId: this.env.WORKER_ID, ...(reservationId ? { reservationId } : {}), error },
       { tenantId: event.tenantId },
     );
-    appMetrics.generations.inc({ model: request.model, provider: 'none', outcome: 'failed' });
+    generationMetrics.generations.inc({ model: request.model, provider: 'none', outcome: 'failed' });
     this.logger.warn({ taskId: request.taskId, error }, 'generation failed');
   }
 }

@@ -3,12 +3,13 @@ import type { Envelope } from '@aip/contracts';
 import { ApiKeyStore } from '@aip/keys';
 import { EventPublisher } from '@aip/messaging';
 import { AdmissionControl, DeadlineQueue, limitSubject, rateLimitPolicySchema, WorkerRegistry, type WorkerChoice } from '@aip/rate-limit';
-import { appMetrics, ENV, LOGGER } from '@aip/runtime';
+import { ENV, LOGGER } from '@aip/runtime';
 import { TaskStore } from '@aip/tasks';
 import type { Logger } from 'pino';
 import type { RateLimiterEnv } from '../rate-limiter.config.ts';
 import { PolicyBook } from './policy-book.ts';
 import { chooseWorker } from './worker-choice.ts';
+import { admissionMetrics } from './admission.metrics.ts';
 
 
 export type Submitted = Envelope<'ai.request.submitted'>;
@@ -40,7 +41,7 @@ export class AdmissionService {
     const [key, cancelled] = await Promise.all([this.keys.byId(request.apiKeyId), this.tasks.isCancelled(request.taskId)]);
     if (cancelled) {
       // Cancelled while it waited: nothing is reserved for it, and nothing will be.
-      appMetrics.admissions.inc({ outcome: 'dropped', reason: 'cancelled' });
+      admissionMetrics.decisions.inc({ outcome: 'dropped', reason: 'cancelled' });
       this.logger.info({ taskId: request.taskId }, 'request cancelled before admission: not admitted');
       return;
     }
@@ -62,7 +63,7 @@ export class AdmissionService {
     if (decision.admitted) {
       const worker = this.env.SESSION_AFFINITY && request.sessionId ? await chooseWorker(this.workers, { taskId: request.taskId, tenantId: event.tenantId, sessionId: request.sessionId, maxLoadGap: this.env.AFFINITY_MAX_LOAD_GAP }, this.logger) : undefined;
       await this.forward(event, decision, queuedSince, worker);
-      appMetrics.admissions.inc({ outcome: 'admitted', reason: '' });
+      admissionMetrics.decisions.inc({ outcome: 'admitted', reason: '' });
       return;
     }
     const retryAt = Date.now() + decision.retryAfterMs;
@@ -77,7 +78,7 @@ export class AdmissionService {
         { ...(reachable !== undefined ? { maxAhead: reachable } : {}), maxParked: this.env.MAX_PARKED_PER_KEY },
       );
       if (parked.outcome !== 'refused') {
-        appMetrics.admissions.inc({ outcome: 'queued', reason: decision.reason });
+        admissionMetrics.decisions.inc({ outcome: 'queued', reason: decision.reason });
         return;
       }
       const earliestMs = decision.retryAfterMs + parked.ahead * intervalMs;
@@ -136,7 +137,7 @@ export class AdmissionService {
     const { taskId } = event.data;
     const message = 'the request could not be admitted: the platform\'s storage or broker kept failing; retry later';
     const ended = await this.tasks.finish(taskId, 'failed', { error: { code: 'admission_failed', message } }, { type: 'error', code: 'admission_failed', message, status: 503 });
-    appMetrics.admissions.inc({ outcome: 'dead_lettered', reason: 'error' });
+    admissionMetrics.decisions.inc({ outcome: 'dead_lettered', reason: 'error' });
     this.logger.error({ taskId, ended, err: String(cause) }, 'submission dead-lettered: task ended as failed');
   }
 
@@ -151,12 +152,12 @@ export class AdmissionService {
     // The task first: that is what the waiting client sees. The lifecycle event is for observers;
     // if the broker is down it is logged and counted, and the rejection stands.
     await this.tasks.finish(taskId, 'rejected', { error: { code: reason, message } }, { type: 'error', code: reason, message, status: 429, ...details });
-    appMetrics.admissions.inc({ outcome: 'rejected', reason });
+    admissionMetrics.decisions.inc({ outcome: 'rejected', reason });
     this.logger.info({ taskId, reason }, 'request rejected');
     try {
       await this.publisher.publish('ai.request.rejected', { taskId, apiKeyId, reason, message, ...details }, { tenantId: event.tenantId });
     } catch (error) {
-      appMetrics.admissions.inc({ outcome: 'rejection_unannounced', reason });
+      admissionMetrics.decisions.inc({ outcome: 'rejection_unannounced', reason });
       this.logger.warn({ taskId, reason, err: String(error) }, 'could not publish ai.request.rejected: the task is rejected, observers miss the event');
     }
   }

@@ -1,9 +1,10 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { AdmissionControl, DeadlineQueue, type QueuedRequest } from '@aip/rate-limit';
-import { appMetrics, ENV, LOGGER } from '@aip/runtime';
+import { ENV, LOGGER } from '@aip/runtime';
 import type { Logger } from 'pino';
 import type { RateLimiterEnv } from '../rate-limiter.config.ts';
 import { AdmissionService, type Submitted } from './admission.service.ts';
+import { admissionMetrics } from './admission.metrics.ts';
 
 /**
  * Every QUEUE_PUMP_MS, the parked requests get another admission attempt as capacity frees, and
@@ -88,13 +89,13 @@ export class QueuePump implements OnApplicationBootstrap, OnApplicationShutdown 
     const taskId = item.requestId;
     try {
       await this.queue.enqueue(item);
-      appMetrics.admissions.inc({ outcome: 'requeued', reason: 'error' });
+      admissionMetrics.decisions.inc({ outcome: 'requeued', reason: 'error' });
       this.logger.warn({ taskId, err: String(cause) }, 'could not admit a parked request: it waits for the next pass');
     } catch (error) {
       // Redis refused the write right after handing the item over (an outage): kept in memory and
       // put back first on the next pass. The chaos suite lost such requests when they were dropped.
       this.stranded.push(item);
-      appMetrics.admissions.inc({ outcome: 'stranded', reason: 'error' });
+      admissionMetrics.decisions.inc({ outcome: 'stranded', reason: 'error' });
       this.logger.warn({ taskId, err: String(error), cause: String(cause) }, 'could not put a parked request back into the deadline queue: kept in memory, put back on the next pass');
     }
   }

@@ -1,6 +1,6 @@
 import { WorkerRegistry, type WorkerChoice } from '@aip/rate-limit';
-import { appMetrics } from '@aip/runtime';
 import type { Logger } from 'pino';
+import { admissionMetrics } from './admission.metrics.ts';
 
 /**
  * Session affinity (SESSION_AFFINITY): the worker for a session's request, routed through its
@@ -13,11 +13,11 @@ export async function chooseWorker(workers: WorkerRegistry, request: { taskId: s
   try {
     // Session ids are the tenant's own: two tenants may use the same one.
     const choice = await workers.chooseWorker(`${tenantId}/${sessionId}`, { maxLoadGap: request.maxLoadGap });
-    appMetrics.workerChoices.inc({ reason: choice?.reason ?? 'none' });
+    admissionMetrics.workerChoices.inc({ reason: choice?.reason ?? 'none' });
     if (choice && choice.reason !== 'sticky' && choice.reason !== 'new') logger.info({ taskId, sessionId, ...choice }, 'session moved to another worker');
     return choice;
   } catch (error) {
-    appMetrics.workerChoices.inc({ reason: 'none' });
+    admissionMetrics.workerChoices.inc({ reason: 'none' });
     logger.warn({ taskId, err: String(error) }, 'could not choose a worker: any worker may take the request');
     return undefined;
   }
