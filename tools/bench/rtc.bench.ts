@@ -9,6 +9,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { brokerTopology } from '@aip/contracts';
 import { ApiKeyStore } from '@aip/keys';
 import { EventPublisher, MessagingMetrics } from '@aip/messaging';
 import { createGroups, createTopics, ensureBroker } from '@aip/rocketmq-local';
@@ -41,17 +42,18 @@ async function run() {
   const logger = pino({ level: 'silent' });
   const broker = await ensureBroker();
   const stamp = Date.now().toString(36);
-  const topic = `rtc-push-bench-${stamp}`;
-  const group = `rtc-push-bench-${stamp}`;
+  // The contracts' topics and groups in a namespace of this run's own: no other rtc-push takes its pushes.
+  const namespace = `rtc-bench-${stamp}`;
   const prefix = `rtcbench${stamp}:`;
-  await createTopics([{ name: topic, messageType: 'FIFO' }]);
-  await createGroups([{ name: group, orderly: true, retryMaxTimes: 3 }]);
+  const topology = brokerTopology(namespace);
+  await createTopics([...topology.topics]);
+  await createGroups([...topology.groups]);
   const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
   const tenantId = 'bench';
   const { key } = await new ApiKeyStore(redis, prefix).create({ tenantId });
   const port = 3950;
   const app = spawn('sh', ['-c', `ulimit -n ${fdLimit} && exec '${process.execPath}' '${join(root, 'apps', 'rtc-push', 'dist', 'main.js')}'`], {
-    env: { ...process.env, ROCKETMQ_ENDPOINTS: broker.endpoints, REDIS_PREFIX: prefix, PORT: String(port), PUSH_TOPIC: topic, PUSH_GROUP: group, PUSH_CONCURRENCY: '256', LOG_LEVEL: 'error', RTC_INSTANCE_ID: `bench-${stamp}`, SWEEP_INTERVAL_MS: '0', HEARTBEAT_MS: '60000', MAX_CONNECTIONS_PER_USER: String(CONNECTIONS) },
+    env: { ...process.env, ROCKETMQ_ENDPOINTS: broker.endpoints, REDIS_PREFIX: prefix, PORT: String(port), ROCKETMQ_NAMESPACE: namespace, PUSH_CONCURRENCY: '256', LOG_LEVEL: 'error', RTC_INSTANCE_ID: `bench-${stamp}`, SWEEP_INTERVAL_MS: '0', HEARTBEAT_MS: '60000', MAX_CONNECTIONS_PER_USER: String(CONNECTIONS) },
     stdio: 'inherit',
   });
   const base = `http://127.0.0.1:${port}`;
@@ -94,7 +96,7 @@ async function run() {
   console.log(`connections: ${held} open of ${CONNECTIONS} (${failedConnections} failed) in ${connectSeconds.toFixed(1)} s; rtc-push RSS ${rssBefore.toFixed(0)} → ${rssAfter.toFixed(0)} MB = ${(((rssAfter - rssBefore) * 1024) / Math.max(1, held)).toFixed(1)} KiB per connection`);
 
   // --- 2. latency: only the first connection of each user is counted (users hold CONNECTIONS/USERS sockets each).
-  const publisher = new EventPublisher({ connection: { endpoints: broker.endpoints }, source: 'bench', logger, metrics: MessagingMetrics.for(new Registry()) });
+  const publisher = new EventPublisher({ connection: { endpoints: broker.endpoints, namespace }, source: 'bench', logger, metrics: MessagingMetrics.for(new Registry()) });
   const channel = `${prefix}rtc:instance:bench-${stamp}`;
   const sentAt = new Map<string, number>();
   async function load(name: string, send: (user: string, text: string) => Promise<unknown>) {
@@ -127,7 +129,7 @@ async function run() {
     await redis.eval(baselineScript, 2, `${k}:inbox`, `${k}:seq`, JSON.stringify({ kind: 'notice', title: 'b', text, time: new Date().toISOString() }));
     await redis.publish(channel, JSON.stringify({ tenantId, userId: user }));
   });
-  const platform = await load('through the broker', (user, text) => publisher.publish('rtc.push.notice', { userId: user, title: 'bench', text }, { tenantId, topic }));
+  const platform = await load('through the broker', (user, text) => publisher.publish('rtc.push.notice', { userId: user, title: 'bench', text }, { tenantId }));
   console.log(`ratio p50 ${(platform.p50 / baseline.p50).toFixed(2)}x, p99 ${(platform.p99 / baseline.p99).toFixed(2)}x (broker path / redis-only path)`);
 
   for (const socket of sockets) socket.terminate();

@@ -6,7 +6,8 @@
 //   node tools/kb/cdc-producer.ts upsert --tenant acme --kb travel --doc handbook --content-ref s3://docs/handbook.pdf --media-type application/pdf
 //   node tools/kb/cdc-producer.ts delete --tenant acme --kb travel --doc faq-1
 //
-// Environment: ROCKETMQ_ENDPOINTS (default 127.0.0.1:8081, the proxy's gRPC port), KB_CHANGE_TOPIC (default kb-change),
+// Environment: ROCKETMQ_ENDPOINTS (default 127.0.0.1:8081, the proxy's gRPC port), ROCKETMQ_NAMESPACE (the
+// platform's broker namespace, if it runs in one: the topic is then `<namespace>_kb-change`),
 // ROCKETMQ_ACCESS_KEY / ROCKETMQ_SECRET_KEY (the broker user `cdc` when access control is on).
 import { createHash, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -88,11 +89,15 @@ const key = brokerTakes(values.doc, 512) ? values.doc : digest(values.doc);
 // with ROCKETMQ_ACL=on keeps its secret in .runtime/broker-cdc.secret): it may publish to kb-change only.
 const accessKey = process.env['ROCKETMQ_ACCESS_KEY'];
 const accessSecret = process.env['ROCKETMQ_SECRET_KEY'];
+// A platform in a broker namespace (ROCKETMQ_NAMESPACE, docs/adr/0021) names its topics `<namespace>_<name>`;
+// the client's own `namespace` option is not that (the proxy ignores it).
+const namespace = process.env['ROCKETMQ_NAMESPACE'] ?? '';
+const topic = namespace ? `${namespace}_kb-change` : 'kb-change';
 const producer = new Producer({ endpoints: process.env['ROCKETMQ_ENDPOINTS'] ?? '127.0.0.1:8081', namespace: '', ...(accessKey && accessSecret ? { sessionCredentials: { accessKey, accessSecret } } : {}) });
 await producer.startup();
 try {
   const receipt = await producer.send({
-    topic: process.env['KB_CHANGE_TOPIC'] ?? 'kb-change',
+    topic,
     tag: action,
     keys: [key],
     // FIFO: every change of one document goes to the same message group, so they apply in order.

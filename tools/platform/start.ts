@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { brokerRights, brokerTopology, TOPICS } from '@aip/contracts';
+import { assertNamespace, brokerRights, brokerTopology, namespaced, TOPICS } from '@aip/contracts';
 import { DEPLOY_APPS } from '@aip/deploy-tools';
 import { createGroups, createTopics, ensureBroker, stopBroker, type BrokerOptions } from '@aip/rocketmq-local';
 import { applyAccessControl } from '@aip/rocketmq-local/acl';
@@ -32,23 +32,25 @@ const brokerOptions: BrokerOptions = {
   ...(acl ? { runtimeDir: join(runtime, 'rocketmq-acl'), auth: { admin: { accessKey: 'aip-admin', secretKey: brokerSecret('aip-admin') } } } : {}),
 };
 const broker = await ensureBroker(brokerOptions);
+// ROCKETMQ_NAMESPACE (inherited by every app below): the topology, and the rights, in that namespace (ADR 0021).
+const namespace = assertNamespace(process.env['ROCKETMQ_NAMESPACE'] ?? '');
 if (broker.namesrv) {
-  const { topics, groups } = brokerTopology();
+  const { topics, groups } = brokerTopology(namespace);
   await createTopics([...topics], { namesrv: broker.namesrv });
   await createGroups([...groups], { namesrv: broker.namesrv });
   if (acl) {
-    await applyAccessControl(brokerRights().map(({ user, publish, subscribe }) => ({ credentials: { accessKey: user, secretKey: brokerSecret(user) }, publish, subscribe })), { namesrv: broker.namesrv });
+    await applyAccessControl(brokerRights(namespace).map(({ user, publish, subscribe }) => ({ credentials: { accessKey: user, secretKey: brokerSecret(user) }, publish, subscribe })), { namesrv: broker.namesrv });
     await refuseAnonymous(broker.endpoints);
   }
 }
-log(`RocketMQ proxy (gRPC) at ${broker.endpoints}${broker.startedByUs ? ' — started now' : ''}; topics and groups from libs/contracts are in place${acl ? '; access control on: one broker user per service, secrets in .runtime/broker-<user>.secret' : ''}`);
+log(`RocketMQ proxy (gRPC) at ${broker.endpoints}${broker.startedByUs ? ' — started now' : ''}; topics and groups from libs/contracts are in place${namespace ? ` in namespace ${namespace}` : ''}${acl ? '; access control on: one broker user per service, secrets in .runtime/broker-<user>.secret' : ''}`);
 
 /** With access control asked for, a broker that takes an anonymous publish is the wrong one: say so and stop. */
 async function refuseAnonymous(endpoints: string) {
   const producer = new Producer({ endpoints, namespace: '', requestTimeout: 3_000, maxAttempts: 1 } as never);
   try {
     await producer.startup();
-    await producer.send({ topic: TOPICS.aiInference.name, tag: 'acl-check', body: Buffer.from('{}') });
+    await producer.send({ topic: namespaced(namespace, TOPICS.aiInference.name), tag: 'acl-check', body: Buffer.from('{}') });
   } catch {
     return; // refused, as it must be
   } finally {

@@ -31,9 +31,11 @@ const USAGE = `usage: node --conditions=@aip/source tools/rocketmq/cli.ts <comma
   jars                       only resolve the RocketMQ jars from Maven Central
 
 options for start/topics: --topology <file.json>  use this {topics, groups} instead of @aip/contracts
-                          --no-topology           do not apply any topology`;
+                          --no-topology           do not apply any topology
+                          --namespace <ns>        the contracts' topology in a broker namespace (every topic
+                                                  and group <ns>_<name>; default: ROCKETMQ_NAMESPACE, else none)`;
 
-async function loadTopology(file: string | undefined): Promise<Topology> {
+async function loadTopology(file: string | undefined, namespace: string): Promise<Topology> {
   if (file) {
     return JSON.parse(fs.readFileSync(file, 'utf8')) as Topology;
   }
@@ -45,7 +47,7 @@ async function loadTopology(file: string | undefined): Promise<Topology> {
       `or pass --topology <file.json>): ${(e as Error).message}`);
   }
   const bt = mod.brokerTopology;
-  const topo = (typeof bt === 'function' ? await (bt as () => Topology | Promise<Topology>)() : bt) as Topology | undefined;
+  const topo = (typeof bt === 'function' ? await (bt as (namespace: string) => Topology | Promise<Topology>)(namespace) : bt) as Topology | undefined;
   if (!topo || !Array.isArray(topo.topics) || !Array.isArray(topo.groups)) {
     throw new Error('@aip/contracts brokerTopology did not give { topics: [], groups: [] }');
   }
@@ -68,16 +70,18 @@ async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case 'start':
     case 'topics': {
-      const { values } = parseArgs({ args: rest, options: { topology: { type: 'string' }, 'no-topology': { type: 'boolean' } } });
+      const { values } = parseArgs({ args: rest, options: { topology: { type: 'string' }, 'no-topology': { type: 'boolean' }, namespace: { type: 'string' } } });
+      const namespace = values.namespace ?? process.env['ROCKETMQ_NAMESPACE'] ?? '';
       if (cmd === 'start') {
         const t0 = Date.now();
         const r = await ensureBroker({ log });
         log(r.startedByUs ? `started in ${((Date.now() - t0) / 1000).toFixed(1)} s` : 'already running');
-        if (!values['no-topology']) await applyTopology(await loadTopology(values.topology));
+        if (!values['no-topology']) await applyTopology(await loadTopology(values.topology, namespace));
         console.log(`ROCKETMQ_ENDPOINTS=${r.endpoints}`);
         console.log(`ROCKETMQ_NAMESRV=${r.namesrv}`);
+        if (namespace) console.log(`ROCKETMQ_NAMESPACE=${namespace}`);
       } else {
-        await applyTopology(await loadTopology(values.topology));
+        await applyTopology(await loadTopology(values.topology, namespace));
       }
       return 0;
     }

@@ -9,7 +9,7 @@ import { ConfigDocuments, connectionOf, ENV, HealthController, LOGGER, REDIS } f
 import { SessionHistoryStore } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { activityConsumer } from './activity/activity.consumer.ts';
+import { ActivityConsumer } from './activity/activity.consumer.ts';
 import { NewContentNotifier } from './activity/new-content.notifier.ts';
 import { INTENT_CLASSIFIER, type IntentClassifier } from './analysis/classifier.port.ts';
 import { EmbeddingClassifier } from './analysis/embedding.classifier.ts';
@@ -63,11 +63,10 @@ export class AppModule {
   static register(env: IntentSchedulerEnv, deps: IntentSchedulerDeps): DynamicModule {
     const { redis, logger } = deps;
     const prefix = `${env.REDIS_PREFIX}intent:`;
-    const pushTopic = env.INTENT_PUSH_TOPIC ? { topic: env.INTENT_PUSH_TOPIC } : {};
     return {
       module: AppModule,
       imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'intent-scheduler', logger }), TerminusModule.forRoot({ logger: false }), ScheduleModule.forRoot()],
-      controllers: [activityConsumer({ lifecycle: env.INTENT_LIFECYCLE_TOPIC, request: env.INTENT_REQUEST_TOPIC, kb: env.INTENT_KB_TOPIC }), SettingsController, HealthController],
+      controllers: [ActivityConsumer, SettingsController, HealthController],
       providers: [
         { provide: ENV, useValue: env },
         { provide: REDIS, useValue: redis },
@@ -84,8 +83,8 @@ export class AppModule {
           provide: PUSH_PUBLISHER,
           inject: [EventPublisher],
           useFactory: (publisher: EventPublisher): PushPublisher => ({
-            proactive: async (data, tenantId) => void (await publisher.publish('rtc.push.proactive', data, { tenantId, ...pushTopic })),
-            notice: async (data, tenantId) => void (await publisher.publish('rtc.push.notice', data, { tenantId, ...pushTopic })),
+            proactive: async (data, tenantId) => void (await publisher.publish('rtc.push.proactive', data, { tenantId })),
+            notice: async (data, tenantId) => void (await publisher.publish('rtc.push.notice', data, { tenantId })),
           }),
         },
         {

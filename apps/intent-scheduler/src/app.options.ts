@@ -11,7 +11,7 @@ export function appOptions(env: IntentSchedulerEnv, deps: IntentSchedulerDeps, o
     redis: deps.redis,
     logger: deps.logger,
     // A redelivered indexed event must not notify twice (the dedupe keys guard too).
-    consumers: { group: env.INTENT_CONSUMER_GROUP ?? CONSUMER_GROUPS.intentScheduler.name },
+    consumers: { group: CONSUMER_GROUPS.intentScheduler.name },
     ...(onClose ? { onClose } : {}),
   };
 }

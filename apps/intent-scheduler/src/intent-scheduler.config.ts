@@ -33,12 +33,6 @@ export const intentSchedulerEnvSchema = baseEnvSchema.extend({
   INTENT_LLM_MODEL: z.string().min(1).optional(),
   INTENT_LLM_API_KEY: z.string().optional(),
   INTENT_LLM_TIMEOUT_MS: ms(10_000, 100),
-  /** Consumer group and topics; the defaults come from libs/contracts (override in tests and migrations only). */
-  INTENT_CONSUMER_GROUP: z.string().min(1).optional(),
-  INTENT_LIFECYCLE_TOPIC: z.string().min(1).optional(),
-  INTENT_REQUEST_TOPIC: z.string().min(1).optional(),
-  INTENT_KB_TOPIC: z.string().min(1).optional(),
-  INTENT_PUSH_TOPIC: z.string().min(1).optional(),
 });
 
 export type IntentSchedulerEnv = z.infer<typeof intentSchedulerEnvSchema>;

@@ -2,13 +2,13 @@ import { Controller, Module, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Ctx, Payload } from '@nestjs/microservices';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { Envelope } from '@aip/contracts';
+import { CONSUMER_GROUPS, type Envelope } from '@aip/contracts';
 import { createEmbeddings, embeddingsConfigOf } from '@aip/embeddings';
 import { ApiKeyStore } from '@aip/keys';
 import { EventPublisher, MessagingMetrics, RocketMQContext, RocketMQEvent, RocketMQServer } from '@aip/messaging';
 import { ConfigDocuments, startPlatformApp } from '@aip/runtime';
 import { SessionHistoryStore } from '@aip/tasks';
-import { Collector, deleteKeys, eventually, provisionBroker, testConnection, testRedis, testRedisUrl, uniqueName } from '@aip/testing';
+import { Collector, deleteKeys, eventually, provisionNamespace, testConnection, testRedis, testRedisUrl, uniqueName, uniqueNamespace } from '@aip/testing';
 import type { Embeddings } from '@langchain/core/embeddings';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -19,15 +19,14 @@ import { DEFAULT_CATALOGUE } from './catalogue/default-catalogue.ts';
 import { intentSchedulerEnvSchema } from './intent-scheduler.config.ts';
 import { SchedulerMetrics } from './metrics/scheduler.metrics.ts';
 
-// Two scheduler instances (replicas) on the real broker and Redis, the real embedded model, unique
-// topics and groups for this run. The push topic is FIFO like the platform's `rtc-push`; this
-// test's own consumer group reads it.
+// Two scheduler instances (replicas) on the real broker and Redis, the real embedded model, and the
+// contracts' topics and groups in a namespace of this run's own (ROCKETMQ_NAMESPACE). The push topic
+// is the FIFO `rtc-push`; this test reads it in the namespace's rtc-push group, standing in for rtc-push.
 const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'silent' });
 const TENANT = uniqueName('tenant');
 const OTHER_TENANT = uniqueName('tenant');
 const prefix = `${uniqueName('it-intent')}:`;
-const topics = { lifecycle: uniqueName('it-lifecycle'), request: uniqueName('it-request'), kb: uniqueName('it-kb'), push: uniqueName('it-push') };
-const groups = { scheduler: uniqueName('it-intent'), push: uniqueName('it-push') };
+const namespace = uniqueNamespace('it-intent');
 const TICK_MS = 400;
 const SHARDS = 4;
 const USER_GRACE_MS = 1_500;
@@ -54,11 +53,7 @@ async function startScheduler(instance: string) {
     INSTANCE_ID: instance,
     INTENT_TICK_MS: String(TICK_MS),
     INTENT_SHARDS: String(SHARDS),
-    INTENT_CONSUMER_GROUP: groups.scheduler,
-    INTENT_LIFECYCLE_TOPIC: topics.lifecycle,
-    INTENT_REQUEST_TOPIC: topics.request,
-    INTENT_KB_TOPIC: topics.kb,
-    INTENT_PUSH_TOPIC: topics.push,
+    ROCKETMQ_NAMESPACE: namespace,
   });
   const { app } = await startPlatformApp(appOptions(env, { redis: testRedis(), logger, embeddings }));
   schedulers.push(app);
@@ -68,19 +63,19 @@ async function startScheduler(instance: string) {
 async function startPushConsumer() {
   @Controller()
   class PushHandlers {
-    @RocketMQEvent('rtc.push.proactive', { topic: topics.push })
+    @RocketMQEvent('rtc.push.proactive')
     onProactive(@Payload() envelope: Envelope<'rtc.push.proactive'>, @Ctx() ctx: RocketMQContext) {
       pushes.push({ envelope, messageGroup: ctx.getMessageGroup(), receivedAt: Date.now() });
     }
 
-    @RocketMQEvent('rtc.push.notice', { topic: topics.push })
+    @RocketMQEvent('rtc.push.notice')
     onNotice(@Payload() envelope: Envelope<'rtc.push.notice'>, @Ctx() ctx: RocketMQContext) {
       pushes.push({ envelope, messageGroup: ctx.getMessageGroup(), receivedAt: Date.now() });
     }
   }
   @Module({ controllers: [PushHandlers] })
   class PushModule {}
-  const server = new RocketMQServer({ connection: testConnection(), group: groups.push, logger, metrics: MessagingMetrics.for(new Registry()) });
+  const server = new RocketMQServer({ connection: testConnection(namespace), group: CONSUMER_GROUPS.rtcPush.name, logger, metrics: MessagingMetrics.for(new Registry()) });
   pushConsumer = await NestFactory.createMicroservice(PushModule, { logger: false, strategy: server });
   await pushConsumer.listen();
 }
@@ -116,7 +111,7 @@ async function conversation(tenantId: string, sessionId: string, userId: string,
       timings: { queueMs: 0, totalMs: 5 },
       finishReason: 'stop',
     },
-    { tenantId, topic: topics.lifecycle },
+    { tenantId },
   );
   return { taskId, publishedAt: Date.now() };
 }
@@ -145,23 +140,12 @@ const awakeUser = async (name: string) => {
 
 beforeAll(async () => {
   redis = testRedis();
-  await provisionBroker(
-    [
-      { name: topics.lifecycle, messageType: 'NORMAL' },
-      { name: topics.request, messageType: 'NORMAL' },
-      { name: topics.kb, messageType: 'NORMAL' },
-      { name: topics.push, messageType: 'FIFO' },
-    ],
-    [
-      { name: groups.scheduler, orderly: false, retryMaxTimes: 15 },
-      { name: groups.push, orderly: true, retryMaxTimes: 15 },
-    ],
-  );
+  await provisionNamespace(namespace);
   const started = Date.now();
   ({ embeddings } = await createEmbeddings(embeddingsConfigOf({})));
   process.stderr.write(`[intent-scheduler] embedding model ready in ${Date.now() - started} ms\n`);
   history = new SessionHistoryStore(redis, { prefix });
-  publisher = new EventPublisher({ connection: testConnection(), source: 'it', logger, metrics: MessagingMetrics.for(new Registry()) });
+  publisher = new EventPublisher({ connection: testConnection(namespace), source: 'it', logger, metrics: MessagingMetrics.for(new Registry()) });
   ({ key: apiKey } = await new ApiKeyStore(redis, prefix).create({ tenantId: TENANT }));
   // The run-time catalogue: the default with a short "user just spoke" grace, so the test is quick.
   await new ConfigDocuments(redis, prefix).put('intents', { ...DEFAULT_CATALOGUE, defaults: { ...DEFAULT_CATALOGUE.defaults, userGraceMs: USER_GRACE_MS } });
@@ -259,7 +243,7 @@ describe('intent-scheduler on the real broker, Redis and embedding model', () =>
     await publisher.publish(
       'ai.request.submitted',
       { taskId: 'streaming-2', apiKeyId: 'key-1', sessionId, userId, model: 'extractive', messages: [{ role: 'user', content: 'and the best season?' }], maxTokens: 64, stream: true, deadline: new Date(Date.now() + 60_000).toISOString(), estimatedPromptTokens: 5 },
-      { tenantId: TENANT, topic: topics.request },
+      { tenantId: TENANT },
     );
     await eventually(async () => (await redis.hget(`${prefix}intent:session:{${TENANT}:${sessionId}}`, 'pendingTaskId')) === 'streaming-2', 'the pending answer recorded');
     const deferred = await decisions('city_attractions', 'deferred', 'streaming');
@@ -280,14 +264,14 @@ describe('intent-scheduler on the real broker, Redis and embedding model', () =>
     const stranger = uniqueName('stranger'); // same interest, other tenant: must hear nothing
     await redis.zadd(`${prefix}intent:interest:{${OTHER_TENANT}}:beijing`, Date.now(), stranger);
     const indexed = { kbId: 'kb1', docId: uniqueName('doc'), version: 'v1', chunks: 4, embedded: 4, reused: 0, durationMs: 12, keywords: ['Beijing', 'hotels'] };
-    await publisher.publish('kb.document.indexed', indexed, { tenantId: TENANT, topic: topics.kb });
+    await publisher.publish('kb.document.indexed', indexed, { tenantId: TENANT });
     await eventually(() => pushesFor(userId).some((p) => p.envelope.type === 'rtc.push.notice'), 'a new-content notice');
     const notice = pushesFor(userId).find((p) => p.envelope.type === 'rtc.push.notice')!;
     expect(notice.envelope.data).toMatchObject({ userId, title: 'New content', text: 'New content about Beijing is available.' });
     expect(notice.messageGroup).toBe(userId);
     // The same document indexed again (a redelivery or a re-run) does not notify twice.
     const duplicates = await decisions('new_content', 'suppressed', 'duplicate');
-    await publisher.publish('kb.document.indexed', indexed, { tenantId: TENANT, topic: topics.kb });
+    await publisher.publish('kb.document.indexed', indexed, { tenantId: TENANT });
     await eventually(async () => (await decisions('new_content', 'suppressed', 'duplicate')) + (await decisions('new_content', 'suppressed', 'cooldown')) > duplicates, 'the second one suppressed');
     expect(pushesFor(userId).filter((p) => p.envelope.type === 'rtc.push.notice')).toHaveLength(1);
     expect(pushesFor(stranger, OTHER_TENANT)).toHaveLength(0);

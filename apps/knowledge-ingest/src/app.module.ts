@@ -8,7 +8,7 @@ import type { Embeddings } from '@langchain/core/embeddings';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ChangeService } from './changes/change.service.ts';
-import { kbChangeConsumer } from './changes/kb-change.consumer.ts';
+import { KbChangeConsumer } from './changes/kb-change.consumer.ts';
 import { TenantFairScheduler } from './changes/tenant-fair.scheduler.ts';
 import { KbEvents } from './common/kb-events.ts';
 import { KNOWLEDGE_STORE } from './common/tokens.ts';
@@ -51,8 +51,8 @@ export class AppModule implements BeforeApplicationShutdown, OnApplicationShutdo
         QueryController,
         NotificationsController,
         HealthController,
-        // The transport holds up to INGEST_PREFETCH changes; the scheduler applies INGEST_CONCURRENCY of them at once (ADR 0015).
-        kbChangeConsumer({ topic: env.KB_CHANGE_TOPIC, group: env.KB_CONSUMER_GROUP, concurrency: env.INGEST_PREFETCH, leaseMs: env.LEASE_MS }),
+        // The transport holds up to INGEST_PREFETCH changes (app.options.ts); the scheduler applies INGEST_CONCURRENCY of them at once (ADR 0015).
+        KbChangeConsumer,
       ],
       providers: [
         { provide: ENV, useValue: env },

@@ -1,5 +1,6 @@
 import multipart from '@fastify/multipart';
 import type { FastifyError, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
+import { CONSUMER_GROUPS } from '@aip/contracts';
 import type { PlatformAppOptions } from '@aip/runtime';
 import { AppModule, type KnowledgeIngestDeps } from './app.module.ts';
 import type { KnowledgeIngestEnv } from './knowledge-ingest.config.ts';
@@ -43,7 +44,7 @@ export function appOptions(env: KnowledgeIngestEnv, deps: KnowledgeIngestDeps, o
     },
     ipRateLimit: env.IP_RATE_LIMIT,
     // Changes held at once; INGEST_CONCURRENCY of them are applied at once (TenantFairScheduler).
-    consumers: { group: env.KB_CONSUMER_GROUP, concurrency: env.INGEST_PREFETCH, leaseMs: env.LEASE_MS, idempotency: { processingTtlMs: env.LEASE_MS } },
+    consumers: { group: CONSUMER_GROUPS.knowledgeIngest.name, concurrency: env.INGEST_PREFETCH, leaseMs: env.LEASE_MS, idempotency: { processingTtlMs: env.LEASE_MS } },
     // Files stream to disk in parts; the limit applies per file and ends the upload with a 413.
     plugins: async (app) => void (await app.register(multipart as never, { limits: { fileSize: env.MAX_UPLOAD_BYTES, files: 1, fields: 20, fieldSize: 64 * 1024 } })),
     ...(options.host ? { host: options.host } : {}),

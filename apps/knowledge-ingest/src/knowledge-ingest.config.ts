@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { CONSUMER_GROUPS, TOPICS } from '@aip/contracts';
 import { embeddingsEnv } from '@aip/embeddings';
 import { DEFAULT_INGEST_LIMITS, knowledgeStoreEnv } from '@aip/knowledge';
 import { baseEnvSchema, loadEnv } from '@aip/runtime';
@@ -74,10 +73,6 @@ export const knowledgeIngestEnvSchema = baseEnvSchema.extend({
    * (a local mirror, e.g. a MinIO data directory). Production needs an object-store reader.
    */
   OBJECT_STORE_DIR: z.string().default(resolve('.runtime/object-store')),
-  /** Overrides of the contract's topics and group (tests and migrations only). */
-  KB_CHANGE_TOPIC: z.string().min(1).default(TOPICS.kbChange.name),
-  KB_LIFECYCLE_TOPIC: z.string().min(1).default(TOPICS.kbLifecycle.name),
-  KB_CONSUMER_GROUP: z.string().min(1).default(CONSUMER_GROUPS.knowledgeIngest.name),
 }).superRefine((env, ctx) => {
   if (env.INGEST_PREFETCH < env.INGEST_CONCURRENCY) ctx.addIssue({ code: 'custom', path: ['INGEST_PREFETCH'], message: `must be at least INGEST_CONCURRENCY (${env.INGEST_CONCURRENCY})` });
   if ((env.INGEST_TENANT_CONCURRENCY ?? 0) > env.INGEST_CONCURRENCY) ctx.addIssue({ code: 'custom', path: ['INGEST_TENANT_CONCURRENCY'], message: `must be at most INGEST_CONCURRENCY (${env.INGEST_CONCURRENCY})` });

@@ -2,14 +2,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { fifoGroupOf, type EventInput } from '@aip/contracts';
+import { CONSUMER_GROUPS, fifoGroupOf, namespaced, TOPICS, type EventInput } from '@aip/contracts';
 import { createEmbeddings } from '@aip/embeddings';
 import { ApiKeyStore } from '@aip/keys';
 import { createKnowledgeStore, type KnowledgeStore } from '@aip/knowledge';
 import { EventPublisher } from '@aip/messaging';
 import { Producer } from 'rocketmq-client-nodejs';
 import { createLogger, startPlatformApp } from '@aip/runtime';
-import { Collector, deleteKeys, provisionBroker, testConnection, testRedis, testRedisUrl, uniqueName } from '@aip/testing';
+import { Collector, deleteKeys, provisionNamespace, testConnection, testRedis, testRedisUrl, uniqueName, uniqueNamespace } from '@aip/testing';
 import { appOptions } from '../src/app.options.ts';
 import { KbEvents } from '../src/common/kb-events.ts';
 import { loadKnowledgeIngestEnv, type KnowledgeIngestEnv } from '../src/knowledge-ingest.config.ts';
@@ -17,7 +17,8 @@ import { loadKnowledgeIngestEnv, type KnowledgeIngestEnv } from '../src/knowledg
 type Published = { type: string; tenantId: string; data: Record<string, unknown> };
 
 /**
- * knowledge-ingest in this process on the real broker (topics and an orderly group of its own),
+ * knowledge-ingest in this process on the real broker (the contracts' topics and groups in a
+ * namespace of its own: ROCKETMQ_NAMESPACE),
  * real Redis (a prefix of its own), a real LanceDB in a temporary directory and the real embedded
  * model, whose document-embedding calls are counted.
  */
@@ -34,14 +35,8 @@ export class IngestApp {
 
   async start(extraEnv: Record<string, string> = {}): Promise<this> {
     this.dir = await mkdtemp(join(tmpdir(), 'kb-int-'));
-    const topics = { change: uniqueName('kb-change'), lifecycle: uniqueName('kb-lifecycle'), group: uniqueName('kb-ingest') };
-    await provisionBroker(
-      [
-        { name: topics.change, messageType: 'FIFO' },
-        { name: topics.lifecycle, messageType: 'NORMAL' },
-      ],
-      [{ name: topics.group, orderly: true, retryMaxTimes: 2 }],
-    );
+    const namespace = uniqueNamespace('kb-it');
+    await provisionNamespace(namespace);
     this.env = loadKnowledgeIngestEnv({
       ROCKETMQ_ENDPOINTS: testConnection().endpoints,
       REDIS_URL: testRedisUrl(),
@@ -50,9 +45,7 @@ export class IngestApp {
       KNOWLEDGE_DATA_DIR: join(this.dir, 'data'),
       OBJECT_STORE_DIR: join(this.dir, 'objects'),
       LANCEDB_DIR: join(this.dir, 'lancedb'),
-      KB_CHANGE_TOPIC: topics.change,
-      KB_LIFECYCLE_TOPIC: topics.lifecycle,
-      KB_CONSUMER_GROUP: topics.group,
+      ROCKETMQ_NAMESPACE: namespace,
       MAX_UPLOAD_BYTES: String(64 * 1024),
       PORT: '0',
       ...extraEnv,
@@ -100,9 +93,14 @@ export class IngestApp {
     return { status: response.status, body: (await response.json()) as T };
   }
 
+  /** The broker's names of the app's `kb-change` topic and consumer group (in the harness's namespace). */
+  get broker() {
+    return { changeTopic: namespaced(this.env.ROCKETMQ_NAMESPACE, TOPICS.kbChange.name), group: namespaced(this.env.ROCKETMQ_NAMESPACE, CONSUMER_GROUPS.knowledgeIngest.name) };
+  }
+
   /** Publishes a change as an external CDC producer would (same topic, tag, message group). */
   async publishChange<T extends 'kb.change.upsert' | 'kb.change.delete'>(type: T, data: EventInput<T>, tenantId: string) {
-    return this.app.get(EventPublisher).publish(type, data, { tenantId, topic: this.env.KB_CHANGE_TOPIC });
+    return this.app.get(EventPublisher).publish(type, data, { tenantId });
   }
 
   /**
@@ -114,7 +112,8 @@ export class IngestApp {
     await producer.startup();
     try {
       const body = { type: `kb.change.${action}`, version: 1, source: 'careless-cdc', time: new Date().toISOString(), ...envelope };
-      return await producer.send({ topic: this.env.KB_CHANGE_TOPIC, tag: action, messageGroup: fifoGroupOf(envelope.data.kbId.replace(/\p{Cc}/gu, ''), envelope.data.docId.replace(/\p{Cc}/gu, '')), body: Buffer.from(JSON.stringify(body)) });
+      // The plain client knows nothing of namespaces: it sends to the broker's name of the topic.
+      return await producer.send({ topic: this.broker.changeTopic, tag: action, messageGroup: fifoGroupOf(envelope.data.kbId.replace(/\p{Cc}/gu, ''), envelope.data.docId.replace(/\p{Cc}/gu, '')), body: Buffer.from(JSON.stringify(body)) });
     } finally {
       await producer.shutdown();
     }

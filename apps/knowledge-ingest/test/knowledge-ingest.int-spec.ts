@@ -162,7 +162,7 @@ describe('knowledge-ingest (real broker, Redis, LanceDB, embedded model)', () =>
   it('understands an external producer that uses the plain RocketMQ client (tools/kb/cdc-producer.ts)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'kb-cdc-'));
     await writeFile(join(dir, 'lama.md'), '# Lama Temple\n\nThe Lama Temple is a Tibetan Buddhist temple in Dongcheng.');
-    const env = { ...process.env, ROCKETMQ_ENDPOINTS: harness.env.ROCKETMQ_ENDPOINTS, KB_CHANGE_TOPIC: harness.env.KB_CHANGE_TOPIC };
+    const env = { ...process.env, ROCKETMQ_ENDPOINTS: harness.env.ROCKETMQ_ENDPOINTS, ROCKETMQ_NAMESPACE: harness.env.ROCKETMQ_NAMESPACE };
     const since = harness.published.items.length;
     const cli = (...args: string[]) => run(process.execPath, [join(root, 'tools/kb/cdc-producer.ts'), ...args], { env, cwd: root });
     // 74 characters: `travel:` + the id is more than the broker's 63-byte message group (issue 15).
@@ -266,7 +266,7 @@ describe('knowledge-ingest (real broker, Redis, LanceDB, embedded model)', () =>
     await harness.publishRawChange('upsert', { id: crypto.randomUUID(), tenantId: 'acme', data: { kbId: 'travel', docId: 'cdc-nul', mediaType: 'text/plain', content: 'Poison.', version: '\u0000' } });
     await harness.publishChange('kb.change.upsert', { kbId: 'travel', docId: 'cdc-nul', mediaType: 'text/plain', content: 'The Drum Tower drums sound every hour.', version: 'v1' }, 'acme');
     expect(await harness.lifecycle('cdc-nul', since)).toMatchObject({ type: 'kb.document.indexed', data: { version: 'v1' } });
-    const dead = await deadLetters(harness.env.KB_CONSUMER_GROUP, 1);
+    const dead = await deadLetters(harness.broker.group, 1);
     expect(dead.some((entry) => entry.bodyPreview.includes('careless-cdc'))).toBe(true);
     // Every query of the tenant still works.
     for (const mode of ['dense', 'fulltext', 'hybrid']) expect((await query(acme, 'travel', 'Drum Tower drums', mode)).status).toBe(200);

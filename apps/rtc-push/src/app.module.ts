@@ -18,7 +18,7 @@ import { PresenceStore } from './delivery/presence.store.ts';
 import { RtcMetrics } from './delivery/rtc.metrics.ts';
 import { SseController } from './gateway/sse.controller.ts';
 import { WsGateway } from './gateway/ws.gateway.ts';
-import { pushConsumer } from './push/push.consumer.ts';
+import { PushConsumer } from './push/push.consumer.ts';
 import { listenForDoorbells, PushRouter } from './push/push.router.ts';
 import type { RtcEnv } from './rtc.config.ts';
 
@@ -75,7 +75,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'rtc-push', sendTimeoutMs: env.PUBLISH_TIMEOUT_MS, logger }), TerminusModule.forRoot({ logger: false })],
-      controllers: [SseController, HealthController, pushConsumer(env.PUSH_TOPIC, env.PUSH_GROUP, env.PUSH_CONCURRENCY)],
+      controllers: [SseController, HealthController, PushConsumer],
       providers: [
         { provide: ENV, useValue: env },
         { provide: REDIS, useValue: redis },

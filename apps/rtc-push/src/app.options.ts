@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
+import { CONSUMER_GROUPS } from '@aip/contracts';
 import type { PlatformAppOptions } from '@aip/runtime';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -18,7 +19,8 @@ export function appOptions(env: RtcEnv, deps: { redis: Redis; logger: Logger }, 
     http: { bodyLimit: env.MAX_FRAME_BYTES, trustProxy: env.TRUST_PROXY },
     // HTTP requests (SSE, chat, acks, the page); WebSocket connections are capped per key and user.
     ipRateLimit: env.IP_RATE_LIMIT,
-    consumers: { group: env.PUSH_GROUP, drainTimeoutMs: env.DRAIN_TIMEOUT_MS },
+    // Pushes handled at once by this instance: different users in parallel, one user's in order.
+    consumers: { group: CONSUMER_GROUPS.rtcPush.name, concurrency: env.PUSH_CONCURRENCY, drainTimeoutMs: env.DRAIN_TIMEOUT_MS },
     plugins: async (app) => {
       const publicDir = env.PUBLIC_DIR || fileURLToPath(new URL('../public', import.meta.url));
       if (!existsSync(publicDir)) return;

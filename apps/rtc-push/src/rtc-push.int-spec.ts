@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { ModelCatalog, Moderation } from '@aip/chat-policy';
-import { CLOSE_CODES, REALTIME_TOKEN_PREFIX, realtimeTokenKey, type Envelope, type ServerFrame } from '@aip/contracts';
+import { CLOSE_CODES, CONSUMER_GROUPS, REALTIME_TOKEN_PREFIX, realtimeTokenKey, type Envelope, type ServerFrame } from '@aip/contracts';
 import { ApiKeyStore } from '@aip/keys';
 import { EventPublisher, MessagingMetrics, RocketMQServer, RocketMQEvent } from '@aip/messaging';
 import { ConfigDocuments, createRedis, startPlatformApp, type PlatformApp } from '@aip/runtime';
-import { deleteKeys, eventually, provisionBroker, testConnection, testRedis, testRedisUrl, uniqueName } from '@aip/testing';
+import { deleteKeys, eventually, provisionNamespace, testConnection, testRedis, testRedisUrl, uniqueName, uniqueNamespace } from '@aip/testing';
 import { TaskStore } from '@aip/tasks';
 import { Controller } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -17,9 +17,9 @@ import { loadRtcEnv } from './rtc.config.ts';
 import { appOptions } from './app.options.ts';
 
 const logger = pino({ level: 'silent' });
-const topic = uniqueName('rtc-push-it');
-const group = uniqueName('rtc-push-it-g');
-const requestGroup = uniqueName('rtc-chat-it-g');
+// Topics and groups of this run's own (the contracts' topology in a namespace): another run's
+// instances on the shared broker never take these pushes.
+const namespace = uniqueNamespace('rtc-it');
 const prefix = `${uniqueName('rtcit')}:`;
 let redis: Redis;
 let publisher: EventPublisher;
@@ -87,7 +87,7 @@ function connect(instance: PlatformApp, user: string, options: { token?: string;
 async function start(instanceId: string, extra: Record<string, string> = {}) {
   const env = loadRtcEnv({
     ROCKETMQ_ENDPOINTS: testConnection().endpoints, REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix, PORT: '0', RTC_INSTANCE_ID: instanceId,
-    PUSH_TOPIC: topic, PUSH_GROUP: group, RESEND_AFTER_MS: '400', PUBLIC_DIR: '/nonexistent', LOG_LEVEL: 'silent', DRAIN_TIMEOUT_MS: '2000', ...extra,
+    ROCKETMQ_NAMESPACE: namespace, RESEND_AFTER_MS: '400', PUBLIC_DIR: '/nonexistent', LOG_LEVEL: 'silent', DRAIN_TIMEOUT_MS: '2000', ...extra,
   });
   const running = await startPlatformApp(appOptions(env, { redis: createRedis(env.REDIS_URL, logger), logger }, { host: '127.0.0.1' }));
   instances.push(running);
@@ -96,7 +96,7 @@ async function start(instanceId: string, extra: Record<string, string> = {}) {
 
 let seq = 0;
 async function publishPush(user: string, text = `hello ${++seq}`, dedupeKey = `d-${user}-${seq}-${Date.now()}`) {
-  await publisher.publish('rtc.push.proactive', { userId: user, intent: 'hotel.suggest', text, slots: {}, dedupeKey }, { tenantId, topic });
+  await publisher.publish('rtc.push.proactive', { userId: user, intent: 'hotel.suggest', text, slots: {}, dedupeKey }, { tenantId });
 }
 
 let a: PlatformApp;
@@ -104,8 +104,8 @@ let b: PlatformApp;
 
 beforeAll(async () => {
   redis = testRedis();
-  await provisionBroker([{ name: topic, messageType: 'FIFO' }], [{ name: group, orderly: true, retryMaxTimes: 3 }, { name: requestGroup, orderly: false, retryMaxTimes: 1 }]);
-  publisher = new EventPublisher({ connection: testConnection(), source: 'it', logger, metrics: MessagingMetrics.for(new Registry()) });
+  await provisionNamespace(namespace);
+  publisher = new EventPublisher({ connection: testConnection(namespace), source: 'it', logger, metrics: MessagingMetrics.for(new Registry()) });
   tenantId = uniqueName('tenant');
   apiKey = (await new ApiKeyStore(redis, prefix).create({ tenantId })).key;
   a = await start('it-a');
@@ -319,7 +319,7 @@ describe('rtc-push on the real broker and Redis', () => {
     const submitted: Envelope<'ai.request.submitted'>[] = [];
     @Controller()
     class Spy {
-      @RocketMQEvent('ai.request.submitted', { group: requestGroup })
+      @RocketMQEvent('ai.request.submitted')
       onSubmitted(@Payload() event: Envelope<'ai.request.submitted'>) {
         submitted.push(event);
       }
@@ -327,7 +327,8 @@ describe('rtc-push on the real broker and Redis', () => {
     const { Module } = await import('@nestjs/common');
     @Module({ controllers: [Spy] })
     class SpyModule {}
-    const spy = await NestFactory.createMicroservice(SpyModule, { strategy: new RocketMQServer({ connection: testConnection(), group: requestGroup, logger }), logger: false });
+    // The namespace's rate-limiter group: no limiter runs in this namespace, the spy stands in for it.
+    const spy = await NestFactory.createMicroservice(SpyModule, { strategy: new RocketMQServer({ connection: testConnection(namespace), group: CONSUMER_GROUPS.rateLimiter.name, logger }), logger: false });
     await spy.listen();
     try {
       const u = user();

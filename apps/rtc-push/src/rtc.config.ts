@@ -7,9 +7,6 @@ export const rtcEnvSchema = baseEnvSchema.extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(3005),
   /** Names this instance in presence and its pub/sub channel; must be unique among running instances. */
   RTC_INSTANCE_ID: z.string().min(1).max(128).default(`${hostname()}-${process.pid}`),
-  /** The central topic and the consumer group all instances share (tests use unique ones). */
-  PUSH_TOPIC: z.string().min(1).default('rtc-push'),
-  PUSH_GROUP: z.string().min(1).default('rtc-push'),
   /** Pushes handled at once by this instance (different users in parallel, one user in order). */
   PUSH_CONCURRENCY: z.coerce.number().int().min(1).max(1_024).default(64),
   /** Unacked pushes kept per user; the oldest are dropped beyond it (a gap in `seq`). */

@@ -1,4 +1,5 @@
 import { EVENTS, type EventType } from './catalog.ts';
+import { assertNamespace, namespaced } from './namespace.ts';
 import { CONSUMER_GROUPS, laneGroup, TOPICS, type ConsumerGroupKey } from './topology.ts';
 
 /** The platform's services, each with a broker user of its own when access control is on. */
@@ -61,8 +62,11 @@ export interface BrokerRights {
  * Every broker user's rights, derived from the catalogue: a user publishes to the topics of the
  * events it publishes (`EVENT_PUBLISHERS`), and consumes the topics of the events its groups
  * consume (`EventSpec.consumers`), with those groups and their lanes. Nothing else is allowed.
+ * In a namespace, the topics and groups are the namespace's (`namespaced`); users keep their names.
  */
-export function brokerRights(): BrokerRights[] {
+export function brokerRights(namespace = ''): BrokerRights[] {
+  assertNamespace(namespace);
+  const inNamespace = (name: string) => namespaced(namespace, name);
   const ownerOf = (key: ConsumerGroupKey) => GROUP_OWNERS[key] ?? CONSUMER_GROUPS[key].name;
   const users = [...new Set<string>([...SERVICES, 'cdc', ...(Object.keys(CONSUMER_GROUPS) as ConsumerGroupKey[]).map(ownerOf)])];
   return users.map((user) => {
@@ -70,13 +74,13 @@ export function brokerRights(): BrokerRights[] {
     const topics = new Set<string>();
     const groups = new Set<string>();
     for (const [type, spec] of Object.entries(EVENTS) as [EventType, (typeof EVENTS)[EventType]][]) {
-      if (EVENT_PUBLISHERS[type]?.includes(user)) publish.add(TOPICS[spec.topic].name);
+      if (EVENT_PUBLISHERS[type]?.includes(user)) publish.add(inNamespace(TOPICS[spec.topic].name));
       for (const consumer of spec.consumers) {
         if (ownerOf(consumer) !== user) continue;
-        topics.add(TOPICS[spec.topic].name);
+        topics.add(inNamespace(TOPICS[spec.topic].name));
         const group: { name: string; lanes?: number } = CONSUMER_GROUPS[consumer];
-        groups.add(group.name);
-        for (let lane = 0; lane < (group.lanes ?? 0); lane++) groups.add(laneGroup(group.name, lane));
+        groups.add(inNamespace(group.name));
+        for (let lane = 0; lane < (group.lanes ?? 0); lane++) groups.add(inNamespace(laneGroup(group.name, lane)));
       }
     }
     return { user, publish: [...publish].sort(), subscribe: { topics: [...topics].sort(), groups: [...groups].sort() } };
@@ -86,7 +90,8 @@ export function brokerRights(): BrokerRights[] {
 /**
  * The topic whose route an app's readiness probe asks for: one its broker user has a right to, so
  * the probe also passes with access control on (a topic of the service's own). Unknown names (a
- * test's own source) get the lifecycle topic.
+ * test's own source) get the lifecycle topic. The name of the contracts: the probe puts it in the
+ * app's namespace.
  */
 export function probeTopic(source: string): string {
   const rights = brokerRights().find((candidate) => candidate.user === source);

@@ -1,4 +1,5 @@
 export * from './topology.ts';
+export * from './namespace.ts';
 export * from './envelope.ts';
 export * from './id.schema.ts';
 export * from './message-naming.ts';

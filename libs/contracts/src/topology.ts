@@ -1,7 +1,9 @@
 // The broker topology of the platform, declared once as data. The broker bootstrap
 // (tools/rocketmq) creates exactly these topics and groups; the transport reads message types
 // and group settings from here. RocketMQ topic names allow only letters, digits, '-', '_', '%'
-// and '|': no dots.
+// and '|': no dots. A broker namespace (namespace.ts) prefixes every topic and group name.
+
+import { assertNamespace, namespaced } from './namespace.ts';
 
 export type MessageType = 'NORMAL' | 'FIFO' | 'DELAY' | 'TRANSACTION';
 
@@ -79,14 +81,19 @@ export function eventTagOf(tag: string): string {
   return mark < 0 ? tag : tag.slice(0, mark);
 }
 
-/** What the broker must have before any service starts: read by `tools/rocketmq`. */
-export function brokerTopology(): BrokerTopology {
+/**
+ * What the broker must have before any service starts, in a namespace ('' = none: the names of the
+ * contracts as they are): read by `tools/rocketmq`, `npm start`, the deployment scripts and the tests.
+ */
+export function brokerTopology(namespace = ''): BrokerTopology {
+  assertNamespace(namespace);
   const groups: ConsumerGroupSpec[] = Object.values(CONSUMER_GROUPS);
   return {
-    topics: Object.values(TOPICS).map(({ name, messageType }) => ({ name, messageType })),
+    topics: Object.values(TOPICS).map(({ name, messageType }) => ({ name: namespaced(namespace, name), messageType })),
     // RocketMQ counts retries after the first delivery: attempts = retries + 1.
     groups: groups.flatMap(({ name, orderly, maxAttempts, lanes = 0 }) =>
-      [name, ...Array.from({ length: lanes }, (_, lane) => laneGroup(name, lane))].map((group) => ({ name: group, orderly, retryMaxTimes: maxAttempts - 1 })),
+      [name, ...Array.from({ length: lanes }, (_, lane) => laneGroup(name, lane))].map((group) => ({ name: namespaced(namespace, group), orderly, retryMaxTimes: maxAttempts - 1 })),
     ),
   };
 }
+

@@ -1,4 +1,4 @@
-import { baseEnvSchema, loadEnv } from './env.config.ts';
+import { baseEnvSchema, connectionOf, loadEnv } from './env.config.ts';
 
 describe('TRUST_PROXY', () => {
   const trust = (value?: string) => loadEnv(baseEnvSchema, value === undefined ? {} : { TRUST_PROXY: value }).TRUST_PROXY;
@@ -17,5 +17,29 @@ describe('TRUST_PROXY', () => {
   it('passes addresses and CIDRs through, and true as true', () => {
     expect(trust('10.0.0.0/8,127.0.0.1')).toBe('10.0.0.0/8,127.0.0.1');
     expect(trust('true')).toBe(true);
+  });
+});
+
+describe('ROCKETMQ_NAMESPACE', () => {
+  const load = (namespace?: string) => loadEnv(baseEnvSchema, namespace === undefined ? {} : { ROCKETMQ_NAMESPACE: namespace });
+
+  it('is empty by default: the connection carries no namespace and the names of the contracts are used as they are', () => {
+    expect(load().ROCKETMQ_NAMESPACE).toBe('');
+    expect(connectionOf(load())).not.toHaveProperty('namespace');
+  });
+
+  it('goes into the connection, where the transport prefixes every topic and group with it', () => {
+    expect(connectionOf(load('it-k3x9-1'))).toMatchObject({ namespace: 'it-k3x9-1' });
+  });
+
+  it('refuses what the broker could not take in a name, naming the variable', () => {
+    expect(() => load('a.b')).toThrow(/ROCKETMQ_NAMESPACE: letters, digits/);
+    expect(() => load('x'.repeat(33))).toThrow(/ROCKETMQ_NAMESPACE: at most 32 characters/);
+  });
+});
+
+describe('removed topic and group settings', () => {
+  it('refuses to start with one set, pointing at ROCKETMQ_NAMESPACE', () => {
+    expect(() => loadEnv(baseEnvSchema, { PUSH_TOPIC: 'rtc-push-test', KB_CONSUMER_GROUP: 'kb' })).toThrow(/PUSH_TOPIC, KB_CONSUMER_GROUP: no longer exist.*ROCKETMQ_NAMESPACE/);
   });
 });

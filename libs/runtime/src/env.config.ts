@@ -1,14 +1,30 @@
 import { z } from 'zod';
+import { namespaceProblem } from '@aip/contracts';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
 /**
+ * Topic and group settings that no longer exist (ADR 0021): names come from libs/contracts, and a
+ * broker namespace (ROCKETMQ_NAMESPACE) replaces them. An app refuses to start with one set, rather
+ * than quietly consume the contracts' topics where its operator meant others.
+ */
+const REMOVED_VARIABLES = [
+  'PUSH_TOPIC', 'PUSH_GROUP',
+  'KB_CHANGE_TOPIC', 'KB_LIFECYCLE_TOPIC', 'KB_CONSUMER_GROUP',
+  'INTENT_CONSUMER_GROUP', 'INTENT_LIFECYCLE_TOPIC', 'INTENT_REQUEST_TOPIC', 'INTENT_KB_TOPIC', 'INTENT_PUSH_TOPIC',
+] as const;
+
+/**
  * Validates the whole environment once at start-up. A bad value fails fast with a message that
  * names the variable and what it accepts; defaults run the embedded stack.
  */
 export function loadEnv<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  const removed = REMOVED_VARIABLES.filter((name) => env[name] !== undefined);
+  if (removed.length > 0) {
+    throw new ConfigError(`invalid configuration:\n  ${removed.join(', ')}: no longer exist; topics and groups are those of libs/contracts, and ROCKETMQ_NAMESPACE gives a platform (or a test run) its own (docs/adr/0021-broker-namespaces.md)`);
+  }
   const result = schema.safeParse(env);
   if (result.success) return result.data;
   const lines = result.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
@@ -20,6 +36,19 @@ export const baseEnvSchema = z.object({
   ROCKETMQ_ENDPOINTS: z.string().regex(/^[^:\s]+:\d+$/, 'host:port of the RocketMQ proxy (gRPC)').default('127.0.0.1:8081'),
   ROCKETMQ_ACCESS_KEY: z.string().optional(),
   ROCKETMQ_SECRET_KEY: z.string().optional(),
+  /**
+   * Broker namespace: every topic and consumer group this app uses is `<namespace>_<name>` (ADR 0021),
+   * so several platforms — test runs, tenants of a shared broker — share one broker without seeing
+   * each other's messages. Empty (default): the names of libs/contracts as they are. Every app of one
+   * platform, and its topology (`brokerTopology(namespace)`), must use the same value.
+   */
+  ROCKETMQ_NAMESPACE: z
+    .string()
+    .default('')
+    .superRefine((value, ctx) => {
+      const problem = namespaceProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
   /** TLS to the proxy's gRPC port (system CAs). */
   ROCKETMQ_TLS: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
@@ -60,9 +89,11 @@ export const baseEnvSchema = z.object({
 });
 export type BaseEnv = z.infer<typeof baseEnvSchema>;
 
+/** How the app's transport reaches the broker, and in which namespace (`RocketMQConnectionOptions`). */
 export function connectionOf(env: BaseEnv) {
   return {
     endpoints: env.ROCKETMQ_ENDPOINTS,
+    ...(env.ROCKETMQ_NAMESPACE ? { namespace: env.ROCKETMQ_NAMESPACE } : {}),
     ...(env.ROCKETMQ_TLS ? { sslEnabled: true } : {}),
     ...(env.ROCKETMQ_ACCESS_KEY && env.ROCKETMQ_SECRET_KEY ? { credentials: { accessKey: env.ROCKETMQ_ACCESS_KEY, accessSecret: env.ROCKETMQ_SECRET_KEY } } : {}),
   };

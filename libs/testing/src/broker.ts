@@ -1,3 +1,4 @@
+import { assertNamespace, brokerTopology } from '@aip/contracts';
 import { createGroups, createTopics, HEALTH_TOPIC, masterBrokers, proxyReady, type GroupSpec, type TopicSpec } from '@aip/rocketmq-local';
 import { dlqList, type DlqEntry } from '@aip/rocketmq-local/dlq';
 import { eventually } from './waiting.ts';
@@ -42,9 +43,12 @@ export async function awaitBrokerReady(namesrv: string, brokerAddr: string, endp
   await eventually(() => proxyReady(endpoints).catch(() => false), `the proxy at ${endpoints} to route ${HEALTH_TOPIC}`, timeoutMs);
 }
 
-/** The broker the integration tests talk to: set by the global setup (or by the environment). */
-export function testConnection(): { endpoints: string; requestTimeoutMs: number } {
-  return { endpoints: process.env['ROCKETMQ_ENDPOINTS'] ?? '127.0.0.1:8081', requestTimeoutMs: 3_000 };
+/**
+ * The broker the integration tests talk to: set by the global setup (or by the environment). With a
+ * namespace, publishers and servers on this connection use that namespace's topics and groups.
+ */
+export function testConnection(namespace?: string): { endpoints: string; requestTimeoutMs: number; namespace?: string } {
+  return { endpoints: process.env['ROCKETMQ_ENDPOINTS'] ?? '127.0.0.1:8081', requestTimeoutMs: 3_000, ...(namespace ? { namespace } : {}) };
 }
 
 const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
@@ -55,13 +59,34 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${runId}-${++counter}`;
 }
 
+/**
+ * A broker namespace no other test run uses (`ROCKETMQ_NAMESPACE`, `testConnection(namespace)`):
+ * with `provisionNamespace`, a suite runs the apps on topics and groups of its own.
+ */
+export function uniqueNamespace(prefix: string): string {
+  return assertNamespace(uniqueName(prefix));
+}
+
 /** Creates topics and consumer groups for one test file (one admin round trip each). */
 export async function provisionBroker(topics: TopicSpec[], groups: GroupSpec[] = []): Promise<void> {
   if (topics.length > 0) await createTopics(topics);
   if (groups.length > 0) await createGroups(groups);
 }
 
-/** Waits until the group's dead-letter topic holds `expected` messages and returns them (read without consuming). */
+/**
+ * Creates the whole topology of the contracts in `namespace` — every topic and consumer group, lane
+ * groups included, with the contracts' settings (`brokerTopology(namespace)`) — in one call. Apps
+ * started with ROCKETMQ_NAMESPACE=namespace then consume and publish there, and nowhere else.
+ */
+export async function provisionNamespace(namespace: string): Promise<void> {
+  const { topics, groups } = brokerTopology(namespace);
+  await provisionBroker([...topics], [...groups]);
+}
+
+/**
+ * Waits until the group's dead-letter topic holds `expected` messages and returns them (read without
+ * consuming). `group` is the broker's name: in a namespace, `namespaced(namespace, group)`.
+ */
 export async function deadLetters(group: string, expected: number, timeoutMs = 60_000): Promise<DlqEntry[]> {
   let entries: DlqEntry[] = [];
   await eventually(async () => {

@@ -7,8 +7,8 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { brokerTopology } from '@aip/contracts';
-import { TOPOLOGY_SCRIPT_PATH } from '@aip/deploy-tools';
+import { brokerRights, brokerTopology, MAX_NAMESPACE_LENGTH } from '@aip/contracts';
+import { brokerSecretVariable, TOPOLOGY_SCRIPT_PATH, USERS_SCRIPT_PATH } from '@aip/deploy-tools';
 import { root } from './support/workspace.ts';
 
 let dir: string;
@@ -37,8 +37,9 @@ fi
   return path;
 }
 
-const run = (env: Record<string, string>) =>
-  promisify(execFile)('sh', [join(root, TOPOLOGY_SCRIPT_PATH)], { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env } });
+const runScript = (path: string, env: Record<string, string>) =>
+  promisify(execFile)('sh', [join(root, path)], { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env } });
+const run = (env: Record<string, string>) => runScript(TOPOLOGY_SCRIPT_PATH, env);
 
 describe('create-topology.sh', () => {
   it('waits for the broker, then creates every topic and group of the contracts', async () => {
@@ -88,7 +89,36 @@ describe('create-topology.sh', () => {
     expect(readFileSync(join(dir, 'tools.yml'), 'utf8')).toBe('accessKey: ops\nsecretKey: s3cret-value\n');
   });
 
+  it('creates the same topics and groups in ROCKETMQ_NAMESPACE, as brokerTopology(namespace) names them', async () => {
+    const { stdout } = await run({ NAMESRV_ADDR: 'namesrv:9876', MQADMIN: fakeMqadmin(), ROCKETMQ_NAMESPACE: 'tenant-7' });
+    const calls = readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n');
+    const { topics, groups } = brokerTopology('tenant-7');
+    expect(calls.filter((call) => call.startsWith('updateTopic')).map((call) => call.split(' ')[6]).sort()).toEqual(topics.map(({ name }) => name).sort());
+    expect(calls.filter((call) => call.startsWith('updateSubGroup')).map((call) => call.split(' ')[6]).sort()).toEqual(groups.map(({ name }) => name).sort());
+    expect(stdout).toContain(`topology applied: ${topics.length} topics, ${groups.length} groups in namespace tenant-7`);
+  }, 30_000);
+
+  it('refuses a namespace the apps would refuse, before touching the broker', async () => {
+    for (const namespace of ['a.b', 'a b', 'x'.repeat(MAX_NAMESPACE_LENGTH + 1)]) {
+      await expect(run({ NAMESRV_ADDR: 'namesrv:9876', MQADMIN: fakeMqadmin(), ROCKETMQ_NAMESPACE: namespace })).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('ROCKETMQ_NAMESPACE') });
+    }
+  });
+
   it('refuses to run without a name server address', async () => {
     await expect(run({ MQADMIN: fakeMqadmin() })).rejects.toMatchObject({ stderr: expect.stringContaining('NAMESRV_ADDR') });
   });
+});
+
+describe('create-users.sh', () => {
+  it("grants each service its rights on the namespace's topics and groups", async () => {
+    const secrets = Object.fromEntries(brokerRights().map(({ user }) => [brokerSecretVariable(user), 's3cret']));
+    await runScript(USERS_SCRIPT_PATH, { NAMESRV_ADDR: 'namesrv:9876', MQADMIN: fakeMqadmin(), ROCKETMQ_ADMIN_SECRET: 'admin-secret', ROCKETMQ_NAMESPACE: 'tenant-7', ...secrets });
+    const granted = readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n').filter((call) => call.startsWith('createAcl'));
+    // createAcl -n N -c C -s User:<user> -r <resources> -a <actions> -d Allow
+    const resources = (user: string) => granted.filter((call) => call.includes(`-s User:${user} `)).flatMap((call) => call.split(' ')[8]!.split(',')).sort();
+    for (const { user, publish, subscribe } of brokerRights('tenant-7')) {
+      const expected = [...new Set([...publish, ...subscribe.topics])].map((topic) => `Topic:${topic}`).concat(subscribe.groups.map((group) => `Group:${group}`)).sort();
+      expect({ user, resources: resources(user) }).toEqual({ user, resources: expected });
+    }
+  }, 30_000);
 });

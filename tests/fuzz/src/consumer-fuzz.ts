@@ -1,17 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { EVENTS, parseEnvelope, TOPICS, type EventType } from '@aip/contracts';
+import { CONSUMER_GROUPS, EVENTS, namespaced, parseEnvelope, TOPICS, type ConsumerGroupKey, type EventType } from '@aip/contracts';
 import { mutated, nastyString, wrongValue } from './hostile.ts';
 
-/** A topic and tag a consumer of the run listens on, with the group that must dead-letter poison there. */
+/**
+ * A topic and tag a consumer of the run listens on, with the group that must dead-letter poison
+ * there: the broker's names, in one of the run's namespaces (the group is this run's alone, so its
+ * apps' metrics see every message).
+ */
 export interface ConsumerTarget {
   type: EventType;
   topic: string;
   tag: string;
   group: string;
   fifo: boolean;
-  /** The group is this run's alone (unique topic and group): its apps' metrics see every message. */
-  owned: boolean;
   /** FIFO topics: the message group poison goes to unless a hostile one is drawn (one with valid traffic behind it). */
   messageGroup?: string;
 }
@@ -93,23 +95,33 @@ export function poisonFor(targets: ConsumerTarget[]): fc.Arbitrary<PoisonMessage
     });
 }
 
-/** The consumers of the run: shared groups on the contract topics, and this run's own topics and groups. */
-export function consumerTargets(owned: { kbChangeTopic: string; kbGroup: string; pushTopic: string; pushGroup: string; intentGroup: string; intentRequestTopic: string; intentLifecycleTopic: string; intentKbTopic: string }, fifo: { kbMessageGroup: string; pushUser: string }): ConsumerTarget[] {
-  const shared = (type: EventType, group: string): ConsumerTarget => ({ type, topic: TOPICS[EVENTS[type].topic].name, tag: EVENTS[type].tag, group, fifo: false, owned: false });
-  const mine = (type: EventType, topic: string, group: string, messageGroup?: string): ConsumerTarget => ({ type, topic, tag: EVENTS[type].tag, group, fifo: messageGroup !== undefined, owned: true, ...(messageGroup ? { messageGroup } : {}) });
+/**
+ * The consumers of the run, in its two namespaces: the platform's apps in `platform`,
+ * intent-scheduler alone in `intent`. FIFO targets carry the message group poison goes to.
+ */
+export function consumerTargets(namespaces: { platform: string; intent: string }, fifo: { kbMessageGroup: string; pushUser: string }): ConsumerTarget[] {
+  const target = (namespace: string, type: EventType, group: ConsumerGroupKey, messageGroup?: string): ConsumerTarget => ({
+    type,
+    topic: namespaced(namespace, TOPICS[EVENTS[type].topic].name),
+    tag: EVENTS[type].tag,
+    group: namespaced(namespace, CONSUMER_GROUPS[group].name),
+    fifo: messageGroup !== undefined,
+    ...(messageGroup ? { messageGroup } : {}),
+  });
+  const { platform, intent } = namespaces;
   return [
-    shared('ai.request.submitted', 'rate-limiter'),
-    shared('ai.inference.completed', 'rate-limiter'),
-    shared('ai.inference.failed', 'rate-limiter'),
-    shared('ai.inference.cancelled', 'rate-limiter'),
-    shared('ai.request.admitted', 'inference'),
-    mine('kb.change.upsert', owned.kbChangeTopic, owned.kbGroup, fifo.kbMessageGroup),
-    mine('kb.change.delete', owned.kbChangeTopic, owned.kbGroup, fifo.kbMessageGroup),
-    mine('rtc.push.proactive', owned.pushTopic, owned.pushGroup, fifo.pushUser),
-    mine('rtc.push.notice', owned.pushTopic, owned.pushGroup, fifo.pushUser),
-    mine('ai.request.submitted', owned.intentRequestTopic, owned.intentGroup),
-    mine('ai.inference.completed', owned.intentLifecycleTopic, owned.intentGroup),
-    mine('kb.document.indexed', owned.intentKbTopic, owned.intentGroup),
+    target(platform, 'ai.request.submitted', 'rateLimiter'),
+    target(platform, 'ai.inference.completed', 'rateLimiter'),
+    target(platform, 'ai.inference.failed', 'rateLimiter'),
+    target(platform, 'ai.inference.cancelled', 'rateLimiter'),
+    target(platform, 'ai.request.admitted', 'inference'),
+    target(platform, 'kb.change.upsert', 'knowledgeIngest', fifo.kbMessageGroup),
+    target(platform, 'kb.change.delete', 'knowledgeIngest', fifo.kbMessageGroup),
+    target(platform, 'rtc.push.proactive', 'rtcPush', fifo.pushUser),
+    target(platform, 'rtc.push.notice', 'rtcPush', fifo.pushUser),
+    target(intent, 'ai.request.submitted', 'intentScheduler'),
+    target(intent, 'ai.inference.completed', 'intentScheduler'),
+    target(intent, 'kb.document.indexed', 'intentScheduler'),
   ];
 }
 

@@ -2,9 +2,9 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { createEnvelope, fifoGroupOf } from '@aip/contracts';
+import { CONSUMER_GROUPS, createEnvelope, fifoGroupOf, namespaced, TOPICS } from '@aip/contracts';
 import { dlqList } from '@aip/rocketmq-local/dlq';
-import { createKey, eventually, provisionBroker, type RunningApp, startApps, startApp, stopApp, testConnection, uniqueName } from '@aip/testing';
+import { createKey, eventually, provisionNamespace, type RunningApp, startApps, startApp, stopApp, testConnection, uniqueName, uniqueNamespace } from '@aip/testing';
 import { Producer } from 'rocketmq-client-nodejs';
 import WebSocket from 'ws';
 import { consumerTargets, describePoison, poisonFor, type PoisonMessage } from './consumer-fuzz.ts';
@@ -48,17 +48,19 @@ const figures = new Figures();
 const apps: RunningApp[] = [];
 const dataDir = mkdtempSync(join(tmpdir(), 'aip-fuzz-'));
 const run = uniqueName('fuzz');
+/**
+ * Every topic and group of the run is its own: the contracts' topology in two namespaces. The
+ * platform's apps share `platform`; intent-scheduler is alone in `intent`, so it sees only what this
+ * suite sends it (not the run's chat traffic), and the prompts it publishes reach no rtc-push.
+ */
+const namespaces = { platform: uniqueNamespace('fuzz'), intent: uniqueNamespace('fuzz-intent') };
+/** The broker's names this suite sends to or reads the metrics of. */
 const owned = {
-  kbChangeTopic: `${run}-kb-change`,
-  kbLifecycleTopic: `${run}-kb-lifecycle`,
-  kbGroup: `${run}-kb`,
-  pushTopic: `${run}-push`,
-  pushGroup: `${run}-push`,
-  intentGroup: `${run}-intent`,
-  intentRequestTopic: `${run}-intent-request`,
-  intentLifecycleTopic: `${run}-intent-lifecycle`,
-  intentKbTopic: `${run}-intent-kb`,
-  intentPushTopic: `${run}-intent-push`,
+  kbGroup: namespaced(namespaces.platform, CONSUMER_GROUPS.knowledgeIngest.name),
+  pushTopic: namespaced(namespaces.platform, TOPICS.rtcPush.name),
+  pushGroup: namespaced(namespaces.platform, CONSUMER_GROUPS.rtcPush.name),
+  intentGroup: namespaced(namespaces.intent, CONSUMER_GROUPS.intentScheduler.name),
+  intentRequestTopic: namespaced(namespaces.intent, TOPICS.aiRequest.name),
 };
 const ports = {} as Record<AppName | 'rate-limiter' | 'inference', number>;
 let ctx: FuzzContext;
@@ -163,24 +165,10 @@ async function check<T>(name: string, arbitrary: fc.Arbitrary<T>, numRuns: numbe
 
 beforeAll(async () => {
   log(`FUZZ_RUNS=${RUNS} FUZZ_SEED=${SEED} (set FUZZ_SEED to replay this run)`);
-  await provisionBroker(
-    [
-      { name: owned.kbChangeTopic, messageType: 'FIFO' },
-      { name: owned.kbLifecycleTopic, messageType: 'NORMAL' },
-      { name: owned.pushTopic, messageType: 'FIFO' },
-      { name: owned.intentRequestTopic, messageType: 'NORMAL' },
-      { name: owned.intentLifecycleTopic, messageType: 'NORMAL' },
-      { name: owned.intentKbTopic, messageType: 'NORMAL' },
-      { name: owned.intentPushTopic, messageType: 'FIFO' },
-    ],
-    [
-      { name: owned.kbGroup, orderly: true, retryMaxTimes: 3 },
-      { name: owned.pushGroup, orderly: true, retryMaxTimes: 3 },
-      { name: owned.intentGroup, orderly: false, retryMaxTimes: 3 },
-    ],
-  );
+  await provisionNamespace(namespaces.platform);
+  await provisionNamespace(namespaces.intent);
   mkdirSync(join(dataDir, 'object-store', 'fuzz-docs'), { recursive: true });
-  const shared = { REDIS_PREFIX: `${run}:`, LANCEDB_DIR: join(dataDir, 'lancedb') };
+  const shared = { ROCKETMQ_NAMESPACE: namespaces.platform, REDIS_PREFIX: `${run}:`, LANCEDB_DIR: join(dataDir, 'lancedb') };
   const started = await startApps(apps, [
     startApp('rate-limiter', shared),
     startApp('inference', { ...shared, WORKER_ID: `${run}-worker`, INFERENCE_SLOTS: '8' }),
@@ -188,12 +176,9 @@ beforeAll(async () => {
     // PUT /admin/config is fuzzed on an instance of its own (own Redis prefix): a mutation may be a
     // valid document, and a routing document without `extractive` is a legitimate change that
     // would take the model away from the well-behaved client.
-    startApp('access', { REDIS_PREFIX: `${run}-admin:`, ADMIN_TOKEN, IP_RATE_LIMIT: '0' }),
+    startApp('access', { ROCKETMQ_NAMESPACE: namespaces.platform, REDIS_PREFIX: `${run}-admin:`, ADMIN_TOKEN, IP_RATE_LIMIT: '0' }),
     startApp('knowledge-ingest', {
       ...shared,
-      KB_CHANGE_TOPIC: owned.kbChangeTopic,
-      KB_LIFECYCLE_TOPIC: owned.kbLifecycleTopic,
-      KB_CONSUMER_GROUP: owned.kbGroup,
       KNOWLEDGE_DATA_DIR: join(dataDir, 'uploads'),
       OBJECT_STORE_DIR: join(dataDir, 'object-store'),
       OBJECT_STORE_MAPPINGS: JSON.stringify([{ bucket: 'fuzz-docs', prefix: 'handbook/', tenantId: 'fuzz', kbId: 'kb1' }, { bucket: 'fuzz-docs', prefix: '', tenantId: 'fuzz', kbId: 'kb2' }]),
@@ -201,15 +186,8 @@ beforeAll(async () => {
       MAX_UPLOAD_BYTES: String(1_048_576),
       IP_RATE_LIMIT: '0',
     }),
-    startApp('rtc-push', { ...shared, PUSH_TOPIC: owned.pushTopic, PUSH_GROUP: owned.pushGroup, RTC_INSTANCE_ID: `${run}-rtc`, IP_RATE_LIMIT: '0' }),
-    startApp('intent-scheduler', {
-      ...shared,
-      INTENT_CONSUMER_GROUP: owned.intentGroup,
-      INTENT_REQUEST_TOPIC: owned.intentRequestTopic,
-      INTENT_LIFECYCLE_TOPIC: owned.intentLifecycleTopic,
-      INTENT_KB_TOPIC: owned.intentKbTopic,
-      INTENT_PUSH_TOPIC: owned.intentPushTopic,
-    }),
+    startApp('rtc-push', { ...shared, RTC_INSTANCE_ID: `${run}-rtc`, IP_RATE_LIMIT: '0' }),
+    startApp('intent-scheduler', { ...shared, ROCKETMQ_NAMESPACE: namespaces.intent }),
   ]);
   const [limiter, inference, access, accessAdmin, knowledge, rtc, intent] = started;
   Object.assign(ports, { 'rate-limiter': limiter.port, inference: inference.port, access: access.port, 'access-admin': accessAdmin.port, 'knowledge-ingest': knowledge.port, 'rtc-push': rtc.port, 'intent-scheduler': intent.port });
@@ -295,7 +273,7 @@ describe('the realtime WebSocket protocol', () => {
 
 describe('poison messages on every consumed topic', () => {
   it('are dead-lettered at once, and every consumer goes on with the valid messages behind them', async () => {
-    const targets = consumerTargets(owned, { kbMessageGroup: fifoGroupOf('kb1', 'fuzz-doc-ok'), pushUser: 'fuzz-ws-1' });
+    const targets = consumerTargets(namespaces, { kbMessageGroup: fifoGroupOf('kb1', 'fuzz-doc-ok'), pushUser: 'fuzz-ws-1' });
     const producer = new Producer({ endpoints: testConnection().endpoints, namespace: '', logger: { info() {}, warn() {}, error() {} } as never });
     await producer.startup();
     const sent: { messageId: string; message: PoisonMessage; index: number }[] = [];

@@ -2,7 +2,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createKey, eventually, freePort, isBuilt, provisionBroker, type RunningApp, startApp, startApps, stopApp, uniqueName } from '@aip/testing';
+import { createKey, eventually, freePort, isBuilt, provisionNamespace, type RunningApp, startApp, startApps, stopApp, uniqueName, uniqueNamespace } from '@aip/testing';
 import type { BrowserContext, Page } from 'playwright-core';
 import { launchBrowser, type LaunchedBrowser } from './browser.ts';
 import { SocketUser } from './socket-user.ts';
@@ -34,22 +34,23 @@ beforeAll(async () => {
   for (const name of REQUIRED) if (!(await isBuilt(name))) missing.push(name);
   if (missing.length > 0) throw new Error(`the proactive e2e needs built apps; missing apps/{${missing.join(',')}}/dist/main.js (run nx run-many -t build)`);
 
-  // The central topic and the groups are this run's own: another run's rtc-push or scheduler on
-  // the shared broker must not take our messages (they would land in its Redis prefix, not ours).
-  const pushTopic = uniqueName('e2e-rtc-push');
-  const pushGroup = uniqueName('e2e-rtc-push-group');
-  const schedulerGroup = uniqueName('e2e-intent-group');
-  await provisionBroker([{ name: pushTopic, messageType: 'FIFO' }], [
-    { name: pushGroup, orderly: true, retryMaxTimes: 16 },
-    { name: schedulerGroup, orderly: false, retryMaxTimes: 16 },
-  ]);
+  // Every topic and group (the central topic included) is this run's own, in a namespace: another
+  // run's rtc-push or scheduler on the shared broker must not take our messages (they would land in
+  // its Redis prefix, not ours).
+  const namespace = uniqueNamespace('e2e-proactive');
+  await provisionNamespace(namespace);
   // Inference workers retrieve from the store knowledge-ingest writes: one store of this run's own.
-  const shared = { ...(process.env['E2E_APP_LOGS'] === '1' ? { LOG_LEVEL: 'info' } : {}), REDIS_PREFIX: `${uniqueName('e2e-proactive')}:`, LANCEDB_DIR: await mkdtemp(join(tmpdir(), 'aip-e2e-lancedb-')) };
+  const shared = {
+    ...(process.env['E2E_APP_LOGS'] === '1' ? { LOG_LEVEL: 'info' } : {}),
+    ROCKETMQ_NAMESPACE: namespace,
+    REDIS_PREFIX: `${uniqueName('e2e-proactive')}:`,
+    LANCEDB_DIR: await mkdtemp(join(tmpdir(), 'aip-e2e-lancedb-')),
+  };
   const publicDir = fileURLToPath(new URL('../../../apps/rtc-push/public', import.meta.url));
   await startApps(apps, [
     startApp('rate-limiter', shared),
     startApp('inference', { ...shared, INFERENCE_SLOTS: '8', WORKER_ID: uniqueName('worker') }),
-    startApp('intent-scheduler', { ...shared, INTENT_TICK_MS: String(TICK_MS), INTENT_SHARDS: '4', INTENT_PUSH_TOPIC: pushTopic, INTENT_CONSUMER_GROUP: schedulerGroup }),
+    startApp('intent-scheduler', { ...shared, INTENT_TICK_MS: String(TICK_MS), INTENT_SHARDS: '4' }),
   ]);
   scheduler = apps.find((app) => app.name === 'intent-scheduler')!;
   // The page is served by rtc-push and calls access and knowledge-ingest from there (other
@@ -66,8 +67,6 @@ beforeAll(async () => {
       ...shared,
       PORT: String(port),
       RTC_INSTANCE_ID: id,
-      PUSH_TOPIC: pushTopic,
-      PUSH_GROUP: pushGroup,
       PUBLIC_DIR: publicDir,
       RESEND_AFTER_MS: '2000',
       SWEEP_INTERVAL_MS: '2000',

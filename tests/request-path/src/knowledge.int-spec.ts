@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, provisionBroker, type RunningApp, startApp, startApps, stopApp, uniqueName } from '@aip/testing';
+import { eventually, provisionNamespace, type RunningApp, startApp, startApps, stopApp, uniqueName, uniqueNamespace } from '@aip/testing';
 import OpenAI from 'openai';
 
 // Answers grounded on the knowledge base, with real processes: a document uploaded to
@@ -47,18 +47,17 @@ async function indexed(key: string, kbId: string, docId: string) {
 
 beforeAll(async () => {
   const run = uniqueName('e2e-rag');
-  const topics = { KB_CHANGE_TOPIC: `${run}-kb-change`, KB_LIFECYCLE_TOPIC: `${run}-kb-lifecycle`, KB_CONSUMER_GROUP: `${run}-kb` };
-  await provisionBroker(
-    [{ name: topics.KB_CHANGE_TOPIC, messageType: 'FIFO' }, { name: topics.KB_LIFECYCLE_TOPIC, messageType: 'NORMAL' }],
-    [{ name: topics.KB_CONSUMER_GROUP, orderly: true, retryMaxTimes: 3 }],
-  );
+  // Every topic and group of the contracts in a namespace of this run's own: the four apps talk to
+  // each other there, and another run's workers on the shared broker never take these messages.
+  const namespace = uniqueNamespace('e2e-rag');
+  await provisionNamespace(namespace);
   // knowledge-ingest writes and inference reads the same store and registry.
-  const shared = { REDIS_PREFIX: `${run}:`, LANCEDB_DIR: join(dataDir, 'lancedb') };
+  const shared = { ROCKETMQ_NAMESPACE: namespace, REDIS_PREFIX: `${run}:`, LANCEDB_DIR: join(dataDir, 'lancedb') };
   // Apps that did start are stopped in afterAll even when a sibling fails to.
   await startApps(apps, [
     startApp('rate-limiter', shared),
     startApp('inference', { ...shared, WORKER_ID: `${run}-worker` }),
-    startApp('knowledge-ingest', { ...shared, ...topics, KNOWLEDGE_DATA_DIR: join(dataDir, 'uploads') }),
+    startApp('knowledge-ingest', { ...shared, KNOWLEDGE_DATA_DIR: join(dataDir, 'uploads') }),
     startApp('access', { ...shared, ADMIN_TOKEN }),
   ]);
   const port = (name: string) => apps.find((app) => app.name === name)!.port;

@@ -1,4 +1,4 @@
-import { Controller, Inject, type Type } from '@nestjs/common';
+import { Controller, Inject } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import type { Envelope } from '@aip/contracts';
 import { RocketMQEvent } from '@aip/messaging';
@@ -10,47 +10,37 @@ import { NewContentNotifier } from './new-content.notifier.ts';
 /** The event's time, never in the future: a producer whose clock runs ahead must not postpone pushes. */
 const eventTime = (time: string) => Math.min(Date.parse(time), Date.now());
 
-export interface ConsumedTopics {
-  lifecycle?: string | undefined;
-  request?: string | undefined;
-  kb?: string | undefined;
-}
-
 /**
- * The consumer class for the given topics (defaults: the contracts' topics; tests pass unique
- * ones). Thin: each handler records one fact or hands the event to one service.
+ * What the scheduler consumes, in the app's group `intent-scheduler`: `ai-request` and
+ * `ai-lifecycle` (session activity) and `kb-lifecycle` (new content). Thin: each handler records
+ * one fact or hands the event to one service.
  */
-export function activityConsumer(topics: ConsumedTopics = {}): Type {
-  const on = (topic: string | undefined) => (topic ? { topic } : {});
+@Controller()
+export class ActivityConsumer {
+  constructor(
+    @Inject(ActivityStore) private readonly activity: ActivityStore,
+    @Inject(NewContentNotifier) private readonly notifier: NewContentNotifier,
+    @Inject(ENV) private readonly env: IntentSchedulerEnv,
+  ) {}
 
-  @Controller()
-  class ActivityConsumer {
-    constructor(
-      @Inject(ActivityStore) private readonly activity: ActivityStore,
-      @Inject(NewContentNotifier) private readonly notifier: NewContentNotifier,
-      @Inject(ENV) private readonly env: IntentSchedulerEnv,
-    ) {}
-
-    // The user spoke: no push to this session until the answer is done and the grace has passed.
-    @RocketMQEvent('ai.request.submitted', { ...on(topics.request), concurrency: 32 })
-    async onSubmitted(@Payload() event: Envelope<'ai.request.submitted'>) {
-      const { sessionId, userId, taskId } = event.data;
-      if (!sessionId) return;
-      await this.activity.userSpoke({ tenantId: event.tenantId, sessionId, userId }, taskId, eventTime(event.time), this.env.INTENT_PENDING_MAX_MS);
-    }
-
-    @RocketMQEvent('ai.inference.completed', { ...on(topics.lifecycle), concurrency: 32 })
-    async onCompleted(@Payload() event: Envelope<'ai.inference.completed'>) {
-      const { sessionId, userId, taskId } = event.data;
-      // Without a user there is nobody to push to; without a session there is no conversation.
-      if (!sessionId || !userId) return;
-      await this.activity.answered({ tenantId: event.tenantId, sessionId, userId }, taskId, eventTime(event.time));
-    }
-
-    @RocketMQEvent('kb.document.indexed', { ...on(topics.kb), concurrency: 4 })
-    async onIndexed(@Payload() event: Envelope<'kb.document.indexed'>) {
-      await this.notifier.onIndexed(event);
-    }
+  // The user spoke: no push to this session until the answer is done and the grace has passed.
+  @RocketMQEvent('ai.request.submitted', { concurrency: 32 })
+  async onSubmitted(@Payload() event: Envelope<'ai.request.submitted'>) {
+    const { sessionId, userId, taskId } = event.data;
+    if (!sessionId) return;
+    await this.activity.userSpoke({ tenantId: event.tenantId, sessionId, userId }, taskId, eventTime(event.time), this.env.INTENT_PENDING_MAX_MS);
   }
-  return ActivityConsumer;
+
+  @RocketMQEvent('ai.inference.completed', { concurrency: 32 })
+  async onCompleted(@Payload() event: Envelope<'ai.inference.completed'>) {
+    const { sessionId, userId, taskId } = event.data;
+    // Without a user there is nobody to push to; without a session there is no conversation.
+    if (!sessionId || !userId) return;
+    await this.activity.answered({ tenantId: event.tenantId, sessionId, userId }, taskId, eventTime(event.time));
+  }
+
+  @RocketMQEvent('kb.document.indexed', { concurrency: 4 })
+  async onIndexed(@Payload() event: Envelope<'kb.document.indexed'>) {
+    await this.notifier.onIndexed(event);
+  }
 }

@@ -5,6 +5,18 @@
 # become ready after this ran. Runs in the apache/rocketmq image (mqadmin under $ROCKETMQ_HOME/bin).
 set -eu
 
+# ROCKETMQ_NAMESPACE: the platform's broker namespace, as its apps have it (unset: none). Every topic
+# and group is then <namespace>_<name>; P is that prefix.
+NAMESPACE="${ROCKETMQ_NAMESPACE:-}"
+case "$NAMESPACE" in
+  *[!A-Za-z0-9_-]*) echo "ROCKETMQ_NAMESPACE: letters, digits, '-' and '_' only" >&2; exit 1 ;;
+esac
+if [ "${#NAMESPACE}" -gt 32 ]; then
+  echo "ROCKETMQ_NAMESPACE: at most 32 characters" >&2
+  exit 1
+fi
+P="${NAMESPACE:+${NAMESPACE}_}"
+
 NAMESRV_ADDR="${NAMESRV_ADDR:?set NAMESRV_ADDR to the name server host:port}"
 CLUSTER="${ROCKETMQ_CLUSTER:-DefaultCluster}"
 MQADMIN="${MQADMIN:-${ROCKETMQ_HOME:?set ROCKETMQ_HOME or MQADMIN}/bin/mqadmin}"
@@ -43,16 +55,16 @@ until "$MQADMIN" clusterList -n "$NAMESRV_ADDR" 2>/dev/null | grep -q "$CLUSTER"
 done
 QUEUES="${ROCKETMQ_TOPIC_QUEUES:-8}"
 
-# topic NAME MESSAGE_TYPE
+# topic NAME MESSAGE_TYPE (NAME as in the contracts; created in the namespace)
 topic() {
-  admin "topic $1" updateTopic -n "$NAMESRV_ADDR" -c "$CLUSTER" -t "$1" -r "$QUEUES" -w "$QUEUES" -a "+message.type=$2"
-  echo "topic $1 ($2)"
+  admin "topic $P$1" updateTopic -n "$NAMESRV_ADDR" -c "$CLUSTER" -t "$P$1" -r "$QUEUES" -w "$QUEUES" -a "+message.type=$2"
+  echo "topic $P$1 ($2)"
 }
 
-# group NAME ORDERLY RETRY_MAX_TIMES (attempts = retries + 1, then %DLQ%NAME)
+# group NAME ORDERLY RETRY_MAX_TIMES (attempts = retries + 1, then %DLQ%<group>)
 group() {
-  admin "group $1" updateSubGroup -n "$NAMESRV_ADDR" -c "$CLUSTER" -g "$1" -o "$2" -r "$3"
-  echo "group $1 (orderly=$2, retryMaxTimes=$3)"
+  admin "group $P$1" updateSubGroup -n "$NAMESRV_ADDR" -c "$CLUSTER" -g "$P$1" -o "$2" -r "$3"
+  echo "group $P$1 (orderly=$2, retryMaxTimes=$3)"
 }
 
 topic ai-request NORMAL
@@ -101,4 +113,4 @@ group knowledge-ingest true 15
 group intent-scheduler false 15
 group rtc-push true 15
 
-echo "topology applied: 7 topics, 37 groups"
+echo "topology applied: 7 topics, 37 groups${NAMESPACE:+ in namespace $NAMESPACE}"

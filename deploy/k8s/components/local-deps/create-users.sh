@@ -8,6 +8,18 @@
 : "${ROCKETMQ_ADMIN_SECRET:?set ROCKETMQ_ADMIN_SECRET: users are created by the admin user}"
 set -eu
 
+# ROCKETMQ_NAMESPACE: the platform's broker namespace, as its apps have it (unset: none). Every topic
+# and group is then <namespace>_<name>; P is that prefix.
+NAMESPACE="${ROCKETMQ_NAMESPACE:-}"
+case "$NAMESPACE" in
+  *[!A-Za-z0-9_-]*) echo "ROCKETMQ_NAMESPACE: letters, digits, '-' and '_' only" >&2; exit 1 ;;
+esac
+if [ "${#NAMESPACE}" -gt 32 ]; then
+  echo "ROCKETMQ_NAMESPACE: at most 32 characters" >&2
+  exit 1
+fi
+P="${NAMESPACE:+${NAMESPACE}_}"
+
 NAMESRV_ADDR="${NAMESRV_ADDR:?set NAMESRV_ADDR to the name server host:port}"
 CLUSTER="${ROCKETMQ_CLUSTER:-DefaultCluster}"
 MQADMIN="${MQADMIN:-${ROCKETMQ_HOME:?set ROCKETMQ_HOME or MQADMIN}/bin/mqadmin}"
@@ -55,10 +67,11 @@ user() {
   echo "user $1"
 }
 
-# allow NAME RESOURCES ACTIONS
+# allow NAME RESOURCES ACTIONS (topics and groups as in the contracts; granted in the namespace)
 allow() {
-  admin "rights of $1" createAcl -n "$NAMESRV_ADDR" -c "$CLUSTER" -s "User:$1" -r "$2" -a "$3" -d Allow
-  echo "  $3 $2"
+  resources="$(printf '%s' "$2" | sed -e "s/Topic:/Topic:$P/g" -e "s/Group:/Group:$P/g")"
+  admin "rights of $1" createAcl -n "$NAMESRV_ADDR" -c "$CLUSTER" -s "User:$1" -r "$resources" -a "$3" -d Allow
+  echo "  $3 $resources"
 }
 
 user access "${ROCKETMQ_SECRET_ACCESS:?set ROCKETMQ_SECRET_ACCESS}"

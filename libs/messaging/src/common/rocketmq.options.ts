@@ -5,6 +5,13 @@ import type { MessagingMetrics } from '../metrics/messaging.metrics.ts';
 export interface RocketMQConnectionOptions {
   /** "host:port" of the proxy's gRPC endpoint. */
   endpoints: string;
+  /**
+   * Broker namespace (letters, digits, '-', '_'; at most MAX_NAMESPACE_LENGTH): every topic and
+   * consumer group this connection uses is `namespaced(namespace, name)` of libs/contracts. Names
+   * handed to the transport (contracts, handler extras, publish options) stay the contracts' names;
+   * the transport prefixes them once, at the broker's edge. Not the RocketMQ client's own
+   * `namespace`, which the open-source 5.x proxy ignores (ADR 0021). Unset or '': no prefix.
+   */
   namespace?: string;
   sslEnabled?: boolean;
   credentials?: { accessKey: string; accessSecret: string; securityToken?: string };

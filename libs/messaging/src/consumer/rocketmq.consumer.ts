@@ -13,7 +13,8 @@ export class ConsumerStartupError extends Error {
 
 /**
  * A SimpleConsumer for one (group, topic) pair. One consumer per topic because each receive()
- * of a multi-topic SimpleConsumer polls one topic in turn.
+ * of a multi-topic SimpleConsumer polls one topic in turn. Group and topic are the broker's names
+ * (the server has put them in the connection's namespace already).
  */
 export class RocketMQConsumer implements ConsumerPort {
   private constructor(
@@ -38,7 +39,8 @@ export class RocketMQConsumer implements ConsumerPort {
     const requestTimeoutMs = connection.requestTimeoutMs ?? 3_000;
     const consumer = new SimpleConsumer({
       endpoints: connection.endpoints,
-      namespace: connection.namespace ?? '',
+      // Namespaces are name prefixes, never the client's own parameter: the proxy ignores it.
+      namespace: '',
       sslEnabled: connection.sslEnabled ?? false,
       ...(connection.credentials ? { sessionCredentials: connection.credentials } : {}),
       requestTimeout: requestTimeoutMs,

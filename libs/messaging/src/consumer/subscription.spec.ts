@@ -2,40 +2,10 @@ import { jest } from '@jest/globals';
 import type { MessageView } from 'rocketmq-client-nodejs';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
+import { FakeConsumer, message } from '../../test/fake-consumer.ts';
 import { MessagingMetrics } from '../metrics/messaging.metrics.ts';
-import type { ConsumerPort } from './consumer.port.ts';
 import { SlotPool } from './slot-pool.ts';
 import { PoisonMessageError, Subscription, type Dispatch, type SubscriptionOptions } from './subscription.ts';
-
-type Call = { op: 'ack' | 'change' | 'dlq'; id: string; ms?: number };
-
-/** An in-memory stand-in for the broker side of one consumer, recording what the engine asks. */
-class FakeConsumer implements ConsumerPort {
-  readonly queue: MessageView[] = [];
-  readonly receiveSizes: number[] = [];
-  readonly calls: Call[] = [];
-  private waiter: (() => void) | undefined;
-
-  push(...messages: MessageView[]) {
-    this.queue.push(...messages);
-    this.waiter?.();
-  }
-
-  async receive(maxMessages: number): Promise<MessageView[]> {
-    this.receiveSizes.push(maxMessages);
-    if (this.queue.length === 0) await new Promise<void>((resolve) => { this.waiter = resolve; setTimeout(resolve, 20); });
-    return this.queue.splice(0, maxMessages);
-  }
-  async ack(message: MessageView) { this.calls.push({ op: 'ack', id: message.messageId }); }
-  async changeInvisibleDuration(message: MessageView, ms: number) { this.calls.push({ op: 'change', id: message.messageId, ms }); }
-  async forwardToDeadLetter(message: MessageView) { this.calls.push({ op: 'dlq', id: message.messageId }); }
-  async shutdown() {}
-}
-
-let sequence = 0;
-function message(overrides: Partial<MessageView> = {}): MessageView {
-  return { messageId: `m${++sequence}`, topic: 't', tag: 'x', deliveryAttempt: 1, body: Buffer.from('{}'), ...overrides } as MessageView;
-}
 
 function deferred() {
   let resolve!: () => void;

@@ -14,10 +14,12 @@ export class RocketMQContext extends BaseRpcContext<RocketMQContextArgs> {
     return this.args[1] as Envelope<T>;
   }
 
+  /** The consumer group as the broker names it (in the connection's namespace). */
   getGroup(): string {
     return this.args[2];
   }
 
+  /** The topic as the broker names it (in the connection's namespace). */
   getTopic(): string {
     return this.args[0].topic;
   }

@@ -1,4 +1,5 @@
 import { credentials as grpcCredentials, type ServiceError } from '@grpc/grpc-js';
+import { assertNamespace, namespaced } from '@aip/contracts';
 import { Producer } from 'rocketmq-client-nodejs';
 import servicePb from 'rocketmq-client-nodejs/proto/apache/rocketmq/v2/service_pb.js';
 import definitionPb from 'rocketmq-client-nodejs/proto/apache/rocketmq/v2/definition_pb.js';
@@ -14,17 +15,18 @@ export interface ProbeResult {
 /**
  * A real round trip to the broker: asks the proxy for the route of a topic, which needs the
  * proxy, the name server and a broker. A started Producer proves nothing (it resolves with no
- * broker at all), and an open port proves even less.
+ * broker at all), and an open port proves even less. The topic is named as in the contracts
+ * (`probeTopic`); the probe asks for it in the connection's namespace.
  */
 export class BrokerProbe {
   private readonly client: InstanceType<typeof grpcPb.MessagingServiceClient>;
   private readonly signer: Producer;
   private readonly endpoints: InstanceType<typeof definitionPb.Endpoints>;
+  /** The broker's name of the probed topic. */
+  readonly topic: string;
 
-  constructor(
-    private readonly connection: RocketMQConnectionOptions,
-    private readonly topic: string,
-  ) {
+  constructor(connection: RocketMQConnectionOptions, topic: string) {
+    this.topic = namespaced(assertNamespace(connection.namespace ?? ''), topic);
     const [host = '127.0.0.1', port = '8081'] = connection.endpoints.split(':');
     this.client = new grpcPb.MessagingServiceClient(
       connection.endpoints,
@@ -33,7 +35,7 @@ export class BrokerProbe {
     // Only used for its request headers (client id, signature with the session credentials).
     this.signer = new Producer({
       endpoints: connection.endpoints,
-      namespace: connection.namespace ?? '',
+      namespace: '',
       ...(connection.credentials ? { sessionCredentials: connection.credentials } : {}),
     });
     this.endpoints = new definitionPb.Endpoints().setScheme(definitionPb.AddressScheme.IPV4);
@@ -43,7 +45,7 @@ export class BrokerProbe {
   check(timeoutMs = 2_000): Promise<ProbeResult> {
     const started = Date.now();
     const request = new servicePb.QueryRouteRequest()
-      .setTopic(new definitionPb.Resource().setName(this.topic).setResourceNamespace(this.connection.namespace ?? ''))
+      .setTopic(new definitionPb.Resource().setName(this.topic))
       .setEndpoints(this.endpoints);
     return new Promise((resolve) => {
       this.client.queryRoute(request, this.signer.getRequestMetadata(), { deadline: Date.now() + timeoutMs }, (error: ServiceError | null, response) => {

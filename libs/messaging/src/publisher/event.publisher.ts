@@ -1,5 +1,5 @@
 import { context, propagation } from '@opentelemetry/api';
-import { createEnvelope, EVENTS, laneTag, TOPICS, type Envelope, type EventInput, type EventType } from '@aip/contracts';
+import { assertNamespace, createEnvelope, EVENTS, laneTag, namespaced, TOPICS, type Envelope, type EventInput, type EventType } from '@aip/contracts';
 import { Producer } from 'rocketmq-client-nodejs';
 import type { Logger } from 'pino';
 import { clientLogger } from '../common/client-logger.ts';
@@ -21,7 +21,7 @@ export interface PublishOptions {
   traceparent?: string;
   /** Extra user properties. */
   properties?: Record<string, string>;
-  /** Publishes to another topic of the same message type (tests, migrations). */
+  /** Publishes to another topic of the same message type, named as in the contracts (the connection's namespace is added). */
   topic?: string;
   /** Sends the message to the instance holding this lane of the consumer group (RocketMQServer.followLane). */
   lane?: number;
@@ -50,14 +50,23 @@ export class EventPublisher {
   private producer: Producer | undefined;
   private starting: Promise<Producer> | undefined;
   private closed = false;
+  private readonly namespace: string;
 
-  constructor(private readonly options: EventPublisherOptions) {}
+  constructor(private readonly options: EventPublisherOptions) {
+    this.namespace = assertNamespace(options.connection.namespace ?? '');
+  }
+
+  /** The broker's name of a topic of the contracts: in the connection's namespace. */
+  private topicOf(type: EventType, topic?: string): string {
+    return namespaced(this.namespace, topic ?? TOPICS[EVENTS[type].topic].name);
+  }
 
   private async start(): Promise<Producer> {
     const { connection } = this.options;
     const producer = new Producer({
       endpoints: connection.endpoints,
-      namespace: connection.namespace ?? '',
+      // Namespaces are name prefixes (topicOf), never the client's own parameter: the proxy ignores it.
+      namespace: '',
       sslEnabled: connection.sslEnabled ?? false,
       ...(connection.credentials ? { sessionCredentials: connection.credentials } : {}),
       requestTimeout: connection.requestTimeoutMs ?? 3_000,
@@ -97,7 +106,7 @@ export class EventPublisher {
   /** Publishes an already-built envelope (replays, relays). */
   async publishEnvelope<T extends EventType>(envelope: Envelope<T>, options: Omit<PublishOptions, 'tenantId' | 'id'> = {}): Promise<PublishReceipt<T>> {
     const spec = EVENTS[envelope.type];
-    const topic = options.topic ?? TOPICS[spec.topic].name;
+    const topic = this.topicOf(envelope.type, options.topic);
     const derive = (fn: ((data: never) => string) | undefined) => (fn ? fn(envelope.data as never) : undefined);
     const messageGroup = options.messageGroup ?? derive('messageGroup' in spec ? spec.messageGroup : undefined);
     const key = options.key ?? envelope.key ?? derive(spec.key);

@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { EventPattern, Server, type CustomTransportStrategy } from '@nestjs/microservices';
 import { context as otelContext, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
 import {
+  assertNamespace,
   CONSUMER_GROUPS,
   eventTagOf,
   EVENTS,
   isEventType,
   laneGroup,
   laneTag,
+  namespaced,
   parseEnvelope,
   TOPICS,
   type Envelope,
@@ -32,11 +34,14 @@ const OUTAGE_RETRY_PAUSE_MS = 250;
 
 export const ROCKETMQ_TRANSPORT = Symbol('ROCKETMQ_TRANSPORT');
 
-/** Per-handler settings: `@RocketMQEvent('kb.change.upsert', { concurrency: 4 })`. */
+/**
+ * Per-handler settings: `@RocketMQEvent('kb.change.upsert', { concurrency: 4 })`. Group and topic
+ * are named as in the contracts; the server puts them in its connection's namespace.
+ */
 export interface RocketMQHandlerExtras {
   /** Consumer group; defaults to the server's group. */
   group?: string;
-  /** Topic to consume; defaults to the event's topic in the contracts (tests use unique topics). */
+  /** Topic to consume; defaults to the event's topic in the contracts. */
   topic?: string;
   /** Messages of this subscription handled at once. */
   concurrency?: number;
@@ -51,8 +56,9 @@ export interface RocketMQHandlerExtras {
 }
 
 export interface RocketMQServerOptions {
+  /** The broker, and the namespace every group and topic below is put in. */
   connection: RocketMQConnectionOptions;
-  /** The app's consumer group. */
+  /** The app's consumer group, named as in the contracts (`CONSUMER_GROUPS`). */
   group: string;
   concurrency?: number;
   leaseMs?: number;
@@ -85,8 +91,12 @@ export function RocketMQEvent<T extends EventType>(type: T, extras: RocketMQHand
 }
 
 interface SubscriptionPlan {
+  /** Group and topic as the contracts name them: their settings (lanes, attempts) are looked up by these. */
   group: string;
   topic: string;
+  /** The broker's names: group and topic in the connection's namespace. */
+  brokerGroup: string;
+  brokerTopic: string;
   fifo: boolean;
   types: Map<string, EventType>;
   extras: RocketMQHandlerExtras;
@@ -124,6 +134,7 @@ export class RocketMQServer extends Server implements CustomTransportStrategy {
   private plans: SubscriptionPlan[] = [];
   private readonly log: Logger;
   private readonly metrics: MessagingMetrics;
+  private readonly namespace: string;
   private health: BrokerHealth | undefined;
   private markListening: () => void = () => undefined;
   /** Resolves once the handlers are subscribed (lanes can be followed from then on). */
@@ -133,6 +144,7 @@ export class RocketMQServer extends Server implements CustomTransportStrategy {
     super();
     this.log = options.logger ?? pino({ name: 'rocketmq' });
     this.metrics = options.metrics ?? MessagingMetrics.for();
+    this.namespace = assertNamespace(options.connection.namespace ?? '');
     this.health = options.health;
   }
 
@@ -212,7 +224,16 @@ export class RocketMQServer extends Server implements CustomTransportStrategy {
       const group = extras.group ?? this.options.group;
       const key = `${group}|${topic}`;
       const lanes = extras.lanes ?? (Object.values(CONSUMER_GROUPS) as { name: string; lanes?: number }[]).find((g) => g.name === group)?.lanes ?? 0;
-      const plan: SubscriptionPlan = plans.get(key) ?? { group, topic, fifo: TOPICS[spec.topic].messageType === 'FIFO', types: new Map(), extras: {}, lanes };
+      const plan: SubscriptionPlan = plans.get(key) ?? {
+        group,
+        topic,
+        brokerGroup: namespaced(this.namespace, group),
+        brokerTopic: namespaced(this.namespace, topic),
+        fifo: TOPICS[spec.topic].messageType === 'FIFO',
+        types: new Map(),
+        extras: {},
+        lanes,
+      };
       plan.types.set(spec.tag, pattern);
       // Handlers sharing a subscription share its slots: the largest setting wins.
       plan.extras = {
@@ -227,9 +248,10 @@ export class RocketMQServer extends Server implements CustomTransportStrategy {
 
   private subscribe(plan: SubscriptionPlan, lane?: number): Subscription {
     const { options } = this;
-    const { topic, extras } = plan;
+    const { brokerTopic: topic, extras } = plan;
     const maxAttempts = this.maxAttemptsOf(plan);
-    const group = lane === undefined ? plan.group : laneGroup(plan.group, lane);
+    // The lane of the namespaced group is the namespaced lane group (laneGroup and namespaced commute).
+    const group = lane === undefined ? plan.brokerGroup : laneGroup(plan.brokerGroup, lane);
     const filter = [...plan.types.keys()].map((tag) => (lane === undefined ? tag : laneTag(tag, lane))).join('||');
     const concurrency = extras.concurrency ?? options.concurrency ?? 16;
     if (plan.lanes > 0) plan.slots ??= new SlotPool(concurrency);
@@ -287,7 +309,7 @@ export class RocketMQServer extends Server implements CustomTransportStrategy {
         return await attempt();
       } catch (error) {
         if (!idempotency.outageSince(started) || Date.now() - since > OUTAGE_RETRY_LIMIT_MS) throw error;
-        this.log.warn({ group: plan.group, eventId: envelope.id, err: errorMessage(error) }, 'handler failed while Redis was unreachable: running it again once Redis answers');
+        this.log.warn({ group: plan.brokerGroup, eventId: envelope.id, err: errorMessage(error) }, 'handler failed while Redis was unreachable: running it again once Redis answers');
         await idempotency.reachable(OUTAGE_RETRY_LIMIT_MS);
         await new Promise((resolve) => setTimeout(resolve, OUTAGE_RETRY_PAUSE_MS));
       }
@@ -301,7 +323,7 @@ export class RocketMQServer extends Server implements CustomTransportStrategy {
 
   private async dispatch(plan: SubscriptionPlan, message: MessageView, lease: Lease): Promise<void> {
     const type = plan.types.get(eventTagOf(message.tag ?? ''));
-    if (!type) throw new PoisonMessageError(`no handler for tag "${message.tag}" on ${plan.topic}`);
+    if (!type) throw new PoisonMessageError(`no handler for tag "${message.tag}" on ${plan.brokerTopic}`);
     let envelope: Envelope;
     try {
       envelope = parseEnvelope(message.body, type);
@@ -310,7 +332,7 @@ export class RocketMQServer extends Server implements CustomTransportStrategy {
     }
     const handler = this.getHandlerByPattern(type);
     if (!handler) throw new PoisonMessageError(`no handler registered for ${type}`);
-    const ctx = new RocketMQContext([message, envelope, plan.group, this.maxAttemptsOf(plan)]);
+    const ctx = new RocketMQContext([message, envelope, plan.brokerGroup, this.maxAttemptsOf(plan)]);
     const carrier = envelope.traceparent ? { traceparent: envelope.traceparent } : {};
     const run = () =>
       otelContext.with(propagation.extract(ROOT_CONTEXT, carrier), async () => {
@@ -321,11 +343,12 @@ export class RocketMQServer extends Server implements CustomTransportStrategy {
     const idempotency = plan.extras.idempotent === false ? undefined : this.options.idempotency;
     if (!idempotency) return run();
     const holder = randomUUID();
-    lease.onRenew(() => idempotency.renew(plan.group, envelope.id, holder));
-    const outcome = await this.outlastingRedisOutages(idempotency, plan, envelope, () => idempotency.once(plan.group, envelope.id, run, holder));
+    // Per broker group: two namespaces sharing a Redis prefix never skip each other's events.
+    lease.onRenew(() => idempotency.renew(plan.brokerGroup, envelope.id, holder));
+    const outcome = await this.outlastingRedisOutages(idempotency, plan, envelope, () => idempotency.once(plan.brokerGroup, envelope.id, run, holder));
     if (outcome === 'skipped') {
-      this.metrics.duplicates.inc({ group: plan.group, topic: plan.topic, tag: message.tag ?? '' });
-      this.log.info({ group: plan.group, eventId: envelope.id, type }, 'duplicate delivery skipped');
+      this.metrics.duplicates.inc({ group: plan.brokerGroup, topic: plan.brokerTopic, tag: message.tag ?? '' });
+      this.log.info({ group: plan.brokerGroup, eventId: envelope.id, type }, 'duplicate delivery skipped');
     }
   }
 }
