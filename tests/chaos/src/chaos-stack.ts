@@ -113,6 +113,8 @@ export class ChaosRedis {
 export class ChaosApp {
   app: RunningApp | undefined;
   restarts = 0;
+  /** What every process of this app printed, the killed ones included (to follow a lost request). */
+  private readonly earlier: string[] = [];
 
   constructor(
     readonly name: string,
@@ -135,11 +137,17 @@ export class ChaosApp {
     const exited = new Promise((resolve) => running.process.once('exit', resolve));
     running.process.kill('SIGKILL');
     await exited;
+    this.earlier.push(...running.output, `\n--- killed (restart ${this.restarts + 1}) ---\n`);
     this.restarts += 1;
     await this.start();
   }
 
   async stop(): Promise<void> {
     if (this.app) await stopApp(this.app);
+  }
+
+  /** Everything this app's processes printed, oldest first. */
+  get output(): string {
+    return [...this.earlier, ...(this.app?.output ?? [])].join('');
   }
 }

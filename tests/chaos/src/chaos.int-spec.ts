@@ -93,7 +93,7 @@ beforeAll(async () => {
 afterAll(async () => {
   // CHAOS_LOG_DIR=… keeps what each app printed (with CHAOS_LOG_LEVEL=info, to follow a lost request).
   const logDir = process.env['CHAOS_LOG_DIR'];
-  if (logDir) for (const [i, app] of [...limiters, ...workers, access].entries()) if (app?.app) writeFileSync(join(logDir, `${i}-${app.name}.log`), app.app.output.join(''));
+  if (logDir) for (const [i, app] of [...limiters, ...workers, access].entries()) if (app) writeFileSync(join(logDir, `${i}-${app.name}.log`), app.output);
   await Promise.all([...limiters, ...workers, access].filter(Boolean).map((app) => app.stop()));
   await mock?.close();
   redis.stop();

@@ -93,13 +93,16 @@ export class Load {
     }
     const { id } = (await created.json()) as { id: string };
     // Accepted: from here the task must end, whatever is killed meanwhile (polling rides out outages).
+    let last: { status: string; attempt?: number } | undefined;
     while (!deadline.aborted) {
-      const polled = await fetch(`${this.options.base()}/v1/tasks/${id}`, { headers, signal: deadline }).then((r) => (r.ok ? (r.json() as Promise<{ status: string; result?: string; error?: { code: string } }>) : undefined), () => undefined);
+      const polled = await fetch(`${this.options.base()}/v1/tasks/${id}`, { headers, signal: deadline }).then((r) => (r.ok ? (r.json() as Promise<{ status: string; attempt?: number; result?: string; error?: { code: string } }>) : undefined), () => undefined);
+      last = polled ?? last;
       if (polled?.status === 'completed') return record(true, polled.result === this.options.expected ? 'completed' : 'wrong', polled.result === this.options.expected ? undefined : 'task result differs');
       if (polled && ['failed', 'rejected', 'cancelled'].includes(polled.status)) return record(true, polled.error?.code ? 'clear_error' : 'wrong', `task ${polled.status} ${polled.error?.code ?? ''}`);
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    record(true, 'lost', `task ${id} not terminal before the deadline`);
+    // What the task looked like last: `queued` points at admission, `running` (and its attempt) at the workers.
+    record(true, 'lost', `task ${id} not terminal before the deadline (last seen ${last ? JSON.stringify(last) : 'never'})`);
   }
 }
 
