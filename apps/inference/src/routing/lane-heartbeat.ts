@@ -34,12 +34,17 @@ export class LaneHeartbeat implements OnApplicationBootstrap, BeforeApplicationS
     });
   }
 
-  onApplicationBootstrap(): void {
-    void this.server.listening.then(async () => {
-      if (this.stopped) return;
-      await this.keeper.tick();
-      this.timer = setInterval(() => void this.keeper.tick(), Math.max(200, Math.floor(this.env.HEARTBEAT_TTL_MS / 5)));
-    });
+  /**
+   * The first tick completes before the app reports ready: startPlatformApp subscribes the
+   * consumers before the app initialises, so `listening` has resolved by now, and a session routed
+   * the moment this worker is up finds its lane (the session-affinity suite caught a worker that
+   * answered health before it held a lane).
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    await this.server.listening;
+    if (this.stopped) return;
+    await this.keeper.tick();
+    this.timer = setInterval(() => void this.keeper.tick(), Math.max(200, Math.floor(this.env.HEARTBEAT_TTL_MS / 5)));
   }
 
   async beforeApplicationShutdown(): Promise<void> {
