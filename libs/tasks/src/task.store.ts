@@ -155,10 +155,6 @@ export class TaskStore {
     return task?.tenantId === tenantId ? task : undefined;
   }
 
-  async update(id: string, fields: Partial<Task>): Promise<void> {
-    succeeded(await this.redis.multi().hset(this.taskKey(id), serialise(fields)).pexpire(this.taskKey(id), this.ttlMs).exec());
-  }
-
   /**
    * Moves a task to a terminal status once: false when it already was terminal. With `run`, only
    * while that run is still the task's writer (else StaleRunError).
