@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { GenerationConsumer } from './generation/generation.consumer.ts';
 import { GenerationService } from './generation/generation.service.ts';
 import { KNOWLEDGE, type KnowledgeSearch } from './generation/grounding.ts';
+import { OrphanedRunSweep } from './generation/orphaned-run.sweep.ts';
 import type { InferenceEnv } from './inference.config.ts';
 import { LaneHeartbeat } from './routing/lane-heartbeat.ts';
 
@@ -29,6 +30,7 @@ export class AppModule {
         ...(knowledge ? [{ provide: KNOWLEDGE, useValue: knowledge }] : []),
         { provide: ConfigDocuments, useValue: new ConfigDocuments(redis, env.REDIS_PREFIX) },
         GenerationService,
+        OrphanedRunSweep,
         LaneHeartbeat,
         // Model routing changed at run time (PUT /admin/config/routing on access): the chains are
         // swapped. Provider secrets arrive sealed when access has CONFIG_ENCRYPTION_KEY: opened

@@ -29,6 +29,12 @@ export const inferenceEnvSchema = baseEnvSchema.extend({
    * (docs/reliability.md): not adopted.
    */
   LEASE_MS: z.coerce.number().int().min(10_000).default(10_000),
+  /**
+   * How long a request whose worker died waits for the broker's redelivery before it is ended as
+   * failed (503 `worker_lost`, retryable). A worker that dies on a request's last delivery leaves
+   * nothing to wait for: that request ends one lease after the worker's last heartbeat.
+   */
+  RUN_REDELIVERY_GRACE_MS: z.coerce.number().int().min(0).default(60_000),
   /** Passages retrieved from the knowledge base per request (0 turns retrieval off). */
   RAG_TOP_K: z.coerce.number().int().min(0).max(20).default(4),
   /** Longest wait for the model to rewrite a follow-up into a standalone search query. */

@@ -106,14 +106,14 @@ describe('TaskStore (real Redis)', () => {
   it('carries out a write sent twice once (ioredis resends a command whose reply a dropped connection lost)', async () => {
     await store.create({ id: 'r2', tenantId: 'acme', keyId: 'k', model: 'm', stream: true });
     // The same run token and the same batch number: what a resend looks like to Redis.
-    const [run, resent] = [await store.beginRun('r2', { attempt: 1 }, 'token'), await store.beginRun('r2', { attempt: 1 }, 'token')];
+    const [run, resent] = [await store.beginRun('r2', { attempt: 1 }, { token: 'token' }), await store.beginRun('r2', { attempt: 1 }, { token: 'token' })];
     await run!.append([{ type: 'delta', text: 'a' }, { type: 'delta', text: 'b' }]);
     await resent!.append([{ type: 'delta', text: 'a' }, { type: 'delta', text: 'b' }]);
     await run!.append([{ type: 'delta', text: 'c' }]);
     expect(await texts('r2')).toEqual(['running', 'a', 'b', 'c']);
     // A run taken over does not come back when its begin is sent again after an outage.
-    expect(await store.beginRun('r2', { attempt: 2 }, 'next')).toBeDefined();
-    expect(await store.beginRun('r2', { attempt: 1 }, 'token')).toBeUndefined();
+    expect(await store.beginRun('r2', { attempt: 2 }, { token: 'next' })).toBeDefined();
+    expect(await store.beginRun('r2', { attempt: 1 }, { token: 'token' })).toBeUndefined();
     await expect(run!.append([{ type: 'delta', text: 'd' }])).rejects.toMatchObject({ reason: 'superseded' });
     expect(await texts('r2')).toEqual(['running', 'a', 'b', 'c', 'restart', 'running']);
   });
@@ -128,5 +128,54 @@ describe('TaskStore (real Redis)', () => {
     expect(await store.beginRun('never-created', { attempt: 1 })).toBeUndefined();
     expect(await texts('r3')).toEqual(['running', 'cancelled']);
     expect(await store.get('r3')).toMatchObject({ status: 'cancelled' });
+  });
+
+  describe('runs whose worker went silent', () => {
+    const liveness = { ttlMs: 1_000, graceMs: 0 };
+    const lost = { code: 'worker_lost', message: 'the worker stopped; retry' };
+    const later = (ms: number) => Date.now() + ms;
+    const ours = (ended: { taskId: string }[], ...ids: string[]) => ended.filter((run) => ids.includes(run.taskId));
+
+    // Regression (chaos suite, 100 worker kills): a worker killed on a request's last delivery left
+    // its task running for ever: the broker dead-letters the message and no handler runs again.
+    it('ends a task whose run stopped sending heartbeats, once, with a retryable error and what the limiter needs', async () => {
+      await store.create({ id: 'o1', tenantId: 'acme', keyId: 'key-1', model: 'm', stream: true });
+      const run = await store.beginRun('o1', { attempt: 3, workerId: 'w-dead' }, { liveness, reservationId: 'res-1' });
+      await run!.append([{ type: 'delta', text: 'half an ans' }]);
+      expect(ours(await store.endOrphanedRuns(lost, later(500)), 'o1')).toEqual([]); // still within its ttl
+      expect(ours(await store.endOrphanedRuns(lost, later(1_500)), 'o1')).toEqual([{ taskId: 'o1', tenantId: 'acme', keyId: 'key-1', model: 'm', reservationId: 'res-1', attempt: 3, workerId: 'w-dead' }]);
+      expect(ours(await store.endOrphanedRuns(lost, later(1_500)), 'o1')).toEqual([]); // once
+      expect(await store.get('o1')).toMatchObject({ status: 'failed', error: lost });
+      expect((await store.read('o1')).at(-1)!.event).toEqual({ type: 'error', ...lost, status: 503 });
+      // The worker was not dead after all: its late writes are refused, the task stays failed.
+      await expect(run!.append([{ type: 'delta', text: 'wer' }])).rejects.toMatchObject({ reason: 'ended' });
+      expect(await run!.finish('completed', { result: 'x' }, done)).toBe(false);
+    });
+
+    it('leaves a run alone while it sends heartbeats, and a silent run alone while its grace for a redelivery lasts', async () => {
+      await store.create({ id: 'o2', tenantId: 'acme', keyId: 'k', model: 'm', stream: true });
+      const run = await store.beginRun('o2', { attempt: 1 }, { liveness });
+      expect(await run!.heartbeat(later(2_000))).toBe(true);
+      expect(ours(await store.endOrphanedRuns(lost, later(2_500)), 'o2')).toEqual([]);
+      expect(await store.get('o2')).toMatchObject({ status: 'running' });
+      expect(await run!.finish('completed', { result: 'x' }, done)).toBe(true);
+
+      await store.create({ id: 'o3', tenantId: 'acme', keyId: 'k', model: 'm', stream: true });
+      await store.beginRun('o3', { attempt: 1 }, { liveness: { ttlMs: 1_000, graceMs: 60_000 } });
+      expect(ours(await store.endOrphanedRuns(lost, later(30_000)), 'o3')).toEqual([]);
+      expect(ours(await store.endOrphanedRuns(lost, later(62_000)), 'o2', 'o3').map((run) => run.taskId)).toEqual(['o3']);
+    });
+
+    it('judges a task by the run that owns it now: a redelivery that took over keeps it alive', async () => {
+      await store.create({ id: 'o4', tenantId: 'acme', keyId: 'k', model: 'm', stream: true });
+      const dead = await store.beginRun('o4', { attempt: 1 }, { liveness });
+      const next = await store.beginRun('o4', { attempt: 2 }, { liveness: { ttlMs: 60_000, graceMs: 0 } });
+      expect(await dead!.heartbeat()).toBe(false);
+      expect(ours(await store.endOrphanedRuns(lost, later(5_000)), 'o4')).toEqual([]);
+      expect(await next!.finish('completed', { result: 'x' }, done)).toBe(true);
+      // Ended tasks leave the index: a sweep far in the future finds nothing of them.
+      expect(ours(await store.endOrphanedRuns(lost, later(3_600_000)), 'o1', 'o2', 'o3', 'o4')).toEqual([]);
+      expect(await redis.zscore(`${prefix}tasks:running`, 'o4')).toBeNull();
+    });
   });
 });

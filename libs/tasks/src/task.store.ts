@@ -18,8 +18,11 @@ export interface StoredEvent {
 }
 
 const JSON_FIELDS = new Set(['usage', 'sources', 'error']);
-/** Bookkeeping of runs (which run writes the task now, its last batch, who ended it): never part of a Task. */
-const RUN_FIELDS = new Set(['_run', '_runs', '_seq', '_end']);
+/**
+ * Bookkeeping of runs (which run writes the task now, its last batch, who ended it, until when its
+ * worker counts as alive, the limiter's reservation it holds): never part of a Task.
+ */
+const RUN_FIELDS = new Set(['_run', '_runs', '_seq', '_end', '_alive', '_reservation']);
 const IS_TERMINAL = `local s = redis.call('HGET', KEYS[1], 'status')
 local ended = ${TERMINAL_STATUSES.map((status) => `s == '${status}'`).join(' or ')}`;
 const xadd = (event: string) => `redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'e', ${event})`;
@@ -57,6 +60,26 @@ redis.call('HSET', KEYS[1], '_seq', ARGV[4])
 ${RENEW}
 return 'written'`;
 
+// ARGV[4] the run's new alive-until (ms). Refused (0) unless the run is still the task's writer.
+const HEARTBEAT_LUA = `${IS_TERMINAL}
+if ended or redis.call('HGET', KEYS[1], '_run') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], '_alive', ARGV[4])
+return 1`;
+
+// ARGV[4] now (ms), ARGV[5] the final event, ARGV[6..] fields. Ends a running task whose run's
+// worker went silent past its alive-until: nobody else would (its message was dead-lettered, or
+// the broker lost it). Returns {outcome, alive-until | tenant, key, reservation, attempt}.
+const ORPHAN_LUA = `${IS_TERMINAL}
+if ended or redis.call('EXISTS', KEYS[1]) == 0 then return {'gone'} end
+local alive = redis.call('HGET', KEYS[1], '_alive')
+if not alive then return {'gone'} end
+if tonumber(alive) > tonumber(ARGV[4]) then return {'alive', alive} end
+redis.call('HSET', KEYS[1], '_end', ARGV[1], unpack(ARGV, 6))
+${xadd('ARGV[5]')}
+${RENEW}
+local f = redis.call('HMGET', KEYS[1], 'tenantId', 'keyId', 'model', '_reservation', 'attempt', 'workerId')
+return {'ended', f[1] or '', f[2] or '', f[3] or '', f[4] or '', f[5] or '', f[6] or ''}`;
+
 // ARGV[1] this call's token, ARGV[4] the run that must still be the writer ('' = any), ARGV[5] the
 // final event, ARGV[6..] fields. The terminal status and the final event in one step: written one
 // after the other, a fault between them (a Redis restart, found by the chaos suite) left a task
@@ -83,6 +106,28 @@ export class StaleRunError extends Error {
   }
 }
 
+/**
+ * How a run shows its worker is alive: each heartbeat extends its alive-until by `ttlMs`; a run
+ * silent past alive-until + `graceMs` is orphaned and may be ended by anyone (`endOrphanedRuns`).
+ * The grace is 0 on a delivery the broker will not repeat (its last: the message is dead-lettered
+ * when the worker dies), else long enough for a redelivery to begin a new run first.
+ */
+export interface RunLiveness {
+  ttlMs: number;
+  graceMs: number;
+}
+
+/** A run ended because its worker went silent: what the limiter needs to give its reservation back. */
+export interface OrphanedRun {
+  taskId: string;
+  tenantId: string;
+  keyId: string;
+  model: string;
+  reservationId?: string;
+  attempt?: number;
+  workerId?: string;
+}
+
 /** One delivery's work on a task: the only writer of its output until another run begins. */
 export class TaskRun {
   private seq = 0;
@@ -91,7 +136,17 @@ export class TaskRun {
     private readonly store: TaskStore,
     readonly taskId: string,
     readonly token: string,
+    private readonly liveness?: RunLiveness,
   ) {}
+
+  /**
+   * Tells the store this run's worker is alive (call it well within `ttlMs`); false when the run
+   * no longer owns the task. A no-op for a run begun without liveness.
+   */
+  async heartbeat(now = Date.now()): Promise<boolean> {
+    if (!this.liveness) return true;
+    return this.store.markAlive(this.taskId, this.token, now + this.liveness.ttlMs + this.liveness.graceMs);
+  }
 
   /** Writes events, in order, or throws StaleRunError when this run no longer owns the task. */
   async append(events: TaskEvent[]): Promise<void> {
@@ -101,8 +156,10 @@ export class TaskRun {
   }
 
   /** Ends the task (status, fields and final event at once); false when it had already ended. */
-  finish(status: TaskStatus, fields: Partial<Task>, event: TaskEvent): Promise<boolean> {
-    return this.store.finish(this.taskId, status, fields, event, this.token);
+  async finish(status: TaskStatus, fields: Partial<Task>, event: TaskEvent): Promise<boolean> {
+    const ended = await this.store.finish(this.taskId, status, fields, event, this.token);
+    if (this.liveness) await this.store.forgetRunning(this.taskId);
+    return ended;
   }
 }
 const NUMBER_FIELDS = new Set(['createdAt', 'startedAt', 'firstTokenAt', 'finishedAt', 'attempt']);
@@ -138,6 +195,11 @@ export class TaskStore {
     return `${this.prefix}task:{${id}}:cancel`;
   }
 
+  /** Running tasks whose run has liveness: zset task id -> alive-until (ms). Only an index: the task's `_alive` decides. */
+  private runningKey() {
+    return `${this.prefix}tasks:running`;
+  }
+
   async create(task: Pick<Task, 'id' | 'tenantId' | 'keyId' | 'model' | 'stream'> & { sessionId?: string }): Promise<Task> {
     const record: Task = { ...task, status: 'queued', createdAt: Date.now() };
     succeeded(await this.redis.multi().hset(this.taskKey(task.id), serialise(record)).pexpire(this.taskKey(task.id), this.ttlMs).exec());
@@ -168,13 +230,63 @@ export class TaskStore {
   /**
    * Makes a new run the one writer of the task's output (a `running` status event, preceded by a
    * `restart` event when an earlier run had begun). Undefined when the task has ended or expired.
-   * `token` names the run; a repeat with the same token is the same run.
+   * `token` names the run; a repeat with the same token is the same run. With `liveness`, the run
+   * must send heartbeats, or `endOrphanedRuns` ends the task once the run is orphaned.
    */
-  async beginRun(id: string, fields: Partial<Task> & { attempt: number }, token: string = randomUUID()): Promise<TaskRun | undefined> {
+  async beginRun(
+    id: string,
+    fields: Partial<Task> & { attempt: number },
+    options: { token?: string; liveness?: RunLiveness; reservationId?: string } = {},
+  ): Promise<TaskRun | undefined> {
+    const { token = randomUUID(), liveness, reservationId } = options;
     const restart: TaskEvent = { type: 'restart', attempt: fields.attempt };
     const running: TaskEvent = { type: 'status', status: 'running' };
-    const outcome = await this.runScript(BEGIN_RUN_LUA, id, token, [JSON.stringify(restart), JSON.stringify(running), ...Object.entries(serialise({ ...fields, status: 'running' })).flat()]);
-    return outcome === 'begun' ? new TaskRun(this, id, token) : undefined;
+    const aliveUntil = liveness && Date.now() + liveness.ttlMs + liveness.graceMs;
+    const bookkeeping = [...(aliveUntil ? ['_alive', String(aliveUntil)] : []), ...(reservationId ? ['_reservation', reservationId] : [])];
+    const outcome = await this.runScript(BEGIN_RUN_LUA, id, token, [JSON.stringify(restart), JSON.stringify(running), ...Object.entries(serialise({ ...fields, status: 'running' })).flat(), ...bookkeeping]);
+    if (outcome !== 'begun') return undefined;
+    if (aliveUntil) await this.redis.zadd(this.runningKey(), aliveUntil, id);
+    return new TaskRun(this, id, token, liveness);
+  }
+
+  /**
+   * @internal Drops an ended task from the index of running ones (a key of its own, in another
+   * slot of a cluster, so not in the task's scripts). An entry a fault leaves behind, or one of a
+   * task ended by someone else, is dropped by the next sweep.
+   */
+  async forgetRunning(id: string): Promise<void> {
+    await this.redis.zrem(this.runningKey(), id).catch(() => undefined);
+  }
+
+  /** @internal A run's heartbeat (TaskRun.heartbeat). */
+  async markAlive(id: string, token: string, aliveUntil: number): Promise<boolean> {
+    const [[, owns]] = succeeded(await this.redis.pipeline().eval(HEARTBEAT_LUA, 2, this.taskKey(id), this.eventsKey(id), token, this.ttlMs, this.maxEvents, aliveUntil).zadd(this.runningKey(), aliveUntil, id).exec()) as [[null, number]];
+    return owns === 1;
+  }
+
+  /**
+   * Ends, as failed with `error` (a retryable 503), every running task whose run went silent past
+   * its alive-until (its worker died on a delivery the broker does not repeat, so nobody else
+   * would end it), at most `limit` per call. Safe to run from every instance at once: each task
+   * is ended once, and a run that sent a heartbeat meanwhile is left alone.
+   */
+  async endOrphanedRuns(error: { code: string; message: string }, now = Date.now(), limit = 100): Promise<OrphanedRun[]> {
+    const due = await this.redis.zrangebyscore(this.runningKey(), '-inf', now, 'LIMIT', 0, limit);
+    const ended: OrphanedRun[] = [];
+    for (const id of due) {
+      const final: TaskEvent = { type: 'error', ...error, status: 503 };
+      const fields = serialise({ status: 'failed', error, finishedAt: now });
+      const [outcome, ...rest] = (await this.runScript(ORPHAN_LUA, id, randomUUID(), [String(now), JSON.stringify(final), ...Object.entries(fields).flat()])) as string[];
+      if (outcome === 'alive') {
+        await this.redis.zadd(this.runningKey(), Number(rest[0]), id);
+        continue;
+      }
+      await this.forgetRunning(id);
+      if (outcome !== 'ended') continue;
+      const [tenantId = '', keyId = '', model = '', reservationId, attempt, workerId] = rest;
+      ended.push({ taskId: id, tenantId, keyId, model, ...(reservationId ? { reservationId } : {}), ...(attempt ? { attempt: Number(attempt) } : {}), ...(workerId ? { workerId } : {}) });
+    }
+    return ended;
   }
 
   /** @internal One of this file's scripts on a task: KEYS task and events; ARGV token, lifetime, cap, then `args`. */

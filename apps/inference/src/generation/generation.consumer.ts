@@ -13,7 +13,7 @@ export class GenerationConsumer {
   @RocketMQEvent('ai.request.admitted')
   async onAdmitted(@Payload() event: Envelope<'ai.request.admitted'>, @Ctx() ctx: RocketMQContext) {
     try {
-      await this.generation.run(event, ctx.getDeliveryAttempt());
+      await this.generation.run(event, { attempt: ctx.getDeliveryAttempt(), last: ctx.isLastAttempt() });
     } catch (error) {
       // Dead-lettered after this: nobody would ever end the task or give its reservation back
       // (unless another delivery owns the task now: it ends it).

@@ -2,7 +2,7 @@ import { jest } from '@jest/globals';
 import type { Envelope } from '@aip/contracts';
 import { LlmError, type ChatChunk, type ChatStreamRequest, type ModelRouter } from '@aip/llm';
 import type { EventPublisher } from '@aip/messaging';
-import { StaleRunError, TERMINAL_STATUSES, type SessionHistoryStore, type Task, type TaskEvent, type TaskStatus, type TaskStore } from '@aip/tasks';
+import { StaleRunError, TERMINAL_STATUSES, type RunLiveness, type SessionHistoryStore, type Task, type TaskEvent, type TaskStatus, type TaskStore } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { InferenceEnv } from '../inference.config.ts';
@@ -31,10 +31,15 @@ class FakeTasks {
     return this.cancelRequested;
   }
 
-  async beginRun(id: string, fields: Partial<Task>) {
+  /** What each begun run promised about its liveness, and the reservation it holds. */
+  readonly runOptions: { liveness?: RunLiveness; reservationId?: string }[] = [];
+  heartbeats = 0;
+
+  async beginRun(id: string, fields: Partial<Task>, options: { liveness?: RunLiveness; reservationId?: string } = {}) {
     if (this.task && this.endsBeforeRunBegins) this.task.status = this.endsBeforeRunBegins;
     if (!this.task || this.ended) return undefined;
     this.runsBegun += 1;
+    this.runOptions.push(options);
     Object.assign(this.task, fields, { status: 'running' });
     this.events.push({ type: 'status', status: 'running' });
     return {
@@ -45,6 +50,10 @@ class FakeTasks {
         this.events.push(...events);
       },
       finish: (status: TaskStatus, fields: Partial<Task>, event: TaskEvent) => this.finish(id, status, fields, event),
+      heartbeat: async () => {
+        this.heartbeats += 1;
+        return !this.ended;
+      },
     };
   }
 
@@ -88,7 +97,7 @@ function setup(script: Script) {
     publish: async (type: string, data: Record<string, unknown>, options: { tenantId: string }) => void published.push({ type, data, tenantId: options.tenantId }),
   };
   const redis = { hgetall: async () => ({}) };
-  const env = { WORKER_ID: 'worker-a', REDIS_PREFIX: 'aip:', HISTORY_TOKEN_BUDGET: 2_000, DELTA_FLUSH_MS: 20, RAG_TOP_K: 0, RAG_REWRITE_TIMEOUT_MS: 3_000 } as InferenceEnv;
+  const env = { WORKER_ID: 'worker-a', REDIS_PREFIX: 'aip:', HISTORY_TOKEN_BUDGET: 2_000, DELTA_FLUSH_MS: 20, RAG_TOP_K: 0, RAG_REWRITE_TIMEOUT_MS: 3_000, LEASE_MS: 10_000, RUN_REDELIVERY_GRACE_MS: 60_000 } as InferenceEnv;
   const service = new GenerationService(
     tasks as unknown as TaskStore,
     history as unknown as SessionHistoryStore,
@@ -129,7 +138,7 @@ async function* words(...texts: string[]): AsyncGenerator<ChatChunk> {
 describe('GenerationService', () => {
   it('streams the deltas to the task in order and completes it with the full text and usage', async () => {
     const { service, tasks, published, turns } = setup(() => words('The ', 'Forbidden ', 'City.'));
-    await service.run(admitted({ sessionId: 's1' }), 1);
+    await service.run(admitted({ sessionId: 's1' }), { attempt: 1, last: false });
 
     expect(tasks.events.map((event) => event.type)).toEqual(['status', 'delta', 'delta', 'delta', 'done']);
     expect(tasks.text).toBe('The Forbidden City.');
@@ -147,7 +156,7 @@ describe('GenerationService', () => {
       yield { type: 'delta', text: 'The ' };
       throw new LlmError('server_error', 'upstream 10.0.0.7:8443 answered 500: {"detail":"kaput"}', { provider: 'provider-a' });
     });
-    await service.run(admitted(), 1);
+    await service.run(admitted(), { attempt: 1, last: false });
 
     expect(tasks.task).toMatchObject({ status: 'failed', error: { code: 'server_error', message: 'The model provider failed; retry later.' } });
     expect(tasks.events.at(-1)).toEqual({ type: 'error', code: 'server_error', message: 'The model provider failed; retry later.', status: 502 });
@@ -160,7 +169,7 @@ describe('GenerationService', () => {
     const { service, tasks, types } = setup(() => words('one ', 'two ', 'three'));
     tasks.takeOverBeforeAppend = 2; // the first delta was written, the next batch is refused
 
-    const outcome = service.run(admitted(), 1);
+    const outcome = service.run(admitted(), { attempt: 1, last: false });
 
     await expect(outcome).rejects.toBeInstanceOf(StaleRunError);
     await expect(outcome).rejects.toMatchObject({ reason: 'superseded' });
@@ -173,7 +182,7 @@ describe('GenerationService', () => {
     const { service, tasks, types } = setup(() => words('again'));
     tasks.task!.status = status;
 
-    await service.run(admitted(), 2);
+    await service.run(admitted(), { attempt: 2, last: false });
 
     expect(tasks.runsBegun).toBe(0);
     expect(tasks.events).toEqual([]);
@@ -184,7 +193,7 @@ describe('GenerationService', () => {
     const { service, tasks, types } = setup(() => words('late ', 'answer'));
     tasks.endsBeforeRunBegins = 'cancelled';
 
-    await service.run(admitted(), 1); // resolves: nothing to retry
+    await service.run(admitted(), { attempt: 1, last: false }); // resolves: nothing to retry
 
     expect(tasks.events).toEqual([]);
     expect(tasks.task?.status).toBe('cancelled');
@@ -195,12 +204,41 @@ describe('GenerationService', () => {
     const { service, tasks, types } = setup(() => words('never'));
     tasks.cancelRequested = true;
 
-    await service.run(admitted(), 1);
+    await service.run(admitted(), { attempt: 1, last: false });
 
     expect(tasks.task?.status).toBe('cancelled');
     expect(tasks.events).toEqual([{ type: 'status', status: 'cancelled' }]);
     expect(tasks.runsBegun).toBe(0);
     expect(types()).toEqual(['ai.inference.cancelled']);
+  });
+
+  describe('a worker that dies mid-run', () => {
+    beforeEach(() => jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask'] }));
+    afterEach(() => jest.useRealTimers());
+
+    it.each([
+      [false, 60_000],
+      [true, 0],
+    ])('keeps its run alive while it generates, so nobody ends the task (last delivery: %s, grace %i ms)', async (last, graceMs) => {
+      let release!: () => void;
+      const { service, tasks } = setup(async function* () {
+        yield { type: 'delta', text: 'A slow ' };
+        await new Promise<void>((resolve) => (release = resolve));
+        yield* words('answer.');
+      });
+      const outcome = service.run(admitted(), { attempt: last ? 3 : 1, last });
+      await jest.advanceTimersByTimeAsync(0);
+      // A redelivery would take over a dead worker's run, except after the last delivery: the
+      // broker dead-letters it, and the task must then end one lease after the last heartbeat.
+      expect(tasks.runOptions).toEqual([{ liveness: { ttlMs: 10_000, graceMs }, reservationId: 'r1' }]);
+      await jest.advanceTimersByTimeAsync(10_000);
+      expect(tasks.heartbeats).toBe(3); // every third of the lease
+      release();
+      await outcome;
+      await jest.advanceTimersByTimeAsync(10_000);
+      expect(tasks.heartbeats).toBe(3); // none once the run ended
+      expect(tasks.task).toMatchObject({ status: 'completed', result: 'A slow answer.' });
+    });
   });
 
   describe('cancelled mid-stream', () => {
@@ -217,7 +255,7 @@ describe('GenerationService', () => {
         yield done;
       });
       let returned = false;
-      const outcome = service.run(admitted(), 1).then(() => (returned = true));
+      const outcome = service.run(admitted(), { attempt: 1, last: false }).then(() => (returned = true));
       await jest.advanceTimersByTimeAsync(0);
       expect(tasks.text).toBe('The Forbidden ');
 

@@ -14,6 +14,12 @@ import { generationMetrics } from './generation.metrics.ts';
 
 type Admitted = Envelope<'ai.request.admitted'>;
 
+/** Which delivery of its message a run is: the broker repeats all but the last. */
+export interface Delivery {
+  attempt: number;
+  last: boolean;
+}
+
 /** A finished stream: the run that wrote it, the text, the model's final chunk. */
 interface Streamed {
   run: TaskRun;
@@ -62,9 +68,10 @@ export class GenerationService {
    * mid-way: that run answers, and this delivery's message is left to it (not acknowledged, so
    * nothing is lost if that run fails too; a redelivery then finds the request done).
    */
-  async run(event: Envelope<'ai.request.admitted'>, attempt: number): Promise<void> {
+  async run(event: Envelope<'ai.request.admitted'>, delivery: Delivery): Promise<void> {
+    const { attempt } = delivery;
     try {
-      await this.generate(event, attempt);
+      await this.generate(event, delivery);
     } catch (error) {
       if (!(error instanceof StaleRunError)) throw error;
       generationMetrics.generations.inc({ model: event.data.request.model, provider: 'none', outcome: error.reason });
@@ -74,15 +81,20 @@ export class GenerationService {
   }
 
   /** The steps of one run, top to bottom. */
-  private async generate(event: Admitted, attempt: number): Promise<void> {
+  private async generate(event: Admitted, delivery: Delivery): Promise<void> {
     if (!(await this.stillWanted(event))) return;
     const chain = await this.chainFor(event);
     if (!chain) return;
     const startedAt = Date.now();
-    const started = this.begin(event, attempt, startedAt);
-    const { messages, grounding } = await this.context(event, chain);
-    const streamed = await this.stream(event, chain, { messages, passages: grounding.passages }, started);
-    if (streamed) await this.complete(event, streamed, grounding, startedAt);
+    const started = this.begin(event, delivery, startedAt);
+    const heartbeat = this.keepAlive(started);
+    try {
+      const { messages, grounding } = await this.context(event, chain);
+      const streamed = await this.stream(event, chain, { messages, passages: grounding.passages }, started);
+      if (streamed) await this.complete(event, streamed, grounding, startedAt);
+    } finally {
+      clearInterval(heartbeat);
+    }
   }
 
   /** False when the task was cancelled, has ended or expired before it got here (each settled here). */
@@ -122,15 +134,28 @@ export class GenerationService {
    * see them in order. The run is the task's one writer from here: a redelivery that overlaps this
    * one (a worker thought dead) takes the task over, and this run's writes are refused.
    */
-  private begin(event: Admitted, attempt: number, startedAt: number): Promise<TaskRun> {
-    const { request } = event.data;
+  private begin(event: Admitted, { attempt, last }: Delivery, startedAt: number): Promise<TaskRun> {
+    const { request, reservationId } = event.data;
     const { taskId } = request;
+    // Should this worker die, the run is orphaned one lease after its last heartbeat, plus time
+    // for the broker's redelivery unless this is the last delivery (OrphanedRunSweep ends it).
+    const liveness = { ttlMs: this.env.LEASE_MS, graceMs: last ? 0 : this.env.RUN_REDELIVERY_GRACE_MS };
     const started = Promise.all([
-      this.tasks.beginRun(taskId, { startedAt, workerId: this.env.WORKER_ID, attempt }),
+      this.tasks.beginRun(taskId, { startedAt, workerId: this.env.WORKER_ID, attempt }, { liveness, ...(reservationId ? { reservationId } : {}) }),
       this.publisher.publish('ai.inference.started', { taskId, apiKeyId: request.apiKeyId, workerId: this.env.WORKER_ID, model: request.model, attempt }, { tenantId: event.tenantId }),
     ]).then(([run]) => run ?? Promise.reject(new StaleRunError(taskId, 'ended')));
     started.catch(() => undefined); // awaited later; avoid an unhandled rejection meanwhile
     return started;
+  }
+
+  /**
+   * The run's heartbeat, every third of a lease (as often as the message's lease is renewed):
+   * while it beats, nobody ends the task as orphaned. A failed beat is retried on the next tick.
+   */
+  private keepAlive(started: Promise<TaskRun>): NodeJS.Timeout {
+    return setInterval(() => {
+      void started.then((run) => run.heartbeat()).catch(() => undefined);
+    }, Math.floor(this.env.LEASE_MS / 3));
   }
 
   /** The prompt (profile, history within its budget, the request's turns) and the passages that ground it. */
