@@ -186,7 +186,7 @@ describe('ChatController', () => {
   describe('POST /v1/chat/completions, streaming', () => {
     it("streams OpenAI's chunk format: the role first, masked content, the finish reason, usage, then [DONE]", async () => {
       const { complete, reply } = setup([{ type: 'status', status: 'running' }, delta('The Forbid'), delta('den City'), delta(' and the Great Wall.'), done]);
-      await complete({ stream: true });
+      await complete({ stream: true, stream_options: { include_usage: true } });
 
       expect(reply.hijacked).toBe(true);
       expect(reply.raw.status).toBe(200);
@@ -200,6 +200,16 @@ describe('ChatController', () => {
       // The word is masked although it arrived split over two deltas.
       expect(reply.streamedText()).toBe('The ********* City and the Great Wall.');
       expect(reply.raw.ended).toBe(true);
+    });
+
+    // Regression (issue 14): the usage chunk came unasked, and `chunk.choices[0].delta` threw on it.
+    it('sends the usage chunk only when the request asked for it, as OpenAI does', async () => {
+      const { complete, reply } = setup([delta('The end.'), done]);
+      await complete({ stream: true });
+      const frames = reply.frames();
+      expect(frames.filter((frame) => typeof frame === 'object' && (frame as { choices: unknown[] }).choices.length === 0)).toEqual([]);
+      expect(frames.at(-2)).toMatchObject({ choices: [{ finish_reason: 'stop' }] });
+      expect(frames.at(-1)).toBe('[DONE]');
     });
 
     it('never sends a client again the text it already has when a worker died and another started over', async () => {

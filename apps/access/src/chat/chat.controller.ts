@@ -112,9 +112,12 @@ export class ChatController {
         if (rest) reply.raw.write(chunk({ content: rest }));
         // Extension field, like the non-streaming response: the passages the answer cites.
         reply.raw.write(chunk({}, event.finishReason, event.sources ? { sources: event.sources } : {}));
-        reply.raw.write(
-          `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: chat.model, choices: [], usage: { prompt_tokens: event.usage.promptTokens, completion_tokens: event.usage.completionTokens, total_tokens: event.usage.totalTokens } })}\n\n`,
-        );
+        // Only on request, as OpenAI does: the common loop `chunk.choices[0].delta` throws on a chunk without choices.
+        if (chat.stream_options?.include_usage) {
+          reply.raw.write(
+            `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: chat.model, choices: [], usage: { prompt_tokens: event.usage.promptTokens, completion_tokens: event.usage.completionTokens, total_tokens: event.usage.totalTokens } })}\n\n`,
+          );
+        }
       }
     }
     if (!started) throw new ApiError(504, 'The request did not start in time.', 'api_error', 'timeout');

@@ -11,6 +11,7 @@ import { errors } from '../common/errors.ts';
 import { Moderation } from '../moderation/moderation.service.ts';
 import { ModelCatalog } from '@aip/chat-policy';
 import { chatRequestSchema, type ChatRequest } from './chat-request.schema.ts';
+import { unhonouredField } from './unhonoured-fields.ts';
 
 /**
  * Validates a chat request, creates its task (`queued`) and publishes `ai.request.submitted`.
@@ -33,7 +34,9 @@ export class SubmissionService {
   }
 
   parse(body: unknown): ChatRequest {
-    if (typeof body !== 'object' || body === null) throw new ApiError(400, 'The request body must be a JSON object.', 'invalid_request_error', 'invalid_body');
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError(400, 'The request body must be a JSON object.', 'invalid_request_error', 'invalid_body');
+    const unhonoured = unhonouredField(body as Record<string, unknown>);
+    if (unhonoured) throw new ApiError(400, unhonoured.message, 'invalid_request_error', unhonoured.code, unhonoured.param);
     const parsed = this.schema.safeParse(body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;

@@ -1,0 +1,42 @@
+import { unhonouredField } from './unhonoured-fields.ts';
+
+const ask = { model: 'extractive', messages: [{ role: 'user', content: 'hi' }] };
+
+describe('fields a chat request sends that the platform does not carry out', () => {
+  it('lets through what the platform reads, and the defaults clients send of what it does not', () => {
+    expect(unhonouredField({ ...ask, stream: true, stream_options: { include_usage: true }, temperature: 0.2, max_tokens: 5, user: 'u', session_id: 's' })).toBeUndefined();
+    // What SDKs and LangChain send when nothing was asked for: these change nothing.
+    const defaults = { n: 1, top_p: 1, presence_penalty: 0, frequency_penalty: 0, logprobs: false, tools: [], tool_choice: 'auto', parallel_tool_calls: true, response_format: { type: 'text' }, stop: null, seed: null, logit_bias: {}, store: false, service_tier: 'auto', modalities: ['text'], metadata: {} };
+    expect(unhonouredField({ ...ask, ...defaults })).toBeUndefined();
+    expect(unhonouredField({ ...ask, messages: [{ role: 'assistant', content: 'x', tool_calls: [], refusal: null }, { role: 'user', content: [{ type: 'text', text: 'a' }] }] })).toBeUndefined();
+  });
+
+  // Regression (issue 14): `tools` and `response_format: json_object` were dropped without a word,
+  // and the client got plain text it could not tell apart from an answer.
+  it.each([
+    ['tools', [{ type: 'function', function: { name: 'weather', parameters: {} } }]],
+    ['tool_choice', 'required'],
+    ['response_format', { type: 'json_object' }],
+    ['stop', ['\n']],
+    ['top_p', 0.5],
+    ['n', 2],
+    ['seed', 7],
+    ['logprobs', true],
+    ['reasoning_effort', 'low'],
+    ['store', true],
+  ])('refuses %s with a value that would change the answer, naming it', (param, value) => {
+    expect(unhonouredField({ ...ask, [param]: value })).toEqual({ param, code: 'unsupported_parameter', message: expect.stringContaining(`'${param}'`) });
+  });
+
+  it('refuses a field OpenAI does not define, as OpenAI does', () => {
+    expect(unhonouredField({ ...ask, temprature: 0.2 })).toEqual({ param: 'temprature', code: 'unknown_parameter', message: 'Unrecognized request argument supplied: temprature' });
+    expect(unhonouredField({ ...ask, messages: [{ role: 'user', content: 'hi', mood: 'happy' }] })).toMatchObject({ param: 'messages[0].mood', code: 'unknown_parameter' });
+  });
+
+  it('refuses the messages of a tool round trip and content parts other than text (an image was flattened to its text before)', () => {
+    expect(unhonouredField({ ...ask, messages: [{ role: 'tool', tool_call_id: 'c1', content: '21 °C' }] })).toMatchObject({ param: 'messages[0].role', code: 'unsupported_parameter' });
+    expect(unhonouredField({ ...ask, messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'w', arguments: '{}' } }] }] })).toMatchObject({ param: 'messages[0].tool_calls', code: 'unsupported_parameter' });
+    const image = { role: 'user', content: [{ type: 'text', text: 'what is this?' }, { type: 'image_url', image_url: { url: 'https://example.com/a.png' } }] };
+    expect(unhonouredField({ ...ask, messages: [image] })).toEqual({ param: 'messages[0].content[1]', code: 'unsupported_content', message: expect.stringContaining("'image_url'") });
+  });
+});
