@@ -118,6 +118,8 @@ describe('the OpenAI-compatible API', () => {
     expect(await refusal({ messages: [image] })).toEqual({ status: 400, code: 'unsupported_content', param: 'messages[0].content[1]' });
     // What SDKs send by default changes nothing, and goes through.
     expect(await refusal({ n: 1, top_p: 1, tools: [], tool_choice: 'auto', response_format: { type: 'text' }, presence_penalty: 0 })).toBeUndefined();
+    // An operator who gives a key a model nothing serves hears it at once, not from the key's users.
+    expect(await createKey({ models: ['extractive', 'some-other-model'] })).toEqual({ error: expect.objectContaining({ code: 'model_not_found', param: 'models', message: expect.stringContaining("'some-other-model'") }) });
   });
 
   it('works for LangChain\'s ChatOpenAI pointed at it', async () => {

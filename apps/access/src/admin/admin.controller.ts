@@ -1,17 +1,27 @@
 import { BadRequestException, Body, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { ModelCatalog } from '@aip/chat-policy';
 import { ApiKeyStore, apiKeyInputSchema } from '@aip/keys';
+import { ApiError } from '@aip/runtime';
 import { AdminGuard } from './admin.guard.ts';
 
 /** Create, list, rotate and revoke API keys. The plaintext key is shown once. */
 @Controller('admin/keys')
 @UseGuards(AdminGuard)
 export class AdminController {
-  constructor(@Inject(ApiKeyStore) private readonly keys: ApiKeyStore) {}
+  constructor(
+    @Inject(ApiKeyStore) private readonly keys: ApiKeyStore,
+    @Inject(ModelCatalog) private readonly models: ModelCatalog,
+  ) {}
 
   @Post()
   async create(@Body() body: unknown) {
     const input = apiKeyInputSchema.safeParse(body);
     if (!input.success) throw new BadRequestException(input.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+    // A key for a model nothing serves would only ever get 404s: the operator hears it now.
+    const unserved = input.data.models?.filter((model) => !this.models.aliases.includes(model)) ?? [];
+    if (unserved.length > 0) {
+      throw new ApiError(400, `No model is served under ${unserved.map((model) => `'${model}'`).join(', ')}; served: ${this.models.aliases.join(', ')}. Add it to the routing document first.`, 'invalid_request_error', 'model_not_found', 'models');
+    }
     return this.keys.create(input.data);
   }
 
