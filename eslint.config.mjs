@@ -2,7 +2,7 @@ import nx from '@nx/eslint-plugin';
 
 // The layers of the workspace and what each may import (docs/adr/0019-layers-and-module-boundaries.md).
 // Every project carries one `type:` tag; a project may import only projects tagged with a layer
-// listed for its own. Nothing lists `type:app`, `type:e2e` or `type:script`: nothing imports them.
+// listed for its own. Nothing lists `type:app`, `type:ui`, `type:e2e` or `type:script`: nothing imports them.
 const CONTRACTS = 'type:contracts';
 const DOMAIN = 'type:domain';
 const TRANSPORT = 'type:transport';
@@ -12,6 +12,7 @@ const TESTING = 'type:testing';
 const TOOL = 'type:tool';
 const SCRIPT = 'type:script';
 const E2E = 'type:e2e';
+const UI = 'type:ui';
 
 const layers = [
   // The contracts are the one thing everything shares: they depend on nothing of ours, and on zod only.
@@ -30,6 +31,13 @@ const layers = [
   { sourceTag: RUNTIME, onlyDependOnLibsWithTags: [CONTRACTS, DOMAIN, TRANSPORT] },
   // Apps never import apps, nor test helpers outside their tests.
   { sourceTag: APP, onlyDependOnLibsWithTags: [CONTRACTS, DOMAIN, TRANSPORT, RUNTIME] },
+  // The web page runs in the browser: it shares the contracts' frame types (type-only imports, so
+  // nothing of zod is bundled) and nothing else of ours; no Node or server package either.
+  {
+    sourceTag: UI,
+    onlyDependOnLibsWithTags: [CONTRACTS],
+    bannedExternalImports: ['@nestjs/*', 'rocketmq-client-nodejs', '@grpc/*', 'fastify', '@fastify/*', 'ioredis', 'ws'],
+  },
   // Test helpers sit below everything whose tests use them (anything else would be a cycle).
   { sourceTag: TESTING, onlyDependOnLibsWithTags: [CONTRACTS, TOOL] },
   // Packages others import: the local broker, the deployment generators, the Nx generators.
@@ -63,14 +71,14 @@ const boundaries = (depConstraints, allow = []) => [
   },
 ];
 
-const SPEC_FILES = ['**/*.spec.ts', '**/*.int-spec.ts', 'apps/*/test/**/*.ts', 'libs/*/test/**/*.ts'];
+const SPEC_FILES = ['**/*.spec.ts', '**/*.spec.tsx', '**/*.int-spec.ts', 'apps/*/test/**/*.ts', 'libs/*/test/**/*.ts'];
 
 export default [
   ...nx.configs['flat/base'],
   ...nx.configs['flat/typescript'],
   { ignores: ['**/dist', '**/node_modules', '.runtime', '.nx', 'coverage'] },
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     rules: {
       '@nx/enforce-module-boundaries': boundaries(layers),
       '@typescript-eslint/no-explicit-any': 'error',

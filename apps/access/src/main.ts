@@ -13,7 +13,7 @@ await startPlatformApp({
   http: { bodyLimit: env.MAX_BODY_BYTES, trustProxy: env.TRUST_PROXY },
   cors: {
     origin: env.CORS_ORIGINS.includes('*') ? true : env.CORS_ORIGINS,
-    methods: ['GET', 'POST', 'DELETE'],
+    methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
     allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'last-event-id'],
     exposedHeaders: ['x-request-id', 'x-task-id', 'retry-after', 'x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests', 'x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-tokens'],
     maxAge: 600,

@@ -3,7 +3,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { CooldownStore, ModelRouter, modelRoutingSchema, openRoutingSecrets, SecretBox } from '@aip/llm';
 import { MessagingModule } from '@aip/messaging';
 import { ConfigDocuments, connectionOf, documentWatch, ENV, HealthController, LOGGER, REDIS } from '@aip/runtime';
-import { SessionHistoryStore, TaskStore } from '@aip/tasks';
+import { ProfileStore, SessionHistoryStore, TaskStore } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { GenerationConsumer } from './generation/generation.consumer.ts';
@@ -26,6 +26,7 @@ export class AppModule {
         { provide: LOGGER, useValue: logger },
         { provide: TaskStore, useValue: new TaskStore(redis, { prefix: env.REDIS_PREFIX }) },
         { provide: SessionHistoryStore, useValue: new SessionHistoryStore(redis, { prefix: env.REDIS_PREFIX }) },
+        { provide: ProfileStore, useValue: new ProfileStore(redis, { prefix: env.REDIS_PREFIX }) },
         { provide: ModelRouter, useValue: new ModelRouter(env.MODEL_ROUTING ? JSON.parse(env.MODEL_ROUTING) : undefined, { cooldowns: new CooldownStore(redis, { prefix: env.REDIS_PREFIX }), logger }) },
         ...(knowledge ? [{ provide: KNOWLEDGE, useValue: knowledge }] : []),
         { provide: ConfigDocuments, useValue: new ConfigDocuments(redis, env.REDIS_PREFIX) },

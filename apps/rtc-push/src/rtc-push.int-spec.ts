@@ -87,7 +87,7 @@ function connect(instance: PlatformApp, user: string, options: { token?: string;
 async function start(instanceId: string, extra: Record<string, string> = {}) {
   const env = loadRtcEnv({
     ROCKETMQ_ENDPOINTS: testConnection().endpoints, REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix, PORT: '0', RTC_INSTANCE_ID: instanceId,
-    ROCKETMQ_NAMESPACE: namespace, RESEND_AFTER_MS: '400', PUBLIC_DIR: '/nonexistent', LOG_LEVEL: 'silent', DRAIN_TIMEOUT_MS: '2000', ...extra,
+    ROCKETMQ_NAMESPACE: namespace, RESEND_AFTER_MS: '400', WEB_DIR: '/nonexistent', LOG_LEVEL: 'silent', DRAIN_TIMEOUT_MS: '2000', ...extra,
   });
   const running = await startPlatformApp(appOptions(env, { redis: createRedis(env.REDIS_URL, logger), logger }, { host: '127.0.0.1' }));
   instances.push(running);

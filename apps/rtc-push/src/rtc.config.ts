@@ -49,8 +49,8 @@ export const rtcEnvSchema = baseEnvSchema.extend({
   ADMISSION_DEADLINE_MS: z.coerce.number().int().min(100).default(30_000),
   CHAT_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(600_000),
   PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(100).default(5_000),
-  /** Folder of the web page served at `/` (empty = none). */
-  PUBLIC_DIR: z.string().default(''),
+  /** Folder of the built web page served at `/` (empty = apps/web/dist, as `nx run @aip/web:build` leaves it). */
+  WEB_DIR: z.string().default(''),
   /** How long shutdown waits for the consumer to drain. */
   DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
 });

@@ -32,6 +32,9 @@ export const EVENT_PUBLISHERS: Readonly<Partial<Record<EventType, readonly strin
   'kb.document.failed': ['knowledge-ingest'],
   'rtc.push.proactive': ['intent-scheduler'],
   'rtc.push.notice': ['intent-scheduler'],
+  // Profiles are written through access's API only.
+  'user.profile.updated': ['access'],
+  'user.profile.deleted': ['access'],
   'config.policy.changed': ['access'],
   'config.words.changed': ['access'],
   'config.routing.changed': ['access'],

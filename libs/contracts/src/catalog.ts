@@ -4,6 +4,7 @@ import { inferenceCancelled, inferenceCompleted, inferenceFailed, inferenceStart
 import { kbChangeDelete, kbChangeUpsert, kbDocumentDeleted, kbDocumentFailed, kbDocumentIndexed } from './events/knowledge.schema.ts';
 import { pushNotice, pushProactive } from './events/push.schema.ts';
 import { requestAdmitted, requestRejected, requestSubmitted } from './events/request.schema.ts';
+import { userProfileDeleted, userProfileUpdated } from './events/user.schema.ts';
 import { fifoGroupOf, messageKeyOf } from './message-naming.ts';
 import { CONSUMER_GROUPS, TOPICS, type ConsumerGroupKey, type TopicKey } from './topology.ts';
 
@@ -93,6 +94,16 @@ export const EVENTS = {
   'rtc.push.notice': event({
     topic: 'rtcPush', tag: 'notice', schema: pushNotice, consumers: ['rtcPush'],
     messageGroup: (d) => fifoGroupOf(d.userId), key: (d) => messageKeyOf(d.userId), summary: 'A notice for one user.',
+  }),
+  'user.profile.updated': event({
+    topic: 'userProfile', tag: 'updated', schema: userProfileUpdated, consumers: [],
+    messageGroup: (d) => fifoGroupOf(d.userId), key: (d) => messageKeyOf(d.userId),
+    summary: "A user's profile was created, replaced or changed; carries the whole profile as it now is.",
+  }),
+  'user.profile.deleted': event({
+    topic: 'userProfile', tag: 'deleted', schema: userProfileDeleted, consumers: [],
+    messageGroup: (d) => fifoGroupOf(d.userId), key: (d) => messageKeyOf(d.userId),
+    summary: "A user's profile was deleted (erasure: drop any copy of it).",
   }),
   'config.policy.changed': event({
     topic: 'configChange', tag: 'policy', schema: configChanged, consumers: [],

@@ -10,3 +10,4 @@ export * as schemas from './schemas.ts';
 export * from './realtime/index.ts';
 export * from './documents/intent-catalogue.schema.ts';
 export * from './broker-access.ts';
+export * from './events/user.schema.ts';

@@ -3,3 +3,4 @@ export * from './task.store.ts';
 export * from './task-event.hub.ts';
 export * from './session-history.store.ts';
 export * from './stream-id.ts';
+export * from './profile.store.ts';

@@ -1,16 +1,18 @@
 // A stand-in for the services the page talks to (rtc-push's socket and config, access's token and
 // task endpoints, knowledge-ingest's upload API), all on one origin, speaking the documented
-// protocol (docs/realtime-protocol.md) and scripted by the test. It serves the real page files,
-// so the page's own behaviour (resume, acks, dedupe, backoff, upload progress, speech) is tested
+// protocol (docs/realtime-protocol.md) and scripted by the test. It serves the real page as built
+// (apps/web/dist, `nx run @aip/web:build`; the int-test target builds it first), so the page's own behaviour (resume, acks, dedupe, backoff, upload progress, speech) is tested
 // in a real browser on cases the real stack cannot be steered into on demand.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { WebSocketServer, type WebSocket } from 'ws';
 
-export const PUBLIC_DIR = fileURLToPath(new URL('../../../apps/rtc-push/public/', import.meta.url));
+export const WEB_DIR = fileURLToPath(new URL('../../../apps/web/dist/', import.meta.url));
 
 export interface FakeConnection {
   socket: WebSocket;
@@ -50,10 +52,11 @@ export class FakeEdge {
   private constructor(private readonly app: FastifyInstance, readonly url: string) {}
 
   static async start(): Promise<FakeEdge> {
+    if (!existsSync(join(WEB_DIR, 'index.html'))) throw new Error(`the web page is not built (no ${WEB_DIR}index.html): run npx nx run @aip/web:build`);
     const app = Fastify();
     // Routes are registered before the port (and so the URL) is known; they read the edge from here.
     const self = {} as { edge: FakeEdge };
-    await app.register(fastifyStatic, { root: PUBLIC_DIR });
+    await app.register(fastifyStatic, { root: WEB_DIR });
     app.get('/config.json', async () => ({ accessUrl: self.edge.url, knowledgeUrl: self.edge.url, realtimeUrl: `${self.edge.url.replace('http', 'ws')}/v1/ws`, model: 'extractive' }));
     app.post('/v1/realtime/tokens', async (request, reply) => {
       if (request.headers.authorization !== 'Bearer sk-aip-good') return reply.status(401).send({ error: { message: 'Invalid API key.', code: 'invalid_api_key' } });

@@ -3,7 +3,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { launchBrowser, type LaunchedBrowser } from './browser.ts';
 import { FakeEdge } from './fake-edge.ts';
 
-// The web page (apps/rtc-push/public) in a real Chromium against a scripted stand-in for its
+// The web page (apps/web, as built into apps/web/dist) in a real Chromium against a scripted stand-in for its
 // servers: what the user sees when pushes are re-sent, the socket dies, the network goes away,
 // an answer is cut off, or a document is uploaded. The cross-service flow with the real apps is
 // in proactive.int-spec.ts.

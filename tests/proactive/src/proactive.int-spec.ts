@@ -1,7 +1,6 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createKey, eventually, freePort, isBuilt, provisionNamespace, type RunningApp, startApp, startApps, stopApp, uniqueName, uniqueNamespace } from '@aip/testing';
 import type { BrowserContext, Page } from 'playwright-core';
 import { launchBrowser, type LaunchedBrowser } from './browser.ts';
@@ -46,7 +45,6 @@ beforeAll(async () => {
     REDIS_PREFIX: `${uniqueName('e2e-proactive')}:`,
     LANCEDB_DIR: await mkdtemp(join(tmpdir(), 'aip-e2e-lancedb-')),
   };
-  const publicDir = fileURLToPath(new URL('../../../apps/rtc-push/public', import.meta.url));
   await startApps(apps, [
     startApp('rate-limiter', shared),
     startApp('inference', { ...shared, INFERENCE_SLOTS: '8', WORKER_ID: uniqueName('worker') }),
@@ -67,7 +65,6 @@ beforeAll(async () => {
       ...shared,
       PORT: String(port),
       RTC_INSTANCE_ID: id,
-      PUBLIC_DIR: publicDir,
       RESEND_AFTER_MS: '2000',
       SWEEP_INTERVAL_MS: '2000',
       // What the page reads from /config.json.

@@ -7,4 +7,5 @@ export const errors = {
   modelNotAllowed: (model: string) => new ApiError(403, `This API key may not use the model '${model}'.`, 'permission_error', 'model_not_allowed', 'model'),
   sessionNotOwned: () => new ApiError(403, 'This session_id belongs to another user of this tenant; start a new session.', 'permission_error', 'session_not_owned', 'session_id'),
   taskNotFound: () => new ApiError(404, 'No such task.', 'not_found_error', 'task_not_found'),
+  profileNotFound: () => new ApiError(404, 'This user has no profile.', 'not_found_error', 'profile_not_found'),
 };

@@ -2,8 +2,7 @@ import { jest } from '@jest/globals';
 import type { Envelope } from '@aip/contracts';
 import { LlmError, type ChatChunk, type ChatStreamRequest, type ModelRouter } from '@aip/llm';
 import type { EventPublisher } from '@aip/messaging';
-import { StaleRunError, TERMINAL_STATUSES, type RunLiveness, type SessionHistoryStore, type Task, type TaskEvent, type TaskStatus, type TaskStore } from '@aip/tasks';
-import type { Redis } from 'ioredis';
+import { StaleRunError, TERMINAL_STATUSES, type ProfileStore, type RunLiveness, type SessionHistoryStore, type Task, type TaskEvent, type TaskStatus, type TaskStore } from '@aip/tasks';
 import { pino } from 'pino';
 import type { InferenceEnv } from '../inference.config.ts';
 import { GenerationService } from './generation.service.ts';
@@ -96,14 +95,14 @@ function setup(script: Script) {
   const publisher = {
     publish: async (type: string, data: Record<string, unknown>, options: { tenantId: string }) => void published.push({ type, data, tenantId: options.tenantId }),
   };
-  const redis = { hgetall: async () => ({}) };
+  const profiles = { forPrompt: async () => undefined };
   const env = { WORKER_ID: 'worker-a', REDIS_PREFIX: 'aip:', HISTORY_TOKEN_BUDGET: 2_000, DELTA_FLUSH_MS: 20, RAG_TOP_K: 0, RAG_REWRITE_TIMEOUT_MS: 3_000, LEASE_MS: 10_000, RUN_REDELIVERY_GRACE_MS: 60_000 } as InferenceEnv;
   const service = new GenerationService(
     tasks as unknown as TaskStore,
     history as unknown as SessionHistoryStore,
+    profiles as unknown as ProfileStore,
     models as unknown as ModelRouter,
     publisher as unknown as EventPublisher,
-    redis as unknown as Redis,
     env,
     pino({ level: 'silent' }),
   );

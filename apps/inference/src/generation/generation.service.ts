@@ -2,9 +2,8 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { Envelope } from '@aip/contracts';
 import { LlmError, ModelRouter, UnknownModelError, type ChatChunk, type ChatStreamRequest, type FallbackChain, type LlmErrorKind } from '@aip/llm';
 import { EventPublisher } from '@aip/messaging';
-import { ENV, LOGGER, REDIS } from '@aip/runtime';
-import { SessionHistoryStore, StaleRunError, TaskStore, type TaskEvent, type TaskRun } from '@aip/tasks';
-import type { Redis } from 'ioredis';
+import { ENV, LOGGER } from '@aip/runtime';
+import { ProfileStore, SessionHistoryStore, StaleRunError, TaskStore, type TaskEvent, type TaskRun } from '@aip/tasks';
 import type { Logger } from 'pino';
 import type { InferenceEnv } from '../inference.config.ts';
 import { KNOWLEDGE, lastUserTurn, NO_GROUNDING, searchQuery, toGrounding, type Grounding, type KnowledgeSearch } from './grounding.ts';
@@ -55,9 +54,9 @@ export class GenerationService {
   constructor(
     @Inject(TaskStore) private readonly tasks: TaskStore,
     @Inject(SessionHistoryStore) private readonly history: SessionHistoryStore,
+    @Inject(ProfileStore) private readonly profiles: ProfileStore,
     @Inject(ModelRouter) private readonly models: ModelRouter,
     @Inject(EventPublisher) private readonly publisher: EventPublisher,
-    @Inject(REDIS) private readonly redis: Redis,
     @Inject(ENV) private readonly env: InferenceEnv,
     @Inject(LOGGER) private readonly logger: Logger,
     @Optional() @Inject(KNOWLEDGE) private readonly knowledge?: KnowledgeSearch,
@@ -163,11 +162,11 @@ export class GenerationService {
     const { request } = event.data;
     const tenantId = event.tenantId;
     const [profile, turns] = await Promise.all([
-      request.userId ? this.redis.hgetall(`${this.env.REDIS_PREFIX}user:{${tenantId}:${request.userId}}:profile`) : Promise.resolve({}),
+      this.profiles.forPrompt(tenantId, request.userId),
       request.sessionId ? this.history.recent(tenantId, request.sessionId) : Promise.resolve([]),
     ]);
     const messages = assemblePrompt({
-      profile: { ...request.metadata, ...profile },
+      user: { ...(request.metadata ? { tags: request.metadata } : {}), ...(profile ? { profile } : {}), now: new Date() },
       history: turns,
       messages: request.messages.filter((m) => m.role !== 'tool').map((m) => ({ role: m.role as 'system' | 'user' | 'assistant', content: m.content })),
       historyBudget: this.env.HISTORY_TOKEN_BUDGET,

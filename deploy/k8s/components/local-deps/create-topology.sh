@@ -73,6 +73,7 @@ topic ai-lifecycle NORMAL
 topic kb-change FIFO
 topic kb-lifecycle NORMAL
 topic rtc-push FIFO
+topic user-profile FIFO
 topic config-change NORMAL
 
 group rate-limiter false 15
@@ -113,4 +114,4 @@ group knowledge-ingest true 15
 group intent-scheduler false 15
 group rtc-push true 15
 
-echo "topology applied: 7 topics, 37 groups${NAMESPACE:+ in namespace $NAMESPACE}"
+echo "topology applied: 8 topics, 37 groups${NAMESPACE:+ in namespace $NAMESPACE}"

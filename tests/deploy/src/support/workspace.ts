@@ -11,11 +11,15 @@ export const composePath = join(root, 'deploy/compose/compose.yaml');
 export const overlays = ['local', 'production'] as const;
 export type Overlay = (typeof overlays)[number];
 
-/** Every app of the platform: a folder in apps/ with a package.json (the three new ones included when they land). */
+/**
+ * Every deployable app of the platform: a folder in apps/ whose package.json tags it `type:app`.
+ * apps/web (`type:ui`) is no deployable of its own: rtc-push's image serves it.
+ */
 export function workspaceApps(): string[] {
   const dir = join(root, 'apps');
   return readdirSync(dir)
     .filter((name) => existsSync(join(dir, name, 'package.json')))
+    .filter((name) => (JSON.parse(readFileSync(join(dir, name, 'package.json'), 'utf8')) as { nx?: { tags?: string[] } }).nx?.tags?.includes('type:app'))
     .sort();
 }
 
