@@ -24,9 +24,20 @@ for (let i = 0; i < 120 && !(await fetch(`${base}/health/ready`).then((r) => r.o
 await new Promise((r) => setTimeout(r, 3_000)); // consumers subscribed and polling
 const { key } = (await (await fetch(`${base}/admin/keys`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ tenantId: 'bench' }) })).json()) as { key: string };
 
-async function ttft(url: string, headers: Record<string, string>, model: string): Promise<number> {
+/** What an agent sends besides its messages: five function tools (~2 KB), forwarded as they are (ADR 0024). */
+const AGENT_FIELDS = {
+  tools: ['get_weather', 'get_time', 'search_docs', 'create_ticket', 'send_email'].map((name) => ({
+    type: 'function',
+    function: { name, description: `The ${name.replace('_', ' ')} tool of a help-desk agent: call it when the user asks for it.`, parameters: { type: 'object', properties: { query: { type: 'string', description: 'What to look up' }, limit: { type: 'integer' } }, required: ['query'] } },
+  })),
+  tool_choice: 'auto',
+  seed: 7,
+};
+
+/** Time to the first answer chunk: text, or a tool call. */
+async function ttft(url: string, headers: Record<string, string>, model: string, extra: Record<string, unknown> = {}): Promise<number> {
   const started = performance.now();
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ model, stream: true, messages: [{ role: 'user', content: 'hello there' }] }) });
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ model, stream: true, messages: [{ role: 'user', content: 'hello there' }], ...extra }) });
   const reader = response.body!.getReader();
   const decoder = new TextDecoder();
   let first = NaN;
@@ -35,7 +46,7 @@ async function ttft(url: string, headers: Record<string, string>, model: string)
     const { value, done } = await reader.read();
     if (done) break;
     text += decoder.decode(value, { stream: true });
-    if (Number.isNaN(first) && text.includes('"content":"') && /"content":"[^"]/.test(text)) first = performance.now() - started;
+    if (Number.isNaN(first) && /"content":"[^"]|"tool_calls"/.test(text)) first = performance.now() - started;
   }
   if (response.status !== 200 || Number.isNaN(first)) throw new Error(`status ${response.status}`);
   return first;
@@ -63,10 +74,13 @@ try {
   await load('warm-up (platform)', () => ttft(`${base}/v1/chat/completions`, { authorization: `Bearer ${key}` }, 'bench'));
   const direct = await load('mock upstream direct', () => ttft(`${mock.url}/chat/completions`, {}, 'm'));
   const platform = await load('through the platform', () => ttft(`${base}/v1/chat/completions`, { authorization: `Bearer ${key}` }, 'bench'));
-  console.log(`\n${cpus().length} cores, Node ${process.version}; time to first token, streaming, everything on this machine`);
+  const directAgent = await load('direct, agent fields', () => ttft(`${mock.url}/chat/completions`, {}, 'm', AGENT_FIELDS));
+  const platformAgent = await load('platform, agent fields', () => ttft(`${base}/v1/chat/completions`, { authorization: `Bearer ${key}` }, 'bench', AGENT_FIELDS));
+  console.log(`\n${cpus().length} cores, Node ${process.version}; time to first token (text or tool call), streaming, everything on this machine`);
   console.log(`| path | p50 TTFT | p99 TTFT |\n|---|---|---|`);
-  for (const r of [direct, platform]) console.log(`| ${r.name} | ${r.p50.toFixed(1)} ms | ${r.p99.toFixed(1)} ms |`);
+  for (const r of [direct, platform, directAgent, platformAgent]) console.log(`| ${r.name} | ${r.p50.toFixed(1)} ms | ${r.p99.toFixed(1)} ms |`);
   console.log(`\nadded by the platform: p50 +${(platform.p50 - direct.p50).toFixed(1)} ms, p99 +${(platform.p99 - direct.p99).toFixed(1)} ms (aim: +3 / +15 ms at 300 req/s)`);
+  console.log(`added with five tools forwarded: p50 +${(platformAgent.p50 - directAgent.p50).toFixed(1)} ms, p99 +${(platformAgent.p99 - directAgent.p99).toFixed(1)} ms (ratio to plain requests: p50 x${((platformAgent.p50 - directAgent.p50) / (platform.p50 - direct.p50)).toFixed(2)})`);
 } finally {
   for (const child of children) child.kill('SIGTERM');
   await mock.close();

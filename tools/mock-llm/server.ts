@@ -9,7 +9,7 @@
  *
  * and tests import it:  const mock = await startMockLlm({ replyTokens: 5 });  ...  await mock.close();
  *
- * One file of ~500 lines on purpose: Node runs it as it is, from anywhere, with `node:` imports
+ * One file of ~700 lines on purpose: Node runs it as it is, from anywhere, with `node:` imports
  * only (no build, no workspace resolution); its steps (`route`, `handle`, `streamPaced`, ...) read
  * top to bottom.
  *
@@ -33,6 +33,23 @@
  *   dropAfterTokens    words sent before drop-mid-stream cuts the connection (default 3)
  *   omitUsage          never send usage (neither the stream usage chunk nor `usage` in JSON), like
  *                      upstreams that ignore stream_options (default false)
+ *
+ * What it answers, deterministically, from the request body (the same rules with and without stream):
+ *   last message is `tool`   text "Tool said: <content>" (several trailing tool messages: their contents
+ *                            joined by "; "), finish_reason "stop"
+ *   `tools`, last message    tool calls, finish_reason "tool_calls": to the tools named in the last user
+ *   from the user            message (in the order named), else the first tool; `tool_choice`
+ *                            {type:'function', function:{name}} forces that one, "none" answers text;
+ *                            `parallel_tool_calls: false` keeps one call. Arguments: a JSON object built
+ *                            from the tool's JSON-schema `parameters` (see schemaInstance). Streamed the
+ *                            OpenAI way: per call a chunk with index, id, type and function.name and
+ *                            empty arguments, then the arguments text in three fragments.
+ *   response_format          json_object: {"answer":"<last user message>"}; json_schema: an instance of
+ *                            `json_schema.schema` built by schemaInstance
+ *   otherwise                the text reply above
+ * `logprobs: true` adds a logprobs entry per word (logprob 0, `top_logprobs` alternatives); every
+ * response carries `system_fingerprint: "mock-fp"`. stats().received keeps the last 100 request
+ * bodies as received, for assertions on what a client forwarded.
  *
  * Tokens are whitespace-separated words, for the prompt (all message contents) and the completion.
  * It is the baseline of a latency benchmark, so the fast path (tokensPerSecond 0, no delay) builds the
@@ -79,6 +96,8 @@ export interface MockLlmStats {
   tokensSent: number;
   /** The last request body seen, for assertions on what the client sent. */
   lastRequest: ChatCompletionRequest | undefined;
+  /** The last RECEIVED_LIMIT request bodies (oldest first), parsed but otherwise as received. */
+  received: ChatCompletionRequest[];
 }
 
 export interface MockLlm {
@@ -90,14 +109,58 @@ export interface MockLlm {
   setBehaviour(partial: Partial<MockLlmBehaviour>): void;
 }
 
-interface ChatCompletionRequest {
+/** The JSON-schema keywords the mock understands when it builds arguments and structured output. */
+export interface JsonSchema {
+  type?: string | string[];
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  items?: JsonSchema;
+  minItems?: number;
+  enum?: unknown[];
+  const?: unknown;
+  anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+}
+
+export interface ChatCompletionMessage {
+  role?: string;
+  content?: unknown;
+  tool_calls?: { id?: string; type?: string; function?: { name?: string; arguments?: string } }[];
+  tool_call_id?: string;
+}
+
+export interface ToolDefinition {
+  type?: string;
+  function?: { name?: string; description?: string; parameters?: JsonSchema };
+}
+
+export interface ChatCompletionRequest {
   model?: string;
-  messages?: { role?: string; content?: unknown }[];
+  messages?: ChatCompletionMessage[];
   stream?: boolean;
   stream_options?: { include_usage?: boolean } | null;
   max_tokens?: number | null;
   max_completion_tokens?: number | null;
+  tools?: ToolDefinition[];
+  tool_choice?: unknown;
+  parallel_tool_calls?: boolean;
+  response_format?: { type?: string; json_schema?: { name?: string; schema?: JsonSchema; strict?: boolean } };
+  logprobs?: boolean | null;
+  top_logprobs?: number | null;
+  /** Any other field, kept as received. */
+  [field: string]: unknown;
 }
+
+/** A tool call the mock decided to make; `arguments` is JSON text. */
+interface MockToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+/** Request bodies kept by stats().received (a benchmark sends hundreds of thousands). */
+const RECEIVED_LIMIT = 100;
+const SYSTEM_FINGERPRINT = 'mock-fp';
 
 const DEFAULT_BEHAVIOUR: MockLlmBehaviour = {
   reply: undefined,
@@ -133,6 +196,100 @@ function replyWords(behaviour: MockLlmBehaviour, request: ChatCompletionRequest)
   const out: string[] = [];
   for (let i = 0; out.length < behaviour.replyTokens; i++) out.push(base[i % base.length] ?? 'Echo:');
   return out;
+}
+
+/** The last word of `text` that is not a tool name, stripped of punctuation; "x" when there is none. */
+function pickWord(text: string, toolNames: readonly string[]): string {
+  const candidates = words(text)
+    .map((word) => word.replace(/^[^\p{L}\p{N}_]+|[^\p{L}\p{N}_]+$/gu, ''))
+    .filter((word) => word.length > 0 && !toolNames.includes(word));
+  return candidates[candidates.length - 1] ?? 'x';
+}
+
+/**
+ * A JSON value valid for a (simple) JSON schema: required properties only, strings `word`, numbers
+ * 0, booleans false, null, arrays of minItems items (else empty), the first enum value or const,
+ * the first anyOf/oneOf branch.
+ */
+export function schemaInstance(schema: JsonSchema | undefined, word: string): unknown {
+  if (!schema || typeof schema !== 'object') return {};
+  if (schema.const !== undefined) return schema.const;
+  if (Array.isArray(schema.enum) && schema.enum.length > 0) return schema.enum[0];
+  const branch = schema.anyOf?.[0] ?? schema.oneOf?.[0];
+  if (branch) return schemaInstance(branch, word);
+  const types = Array.isArray(schema.type) ? schema.type : schema.type !== undefined ? [schema.type] : [];
+  const type = types.find((candidate) => candidate !== 'null') ?? types[0] ?? (schema.properties ? 'object' : schema.items ? 'array' : 'object');
+  switch (type) {
+    case 'string':
+      return word;
+    case 'number':
+    case 'integer':
+      return 0;
+    case 'boolean':
+      return false;
+    case 'null':
+      return null;
+    case 'array':
+      return Array.from({ length: Math.max(0, schema.minItems ?? 0) }, () => schemaInstance(schema.items, word));
+    default: {
+      const value: Record<string, unknown> = {};
+      for (const key of schema.required ?? []) value[key] = schemaInstance(schema.properties?.[key], word);
+      return value;
+    }
+  }
+}
+
+function lastUserText(request: ChatCompletionRequest): string {
+  const lastUser = [...(request.messages ?? [])].reverse().find((message) => message.role === 'user');
+  return contentText(lastUser?.content);
+}
+
+/** The tool calls a request gets (see the header), or none when it should be answered with text. */
+function toolCallsFor(request: ChatCompletionRequest, idPrefix: string): MockToolCall[] {
+  const tools = (request.tools ?? []).filter((tool) => typeof tool.function?.name === 'string');
+  const last = request.messages?.[request.messages.length - 1];
+  if (tools.length === 0 || last?.role !== 'user' || request.tool_choice === 'none') return [];
+  const text = contentText(last.content);
+  const names = tools.map((tool) => tool.function?.name ?? '');
+  const forced = (request.tool_choice as { function?: { name?: unknown } } | undefined)?.function?.name;
+  let chosen = typeof forced === 'string' ? tools.filter((tool) => tool.function?.name === forced) : [];
+  if (chosen.length === 0) {
+    chosen = tools.filter((tool) => text.includes(tool.function?.name ?? '')).sort((a, b) => text.indexOf(a.function?.name ?? '') - text.indexOf(b.function?.name ?? ''));
+  }
+  if (chosen.length === 0) chosen = tools.slice(0, 1);
+  if (request.parallel_tool_calls === false) chosen = chosen.slice(0, 1);
+  const word = pickWord(text, names);
+  return chosen.map((tool, index) => ({
+    id: `${idPrefix}_${index}`,
+    name: tool.function?.name ?? '',
+    arguments: JSON.stringify(schemaInstance(tool.function?.parameters ?? { type: 'object' }, word)),
+  }));
+}
+
+/** The text answer: tool results, structured output, or the configured / echo reply. */
+function answerWords(behaviour: MockLlmBehaviour, request: ChatCompletionRequest): string[] {
+  const messages = request.messages ?? [];
+  const trailingTools: string[] = [];
+  for (let i = messages.length - 1; i >= 0 && messages[i]?.role === 'tool'; i--) trailingTools.unshift(contentText(messages[i]?.content));
+  if (trailingTools.length > 0) return words(`Tool said: ${trailingTools.join('; ')}`);
+  const format = request.response_format?.type;
+  if (format === 'json_object') return words(JSON.stringify({ answer: lastUserText(request) }));
+  if (format === 'json_schema') return words(JSON.stringify(schemaInstance(request.response_format?.json_schema?.schema, pickWord(lastUserText(request), []))));
+  return replyWords(behaviour, request);
+}
+
+/** A simple logprobs entry for one emitted token: logprob 0, `top` alternatives. */
+function logprobOf(token: string, top: number) {
+  const bytes = (text: string) => [...Buffer.from(text, 'utf8')];
+  return {
+    token,
+    logprob: 0,
+    bytes: bytes(token),
+    top_logprobs: Array.from({ length: Math.max(0, top) }, (_, k) => {
+      const alternative = k === 0 ? token : `alt${k}`;
+      return { token: alternative, logprob: -k, bytes: bytes(alternative) };
+    }),
+  };
 }
 
 function parseBehaviourHeader(value: string | string[] | undefined): Partial<MockLlmBehaviour> {
@@ -199,7 +356,7 @@ function initialState(options: MockLlmOptions): MockState {
   return {
     behaviour,
     models: options.models ?? ['mock-llm'],
-    stats: { requests: 0, streams: 0, completed: 0, failed: 0, aborted: 0, tokensSent: 0, lastRequest: undefined },
+    stats: { requests: 0, streams: 0, completed: 0, failed: 0, aborted: 0, tokensSent: 0, lastRequest: undefined, received: [] },
     sequence: 0,
   };
 }
@@ -248,7 +405,7 @@ function handle(mock: MockState, server: Server, sockets: Set<Socket>, address: 
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
-    stats: () => ({ ...mock.stats }),
+    stats: () => ({ ...mock.stats, received: [...mock.stats.received] }),
     setBehaviour(partial) {
       const next = { ...mock.behaviour, ...partial };
       validate(next);
@@ -271,6 +428,8 @@ async function chatCompletions(mock: MockState, req: IncomingMessage, res: Serve
   }
   const { request, behaviour } = parsed;
   mock.stats.lastRequest = request;
+  mock.stats.received.push(request);
+  if (mock.stats.received.length > RECEIVED_LIMIT) mock.stats.received.shift();
   if (request.stream === true) mock.stats.streams++;
 
   if (behaviour.fail === 'hang') {
@@ -351,14 +510,18 @@ function sendInjectedError(exchange: Exchange, behaviour: MockLlmBehaviour, requ
   }
 }
 
-/** The answer to a request: its words (truncated to max_tokens), usage, and what names it. */
+/** The answer to a request: its words (truncated to max_tokens) or tool calls, usage, and what names it. */
 interface Completion {
   readonly request: ChatCompletionRequest;
   readonly reply: string[];
+  /** When non-empty the answer is these calls, not `reply`. */
+  readonly toolCalls: MockToolCall[];
   readonly finishReason: string;
   readonly usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
   readonly omitUsage: boolean;
-  /** Words sent before the stream is cut ('drop-mid-stream'), or all of them. */
+  /** Content frames of a stream: one per word, or per tool-call fragment. */
+  readonly frames: number;
+  /** Frames sent before the stream is cut ('drop-mid-stream'), or all of them. */
   readonly tokensToSend: number;
   readonly drop: boolean;
   readonly id: string;
@@ -366,25 +529,42 @@ interface Completion {
   readonly model: string;
 }
 
+/** Argument fragments per streamed tool call (after the fragment that names it). */
+const ARGUMENT_FRAGMENTS = 3;
+
+/** The arguments text in ARGUMENT_FRAGMENTS non-empty pieces (fewer when it is shorter). */
+function argumentPieces(text: string): string[] {
+  const size = Math.max(1, Math.ceil(text.length / ARGUMENT_FRAGMENTS));
+  const pieces: string[] = [];
+  for (let at = 0; at < text.length; at += size) pieces.push(text.slice(at, at + size));
+  return pieces;
+}
+
 function composeCompletion(mock: MockState, request: ChatCompletionRequest, behaviour: MockLlmBehaviour): Completion {
   const prompt = promptTokens(request);
-  let reply = replyWords(behaviour, request);
-  let finishReason = 'stop';
+  const sequence = ++mock.sequence;
+  const toolCalls = toolCallsFor(request, `call_mock_${sequence}`);
+  let reply = toolCalls.length > 0 ? [] : answerWords(behaviour, request);
+  let finishReason = toolCalls.length > 0 ? 'tool_calls' : 'stop';
   const maxTokens = request.max_completion_tokens ?? request.max_tokens;
   if (typeof maxTokens === 'number' && maxTokens > 0 && reply.length > maxTokens) {
     reply = reply.slice(0, maxTokens);
     finishReason = 'length';
   }
+  const completionTokens = toolCalls.length > 0 ? toolCalls.reduce((sum, call) => sum + words(`${call.name} ${call.arguments}`).length, 0) : reply.length;
+  const frames = toolCalls.length > 0 ? toolCalls.reduce((sum, call) => sum + 1 + argumentPieces(call.arguments).length, 0) : reply.length;
   const drop = behaviour.fail === 'drop-mid-stream';
   return {
     request,
     reply,
+    toolCalls,
     finishReason,
-    usage: { prompt_tokens: prompt, completion_tokens: reply.length, total_tokens: prompt + reply.length },
+    usage: { prompt_tokens: prompt, completion_tokens: completionTokens, total_tokens: prompt + completionTokens },
     omitUsage: behaviour.omitUsage,
-    tokensToSend: drop ? Math.min(behaviour.dropAfterTokens, reply.length) : reply.length,
+    frames,
+    tokensToSend: drop ? Math.min(behaviour.dropAfterTokens, frames) : frames,
     drop,
-    id: `chatcmpl-mock-${++mock.sequence}`,
+    id: `chatcmpl-mock-${sequence}`,
     created: Math.floor(Date.now() / 1000),
     model: request.model ?? mock.models[0] ?? 'mock-llm',
   };
@@ -392,16 +572,22 @@ function composeCompletion(mock: MockState, request: ChatCompletionRequest, beha
 
 /** Not streaming: the whole answer as one JSON body ('drop-mid-stream' only cuts streams). */
 function sendCompletion(exchange: Exchange, completion: Completion): void {
-  const { reply, id, created, model, finishReason, usage } = completion;
-  exchange.stats.tokensSent += reply.length;
+  const { reply, toolCalls, id, created, model, finishReason, usage, request } = completion;
+  exchange.stats.tokensSent += completion.usage.completion_tokens;
   exchange.finished = true;
   exchange.stats.completed++;
+  const message =
+    toolCalls.length > 0
+      ? { role: 'assistant', content: null, tool_calls: toolCalls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } })) }
+      : { role: 'assistant', content: reply.join(' ') };
+  const logprobs = request.logprobs === true ? { content: reply.map((word, index) => logprobOf(index === 0 ? word : ` ${word}`, request.top_logprobs ?? 0)), refusal: null } : null;
   sendJson(exchange.res, 200, {
     id,
     object: 'chat.completion',
     created,
     model,
-    choices: [{ index: 0, message: { role: 'assistant', content: reply.join(' ') }, logprobs: null, finish_reason: finishReason }],
+    system_fingerprint: SYSTEM_FINGERPRINT,
+    choices: [{ index: 0, message, logprobs, finish_reason: finishReason }],
     ...(completion.omitUsage ? {} : { usage }),
   });
 }
@@ -409,15 +595,37 @@ function sendCompletion(exchange: Exchange, completion: Completion): void {
 const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' };
 
 /** The SSE frame of a chunk in the OpenAI format. */
-function chunkFrame(completion: Completion, delta: Record<string, string>, finish: string | null): string {
+function chunkFrame(completion: Completion, delta: Record<string, unknown>, finish: string | null, logprobs: unknown = undefined): string {
   const { id, created, model } = completion;
-  return `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+  const choice = { index: 0, delta, ...(logprobs !== undefined ? { logprobs } : {}), finish_reason: finish };
+  return `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: SYSTEM_FINGERPRINT, choices: [choice] })}\n\n`;
 }
 
 /** Word `index` of the answer as a frame: the role comes with the first, a space before the others. */
 function tokenFrame(completion: Completion, index: number): string {
-  const { reply } = completion;
-  return chunkFrame(completion, index === 0 ? { role: 'assistant', content: reply[0] ?? '' } : { content: ` ${reply[index] ?? ''}` }, null);
+  const { reply, request } = completion;
+  const content = index === 0 ? (reply[0] ?? '') : ` ${reply[index] ?? ''}`;
+  const logprobs = request.logprobs === true ? { content: [logprobOf(content, request.top_logprobs ?? 0)] } : undefined;
+  return chunkFrame(completion, index === 0 ? { role: 'assistant', content } : { content }, null, logprobs);
+}
+
+/**
+ * The frames of tool calls, as OpenAI streams them: per call one naming it (index, id, type,
+ * function.name, empty arguments; the role with the first), then its arguments in fragments.
+ */
+function toolCallFrames(completion: Completion): string[] {
+  const frames: string[] = [];
+  completion.toolCalls.forEach((call, index) => {
+    const named = { index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } };
+    frames.push(chunkFrame(completion, index === 0 ? { role: 'assistant', content: null, tool_calls: [named] } : { tool_calls: [named] }, null));
+    for (const piece of argumentPieces(call.arguments)) frames.push(chunkFrame(completion, { tool_calls: [{ index, function: { arguments: piece } }] }, null));
+  });
+  return frames;
+}
+
+/** Content frame `index` of the stream. */
+function contentFrame(completion: Completion, index: number, toolFrames: readonly string[] | undefined): string {
+  return toolFrames ? (toolFrames[index] ?? '') : tokenFrame(completion, index);
 }
 
 /** After the words: the finish reason, the usage chunk when the client asked for it, [DONE]. */
@@ -426,7 +634,7 @@ function tailFrames(completion: Completion): string {
   return (
     chunkFrame(completion, {}, completion.finishReason) +
     (request.stream_options?.include_usage === true && !completion.omitUsage
-      ? `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage })}\n\n`
+      ? `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: SYSTEM_FINGERPRINT, choices: [], usage })}\n\n`
       : '') +
     'data: [DONE]\n\n'
   );
@@ -438,8 +646,9 @@ function tailFrames(completion: Completion): string {
  */
 function streamAtOnce(exchange: Exchange, completion: Completion): void {
   const { res, stats } = exchange;
+  const toolFrames = completion.toolCalls.length > 0 ? toolCallFrames(completion) : undefined;
   let payload = '';
-  for (let i = 0; i < completion.tokensToSend; i++) payload += tokenFrame(completion, i);
+  for (let i = 0; i < completion.tokensToSend; i++) payload += contentFrame(completion, i, toolFrames);
   stats.tokensSent += completion.tokensToSend;
   if (completion.drop) {
     // Chunked encoding without its terminator, then a cut connection: the client sees a broken
@@ -460,12 +669,13 @@ function streamAtOnce(exchange: Exchange, completion: Completion): void {
 /** One word every `intervalMs`, stopping when the client goes away; cut or finished at the end. */
 async function streamPaced(exchange: Exchange, completion: Completion, intervalMs: number): Promise<void> {
   const { res, stats } = exchange;
+  const toolFrames = completion.toolCalls.length > 0 ? toolCallFrames(completion) : undefined;
   res.writeHead(200, SSE_HEADERS);
   for (let i = 0; i < completion.tokensToSend; i++) {
     if (res.destroyed) return;
     if (i > 0) await delay(intervalMs);
     if (res.destroyed) return;
-    res.write(tokenFrame(completion, i));
+    res.write(contentFrame(completion, i, toolFrames));
     stats.tokensSent++;
   }
   if (completion.drop) {

@@ -1,8 +1,19 @@
-export type ChatRole = 'system' | 'user' | 'assistant';
+export type ChatRole = 'system' | 'user' | 'assistant' | 'tool';
+
+/** A function call the model asked for (OpenAI's `tool_calls[]`): `arguments` is JSON text, as the model wrote it. */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
 
 export interface ChatMessage {
   role: ChatRole;
   content: string;
+  /** An assistant turn that called tools. */
+  toolCalls?: ToolCall[];
+  /** A `tool` turn: the call it answers. */
+  toolCallId?: string;
 }
 
 /** Where a passage came from, so an answer can cite it. */
@@ -31,6 +42,14 @@ export interface ChatStreamRequest {
    * model as a numbered system message, so one request works for every provider of a chain.
    */
   passages?: Passage[];
+  /**
+   * Fields of OpenAI's Chat Completions request forwarded as they are to providers that speak
+   * OpenAI's API: `tools`, `tool_choice`, `parallel_tool_calls`, `response_format`, `stop`,
+   * `top_p`, `seed`, `presence_penalty`, `frequency_penalty`, `logit_bias`, `logprobs`,
+   * `top_logprobs`, `reasoning_effort`, ... (validated at the edge). A provider that cannot honour
+   * them is not asked (`ChatModelPort.forwards`); the chain refuses a request none can honour.
+   */
+  forward?: Record<string, unknown>;
 }
 
 export interface TokenUsage {
@@ -41,15 +60,28 @@ export interface TokenUsage {
   estimated?: boolean;
 }
 
-export type FinishReason = 'stop' | 'length' | 'content_filter';
+export type FinishReason = 'stop' | 'length' | 'content_filter' | 'tool_calls';
+
+/**
+ * A fragment of a tool call, as OpenAI streams them: the first fragment of call `index` carries
+ * its `id` and `name`, later ones more `arguments` text to append.
+ */
+export interface ToolCallFragment {
+  type: 'tool_call';
+  index: number;
+  id?: string;
+  name?: string;
+  arguments: string;
+}
 
 export type ChatChunk =
   | { type: 'delta'; text: string }
+  | ToolCallFragment
   | { type: 'done'; usage: TokenUsage; finishReason: FinishReason };
 
 /**
- * A chat model that streams. Contract: zero or more non-empty `delta` chunks, then exactly one
- * `done` chunk; failures reject the iteration with an `LlmError` (or the abort reason when the
+ * A chat model that streams. Contract: zero or more non-empty `delta` and `tool_call` chunks,
+ * then exactly one `done` chunk; failures reject the iteration with an `LlmError` (or the abort reason when the
  * request's signal was aborted).
  */
 export interface ChatModelPort {
@@ -57,5 +89,7 @@ export interface ChatModelPort {
   readonly name: string;
   /** Model id sent upstream (or `extractive`). */
   readonly model: string;
+  /** True when it honours `ChatStreamRequest.forward` (tools, structured output, sampling fields) and tool turns. */
+  readonly forwards: boolean;
   stream(request: ChatStreamRequest): AsyncIterable<ChatChunk>;
 }

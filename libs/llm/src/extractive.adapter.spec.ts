@@ -6,7 +6,7 @@ async function collect(stream: AsyncIterable<ChatChunk>) {
   let done: Extract<ChatChunk, { type: 'done' }> | undefined;
   for await (const chunk of stream) {
     if (chunk.type === 'delta') deltas.push(chunk.text);
-    else done = chunk;
+    else if (chunk.type === 'done') done = chunk;
   }
   return { deltas, text: deltas.join(''), done };
 }

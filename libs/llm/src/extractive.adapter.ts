@@ -72,6 +72,8 @@ function sourceKey(source: PassageSource): string {
 export class ExtractiveResponder implements ChatModelPort {
   readonly name: string;
   readonly model = EXTRACTIVE_MODEL;
+  /** It quotes passages: it cannot call tools, follow a response format or honour sampling fields. */
+  readonly forwards = false;
   private readonly maxSentences: number;
 
   constructor(options: ExtractiveOptions = {}) {

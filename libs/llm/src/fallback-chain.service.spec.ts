@@ -1,6 +1,8 @@
 import type { ChatChunk, ChatModelPort, ChatStreamRequest } from './chat-model.port.ts';
+import type { CooldownStore } from './cooldown.store.ts';
 import { FallbackChain, type ServedBy } from './fallback-chain.service.ts';
 import { LlmError, type LlmErrorKind } from './llm.error.ts';
+import { UnsupportedRequestError } from './unsupported-request.error.ts';
 
 type Script =
   | { kind: 'ok'; words: string[] }
@@ -24,6 +26,7 @@ class FakePort implements ChatModelPort {
   constructor(
     readonly name: string,
     private readonly script: Script,
+    readonly forwards = true,
   ) {}
 
   async *stream(request: ChatStreamRequest): AsyncGenerator<ChatChunk> {
@@ -47,6 +50,8 @@ class FakePort implements ChatModelPort {
 function chain(...ports: FakePort[]) {
   return new FallbackChain({ name: 'chat', providers: ports.map((port) => ({ port, firstTokenTimeoutMs: 50, idleTimeoutMs: 50 })) });
 }
+
+const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: {} } } }];
 
 async function run(target: FallbackChain, request: Partial<ChatStreamRequest> = {}) {
   const served: ServedBy[] = [];
@@ -167,5 +172,78 @@ describe('FallbackChain', () => {
     expect(target.cooldownFor(new LlmError('rate_limited', '', { retryAfterMs: 2_000 }))).toBe(2_000);
     expect(target.cooldownFor(new LlmError('rate_limited', '', { retryAfterMs: 3_600_000 }))).toBe(60_000);
     expect(target.cooldownFor(new LlmError('auth', ''))).toBe(60_000);
+  });
+
+  describe('requests that need forwarding', () => {
+    it('forwards when some provider forwards', () => {
+      expect(chain(new FakePort('a', { kind: 'ok', words: [] }, false), new FakePort('b', { kind: 'ok', words: [] })).forwards).toBe(true);
+      expect(chain(new FakePort('a', { kind: 'ok', words: [] }, false)).forwards).toBe(false);
+    });
+
+    it('offers a request with tools only to providers that forward', async () => {
+      const extractive = new FakePort('extractive', { kind: 'ok', words: ['quote'] }, false);
+      const llm = new FakePort('llm', { kind: 'ok', words: ['call'] });
+      const result = await run(chain(extractive, llm), { forward: { tools, tool_choice: 'auto' } });
+      expect(result.text).toBe('call');
+      expect(result.served[0]?.attempts).toEqual([{ provider: 'llm', outcome: 'served' }]);
+      expect(extractive.calls).toBe(0);
+    });
+
+    it('counts tool turns in the conversation as using tools', async () => {
+      const extractive = new FakePort('extractive', { kind: 'ok', words: ['quote'] }, false);
+      const toolTurns = [
+        { role: 'user' as const, content: 'weather?' },
+        { role: 'assistant' as const, content: '', toolCalls: [{ id: 'c1', name: 'get_weather', arguments: '{}' }] },
+        { role: 'tool' as const, content: 'sunny', toolCallId: 'c1' },
+      ];
+      const result = await run(chain(extractive), { messages: toolTurns });
+      expect(result.error).toBeInstanceOf(UnsupportedRequestError);
+      expect((result.error as Error).message).toBe("The model 'chat' cannot use tools");
+      expect(extractive.calls).toBe(0);
+    });
+
+    it('refuses with UnsupportedRequestError naming the alias and what it cannot do, and cools nothing down', async () => {
+      const cooledDown: string[] = [];
+      const cooldowns = {
+        remaining: async () => new Map<string, number>(),
+        coolDown: async (provider: string, ms: number) => (cooledDown.push(provider), ms),
+        clear: async () => undefined,
+      } as unknown as CooldownStore;
+      const extractive = new FakePort('extractive', { kind: 'ok', words: ['quote'] }, false);
+      const other = new FakePort('other', { kind: 'ok', words: ['quote'] }, false);
+      const target = new FallbackChain({ name: 'extractive', providers: [extractive, other].map((port) => ({ port, firstTokenTimeoutMs: 50 })), cooldowns });
+      const result = await run(target, { forward: { response_format: { type: 'json_object' }, stop: ['\n'], logprobs: true } });
+      expect(result.error).toBeInstanceOf(UnsupportedRequestError);
+      expect(result.error).toMatchObject({
+        message: "The model 'extractive' cannot produce structured output, honour stop or return logprobs",
+        alias: 'extractive',
+        param: 'response_format',
+        needs: [
+          { field: 'response_format', does: 'produce structured output' },
+          { field: 'stop', does: 'honour stop' },
+          { field: 'logprobs', does: 'return logprobs' },
+        ],
+      });
+      expect(result.served).toEqual([]);
+      expect(extractive.calls + other.calls).toBe(0);
+      expect(cooledDown).toEqual([]);
+    });
+
+    it('lets any provider serve fields at their defaults and ignorable hints', async () => {
+      const extractive = new FakePort('extractive', { kind: 'ok', words: ['quote'] }, false);
+      const forward = { tools: [], tool_choice: 'auto', parallel_tool_calls: true, response_format: { type: 'text' }, top_p: 1, presence_penalty: 0, logprobs: false, stop: null, logit_bias: {}, seed: 7, user: 'u-1' };
+      const result = await run(chain(extractive), { forward });
+      expect(result.error).toBeUndefined();
+      expect(result.text).toBe('quote');
+    });
+
+    it('does not fall back to a provider that cannot forward when the ones that can fail', async () => {
+      const llm = new FakePort('llm', { kind: 'fail', error: 'server_error' });
+      const extractive = new FakePort('extractive', { kind: 'ok', words: ['quote'] }, false);
+      const result = await run(chain(llm, extractive), { forward: { tools } });
+      expect(result.error).toBeInstanceOf(LlmError);
+      expect((result.error as LlmError).attempts).toEqual([{ provider: 'llm', outcome: 'failed', kind: 'server_error' }]);
+      expect(extractive.calls).toBe(0);
+    });
   });
 });

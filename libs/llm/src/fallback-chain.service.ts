@@ -3,6 +3,8 @@ import type { ChatChunk, ChatModelPort, ChatStreamRequest } from './chat-model.p
 import type { CooldownStore } from './cooldown.store.ts';
 import { LlmError, type LlmErrorKind, type ProviderAttempt } from './llm.error.ts';
 import { classifyLlmError } from './llm-error.classifier.ts';
+import { forwardingNeeds } from './forwarding-needs.ts';
+import { UnsupportedRequestError } from './unsupported-request.error.ts';
 
 export interface FallbackProvider {
   port: ChatModelPort;
@@ -83,11 +85,16 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
  *   request is aborted) and the next one is tried;
  * - once a delta has been passed on, a failure surfaces as an LlmError: text cannot be unsent;
  * - failed providers cool down in Redis for every worker, per error kind; cooling providers are
- *   skipped, and when all of them cool down the one whose cooldown ends first is tried anyway.
+ *   skipped, and when all of them cool down the one whose cooldown ends first is tried anyway;
+ * - a request that needs forwarding (tools, structured output, sampling fields, tool turns) is
+ *   only offered to providers that forward: an answer that silently ignored them would look valid
+ *   and be wrong. With none, it fails with UnsupportedRequestError before anything is tried.
  */
 export class FallbackChain implements ChatModelPort {
   readonly name: string;
   readonly model: string;
+  /** Some provider honours forwarded fields and tool turns; requests that need them go only to those. */
+  readonly forwards: boolean;
   private readonly providers: readonly FallbackProvider[];
   private readonly cooldowns: CooldownStore | undefined;
   private readonly policy: CooldownPolicy;
@@ -100,6 +107,7 @@ export class FallbackChain implements ChatModelPort {
     this.name = options.name;
     this.model = options.name;
     this.providers = [...options.providers];
+    this.forwards = this.providers.some((provider) => provider.port.forwards);
     this.cooldowns = options.cooldowns;
     this.policy = { ...DEFAULT_COOLDOWN_MS, ...options.cooldownMs };
     this.maxCooldownMs = options.maxCooldownMs ?? 600_000;
@@ -123,8 +131,9 @@ export class FallbackChain implements ChatModelPort {
     signal?.throwIfAborted();
     const attempts: ProviderAttempt[] = [];
     let lastError: LlmError | undefined;
+    const candidates = this.candidatesFor(rest);
 
-    for (const { provider, cooling } of await this.plan(attempts)) {
+    for (const { provider, cooling } of await this.plan(candidates, attempts)) {
       // The caller may have gone away while cooldowns were read or a provider failed.
       signal?.throwIfAborted();
       const name = provider.port.name;
@@ -198,24 +207,33 @@ export class FallbackChain implements ChatModelPort {
     });
   }
 
+  /** The providers able to serve the request, in order; UnsupportedRequestError when none is. */
+  private candidatesFor(request: Omit<ChatStreamRequest, 'signal'>): readonly FallbackProvider[] {
+    const needs = forwardingNeeds(request);
+    if (needs.length === 0) return this.providers;
+    const forwarding = this.providers.filter((provider) => provider.port.forwards);
+    if (forwarding.length === 0) throw new UnsupportedRequestError(this.name, needs);
+    return forwarding;
+  }
+
   /** Providers to try, in order; cooling providers are listed in `attempts` as skipped. */
-  private async plan(attempts: ProviderAttempt[]): Promise<PlannedProvider[]> {
+  private async plan(candidates: readonly FallbackProvider[], attempts: ProviderAttempt[]): Promise<PlannedProvider[]> {
     // With one provider a cooldown cannot change the choice: spare the Redis round trip.
-    if (!this.cooldowns || this.providers.length < 2) return this.providers.map((provider) => ({ provider, cooling: false }));
+    if (!this.cooldowns || candidates.length < 2) return candidates.map((provider) => ({ provider, cooling: false }));
     let remaining: Map<string, number>;
     try {
-      remaining = await withTimeout(this.cooldowns.remaining(this.providerNames()), this.redisTimeoutMs, 'reading LLM cooldowns');
+      remaining = await withTimeout(this.cooldowns.remaining(candidates.map((provider) => provider.port.name)), this.redisTimeoutMs, 'reading LLM cooldowns');
     } catch (error) {
       // Without Redis every provider is tried: availability beats remembering failures.
       this.logger?.warn({ err: error, model: this.name }, 'LLM cooldowns unavailable; trying all providers');
-      return this.providers.map((provider) => ({ provider, cooling: false }));
+      return candidates.map((provider) => ({ provider, cooling: false }));
     }
-    const ready = this.providers.filter((provider) => !remaining.has(provider.port.name));
+    const ready = candidates.filter((provider) => !remaining.has(provider.port.name));
     let soonest: FallbackProvider | undefined;
     if (ready.length === 0) {
-      soonest = this.providers.reduce((best, provider) => ((remaining.get(provider.port.name) ?? 0) < (remaining.get(best.port.name) ?? 0) ? provider : best));
+      soonest = candidates.reduce((best, provider) => ((remaining.get(provider.port.name) ?? 0) < (remaining.get(best.port.name) ?? 0) ? provider : best));
     }
-    for (const provider of this.providers) {
+    for (const provider of candidates) {
       const left = remaining.get(provider.port.name);
       if (left !== undefined && provider !== soonest) attempts.push({ provider: provider.port.name, outcome: 'skipped', cooldownMs: left });
     }

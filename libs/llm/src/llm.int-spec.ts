@@ -1,13 +1,15 @@
 import { startMockLlm, type MockLlm, type MockLlmOptions } from '@aip/mock-llm';
 import { eventually, testRedis, uniqueName } from '@aip/testing';
 import type { Redis } from 'ioredis';
-import type { ChatChunk, ChatModelPort, ChatStreamRequest } from './chat-model.port.ts';
+import type { ChatChunk, ChatModelPort, ChatStreamRequest, ToolCall, ToolCallFragment } from './chat-model.port.ts';
 import { CooldownStore } from './cooldown.store.ts';
 import { FallbackChain, type ServedBy } from './fallback-chain.service.ts';
 import { LlmError } from './llm.error.ts';
 import { ModelRouter } from './model-router.service.ts';
 import { OpenAICompatibleAdapter } from './openai-compatible.adapter.ts';
+import { estimateToolDefinitionTokens } from './token-estimate.ts';
 import { UnknownModelError } from './unknown-model.error.ts';
+import { UnsupportedRequestError } from './unsupported-request.error.ts';
 
 // Real Redis (keys under a prefix unique to this run) and mock upstreams on free ports; provider
 // names are unique per test so no test sees another's cooldowns.
@@ -50,18 +52,42 @@ const question: ChatStreamRequest = { messages: [{ role: 'system', content: 'be 
 
 async function collect(stream: AsyncIterable<ChatChunk>) {
   const deltas: string[] = [];
+  const fragments: ToolCallFragment[] = [];
   let done: Extract<ChatChunk, { type: 'done' }> | undefined;
   let error: unknown;
   try {
     for await (const chunk of stream) {
       if (chunk.type === 'delta') deltas.push(chunk.text);
+      else if (chunk.type === 'tool_call') fragments.push(chunk);
       else done = chunk;
     }
   } catch (caught) {
     error = caught;
   }
-  return { deltas, text: deltas.join(''), done, error };
+  return { deltas, text: deltas.join(''), fragments, toolCalls: reassemble(fragments), done, error };
 }
+
+/** Tool calls from their fragments, the way an OpenAI client does it: by index, arguments appended. */
+function reassemble(fragments: readonly ToolCallFragment[]): ToolCall[] {
+  const calls: ToolCall[] = [];
+  for (const fragment of fragments) {
+    const call = (calls[fragment.index] ??= { id: '', name: '', arguments: '' });
+    if (fragment.id) call.id = fragment.id;
+    if (fragment.name) call.name += fragment.name;
+    call.arguments += fragment.arguments;
+  }
+  return calls;
+}
+
+const weatherTool = {
+  type: 'function',
+  function: {
+    name: 'get_weather',
+    description: 'Current weather in a city',
+    parameters: { type: 'object', properties: { city: { type: 'string' }, days: { type: 'integer' }, unit: { type: 'string', enum: ['celsius', 'fahrenheit'] } }, required: ['city', 'unit'], additionalProperties: false },
+  },
+};
+const timeTool = { type: 'function', function: { name: 'get_time', parameters: { type: 'object', properties: { zone: { type: 'string' } }, required: ['zone'] } } };
 
 async function viaChain(chain: FallbackChain, request: ChatStreamRequest = question) {
   let served: ServedBy | undefined;
@@ -70,7 +96,7 @@ async function viaChain(chain: FallbackChain, request: ChatStreamRequest = quest
 }
 
 describe('OpenAICompatibleAdapter against the mock upstream', () => {
-  it('streams deltas and the upstream usage through ChatOpenAI', async () => {
+  it('streams deltas and the upstream usage', async () => {
     const upstream = await mock({ replyTokens: 6 });
     const result = await collect(adapter(upstream).stream(question));
     expect(result.error).toBeUndefined();
@@ -102,6 +128,127 @@ describe('OpenAICompatibleAdapter against the mock upstream', () => {
     const first = upstream.stats().lastRequest?.messages?.[0];
     expect(first?.role).toBe('system');
     expect(first?.content).toContain('[1] (doc policy.md, version 2) Refunds take 14 days.');
+  });
+
+  it('calls a tool: fragments in order reassemble into the call, then the tool result comes back as a turn', async () => {
+    const upstream = await mock();
+    const llm = adapter(upstream);
+    const user = { role: 'user' as const, content: 'get_weather for Paris' };
+    const first = await collect(llm.stream({ messages: [user], maxTokens: 100, forward: { tools: [weatherTool] } }));
+    expect(first.error).toBeUndefined();
+    expect(first.deltas).toEqual([]);
+    // OpenAI's streaming shape: the fragment that names the call, then argument text to append.
+    expect(first.fragments[0]).toEqual({ type: 'tool_call', index: 0, id: 'call_mock_1_0', name: 'get_weather', arguments: '' });
+    expect(first.fragments.slice(1).every((fragment) => fragment.index === 0 && fragment.id === undefined && fragment.name === undefined && fragment.arguments.length > 0)).toBe(true);
+    expect(first.fragments.length).toBeGreaterThan(2);
+    expect(first.toolCalls).toEqual([{ id: 'call_mock_1_0', name: 'get_weather', arguments: '{"city":"Paris","unit":"celsius"}' }]);
+    expect(first.done).toMatchObject({ finishReason: 'tool_calls', usage: { promptTokens: 3, completionTokens: 2 } });
+
+    const call = first.toolCalls[0] as ToolCall;
+    const second = await collect(
+      llm.stream({
+        messages: [user, { role: 'assistant', content: '', toolCalls: [call] }, { role: 'tool', content: '18 degrees', toolCallId: call.id }],
+        maxTokens: 100,
+        forward: { tools: [weatherTool] },
+      }),
+    );
+    expect(second.text).toBe('Tool said: 18 degrees');
+    expect(second.fragments).toEqual([]);
+    expect(second.done?.finishReason).toBe('stop');
+  });
+
+  it('sends tool turns as OpenAI messages, with the arguments text exactly as the model wrote it', async () => {
+    const upstream = await mock();
+    // Spacing, key order and 1.0 survive only if nothing parses and re-serialises the arguments.
+    const call = { id: 'call_abc', name: 'get_weather', arguments: '{ "unit": "celsius",  "city": "Paris", "days": 1.0 }' };
+    await collect(
+      adapter(upstream).stream({
+        messages: [{ role: 'user', content: 'weather?' }, { role: 'assistant', content: '', toolCalls: [call] }, { role: 'tool', content: 'sunny', toolCallId: 'call_abc' }],
+        maxTokens: 100,
+      }),
+    );
+    expect(upstream.stats().lastRequest?.messages).toEqual([
+      { role: 'user', content: 'weather?' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_abc', type: 'function', function: { name: 'get_weather', arguments: call.arguments } }] },
+      { role: 'tool', content: 'sunny', tool_call_id: 'call_abc' },
+    ]);
+  });
+
+  it('streams parallel tool calls by index, each named before its arguments', async () => {
+    const upstream = await mock();
+    const result = await collect(adapter(upstream).stream({ messages: [{ role: 'user', content: 'get_time and get_weather in Tokyo' }], maxTokens: 100, forward: { tools: [weatherTool, timeTool] } }));
+    expect(result.fragments.map((fragment) => fragment.index)).toEqual([...result.fragments.map((fragment) => fragment.index)].sort());
+    expect(result.fragments.filter((fragment) => fragment.name !== undefined).map((fragment) => [fragment.index, fragment.name])).toEqual([
+      [0, 'get_time'],
+      [1, 'get_weather'],
+    ]);
+    expect(result.toolCalls).toEqual([
+      { id: 'call_mock_1_0', name: 'get_time', arguments: '{"zone":"Tokyo"}' },
+      { id: 'call_mock_1_1', name: 'get_weather', arguments: '{"city":"Tokyo","unit":"celsius"}' },
+    ]);
+    expect(result.done?.finishReason).toBe('tool_calls');
+  });
+
+  it('forwards response_format json_schema and the answer follows the schema', async () => {
+    const upstream = await mock();
+    const responseFormat = {
+      type: 'json_schema',
+      json_schema: { name: 'answer', strict: true, schema: { type: 'object', properties: { answer: { type: 'string' }, score: { type: 'number' }, tags: { type: 'array', items: { type: 'string' } } }, required: ['answer', 'score', 'tags'], additionalProperties: false } },
+    };
+    const result = await collect(adapter(upstream).stream({ ...question, forward: { response_format: responseFormat } }));
+    expect(upstream.stats().lastRequest?.response_format).toEqual(responseFormat);
+    expect(JSON.parse(result.text)).toEqual({ answer: 'world', score: 0, tags: [] });
+    expect(result.done?.finishReason).toBe('stop');
+  });
+
+  it('forwards every OpenAI field verbatim and keeps the fields the port owns', async () => {
+    const upstream = await mock();
+    const forward = {
+      tools: [weatherTool, timeTool],
+      tool_choice: { type: 'function', function: { name: 'get_time' } },
+      parallel_tool_calls: false,
+      response_format: { type: 'json_object' },
+      stop: ['\n\n', 'END'],
+      top_p: 0.5,
+      seed: 42,
+      presence_penalty: 0.5,
+      frequency_penalty: -0.25,
+      logit_bias: { '50256': -100, '1234': 5 },
+      logprobs: true,
+      top_logprobs: 3,
+      reasoning_effort: 'low',
+      user: 'user-7',
+      metadata: { trace: 'abc' },
+      vendor_extension: { nested: [1, 'two', null] },
+      // Owned by the port: these must not reach the upstream as given.
+      model: 'someone-else',
+      stream: false,
+      n: 3,
+      max_tokens: 5,
+      temperature: 2,
+      stream_options: { include_usage: false },
+    };
+    const result = await collect(adapter(upstream).stream({ ...question, temperature: 0.3, forward }));
+    const received = upstream.stats().received;
+    expect(received).toHaveLength(1);
+    const body = received[0] ?? {};
+    const { model: _model, stream: _stream, n: _n, max_tokens: _maxTokens, temperature: _temperature, stream_options: _streamOptions, ...verbatim } = forward;
+    for (const [field, value] of Object.entries(verbatim)) expect([field, body[field]]).toEqual([field, value]);
+    expect(body).toMatchObject({ model: 'mock-model', stream: true, max_tokens: 100, temperature: 0.3, stream_options: { include_usage: true } });
+    expect(body).not.toHaveProperty('n');
+    // tool_choice forced get_time; the answer is that one call.
+    expect(result.toolCalls).toEqual([{ id: 'call_mock_1_0', name: 'get_time', arguments: '{"zone":"world"}' }]);
+  });
+
+  it('counts tool definitions and tool-call arguments when the upstream reports no usage', async () => {
+    const upstream = await mock({ omitUsage: true });
+    const messages = [{ role: 'user' as const, content: 'get_weather for Paris' }];
+    const plain = await collect(adapter(upstream).stream({ messages, maxTokens: 100 }));
+    const withTools = await collect(adapter(upstream).stream({ messages, maxTokens: 100, forward: { tools: [weatherTool] } }));
+    expect(withTools.done?.usage.estimated).toBe(true);
+    expect((withTools.done?.usage.promptTokens ?? 0) - (plain.done?.usage.promptTokens ?? 0)).toBe(estimateToolDefinitionTokens({ tools: [weatherTool] }));
+    // The call's name and arguments are the completion: '{"city":"Paris","unit":"celsius"}' alone is 9 tokens.
+    expect(withTools.done?.usage.completionTokens).toBeGreaterThanOrEqual(9);
   });
 
   it('classifies upstream failures', async () => {
@@ -249,6 +396,27 @@ describe('ModelRouter', () => {
   it('throws UnknownModelError for an alias that is not configured', () => {
     const router = new ModelRouter(undefined, { cooldowns: new CooldownStore(redis, { prefix }) });
     expect(() => router.resolve('gpt-4o')).toThrow(UnknownModelError);
+  });
+
+  it('sends requests with tools past the extractive responder, and refuses them for an alias without an LLM', async () => {
+    const upstream = await mock();
+    const router = new ModelRouter(
+      {
+        models: {
+          chat: { providers: [{ name: uniqueName('extractive'), kind: 'extractive' }, { name: uniqueName('llm'), kind: 'openai-compatible', baseUrl: upstream.url, model: 'mock-model' }] },
+          quotes: { providers: [{ name: uniqueName('extractive'), kind: 'extractive' }] },
+        },
+      },
+      { cooldowns: new CooldownStore(redis, { prefix }) },
+    );
+    const request = { messages: [{ role: 'user' as const, content: 'get_weather for Oslo' }], maxTokens: 100, forward: { tools: [weatherTool] } };
+    const served = await viaChain(router.resolve('chat'), request);
+    expect(served.served?.model).toBe('mock-model');
+    expect(served.toolCalls).toEqual([{ id: 'call_mock_1_0', name: 'get_weather', arguments: '{"city":"Oslo","unit":"celsius"}' }]);
+
+    const refused = await viaChain(router.resolve('quotes'), request);
+    expect(refused.error).toBeInstanceOf(UnsupportedRequestError);
+    expect((refused.error as Error).message).toBe("The model 'quotes' cannot use tools");
   });
 
   it('serves an alias through its chain and falls back to the extractive responder', async () => {

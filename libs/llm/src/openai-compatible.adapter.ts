@@ -1,9 +1,9 @@
-import { ChatOpenAI } from '@langchain/openai';
-import { AIMessage, HumanMessage, SystemMessage, type BaseMessage } from '@langchain/core/messages';
-import type { ChatChunk, ChatModelPort, ChatStreamRequest, FinishReason, Passage, TokenUsage } from './chat-model.port.ts';
+import OpenAI from 'openai';
+import type { ChatCompletionChunk, ChatCompletionCreateParamsStreaming, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import type { ChatChunk, ChatMessage, ChatModelPort, ChatStreamRequest, FinishReason, Passage, TokenUsage } from './chat-model.port.ts';
 import { LlmError } from './llm.error.ts';
 import { classifyLlmError } from './llm-error.classifier.ts';
-import { estimateTextTokens, estimateTokens } from './token-estimate.ts';
+import { estimateTextTokens, estimateToolCallTokens, estimateToolDefinitionTokens, estimateTokens } from './token-estimate.ts';
 
 export interface OpenAICompatibleOptions {
   /** Provider name, unique in the cluster (cooldowns are keyed by it). */
@@ -19,99 +19,140 @@ export interface OpenAICompatibleOptions {
   requestTimeoutMs?: number;
 }
 
-/** Requests differ in maxTokens/temperature, which ChatOpenAI only takes at construction. */
-const MAX_CACHED_CLIENTS = 32;
+/**
+ * Request fields the port itself decides (`maxTokens`, `temperature`, the messages, streaming with
+ * usage, one choice): a forwarded value for them is dropped, so every provider of a chain sees the
+ * same request and the stream stays parseable.
+ */
+export const PORT_OWNED_FIELDS: ReadonlySet<string> = new Set(['model', 'messages', 'stream', 'n', 'max_tokens', 'max_completion_tokens', 'temperature']);
 
-function passagesMessage(passages: readonly Passage[]): SystemMessage {
+/** OpenAI's reasoning models refuse `max_tokens` and want `max_completion_tokens` (the rule LangChain's ChatOpenAI applied before ADR 0023). */
+function isReasoningModel(model: string): boolean {
+  return /^o\d/.test(model) || (model.startsWith('gpt-5') && !model.startsWith('gpt-5-chat')) || (model.startsWith('gpt-6') && !model.startsWith('gpt-6-chat'));
+}
+
+function passagesPrompt(passages: readonly Passage[]): string {
   const lines = passages.map((passage, index) => {
     const { docId, version, position } = passage.source;
     const where = [`doc ${docId}`, version !== undefined ? `version ${version}` : '', position !== undefined ? `position ${position}` : ''].filter(Boolean).join(', ');
     return `[${index + 1}] (${where}) ${passage.text}`;
   });
-  return new SystemMessage(
-    `Answer from the numbered passages below when they are relevant and cite them as [n]. If they do not contain the answer, say so.\n\n${lines.join('\n\n')}`,
-  );
+  return `Answer from the numbered passages below when they are relevant and cite them as [n]. If they do not contain the answer, say so.\n\n${lines.join('\n\n')}`;
 }
 
-function toLangChain(request: ChatStreamRequest): BaseMessage[] {
-  const messages: BaseMessage[] = request.passages?.length ? [passagesMessage(request.passages)] : [];
-  for (const message of request.messages) {
-    if (message.role === 'system') messages.push(new SystemMessage(message.content));
-    else if (message.role === 'assistant') messages.push(new AIMessage(message.content));
-    else messages.push(new HumanMessage(message.content));
+/** Port messages as OpenAI messages; tool-call arguments go out as the very text the model wrote. */
+function toOpenAI(message: ChatMessage): ChatCompletionMessageParam {
+  switch (message.role) {
+    case 'system':
+      return { role: 'system', content: message.content };
+    case 'user':
+      return { role: 'user', content: message.content };
+    case 'tool':
+      return { role: 'tool', content: message.content, tool_call_id: message.toolCallId ?? '' };
+    case 'assistant': {
+      const calls = message.toolCalls ?? [];
+      if (calls.length === 0) return { role: 'assistant', content: message.content };
+      return {
+        role: 'assistant',
+        // OpenAI's own clients send null beside tool calls; some servers refuse "" there.
+        content: message.content.length > 0 ? message.content : null,
+        tool_calls: calls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } })),
+      };
+    }
   }
-  return messages;
 }
 
-function finishReasonOf(value: unknown): FinishReason | undefined {
-  if (value === 'length' || value === 'content_filter' || value === 'stop') return value;
-  // tool_calls / function_call / eos and other server-specific reasons: the answer is complete.
-  return typeof value === 'string' && value.length > 0 ? 'stop' : undefined;
+function finishReasonOf(value: unknown, calledTools: boolean): FinishReason | undefined {
+  if (value === 'tool_calls' || value === 'function_call') return 'tool_calls';
+  // Some servers (older Ollama, some vLLM parsers) end a tool-calling answer with "stop"; clients
+  // decide on finish_reason whether to run tools, so it must say so.
+  if (value === 'stop') return calledTools ? 'tool_calls' : 'stop';
+  if (value === 'length' || value === 'content_filter') return value;
+  // eos and other server-specific reasons: the answer is complete.
+  return typeof value === 'string' && value.length > 0 ? (calledTools ? 'tool_calls' : 'stop') : undefined;
 }
 
 /**
- * Any OpenAI-compatible chat endpoint (OpenAI, Ollama, vLLM, DashScope, ...) through LangChain's
- * ChatOpenAI. It makes exactly one upstream call per stream: retries and fallback belong to the
+ * Any OpenAI-compatible chat endpoint (OpenAI, Ollama, vLLM, DashScope, ...) through the `openai`
+ * SDK (ADR 0023: the request goes out as the client wrote it, tools and structured output
+ * included). It makes exactly one upstream call per stream: retries and fallback belong to the
  * FallbackChain, which needs to see every failure to cool the provider down.
  */
 export class OpenAICompatibleAdapter implements ChatModelPort {
   readonly name: string;
   readonly model: string;
-  private readonly options: OpenAICompatibleOptions;
-  private readonly clients = new Map<string, ChatOpenAI>();
+  readonly forwards = true;
+  private readonly client: OpenAI;
 
   constructor(options: OpenAICompatibleOptions) {
-    this.options = options;
     this.name = options.name;
     this.model = options.model;
+    this.client = new OpenAI({
+      baseURL: options.baseUrl,
+      // An explicit key also stops the SDK from reading OPENAI_API_KEY from the environment.
+      apiKey: options.apiKey ?? 'not-needed',
+      maxRetries: 0,
+      ...(options.headers ? { defaultHeaders: options.headers } : {}),
+      ...(options.requestTimeoutMs !== undefined ? { timeout: options.requestTimeoutMs } : {}),
+    });
   }
 
-  private client(maxTokens: number, temperature: number | undefined): ChatOpenAI {
-    const key = `${maxTokens}|${temperature ?? ''}`;
-    const cached = this.clients.get(key);
-    if (cached) return cached;
-    const client = new ChatOpenAI({
-      model: this.options.model,
-      // An explicit key also stops LangChain from falling back to OPENAI_API_KEY from the environment.
-      apiKey: this.options.apiKey ?? 'not-needed',
-      configuration: { baseURL: this.options.baseUrl, ...(this.options.headers ? { defaultHeaders: this.options.headers } : {}) },
-      streaming: true,
-      streamUsage: true,
-      maxRetries: 0,
-      maxTokens,
-      ...(temperature !== undefined ? { temperature } : {}),
-      ...(this.options.requestTimeoutMs !== undefined ? { timeout: this.options.requestTimeoutMs } : {}),
-    });
-    if (this.clients.size >= MAX_CACHED_CLIENTS) {
-      const oldest = this.clients.keys().next().value;
-      if (oldest !== undefined) this.clients.delete(oldest);
+  /** The exact request body sent upstream: forwarded fields verbatim, then the fields the port owns. */
+  private body(request: ChatStreamRequest): ChatCompletionCreateParamsStreaming {
+    const forwarded: Record<string, unknown> = {};
+    for (const [field, value] of Object.entries(request.forward ?? {})) {
+      if (!PORT_OWNED_FIELDS.has(field) && value !== undefined) forwarded[field] = value;
     }
-    this.clients.set(key, client);
-    return client;
+    const streamOptions = typeof forwarded['stream_options'] === 'object' && forwarded['stream_options'] !== null ? forwarded['stream_options'] : {};
+    const messages: ChatCompletionMessageParam[] = request.passages?.length ? [{ role: 'system', content: passagesPrompt(request.passages) }] : [];
+    for (const message of request.messages) messages.push(toOpenAI(message));
+    return {
+      ...forwarded,
+      model: this.model,
+      messages,
+      stream: true,
+      // Usage is what bills and rate-limits the request: always asked for.
+      stream_options: { ...streamOptions, include_usage: true },
+      ...(isReasoningModel(this.model) ? { max_completion_tokens: request.maxTokens } : { max_tokens: request.maxTokens }),
+      ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+    };
   }
 
   async *stream(request: ChatStreamRequest): AsyncGenerator<ChatChunk> {
-    const messages = toLangChain(request);
     const { signal } = request;
     let usage: TokenUsage | undefined;
     let finishReason: FinishReason | undefined;
     let completionText = '';
+    // Per call index: what was passed on, so id and name go out once even from servers that repeat them.
+    const calls: { id: string | undefined; name: string | undefined; arguments: string }[] = [];
     try {
-      const stream = await this.client(request.maxTokens, request.temperature).stream(messages, signal ? { signal } : {});
-      for await (const chunk of stream) {
-        const text = typeof chunk.content === 'string' ? chunk.content : chunk.text;
-        if (chunk.usage_metadata) {
-          usage = {
-            promptTokens: chunk.usage_metadata.input_tokens,
-            completionTokens: chunk.usage_metadata.output_tokens,
-            totalTokens: chunk.usage_metadata.total_tokens,
-          };
+      const stream = await this.client.chat.completions.create(this.body(request), signal ? { signal } : {});
+      for await (const data of stream as AsyncIterable<ChatCompletionChunk>) {
+        if (data.usage) {
+          usage = { promptTokens: data.usage.prompt_tokens, completionTokens: data.usage.completion_tokens, totalTokens: data.usage.total_tokens };
         }
-        finishReason = finishReasonOf(chunk.response_metadata?.['finish_reason']) ?? finishReason;
-        if (text.length > 0) {
+        // One choice: the port owns `n`.
+        const choice = data.choices?.find((candidate) => (candidate.index ?? 0) === 0);
+        if (!choice) continue;
+        const text = choice.delta?.content;
+        if (typeof text === 'string' && text.length > 0) {
           completionText += text;
           yield { type: 'delta', text };
         }
+        for (const [position, fragment] of (choice.delta?.tool_calls ?? []).entries()) {
+          // Servers that send whole calls at once sometimes leave out `index`.
+          const index = typeof fragment.index === 'number' ? fragment.index : position;
+          const call = (calls[index] ??= { id: undefined, name: undefined, arguments: '' });
+          const id = fragment.id && call.id === undefined ? fragment.id : undefined;
+          const name = fragment.function?.name && call.name === undefined ? fragment.function.name : undefined;
+          const args = fragment.function?.arguments ?? '';
+          call.id ??= id;
+          call.name ??= name;
+          call.arguments += args;
+          if (!id && !name && args.length === 0) continue;
+          yield { type: 'tool_call', index, ...(id ? { id } : {}), ...(name ? { name } : {}), arguments: args };
+        }
+        if (choice.finish_reason) finishReason = finishReasonOf(choice.finish_reason, calls.length > 0);
       }
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
@@ -125,9 +166,11 @@ export class OpenAICompatibleAdapter implements ChatModelPort {
     }
     if (!usage) {
       // Upstreams that ignore stream_options.include_usage: count locally so the request is still
-      // billed and rate-limited (an uncounted stream is a known gateway loophole).
-      const promptTokens = estimateTokens(messages.map((message) => ({ content: typeof message.content === 'string' ? message.content : message.text })));
-      const completionTokens = estimateTextTokens(completionText);
+      // billed and rate-limited (an uncounted stream is a known gateway loophole). Tool definitions
+      // and tool calls are prompt and completion text like any other.
+      const passages = request.passages?.length ? [{ content: passagesPrompt(request.passages) }] : [];
+      const promptTokens = estimateTokens([...passages, ...request.messages]) + estimateToolDefinitionTokens(request.forward);
+      const completionTokens = estimateTextTokens(completionText) + estimateToolCallTokens(calls.filter(Boolean).map((call) => ({ name: call.name ?? '', arguments: call.arguments })));
       usage = { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens, estimated: true };
     }
     yield { type: 'done', usage, finishReason };

@@ -1,4 +1,4 @@
-import { countWords, estimateTextTokens, estimateTokens, TOKENS_PER_MESSAGE } from './token-estimate.ts';
+import { countWords, estimateTextTokens, estimateToolDefinitionTokens, estimateTokens, TOKENS_PER_MESSAGE } from './token-estimate.ts';
 
 describe('estimateTokens', () => {
   it('counts ceil(chars / 4) plus framing per message', () => {
@@ -17,6 +17,20 @@ describe('estimateTokens', () => {
     // 15 words ≈ 16 BPE tokens for this sentence; the estimate must not be wildly off.
     expect(estimateTextTokens(text)).toBeGreaterThanOrEqual(14);
     expect(estimateTextTokens(text)).toBeLessThanOrEqual(20);
+  });
+});
+
+describe('tool calls and tool definitions', () => {
+  it('counts the name and arguments of tool calls in assistant turns', () => {
+    const call = { id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' };
+    expect(estimateTokens([{ content: '', toolCalls: [call] }])).toBe(estimateTextTokens('get_weather') + estimateTextTokens('{"city":"Paris"}') + TOKENS_PER_MESSAGE);
+  });
+
+  it('counts tool definitions as their JSON text, and nothing without tools', () => {
+    const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
+    expect(estimateToolDefinitionTokens({ tools })).toBe(estimateTextTokens(JSON.stringify(tools)));
+    expect(estimateToolDefinitionTokens({ tools: [], seed: 1 })).toBe(0);
+    expect(estimateToolDefinitionTokens(undefined)).toBe(0);
   });
 });
 

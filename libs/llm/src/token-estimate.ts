@@ -25,10 +25,32 @@ export function estimateTextTokens(text: string): number {
   return Math.ceil(narrow / 4) + wide;
 }
 
-/** ceil(narrow chars / 4) + wide chars + 4 per message. */
-export function estimateTokens(messages: readonly { content: string }[]): number {
+/** What a tool call costs: its name and its arguments text, as the model wrote them. */
+export function estimateToolCallTokens(toolCalls: readonly { name: string; arguments: string }[]): number {
   let total = 0;
-  for (const message of messages) total += estimateTextTokens(message.content) + TOKENS_PER_MESSAGE;
+  for (const call of toolCalls) total += estimateTextTokens(call.name) + estimateTextTokens(call.arguments);
+  return total;
+}
+
+/**
+ * ceil(narrow chars / 4) + wide chars + 4 per message, tool calls of assistant turns included.
+ */
+export function estimateTokens(messages: readonly { content: string; toolCalls?: readonly { name: string; arguments: string }[] | undefined }[]): number {
+  let total = 0;
+  for (const message of messages) total += estimateTextTokens(message.content) + estimateToolCallTokens(message.toolCalls ?? []) + TOKENS_PER_MESSAGE;
+  return total;
+}
+
+/**
+ * Tool definitions (OpenAI's `tools`, or the legacy `functions`) count as prompt text: the
+ * upstream renders them into the prompt. Counted as their JSON text.
+ */
+export function estimateToolDefinitionTokens(forward: Readonly<Record<string, unknown>> | undefined): number {
+  let total = 0;
+  for (const field of ['tools', 'functions']) {
+    const value = forward?.[field];
+    if (Array.isArray(value) && value.length > 0) total += estimateTextTokens(JSON.stringify(value));
+  }
   return total;
 }
 

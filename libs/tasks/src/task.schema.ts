@@ -25,12 +25,14 @@ export const sourceSchema = z.object({
 export const taskEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('status'), status: taskStatus }),
   z.object({ type: z.literal('delta'), text: z.string() }),
+  /** A fragment of a tool call, as OpenAI streams them: the first of an index has its id and name. */
+  z.object({ type: z.literal('tool_call'), index: z.number().int().nonnegative(), id: z.string().optional(), name: z.string().optional(), arguments: z.string() }),
   /** A worker died mid-generation and another one starts over: discard the text received so far. */
   z.object({ type: z.literal('restart'), attempt: z.number().int().positive() }),
   z.object({
     type: z.literal('done'),
     usage: usageSchema,
-    finishReason: z.enum(['stop', 'length', 'content_filter']),
+    finishReason: z.enum(['stop', 'length', 'content_filter', 'tool_calls']),
     model: z.string(),
     sources: z.array(sourceSchema).optional(),
   }),
@@ -61,6 +63,8 @@ export interface Task {
   finishedAt?: number;
   attempt?: number;
   result?: string;
+  /** The calls the model asked for, when it answered with tool calls. */
+  toolCalls?: { id: string; name: string; arguments: string }[];
   usage?: z.infer<typeof usageSchema>;
   finishReason?: string;
   sources?: z.infer<typeof sourceSchema>[];

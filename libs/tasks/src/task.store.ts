@@ -17,7 +17,7 @@ export interface StoredEvent {
   event: TaskEvent;
 }
 
-const JSON_FIELDS = new Set(['usage', 'sources', 'error']);
+const JSON_FIELDS = new Set(['usage', 'sources', 'error', 'toolCalls']);
 /**
  * Bookkeeping of runs (which run writes the task now, its last batch, who ended it, until when its
  * worker counts as alive, the limiter's reservation it holds): never part of a Task.

@@ -100,8 +100,8 @@ describe('the OpenAI-compatible API', () => {
     expect(workers.join('\n')).toMatch(/aip_inference_time_to_first_token_seconds_count\{model="extractive",provider="extractive"\} [1-9]/);
   });
 
-  // Regression (issue 14): `tools` and `response_format` were dropped without a word, and the
-  // client got plain text back; an image part was flattened to its text.
+  // Regression (issue 14): fields were dropped without a word, and the client got plain text back;
+  // an image part was flattened to its text.
   it('refuses what it would not carry out with a 400 naming the field, in the SDK\'s error shape, and keeps the no-op defaults working', async () => {
     const { key } = await createKey();
     const client = new OpenAI({ apiKey: key, baseURL: `${base}/v1`, maxRetries: 0 });
@@ -110,12 +110,15 @@ describe('the OpenAI-compatible API', () => {
         () => undefined,
         (error: unknown) => (error instanceof OpenAI.BadRequestError ? { status: error.status, code: error.code, param: error.param } : error),
       );
-    const tools = [{ type: 'function', function: { name: 'weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
-    expect(await refusal({ tools })).toEqual({ status: 400, code: 'unsupported_parameter', param: 'tools' });
-    expect(await refusal({ response_format: { type: 'json_object' } })).toEqual({ status: 400, code: 'unsupported_parameter', param: 'response_format' });
+    expect(await refusal({ n: 2 })).toEqual({ status: 400, code: 'unsupported_parameter', param: 'n' });
+    expect(await refusal({ logprobs: true })).toEqual({ status: 400, code: 'unsupported_parameter', param: 'logprobs' });
     expect(await refusal({ temprature: 0.3 })).toEqual({ status: 400, code: 'unknown_parameter', param: 'temprature' });
     const image = { role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }] };
     expect(await refusal({ messages: [image] })).toEqual({ status: 400, code: 'unsupported_content', param: 'messages[0].content[1]' });
+    // Tools and structured output are forwarded, but the retrieval-only model can do neither.
+    const tools = [{ type: 'function', function: { name: 'weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
+    expect(await refusal({ tools })).toEqual({ status: 400, code: 'unsupported_capability', param: null });
+    expect(await refusal({ response_format: { type: 'json_object' } })).toEqual({ status: 400, code: 'unsupported_capability', param: null });
     // What SDKs send by default changes nothing, and goes through.
     expect(await refusal({ n: 1, top_p: 1, tools: [], tool_choice: 'auto', response_format: { type: 'text' }, presence_penalty: 0 })).toBeUndefined();
     // An operator who gives a key a model nothing serves hears it at once, not from the key's users.

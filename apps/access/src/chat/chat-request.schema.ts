@@ -4,16 +4,75 @@ import { idSchema } from '@aip/contracts';
 const content = z.union([
   z.string(),
   // OpenAI's array form; only text parts are used.
+  // OpenAI's array form: text parts (anything else is refused before, unhonoured-fields.ts).
   z.array(z.object({ type: z.string(), text: z.string().optional() }).passthrough()).transform((parts) => parts.map((p) => p.text ?? '').join('')),
 ]);
+
+const toolName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a tool name is 1-64 letters, digits, "_" or "-"');
+const jsonSchemaObject = z.record(z.string(), z.json());
+
+const toolCall = z.object({
+  id: z.string().min(1).max(256),
+  type: z.literal('function'),
+  function: z.object({ name: toolName, arguments: z.string().max(1_000_000) }),
+});
+
+const message = z
+  .object({
+    role: z.enum(['system', 'user', 'assistant', 'tool', 'developer']).transform((r) => (r === 'developer' ? 'system' : r)),
+    content: content.nullable().optional().transform((c) => c ?? ''),
+    name: z.string().max(64).optional(),
+    tool_calls: z.array(toolCall).max(128).nullable().optional(),
+    tool_call_id: z.string().min(1).max(256).nullable().optional(),
+  })
+  .superRefine((m, ctx) => {
+    if (m.role === 'tool' && !m.tool_call_id) ctx.addIssue({ code: 'custom', path: ['tool_call_id'], message: 'a tool message answers a call: tool_call_id is required' });
+    if (m.tool_calls?.length && m.role !== 'assistant') ctx.addIssue({ code: 'custom', path: ['tool_calls'], message: 'only assistant messages carry tool_calls' });
+  });
+
+/**
+ * OpenAI's fields carried to the model as they are (`forward` of the submitted request), each
+ * checked for its shape here so a malformed one is a 400 now rather than a provider's error later.
+ */
+export const forwardedFields = {
+  tools: z
+    .array(z.object({ type: z.literal('function'), function: z.object({ name: toolName, description: z.string().max(8_192).optional(), parameters: jsonSchemaObject.optional(), strict: z.boolean().nullable().optional() }) }))
+    .max(128),
+  tool_choice: z.union([z.enum(['none', 'auto', 'required']), z.object({ type: z.literal('function'), function: z.object({ name: toolName }) })]),
+  parallel_tool_calls: z.boolean(),
+  response_format: z.discriminatedUnion('type', [
+    z.object({ type: z.literal('text') }),
+    z.object({ type: z.literal('json_object') }),
+    z.object({ type: z.literal('json_schema'), json_schema: z.object({ name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), description: z.string().max(8_192).optional(), schema: jsonSchemaObject.optional(), strict: z.boolean().nullable().optional() }) }),
+  ]),
+  stop: z.union([z.string().max(1_024), z.array(z.string().max(1_024)).max(4)]),
+  top_p: z.number().min(0).max(1),
+  seed: z.number().int(),
+  presence_penalty: z.number().min(-2).max(2),
+  frequency_penalty: z.number().min(-2).max(2),
+  logit_bias: z.record(z.string().regex(/^\d+$/), z.number().min(-100).max(100)),
+  reasoning_effort: z.enum(['none', 'minimal', 'low', 'medium', 'high']),
+} as const;
 
 export function chatRequestSchema(maxMessages: number) {
   return z.object({
     model: z.string().min(1).max(128),
     messages: z
-      .array(z.object({ role: z.enum(['system', 'user', 'assistant', 'tool', 'developer']).transform((r) => (r === 'developer' ? 'system' : r)), content: content.nullable().transform((c) => c ?? ''), name: z.string().max(64).optional() }))
+      .array(message)
       .min(1, 'messages must not be empty')
       .max(maxMessages, `at most ${maxMessages} messages`),
+    // Forwarded to the model as they are (null = absent, as OpenAI's SDKs send it).
+    tools: forwardedFields.tools.nullable().optional(),
+    tool_choice: forwardedFields.tool_choice.nullable().optional(),
+    parallel_tool_calls: forwardedFields.parallel_tool_calls.nullable().optional(),
+    response_format: forwardedFields.response_format.nullable().optional(),
+    stop: forwardedFields.stop.nullable().optional(),
+    top_p: forwardedFields.top_p.nullable().optional(),
+    seed: forwardedFields.seed.nullable().optional(),
+    presence_penalty: forwardedFields.presence_penalty.nullable().optional(),
+    frequency_penalty: forwardedFields.frequency_penalty.nullable().optional(),
+    logit_bias: forwardedFields.logit_bias.nullable().optional(),
+    reasoning_effort: forwardedFields.reasoning_effort.nullable().optional(),
     stream: z.boolean().optional().default(false),
     stream_options: z.object({ include_usage: z.boolean().optional() }).optional(),
     max_tokens: z.number().int().positive().max(1_000_000).optional(),
@@ -30,3 +89,21 @@ export function chatRequestSchema(maxMessages: number) {
 }
 
 export type ChatRequest = z.infer<ReturnType<typeof chatRequestSchema>>;
+
+/** Deepest nesting a request may have: JSON schemas of tools are deep, not this deep. */
+export const MAX_NESTING = 64;
+
+/**
+ * Whether `value` nests objects and arrays deeper than `max` (iterative: a hostile body of
+ * 100,000 levels must not overflow the stack here, nor later in validation or serialisation).
+ */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const [current, depth] = next;
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(current)) stack.push([child, depth + 1]);
+  }
+  return false;
+}

@@ -147,8 +147,20 @@ describe('ChatController', () => {
         object: 'chat.completion',
         created: 1_700_000_000,
         model: 'gpt-x',
-        choices: [{ index: 0, message: { role: 'assistant', content: 'The ********* City and the Great Wall.' }, finish_reason: 'stop', logprobs: null }],
+        choices: [{ index: 0, message: { role: 'assistant', content: 'The ********* City and the Great Wall.', refusal: null }, finish_reason: 'stop', logprobs: null }],
         usage: { prompt_tokens: 7, completion_tokens: 4, total_tokens: 11 },
+      });
+    });
+
+    it('answers a model\'s tool calls in OpenAI\'s shape: content null, the calls assembled, finish_reason tool_calls', async () => {
+      const { complete, reply } = setup([
+        { type: 'tool_call', index: 0, id: 'call_1', name: 'weather', arguments: '{"city":' },
+        { type: 'tool_call', index: 0, arguments: '"Beijing"}' },
+        { ...done, finishReason: 'tool_calls' },
+      ]);
+      await complete({ tools: [{ type: 'function', function: { name: 'weather' } }] });
+      expect(reply.body).toMatchObject({
+        choices: [{ message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'weather', arguments: '{"city":"Beijing"}' } }] }, finish_reason: 'tool_calls' }],
       });
     });
 
@@ -200,6 +212,34 @@ describe('ChatController', () => {
       // The word is masked although it arrived split over two deltas.
       expect(reply.streamedText()).toBe('The ********* City and the Great Wall.');
       expect(reply.raw.ended).toBe(true);
+    });
+
+    it('streams tool calls as OpenAI does: id, type and name first, then argument fragments, then finish_reason tool_calls', async () => {
+      const { complete, reply } = setup([
+        { type: 'tool_call', index: 0, id: 'call_1', name: 'weather', arguments: '' },
+        { type: 'tool_call', index: 0, arguments: '{"city":"Beijing"}' },
+        { ...done, finishReason: 'tool_calls' },
+      ]);
+      await complete({ stream: true });
+      const deltas = reply.frames().flatMap((frame) => (typeof frame === 'object' ? (frame as { choices: { delta: unknown; finish_reason: unknown }[] }).choices : []));
+      const calls = deltas.flatMap((choice) => (choice.delta as { tool_calls?: { index: number; id?: string; function: { name?: string; arguments: string } }[] }).tool_calls ?? []);
+      expect(calls[0]).toEqual({ index: 0, id: 'call_1', type: 'function', function: { name: 'weather', arguments: '' } });
+      expect(calls.slice(1).every((call) => call.id === undefined && call.function.name === undefined)).toBe(true);
+      expect(calls.map((call) => call.function.arguments).join('')).toBe('{"city":"Beijing"}');
+      expect(deltas.at(-1)!.delta).toEqual({});
+      expect(deltas.at(-1)!.finish_reason).toBe('tool_calls');
+    });
+
+    it('masks words on the list in tool-call arguments, across fragments, and the arguments stay JSON', async () => {
+      const { complete, reply } = setup([
+        { type: 'tool_call', index: 0, id: 'call_1', name: 'search', arguments: '{"q":"the Forbid' },
+        { type: 'tool_call', index: 0, arguments: 'den City"}' },
+        { ...done, finishReason: 'tool_calls' },
+      ]);
+      await complete({ stream: true });
+      const fragments = reply.frames().flatMap((frame) => (typeof frame === 'object' ? (frame as { choices: { delta: { tool_calls?: { function: { arguments: string } }[] } }[] }).choices : []));
+      const args = fragments.flatMap((choice) => choice.delta.tool_calls ?? []).map((call) => call.function.arguments).join('');
+      expect(JSON.parse(args)).toEqual({ q: 'the ********* City' });
     });
 
     // Regression (issue 14): the usage chunk came unasked, and `chunk.choices[0].delta` threw on it.

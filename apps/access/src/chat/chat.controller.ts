@@ -7,7 +7,7 @@ import type { AccessEnv } from '../access.config.ts';
 import { Moderation } from '../moderation/moderation.service.ts';
 import { ModelCatalog } from '@aip/chat-policy';
 import { SubmissionService } from './submission.service.ts';
-import { AnswerText, followTask } from './task-relay.ts';
+import { AnswerText, AnswerToolCalls, followTask } from './task-relay.ts';
 
 type ErrorEvent = Extract<TaskEvent, { type: 'error' }>;
 
@@ -24,6 +24,8 @@ function errorFor(event: ErrorEvent): ApiError {
     });
   }
   if (event.status === 404) return new ApiError(404, event.message, 'not_found_error', event.code, 'model');
+  // The model cannot do what the request asks (tools for a retrieval-only model, …).
+  if (event.status === 400) return new ApiError(400, event.message, 'invalid_request_error', event.code, null);
   if (event.status === 503) return new ApiError(503, event.message, 'service_unavailable', event.code);
   return new ApiError(502, event.message, 'api_error', event.code);
 }
@@ -56,21 +58,29 @@ export class ChatController {
     reply.raw.on('close', () => closed.abort());
     const events = followTask(this.hub, task.id, { timeoutMs: this.env.SYNC_TIMEOUT_MS, signal: closed.signal });
     const answer = new AnswerText();
+    const toolCalls = new AnswerToolCalls();
     const id = `chatcmpl-${task.id}`;
     const created = Math.floor(task.createdAt / 1_000);
 
     if (!chat.stream) {
       for await (const { event } of events) {
         if (event.type === 'delta') answer.delta(event.text);
-        else if (event.type === 'restart') answer.restart();
-        else if (event.type === 'error') throw errorFor(event);
+        else if (event.type === 'tool_call') toolCalls.fragment(event);
+        else if (event.type === 'restart') {
+          answer.restart();
+          toolCalls.restart();
+        } else if (event.type === 'error') throw errorFor(event);
         else if (event.type === 'done') {
+          // Words on the list are masked in the calls' arguments too (the JSON stays JSON: letters become '*').
+          const calls = toolCalls.calls.map((call) => ({ ...call, function: { ...call.function, arguments: this.moderation.filter.mask(call.function.arguments) } }));
+          // OpenAI's shape: an answer that only calls tools has `content: null`.
+          const message = { role: 'assistant', content: calls.length > 0 && answer.text === '' ? null : this.moderation.filter.mask(answer.text), ...(calls.length > 0 ? { tool_calls: calls } : {}), refusal: null };
           return reply.header('x-request-id', String(request.id)).header('x-task-id', task.id).send({
             id,
             object: 'chat.completion',
             created,
             model: chat.model,
-            choices: [{ index: 0, message: { role: 'assistant', content: this.moderation.filter.mask(answer.text) }, finish_reason: event.finishReason, logprobs: null }],
+            choices: [{ index: 0, message, finish_reason: event.finishReason, logprobs: null }],
             usage: { prompt_tokens: event.usage.promptTokens, completion_tokens: event.usage.completionTokens, total_tokens: event.usage.totalTokens },
             ...(event.sources ? { sources: event.sources } : {}),
           });
@@ -84,6 +94,13 @@ export class ChatController {
       `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: chat.model, choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }], ...extra })}\n\n`;
     let started = false;
     const masker = new StreamMasker(this.moderation.filter);
+    // One per tool call: its arguments are masked across fragments like the text across deltas.
+    const argumentMaskers = new Map<number, StreamMasker>();
+    const argumentsMasker = (index: number) => {
+      let held = argumentMaskers.get(index);
+      if (!held) argumentMaskers.set(index, (held = new StreamMasker(this.moderation.filter)));
+      return held;
+    };
     const start = () => {
       if (started) return;
       started = true;
@@ -99,6 +116,7 @@ export class ChatController {
       }
       if (event.type === 'restart') {
         answer.restart();
+        toolCalls.restart();
         continue;
       }
       if (event.type === 'status') continue;
@@ -107,9 +125,17 @@ export class ChatController {
         // Masked across chunk boundaries: a word split over two deltas is still caught.
         const text = masker.push(answer.delta(event.text));
         if (text) reply.raw.write(chunk({ content: text }));
+      } else if (event.type === 'tool_call') {
+        const fresh = toolCalls.fragment(event);
+        const masked = fresh && { ...fresh, function: { ...fresh.function, arguments: argumentsMasker(fresh.index).push(fresh.function.arguments) } };
+        if (masked && (masked.id || masked.function.arguments)) reply.raw.write(chunk({ tool_calls: [masked] }));
       } else if (event.type === 'done') {
         const rest = masker.end();
         if (rest) reply.raw.write(chunk({ content: rest }));
+        for (const [index, held] of argumentMaskers) {
+          const arguments_ = held.end();
+          if (arguments_) reply.raw.write(chunk({ tool_calls: [{ index, function: { arguments: arguments_ } }] }));
+        }
         // Extension field, like the non-streaming response: the passages the answer cites.
         reply.raw.write(chunk({}, event.finishReason, event.sources ? { sources: event.sources } : {}));
         // Only on request, as OpenAI does: the common loop `chunk.choices[0].delta` throws on a chunk without choices.

@@ -1,16 +1,17 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { BadRequestException, Inject, Injectable } from '@nestjs/common';
 import type { ApiKeyRecord } from '@aip/keys';
-import { estimateTokens } from '@aip/llm';
+import { estimateTextTokens, estimateTokens } from '@aip/llm';
 import { EventPublisher, PublishError } from '@aip/messaging';
 import { ApiError, ENV, REDIS } from '@aip/runtime';
 import { SessionHistoryStore, TaskStore, type Task } from '@aip/tasks';
 import type { Redis } from 'ioredis';
+import type { z } from 'zod';
 import type { AccessEnv } from '../access.config.ts';
 import { errors } from '../common/errors.ts';
 import { Moderation } from '../moderation/moderation.service.ts';
 import { ModelCatalog } from '@aip/chat-policy';
-import { chatRequestSchema, type ChatRequest } from './chat-request.schema.ts';
+import { chatRequestSchema, forwardedFields, MAX_NESTING, nestedDeeperThan, type ChatRequest } from './chat-request.schema.ts';
 import { unhonouredField } from './unhonoured-fields.ts';
 
 /**
@@ -35,6 +36,7 @@ export class SubmissionService {
 
   parse(body: unknown): ChatRequest {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError(400, 'The request body must be a JSON object.', 'invalid_request_error', 'invalid_body');
+    if (nestedDeeperThan(body, MAX_NESTING)) throw new ApiError(400, `The request nests objects or arrays deeper than ${MAX_NESTING} levels.`, 'invalid_request_error', 'invalid_body');
     const unhonoured = unhonouredField(body as Record<string, unknown>);
     if (unhonoured) throw new ApiError(400, unhonoured.message, 'invalid_request_error', unhonoured.code, unhonoured.param);
     const parsed = this.schema.safeParse(body);
@@ -68,7 +70,14 @@ export class SubmissionService {
     }
 
     const task = await this.tasks.create({ id: taskId, tenantId: key.tenantId, keyId: key.id, model: request.model, stream: request.stream, ...(request.session_id ? { sessionId: request.session_id } : {}) });
-    const messages = request.messages.map((m) => ({ role: m.role, content: filter.mask(m.content), ...(m.name ? { name: m.name } : {}) }));
+    const messages = request.messages.map((m) => ({
+      role: m.role,
+      content: filter.mask(m.content),
+      ...(m.name ? { name: m.name } : {}),
+      ...(m.tool_calls?.length ? { toolCalls: m.tool_calls.map((call) => ({ id: call.id, name: call.function.name, arguments: call.function.arguments })) } : {}),
+      ...(m.tool_call_id ? { toolCallId: m.tool_call_id } : {}),
+    }));
+    const forward = forwardOf(request);
     try {
       await this.publisher.publish(
         'ai.request.submitted',
@@ -85,7 +94,9 @@ export class SubmissionService {
           stream: request.stream,
           priority: request.priority ?? 5,
           deadline: new Date(Date.now() + this.env.ADMISSION_DEADLINE_MS).toISOString(),
-          estimatedPromptTokens: estimateTokens(messages),
+          // Tool definitions and calls are prompt tokens too.
+          estimatedPromptTokens: estimateTokens(messages.map((m) => ({ content: m.toolCalls ? `${m.content}${JSON.stringify(m.toolCalls)}` : m.content }))) + (forward?.['tools'] ? estimateTextTokens(JSON.stringify(forward['tools'])) : 0),
+          ...(forward ? { forward } : {}),
           ...(request.knowledge_bases ? { knowledgeBases: request.knowledge_bases } : {}),
           // The key's profile tags travel with the request; workers merge the user's own profile over them.
           ...(key.profile && Object.keys(key.profile).length > 0 ? { metadata: key.profile } : {}),
@@ -132,3 +143,12 @@ const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
 const RETRYABLE_ENDS: readonly Task['status'][] = ['rejected', 'failed'];
 const REPLACE_IF = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 end return 0`;
 const RELEASE_IF_OURS = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+/** The request's OpenAI fields that travel to the model as they are (absent and null left out). */
+function forwardOf(request: ChatRequest): Record<string, z.core.util.JSONType> | undefined {
+  const forward = Object.fromEntries(Object.keys(forwardedFields).flatMap((field) => {
+    const value = request[field as keyof typeof forwardedFields];
+    return value === undefined || value === null ? [] : [[field, value]];
+  }));
+  return Object.keys(forward).length > 0 ? forward : undefined;
+}

@@ -1,4 +1,4 @@
-import type { StoredEvent, TaskEventHub } from '@aip/tasks';
+import type { StoredEvent, TaskEvent, TaskEventHub } from '@aip/tasks';
 
 const TERMINAL = new Set(['done', 'error']);
 
@@ -44,5 +44,47 @@ export class AnswerText {
 
   get text(): string {
     return this.run;
+  }
+}
+
+type ToolCallEvent = Extract<TaskEvent, { type: 'tool_call' }>;
+
+/** One entry of an OpenAI chunk's `delta.tool_calls`. */
+export interface ToolCallDelta {
+  index: number;
+  id?: string;
+  type?: 'function';
+  function: { name?: string; arguments: string };
+}
+
+/**
+ * Turns tool-call events into what a client should see, like AnswerText does for text: the calls
+ * of the run that finished, and for a streaming client only the fragments it has not seen yet
+ * (after a `restart`, the new run's fragments up to what was already sent are not sent again).
+ */
+export class AnswerToolCalls {
+  private run = new Map<number, { id: string; name: string; arguments: string }>();
+  private readonly sent = new Map<number, { head: boolean; arguments: number }>();
+
+  /** The part of this fragment the client has not seen yet, in OpenAI's `delta.tool_calls[]` form. */
+  fragment({ index, id, name, arguments: text }: ToolCallEvent): ToolCallDelta | undefined {
+    const call = this.run.get(index) ?? { id: '', name: '', arguments: '' };
+    const next = { id: id ?? call.id, name: name ?? call.name, arguments: call.arguments + text };
+    this.run.set(index, next);
+    const sent = this.sent.get(index) ?? { head: false, arguments: 0 };
+    const fresh = next.arguments.slice(sent.arguments);
+    const head = !sent.head && next.id !== '' && next.name !== '';
+    if (!head && fresh === '') return undefined;
+    this.sent.set(index, { head: sent.head || head, arguments: next.arguments.length });
+    return head ? { index, id: next.id, type: 'function', function: { name: next.name, arguments: fresh } } : { index, function: { arguments: fresh } };
+  }
+
+  restart(): void {
+    this.run = new Map();
+  }
+
+  /** The calls of the finished run, in OpenAI's `message.tool_calls` form. */
+  get calls(): { id: string; type: 'function'; function: { name: string; arguments: string } }[] {
+    return [...this.run.entries()].sort(([a], [b]) => a - b).map(([, call]) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }));
   }
 }

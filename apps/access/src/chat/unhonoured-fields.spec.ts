@@ -11,19 +11,25 @@ describe('fields a chat request sends that the platform does not carry out', () 
     expect(unhonouredField({ ...ask, messages: [{ role: 'assistant', content: 'x', tool_calls: [], refusal: null }, { role: 'user', content: [{ type: 'text', text: 'a' }] }] })).toBeUndefined();
   });
 
-  // Regression (issue 14): `tools` and `response_format: json_object` were dropped without a word,
-  // and the client got plain text it could not tell apart from an answer.
+  it('lets through what is forwarded to the model: tools, tool turns, structured output, sampling fields', () => {
+    const forwarded = { tools: [{ type: 'function', function: { name: 'weather', parameters: {} } }], tool_choice: 'required', response_format: { type: 'json_object' }, stop: ['\n'], top_p: 0.5, seed: 7, reasoning_effort: 'low' };
+    expect(unhonouredField({ ...ask, ...forwarded })).toBeUndefined();
+    const roundTrip = [
+      { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'weather', arguments: '{}' } }] },
+      { role: 'tool', tool_call_id: 'c1', content: '21 °C' },
+    ];
+    expect(unhonouredField({ ...ask, messages: roundTrip })).toBeUndefined();
+  });
+
+  // Regression (issue 14): fields were dropped without a word, and the client got an answer it
+  // could not tell apart from one that honoured them.
   it.each([
-    ['tools', [{ type: 'function', function: { name: 'weather', parameters: {} } }]],
-    ['tool_choice', 'required'],
-    ['response_format', { type: 'json_object' }],
-    ['stop', ['\n']],
-    ['top_p', 0.5],
     ['n', 2],
-    ['seed', 7],
     ['logprobs', true],
-    ['reasoning_effort', 'low'],
     ['store', true],
+    ['modalities', ['text', 'audio']],
+    ['prediction', { type: 'content', content: 'x' }],
+    ['functions', [{ name: 'weather' }]],
   ])('refuses %s with a value that would change the answer, naming it', (param, value) => {
     expect(unhonouredField({ ...ask, [param]: value })).toEqual({ param, code: 'unsupported_parameter', message: expect.stringContaining(`'${param}'`) });
   });
@@ -33,9 +39,8 @@ describe('fields a chat request sends that the platform does not carry out', () 
     expect(unhonouredField({ ...ask, messages: [{ role: 'user', content: 'hi', mood: 'happy' }] })).toMatchObject({ param: 'messages[0].mood', code: 'unknown_parameter' });
   });
 
-  it('refuses the messages of a tool round trip and content parts other than text (an image was flattened to its text before)', () => {
-    expect(unhonouredField({ ...ask, messages: [{ role: 'tool', tool_call_id: 'c1', content: '21 °C' }] })).toMatchObject({ param: 'messages[0].role', code: 'unsupported_parameter' });
-    expect(unhonouredField({ ...ask, messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'w', arguments: '{}' } }] }] })).toMatchObject({ param: 'messages[0].tool_calls', code: 'unsupported_parameter' });
+  it('refuses content parts other than text (an image was flattened to its text before) and deprecated function messages', () => {
+    expect(unhonouredField({ ...ask, messages: [{ role: 'function', name: 'w', content: '21 °C' }] })).toMatchObject({ param: 'messages[0].role', code: 'unsupported_parameter' });
     const image = { role: 'user', content: [{ type: 'text', text: 'what is this?' }, { type: 'image_url', image_url: { url: 'https://example.com/a.png' } }] };
     expect(unhonouredField({ ...ask, messages: [image] })).toEqual({ param: 'messages[0].content[1]', code: 'unsupported_content', message: expect.stringContaining("'image_url'") });
   });

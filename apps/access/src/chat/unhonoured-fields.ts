@@ -1,3 +1,5 @@
+import { forwardedFields } from './chat-request.schema.ts';
+
 /**
  * What a chat request asks for that the platform does not carry out. Nothing is dropped without a
  * word (a client that sends `tools` and gets plain text back has no way to know why): a field of
@@ -16,23 +18,12 @@ const empty = (value: unknown) => value === null || (Array.isArray(value) && val
 
 /** OpenAI's fields the platform does not carry out yet, each with the values that change nothing. */
 const NO_OP: Record<string, (value: unknown) => boolean> = {
-  tools: empty,
   functions: empty,
-  tool_choice: (value) => value === null || value === 'none' || value === 'auto',
   function_call: (value) => value === null || value === 'none' || value === 'auto',
-  // Without tools there is nothing to call in parallel.
-  parallel_tool_calls: (value) => value === null || typeof value === 'boolean',
-  response_format: (value) => value === null || (typeof value === 'object' && (value as { type?: unknown }).type === 'text'),
-  stop: (value) => empty(value),
-  top_p: (value) => value === null || value === 1,
   n: (value) => value === null || value === 1,
-  seed: (value) => value === null,
-  presence_penalty: (value) => value === null || value === 0,
-  frequency_penalty: (value) => value === null || value === 0,
-  logit_bias: empty,
+  // Forwarding these is easy; carrying log probabilities back through the task stream is not done yet.
   logprobs: (value) => value === null || value === false,
   top_logprobs: (value) => value === null || value === 0,
-  reasoning_effort: (value) => value === null,
   modalities: (value) => value === null || (Array.isArray(value) && value.every((modality) => modality === 'text')),
   audio: (value) => value === null,
   prediction: (value) => value === null,
@@ -49,16 +40,14 @@ const NO_OP: Record<string, (value: unknown) => boolean> = {
 
 /** Fields of a message the platform does not carry out yet, with the values that change nothing. */
 const MESSAGE_NO_OP: Record<string, (value: unknown) => boolean> = {
-  tool_calls: empty,
   function_call: (value) => value === null,
-  tool_call_id: (value) => value === null,
   refusal: (value) => value === null,
   audio: (value) => value === null,
 };
 
 /** Every top-level field the request schema reads (chat-request.schema.ts). */
-const READ = new Set(['model', 'messages', 'stream', 'stream_options', 'max_tokens', 'max_completion_tokens', 'temperature', 'user', 'session_id', 'priority', 'knowledge_bases']);
-const MESSAGE_READ = new Set(['role', 'content', 'name']);
+const READ = new Set(['model', 'messages', 'stream', 'stream_options', 'max_tokens', 'max_completion_tokens', 'temperature', 'user', 'session_id', 'priority', 'knowledge_bases', ...Object.keys(forwardedFields)]);
+const MESSAGE_READ = new Set(['role', 'content', 'name', 'tool_calls', 'tool_call_id']);
 
 const notYet = (param: string): Unhonoured => ({ param, code: 'unsupported_parameter', message: `'${param}' is not supported by this platform yet; leave it out (or send its default).` });
 
@@ -74,7 +63,7 @@ export function unhonouredField(body: Record<string, unknown>): Unhonoured | und
   for (const [index, message] of messages.entries()) {
     if (typeof message !== 'object' || message === null) continue; // the schema says what is wrong with it
     const { role, content } = message as Record<string, unknown>;
-    if (role === 'tool' || role === 'function') return { param: `messages[${index}].role`, code: 'unsupported_parameter', message: `'${role}' messages answer tool calls, which this platform does not support yet.` };
+    if (role === 'function') return { param: `messages[${index}].role`, code: 'unsupported_parameter', message: "'function' messages are OpenAI's deprecated form of tool calls: send 'tool' messages with tool_call_id." };
     for (const [field, value] of Object.entries(message)) {
       if (MESSAGE_READ.has(field)) continue;
       const noOp = MESSAGE_NO_OP[field];

@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import type { Envelope } from '@aip/contracts';
-import { LlmError, type ChatChunk, type ChatStreamRequest, type ModelRouter } from '@aip/llm';
+import { LlmError, UnsupportedRequestError, type ChatChunk, type ChatStreamRequest, type ModelRouter } from '@aip/llm';
 import type { EventPublisher } from '@aip/messaging';
 import { StaleRunError, TERMINAL_STATUSES, type ProfileStore, type RunLiveness, type SessionHistoryStore, type Task, type TaskEvent, type TaskStatus, type TaskStore } from '@aip/tasks';
 import { pino } from 'pino';
@@ -80,13 +80,14 @@ type Script = (signal: AbortSignal) => AsyncGenerator<ChatChunk>;
 
 const done: ChatChunk = { type: 'done', usage: { promptTokens: 3, completionTokens: 2, totalTokens: 5 }, finishReason: 'stop' };
 
-function setup(script: Script) {
+function setup(script: Script, seen: ChatStreamRequest[] = []) {
   const tasks = new FakeTasks();
   const published: Published[] = [];
   const turns: unknown[] = [];
   const history = { recent: async () => [], append: async (_tenant: string, _session: string, added: unknown[]) => void turns.push(...added) };
   const chain = {
     async *stream(request: ChatStreamRequest, onProvider?: (name: string) => void) {
+      seen.push(request);
       onProvider?.('provider-a');
       yield* script(request.signal ?? new AbortController().signal);
     },
@@ -148,6 +149,54 @@ describe('GenerationService', () => {
     expect(published[1]).toMatchObject({ tenantId: 'acme', data: { taskId: 't1', reservationId: 'r1', provider: 'provider-a', usage: { totalTokens: 5 }, finishReason: 'stop' } });
     // The next request of the session finds this turn.
     expect(turns).toEqual([{ role: 'user', content: 'Which sights are in Beijing?' }, { role: 'assistant', content: 'The Forbidden City.' }]);
+  });
+
+  it('streams a model\'s tool calls to the task and completes it with the calls assembled; no history turn yet', async () => {
+    const { service, tasks, published, turns } = setup(async function* () {
+      yield { type: 'tool_call', index: 0, id: 'call_1', name: 'get_weather', arguments: '{"city":' };
+      yield { type: 'tool_call', index: 1, id: 'call_2', name: 'get_time', arguments: '{}' };
+      yield { type: 'tool_call', index: 0, arguments: '"Beijing"}' };
+      yield { ...done, finishReason: 'tool_calls' } as ChatChunk;
+    });
+    await service.run(admitted({ sessionId: 's1', forward: { tools: [{ type: 'function', function: { name: 'get_weather' } }] } }), { attempt: 1, last: false });
+
+    expect(tasks.events.filter((event) => event.type === 'tool_call')).toHaveLength(3);
+    expect(tasks.task).toMatchObject({
+      status: 'completed',
+      finishReason: 'tool_calls',
+      toolCalls: [
+        { id: 'call_1', name: 'get_weather', arguments: '{"city":"Beijing"}' },
+        { id: 'call_2', name: 'get_time', arguments: '{}' },
+      ],
+    });
+    expect(tasks.events.at(-1)).toMatchObject({ type: 'done', finishReason: 'tool_calls' });
+    expect(published.at(-1)).toMatchObject({ type: 'ai.inference.completed', data: { finishReason: 'tool_calls' } });
+    // The client sends the calls back with their results: that exchange is the turn, not this.
+    expect(turns).toEqual([]);
+  });
+
+  it('ends the task with a 400 naming the model when no provider of it can do what the request asks', async () => {
+    const { service, tasks, types } = setup(async function* () {
+      yield* [];
+      throw new UnsupportedRequestError('extractive', [{ field: 'tools', does: 'use tools' }]);
+    });
+    await service.run(admitted({ forward: { tools: [] } }), { attempt: 1, last: false });
+    expect(tasks.task).toMatchObject({ status: 'failed', error: { code: 'unsupported_capability', message: "The model 'extractive' cannot use tools" } });
+    expect(tasks.events.at(-1)).toMatchObject({ type: 'error', status: 400 });
+    expect(types()).toEqual(['ai.inference.started', 'ai.inference.failed']);
+  });
+
+  it('hands the request\'s forwarded fields and tool turns to the model', async () => {
+    const seen: ChatStreamRequest[] = [];
+    const { service } = setup(() => words('Tool said: 21 °C'), seen);
+    const forward = { tools: [{ type: 'function', function: { name: 'get_weather' } }], seed: 7 };
+    const messages = [
+      { role: 'user' as const, content: 'weather?' },
+      { role: 'assistant' as const, content: '', toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: '{}' }] },
+      { role: 'tool' as const, content: '21 °C', toolCallId: 'call_1' },
+    ];
+    await service.run(admitted({ messages, forward }), { attempt: 1, last: false });
+    expect(seen[0]).toMatchObject({ forward, messages: messages.map((message) => expect.objectContaining(message)) });
   });
 
   it('ends the task as failed with a message fit for clients when the model fails, and tells the limiter', async () => {

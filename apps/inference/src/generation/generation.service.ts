@@ -1,6 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { Envelope } from '@aip/contracts';
-import { LlmError, ModelRouter, UnknownModelError, type ChatChunk, type ChatStreamRequest, type FallbackChain, type LlmErrorKind } from '@aip/llm';
+import { LlmError, ModelRouter, UnknownModelError, UnsupportedRequestError, type ChatChunk, type ChatStreamRequest, type FallbackChain, type LlmErrorKind, type ToolCall, type ToolCallFragment } from '@aip/llm';
 import { EventPublisher } from '@aip/messaging';
 import { ENV, LOGGER } from '@aip/runtime';
 import { ProfileStore, SessionHistoryStore, StaleRunError, TaskStore, type TaskEvent, type TaskRun } from '@aip/tasks';
@@ -23,9 +23,24 @@ export interface Delivery {
 interface Streamed {
   run: TaskRun;
   text: string;
+  toolCalls: ToolCall[];
   done: Extract<ChatChunk, { type: 'done' }>;
   provider: string;
   firstTokenAt?: number;
+}
+
+/** The tool calls of an answer, from the fragments the model streamed (OpenAI's format: by index). */
+class ToolCallAssembly {
+  private readonly byIndex = new Map<number, ToolCall>();
+
+  add({ index, id, name, arguments: text }: ToolCallFragment): void {
+    const call = this.byIndex.get(index) ?? { id: '', name: '', arguments: '' };
+    this.byIndex.set(index, { id: id ?? call.id, name: name ?? call.name, arguments: call.arguments + text });
+  }
+
+  calls(): ToolCall[] {
+    return [...this.byIndex.entries()].sort(([a], [b]) => a - b).map(([, call]) => call);
+  }
 }
 
 /** The lifecycle event's common part: what the limiter needs to reconcile the reservation. */
@@ -168,7 +183,7 @@ export class GenerationService {
     const messages = assemblePrompt({
       user: { ...(request.metadata ? { tags: request.metadata } : {}), ...(profile ? { profile } : {}), now: new Date() },
       history: turns,
-      messages: request.messages.filter((m) => m.role !== 'tool').map((m) => ({ role: m.role as 'system' | 'user' | 'assistant', content: m.content })),
+      messages: request.messages.map(({ role, content, toolCalls, toolCallId }) => ({ role, content, ...(toolCalls ? { toolCalls } : {}), ...(toolCallId ? { toolCallId } : {}) })),
       historyBudget: this.env.HISTORY_TOKEN_BUDGET,
     });
     return { messages, grounding: await this.ground(tenantId, request, turns, chain) };
@@ -190,21 +205,29 @@ export class GenerationService {
     let run: TaskRun | undefined;
     let lastFlush = Date.now();
     let text = '';
+    const toolCalls = new ToolCallAssembly();
     let firstTokenAt: number | undefined;
     let done: Extract<ChatChunk, { type: 'done' }> | undefined;
     let provider = request.model;
     try {
-      for await (const chunk of chain.stream({ ...prompt, maxTokens: request.maxTokens, ...(request.temperature !== undefined ? { temperature: request.temperature } : {}), signal: abort.signal }, (name) => (provider = name))) {
+      const options = { maxTokens: request.maxTokens, ...(request.temperature !== undefined ? { temperature: request.temperature } : {}), ...(request.forward ? { forward: request.forward } : {}) };
+      for await (const chunk of chain.stream({ ...prompt, ...options, signal: abort.signal }, (name) => (provider = name))) {
         if (chunk.type === 'done') {
           done = chunk;
           break;
         }
+        const first = firstTokenAt === undefined;
         firstTokenAt ??= Date.now();
         run ??= await started; // the `running` status precedes the first delta on the stream
-        text += chunk.text;
-        batch.push({ type: 'delta', text: chunk.text });
+        if (chunk.type === 'tool_call') {
+          toolCalls.add(chunk);
+          batch.push(chunk);
+        } else {
+          text += chunk.text;
+          batch.push({ type: 'delta', text: chunk.text });
+        }
         // A fast model must not cost one Redis write per token.
-        if (text.length === chunk.text.length || Date.now() - lastFlush >= this.env.DELTA_FLUSH_MS || batch.length >= 64) {
+        if (first || Date.now() - lastFlush >= this.env.DELTA_FLUSH_MS || batch.length >= 64) {
           await run.append(batch.splice(0));
           lastFlush = Date.now();
         }
@@ -216,6 +239,10 @@ export class GenerationService {
         if (await run.finish('cancelled', { result: text }, { type: 'status', status: 'cancelled' })) {
           await this.publisher.publish('ai.inference.cancelled', lifecycleOf(event), { tenantId: event.tenantId });
         }
+        return undefined;
+      }
+      if (error instanceof UnsupportedRequestError) {
+        await this.fail(event, run, { code: 'unsupported_capability', message: error.message }, 400);
         return undefined;
       }
       if (error instanceof LlmError) {
@@ -234,25 +261,26 @@ export class GenerationService {
       await this.fail(event, run, { code: 'incomplete', message: 'the model ended the stream without finishing' });
       return undefined;
     }
-    return { run, text, done, provider, ...(firstTokenAt ? { firstTokenAt } : {}) };
+    return { run, text, toolCalls: toolCalls.calls(), done, provider, ...(firstTokenAt ? { firstTokenAt } : {}) };
   }
 
   /** History, the task's result and final event, the lifecycle event and the metrics. */
   private async complete(event: Admitted, streamed: Streamed, grounding: Grounding, startedAt: number): Promise<void> {
     const { request, queuedMs } = event.data;
-    const { run, text, done, provider, firstTokenAt } = streamed;
+    const { run, text, toolCalls, done, provider, firstTokenAt } = streamed;
     const tenantId = event.tenantId;
     const timings = { queueMs: queuedMs, totalMs: Date.now() - startedAt, ...(firstTokenAt ? { firstTokenMs: firstTokenAt - startedAt } : {}) };
     const usage = { promptTokens: done.usage.promptTokens, completionTokens: done.usage.completionTokens, totalTokens: done.usage.totalTokens };
     // History before the terminal event: a client that sees "done" and asks again finds the turn.
-    if (request.sessionId) {
+    // An answer that calls tools is not a turn yet: the client sends it back with the results.
+    if (request.sessionId && toolCalls.length === 0) {
       const lastUser = [...request.messages].reverse().find((m) => m.role === 'user');
       await this.history.append(tenantId, request.sessionId, [...(lastUser ? [{ role: 'user' as const, content: lastUser.content }] : []), { role: 'assistant', content: text }]);
     }
     const sources = grounding.sources.length ? { sources: grounding.sources } : {};
     await run.finish(
       'completed',
-      { result: text, usage, finishReason: done.finishReason, providerModel: provider, ...(firstTokenAt ? { firstTokenAt } : {}), ...sources },
+      { result: text, ...(toolCalls.length ? { toolCalls } : {}), usage, finishReason: done.finishReason, providerModel: provider, ...(firstTokenAt ? { firstTokenAt } : {}), ...sources },
       { type: 'done', usage, finishReason: done.finishReason, model: request.model, ...sources },
     );
     await this.publisher.publish(

@@ -5,6 +5,7 @@ function model(name: string, reply: string | Error, seen: ChatStreamRequest[] = 
   return {
     name,
     model: name,
+    forwards: false,
     async *stream(request: ChatStreamRequest): AsyncIterable<ChatChunk> {
       seen.push(request);
       if (reply instanceof Error) throw reply;

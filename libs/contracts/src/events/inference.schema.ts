@@ -25,7 +25,7 @@ export const inferenceCompleted = z.object({
     firstTokenMs: z.number().int().nonnegative().optional(),
     totalMs: z.number().int().nonnegative(),
   }),
-  finishReason: z.enum(['stop', 'length', 'content_filter']),
+  finishReason: z.enum(['stop', 'length', 'content_filter', 'tool_calls']),
 });
 
 export const inferenceFailed = z.object({

@@ -24,6 +24,13 @@ export const requestSubmitted = z.object({
    * of the tenant; empty: no retrieval.
    */
   knowledgeBases: z.array(id).max(16).optional(),
+  /**
+   * Fields of OpenAI's Chat Completions request carried to the model as they are (`tools`,
+   * `tool_choice`, `response_format`, `stop`, `seed`, `top_p`, penalties, `logit_bias`,
+   * `logprobs`, ...; validated by the edge that accepted the request). Only providers that speak
+   * OpenAI's API get a request that has them.
+   */
+  forward: z.record(z.string(), z.json()).optional(),
 });
 
 /** An admitted request: capacity is reserved and an inference worker may take it. */

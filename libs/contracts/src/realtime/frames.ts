@@ -133,7 +133,7 @@ export const doneFrame = z.object({
   type: z.literal('done'),
   ref,
   taskId: z.string(),
-  finishReason: z.enum(['stop', 'length', 'content_filter']),
+  finishReason: z.enum(['stop', 'length', 'content_filter', 'tool_calls']),
   model: z.string(),
   usage: z.object({ promptTokens: z.number().int(), completionTokens: z.number().int(), totalTokens: z.number().int() }),
 });

@@ -1,0 +1,125 @@
+import { ChatOpenAI } from '@langchain/openai';
+import { HumanMessage, ToolMessage } from '@langchain/core/messages';
+import { startMockLlm, type MockLlm } from '@aip/mock-llm';
+import { createKey, provisionNamespace, type RunningApp, startApp, startApps, stopApp, uniqueName, uniqueNamespace } from '@aip/testing';
+import OpenAI from 'openai';
+import { zodResponseFormat } from 'openai/helpers/zod';
+import { z } from 'zod';
+
+// What an agent written for OpenAI's API sends — tools, tool turns, structured output, sampling
+// fields — goes through the platform's durable path (access → broker → limiter → worker → Redis)
+// to an OpenAI-compatible provider as it was sent, and the tool calls come back in OpenAI's shape,
+// streamed and not, for the official SDK and for LangChain (issue 14).
+const ADMIN_TOKEN = 'e2e-admin-token-openai-surface-0123456789';
+const apps: RunningApp[] = [];
+let upstream: MockLlm;
+let access: RunningApp;
+let client: OpenAI;
+let key: string;
+
+const weather = {
+  type: 'function' as const,
+  function: {
+    name: 'get_weather',
+    description: 'The current weather of a city',
+    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false },
+  },
+};
+const time = { type: 'function' as const, function: { name: 'get_time', description: 'The local time of a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } };
+
+/** What the provider received last: the platform's request to it. */
+const received = () => upstream.stats().lastRequest as unknown as Record<string, unknown> & { messages: Record<string, unknown>[] };
+
+beforeAll(async () => {
+  const namespace = uniqueNamespace('e2e-openai');
+  await provisionNamespace(namespace);
+  upstream = await startMockLlm({});
+  const routing = {
+    models: {
+      extractive: { providers: [{ name: 'extractive', kind: 'extractive' }] },
+      'mock-agent': { providers: [{ name: 'agent-upstream', kind: 'openai-compatible', baseUrl: upstream.url, model: 'gpt-agent', firstTokenTimeoutMs: 5_000 }] },
+    },
+  };
+  const shared = { ROCKETMQ_NAMESPACE: namespace, REDIS_PREFIX: `${uniqueName('e2e-openai')}:` };
+  [, , access] = await startApps(apps, [
+    startApp('rate-limiter', shared),
+    startApp('inference', { ...shared, MODEL_ROUTING: JSON.stringify(routing), WORKER_ID: 'worker-openai' }),
+    startApp('access', { ...shared, ADMIN_TOKEN, MODELS: 'extractive,mock-agent' }),
+  ]);
+  ({ key } = await createKey(access, ADMIN_TOKEN, { models: ['extractive', 'mock-agent'] }));
+  client = new OpenAI({ apiKey: key, baseURL: `${access.url}/v1`, maxRetries: 0 });
+}, 180_000);
+
+afterAll(async () => {
+  await Promise.all(apps.map(stopApp));
+  await upstream?.close();
+});
+
+describe('tools', () => {
+  it('go round trip with the official SDK: tool_calls out, the tool\'s result back in, the answer; every field reaches the provider as sent', async () => {
+    const ask = { role: 'user' as const, content: 'What is the weather in Beijing? Use get_weather.' };
+    const first = await client.chat.completions.create({ model: 'mock-agent', messages: [ask], tools: [weather], tool_choice: 'auto', seed: 7, top_p: 0.9, stop: ['\n\n'], logit_bias: { '50256': -100 } });
+    const choice = first.choices[0]!;
+    expect(choice.finish_reason).toBe('tool_calls');
+    expect(choice.message.content).toBeNull();
+    const [call] = choice.message.tool_calls!;
+    expect(call).toMatchObject({ type: 'function', id: expect.any(String), function: { name: 'get_weather' } });
+    expect(JSON.parse((call as OpenAI.ChatCompletionMessageFunctionToolCall).function.arguments)).toEqual({ city: expect.any(String) });
+    expect(received()).toMatchObject({ tools: [weather], tool_choice: 'auto', seed: 7, top_p: 0.9, stop: ['\n\n'], logit_bias: { '50256': -100 } });
+
+    const second = await client.chat.completions.create({ model: 'mock-agent', messages: [ask, choice.message, { role: 'tool', tool_call_id: call!.id, content: '21 °C, sunny' }], tools: [weather] });
+    expect(second.choices[0]).toMatchObject({ finish_reason: 'stop', message: { content: 'Tool said: 21 °C, sunny' } });
+    // The tool turns reach the provider as OpenAI messages, the model's arguments text unchanged.
+    expect(received().messages.slice(-2)).toEqual([
+      expect.objectContaining({ role: 'assistant', tool_calls: [expect.objectContaining({ id: call!.id, type: 'function', function: (call as OpenAI.ChatCompletionMessageFunctionToolCall).function })] }),
+      expect.objectContaining({ role: 'tool', tool_call_id: call!.id, content: '21 °C, sunny' }),
+    ]);
+    // The task API holds them as well.
+    const task = await (await fetch(`${access.url}/v1/tasks/${first.id.replace('chatcmpl-', '')}`, { headers: { authorization: `Bearer ${key}` } })).json();
+    expect(task).toMatchObject({ status: 'completed', finishReason: 'tool_calls', toolCalls: [{ id: call!.id, name: 'get_weather' }] });
+  });
+
+  it('stream as OpenAI streams them: the SDK\'s stream helper assembles parallel calls from the deltas', async () => {
+    const stream = client.chat.completions.stream({ model: 'mock-agent', messages: [{ role: 'user', content: 'Use get_weather and get_time for Hangzhou.' }], tools: [weather, time], parallel_tool_calls: true });
+    const final = await stream.finalChatCompletion();
+    expect(final.choices[0]!.finish_reason).toBe('tool_calls');
+    expect(final.choices[0]!.message.tool_calls!.map((call) => (call as OpenAI.ChatCompletionMessageFunctionToolCall).function.name)).toEqual(['get_weather', 'get_time']);
+    for (const call of final.choices[0]!.message.tool_calls!) expect(() => JSON.parse((call as OpenAI.ChatCompletionMessageFunctionToolCall).function.arguments)).not.toThrow();
+    expect(received()).toMatchObject({ stream: true, parallel_tool_calls: true });
+  });
+
+  it('are refused with a 400 naming the model when the model cannot call tools', async () => {
+    const refused = await client.chat.completions.create({ model: 'extractive', messages: [{ role: 'user', content: 'weather?' }], tools: [weather] }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(refused).toMatchObject({ status: 400, code: 'unsupported_capability', message: expect.stringContaining('extractive') });
+  });
+});
+
+describe('structured output', () => {
+  it('works with the SDK\'s chat.completions.parse and a zod schema', async () => {
+    const Weather = z.object({ city: z.string(), celsius: z.number(), sunny: z.boolean() });
+    const completion = await client.chat.completions.parse({ model: 'mock-agent', messages: [{ role: 'user', content: 'The weather in Beijing as JSON.' }], response_format: zodResponseFormat(Weather, 'weather') });
+    expect(Weather.safeParse(completion.choices[0]!.message.parsed).success).toBe(true);
+    expect(received()).toMatchObject({ response_format: { type: 'json_schema', json_schema: { name: 'weather', strict: true } } });
+  });
+
+  it('answers JSON mode with a JSON object', async () => {
+    const completion = await client.chat.completions.create({ model: 'mock-agent', messages: [{ role: 'user', content: 'Reply in JSON.' }], response_format: { type: 'json_object' } });
+    expect(typeof JSON.parse(completion.choices[0]!.message.content!)).toBe('object');
+  });
+});
+
+describe('LangChain', () => {
+  it('runs an agent loop with bindTools, and withStructuredOutput, pointed at access', async () => {
+    const model = new ChatOpenAI({ model: 'mock-agent', apiKey: key, configuration: { baseURL: `${access.url}/v1` }, maxRetries: 0 });
+    const withTools = model.bindTools([weather]);
+    const question = new HumanMessage('What is the weather in Xi\'an? Use get_weather.');
+    const asked = await withTools.invoke([question]);
+    expect(asked.tool_calls).toEqual([expect.objectContaining({ name: 'get_weather', args: { city: expect.any(String) } })]);
+    const answered = await withTools.invoke([question, asked, new ToolMessage({ content: '3 °C, windy', tool_call_id: asked.tool_calls![0]!.id! })]);
+    expect(answered.content).toBe('Tool said: 3 °C, windy');
+
+    const structured = await model.withStructuredOutput(z.object({ city: z.string(), celsius: z.number() }), { name: 'weather' }).invoke('The weather in Xi\'an.');
+    expect(structured).toEqual({ city: expect.any(String), celsius: expect.any(Number) });
+  });
+});
