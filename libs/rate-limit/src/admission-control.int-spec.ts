@@ -46,6 +46,19 @@ describe('AdmissionControl (real Redis)', () => {
     expect((await a.usage('key-1', T)).requestTokensLeft).toBe(0);
   });
 
+  it('says where the key\'s limits stand after each admission (OpenAI\'s x-ratelimit-* figures)', async () => {
+    const { a } = limiters();
+    const policy = { id: 'both', requestsPerMinute: 60, tokensPerMinute: 1_000 };
+    const first = await a.admit(request(policy, { keyId: 'standing' }));
+    // A full bucket of 60 less this request; refilled one request per second, so full again in 1 s.
+    // 100 of 1,000 tokens used; they leave the window 60 s after the second they were charged to.
+    expect(first).toMatchObject({ admitted: true, standing: { requests: { limit: 60, remaining: 59, resetMs: 1_000 }, tokens: { limit: 1_000, remaining: 900, resetMs: 59_500 } } });
+    const second = await a.admit(request(policy, { keyId: 'standing' }));
+    expect(second).toMatchObject({ standing: { requests: { remaining: 58, resetMs: 2_000 }, tokens: { remaining: 800 } } });
+    // A key without such limits gets none.
+    expect(await a.admit(request({ id: 'open' }, { keyId: 'open' }))).toMatchObject({ admitted: true, standing: {} });
+  });
+
   it('holds token and concurrency limits exactly under concurrency too', async () => {
     const { a, b } = limiters();
     const tpm = { id: 'tpm', tokensPerMinute: 1_000 };

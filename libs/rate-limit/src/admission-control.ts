@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { ADMIT_LUA, EXPIRE_LUA, RECONCILE_LUA, USAGE_LUA } from './admission.lua.ts';
-import type { AdmissionControlOptions, AdmitInput, AdmitResult, KeyUsage, ReconcileResult, RejectReason } from './admission.types.ts';
+import type { AdmissionControlOptions, AdmitInput, AdmitResult, KeyUsage, LimitStanding, ReconcileResult, RejectReason } from './admission.types.ts';
 import { compilePolicy } from './rate-limit-policy.schema.ts';
 import { admissionKeys, decodeReservationId, encodeReservationId, globalInflightKey } from './rate-limit.keys.ts';
 import { assertId, assertTime, defineScript, redisNowMs, replyArray, replyNumber, replyString, type ScriptCall } from './redis-script.ts';
@@ -63,7 +63,11 @@ export class AdmissionControl {
       'admit',
     );
     if (replyNumber(reply[0], 'admit') === 1) {
-      return { admitted: true, reservationId: replyString(reply[1], 'admit id'), reservedTokens: replyNumber(reply[2], 'admit tokens') };
+      const standing = (limit: unknown, remaining: unknown, resetMs: unknown, what: string): LimitStanding | undefined =>
+        limit === '' || limit === undefined ? undefined : { limit: Number(limit), remaining: replyNumber(remaining, `admit ${what} left`), resetMs: replyNumber(resetMs, `admit ${what} reset`) };
+      const requests = standing(reply[4], reply[5], reply[6], 'requests');
+      const tokens = standing(reply[7], reply[8], reply[9], 'tokens');
+      return { admitted: true, reservationId: replyString(reply[1], 'admit id'), reservedTokens: replyNumber(reply[2], 'admit tokens'), standing: { ...(requests ? { requests } : {}), ...(tokens ? { tokens } : {}) } };
     }
     const reason = replyString(reply[1], 'admit reason');
     if (!REASONS.includes(reason as RejectReason)) throw new Error(`unexpected admit reason ${reason}`);

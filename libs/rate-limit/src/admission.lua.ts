@@ -11,7 +11,9 @@ import { CLOCK_LUA } from './redis-script.ts';
  * ARGV: 1 now|'' 2 reservationId 3 tokens 4 rpm 5 burst 6 rpd 7 tpm 8 maxConcurrent
  *       9 globalMaxConcurrent 10 capacity|'' 11 leaseMs 12 recordGraceMs 13 busyRetryHintMs
  *       14 keyId 15 tenantId 16 model 17 policyId
- * Reply: {1, reservationId, reservedTokens, duplicate} or {0, reason, retryAfterMs, limit, remaining}
+ * Reply: {1, reservationId, reservedTokens, duplicate, rpm|'', requestsLeft, requestsResetMs, tpm|'', tokensLeft, tokensResetMs}
+ *        or {0, reason, retryAfterMs, limit, remaining}
+ * (what is left after an admission feeds the x-ratelimit-* headers of the answer; '' = no such limit)
  */
 export const ADMIT_LUA = `${CLOCK_LUA}
 local now = clock(ARGV[1])
@@ -33,7 +35,7 @@ local EPS = 1e-9
 -- A redelivered request whose reservation is still live gets that reservation, charged once.
 local existing = redis.call('HMGET', KEYS[3], 'n', 'd')
 if existing[1] and tonumber(existing[2]) > now then
-  return {1, id, tonumber(existing[1]), 1}
+  return {1, id, tonumber(existing[1]), 1, '', 0, 0, '', 0, 0}
 end
 
 -- The binding constraint is the one that frees last; -1 means "never fits" and beats all.
@@ -168,7 +170,18 @@ redis.call('ZADD', KEYS[4], int(deadline), id)
 redis.call('HSET', KEYS[3], 'k', ARGV[14], 't', ARGV[15], 'm', ARGV[16], 'p', ARGV[17],
   'n', int(tokens), 's', charged, 'd', int(deadline), 'c', int(now))
 redis.call('PEXPIRE', KEYS[3], leaseMs + graceMs)
-return {1, id, tokens, 0}
+-- What is left: whole requests in the bucket and the time until it is full again; tokens in the
+-- window and the time until what counts now has left it (OpenAI's x-ratelimit-* semantics).
+local requestsLeft, requestsReset, tokensLeft, tokensReset = 0, 0, 0, 0
+if rpm then
+  requestsLeft = math.max(0, math.floor(bucketTokens - 1 + EPS))
+  requestsReset = math.max(0, math.ceil((cap - (bucketTokens - 1)) / rate))
+end
+if tpm then
+  tokensLeft = math.max(0, tpm - used - tokens)
+  tokensReset = (second + 60) * 1000 - now
+end
+return {1, id, tokens, 0, rpm and tostring(rpm) or '', requestsLeft, requestsReset, tpm and tostring(tpm) or '', tokensLeft, tokensReset}
 `;
 
 /**

@@ -17,10 +17,20 @@ export interface AdmitInput {
 
 export type RejectReason = 'rate_limited' | 'token_budget_exceeded' | 'concurrency_limit' | 'no_capacity';
 
+/** One limit as it stands after an admission: what OpenAI's `x-ratelimit-*` headers say. */
+export interface LimitStanding {
+  limit: number;
+  remaining: number;
+  /** Until the limit is back to its full allowance. */
+  resetMs: number;
+}
+
 export interface Admitted {
   admitted: true;
   reservationId: string;
   reservedTokens: number;
+  /** The key's requests-per-minute and tokens-per-minute limits after this admission (those it has). */
+  standing: { requests?: LimitStanding; tokens?: LimitStanding };
 }
 
 export interface Rejected {

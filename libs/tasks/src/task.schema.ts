@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { schemas } from '@aip/contracts';
 
 export const taskStatus = z.enum(['queued', 'running', 'completed', 'failed', 'rejected', 'cancelled']);
 export type TaskStatus = z.infer<typeof taskStatus>;
@@ -23,7 +24,12 @@ export const sourceSchema = z.object({
 
 /** What travels on `task:{id}:events`: deltas, markers and exactly one terminal event per run. */
 export const taskEventSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('status'), status: taskStatus }),
+  z.object({
+    type: z.literal('status'),
+    status: taskStatus,
+    /** On `running`: the key's limits as they stood when the request was admitted (x-ratelimit-* headers). */
+    limits: schemas.limitsStanding.optional(),
+  }),
   z.object({ type: z.literal('delta'), text: z.string() }),
   /** A fragment of a tool call, as OpenAI streams them: the first of an index has its id and name. */
   z.object({ type: z.literal('tool_call'), index: z.number().int().nonnegative(), id: z.string().optional(), name: z.string().optional(), arguments: z.string() }),

@@ -128,6 +128,9 @@ export interface OrphanedRun {
   workerId?: string;
 }
 
+/** The key's limits as admission left them (`running` event). */
+export type RunningLimits = NonNullable<Extract<TaskEvent, { type: 'status' }>['limits']>;
+
 /** One delivery's work on a task: the only writer of its output until another run begins. */
 export class TaskRun {
   private seq = 0;
@@ -231,16 +234,17 @@ export class TaskStore {
    * Makes a new run the one writer of the task's output (a `running` status event, preceded by a
    * `restart` event when an earlier run had begun). Undefined when the task has ended or expired.
    * `token` names the run; a repeat with the same token is the same run. With `liveness`, the run
-   * must send heartbeats, or `endOrphanedRuns` ends the task once the run is orphaned.
+   * must send heartbeats, or `endOrphanedRuns` ends the task once the run is orphaned. `limits`
+   * (the key's limits as admission left them) ride on the `running` event, for the answer's headers.
    */
   async beginRun(
     id: string,
     fields: Partial<Task> & { attempt: number },
-    options: { token?: string; liveness?: RunLiveness; reservationId?: string } = {},
+    options: { token?: string; liveness?: RunLiveness; reservationId?: string; limits?: RunningLimits } = {},
   ): Promise<TaskRun | undefined> {
-    const { token = randomUUID(), liveness, reservationId } = options;
+    const { token = randomUUID(), liveness, reservationId, limits } = options;
     const restart: TaskEvent = { type: 'restart', attempt: fields.attempt };
-    const running: TaskEvent = { type: 'status', status: 'running' };
+    const running: TaskEvent = { type: 'status', status: 'running', ...(limits ? { limits } : {}) };
     const aliveUntil = liveness && Date.now() + liveness.ttlMs + liveness.graceMs;
     const bookkeeping = [...(aliveUntil ? ['_alive', String(aliveUntil)] : []), ...(reservationId ? ['_reservation', reservationId] : [])];
     const outcome = await this.runScript(BEGIN_RUN_LUA, id, token, [JSON.stringify(restart), JSON.stringify(running), ...Object.entries(serialise({ ...fields, status: 'running' })).flat(), ...bookkeeping]);

@@ -123,3 +123,24 @@ describe('LangChain', () => {
     expect(structured).toEqual({ city: expect.any(String), celsius: expect.any(Number) });
   });
 });
+
+describe('rate-limit headers', () => {
+  // Regression (issue 14): only 429s said where the limits stood; SDK users pace themselves by these.
+  it('come with every successful answer, streamed and not, counting down', async () => {
+    const { key: limited } = await createKey(access, ADMIN_TOKEN, { models: ['mock-agent'], policy: { id: 'paced', requestsPerMinute: 120, tokensPerMinute: 200_000 } });
+    const paced = new OpenAI({ apiKey: limited, baseURL: `${access.url}/v1`, maxRetries: 0 });
+    const ask = { model: 'mock-agent', messages: [{ role: 'user' as const, content: 'hello' }] };
+    const first = await paced.chat.completions.create(ask).withResponse();
+    expect(Object.fromEntries([...first.response.headers].filter(([name]) => name.startsWith('x-ratelimit-')))).toEqual({
+      'x-ratelimit-limit-requests': '120',
+      'x-ratelimit-remaining-requests': '119',
+      'x-ratelimit-reset-requests': expect.stringMatching(/^\d+(\.\d+)?m?s$/),
+      'x-ratelimit-limit-tokens': '200000',
+      'x-ratelimit-remaining-tokens': expect.stringMatching(/^\d+$/),
+      'x-ratelimit-reset-tokens': expect.stringMatching(/^\d+(\.\d+)?m?s$/),
+    });
+    const streamed = await paced.chat.completions.create({ ...ask, stream: true }).withResponse();
+    for await (const chunk of streamed.data) void chunk;
+    expect(Number(streamed.response.headers.get('x-ratelimit-remaining-requests'))).toBeLessThan(119);
+  });
+});

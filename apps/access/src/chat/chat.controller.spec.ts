@@ -164,6 +164,20 @@ describe('ChatController', () => {
       });
     });
 
+    it('tells the client where its limits stand, as OpenAI\'s x-ratelimit-* headers, from its admission', async () => {
+      const limits = { requests: { limit: 60, remaining: 41.7, resetMs: 19_300 }, tokens: { limit: 100_000, remaining: 98_000, resetMs: 60_000 } };
+      const { complete, reply } = setup([{ type: 'status', status: 'running', limits }, delta('Yes.'), done]);
+      await complete();
+      expect(reply.headers).toMatchObject({
+        'x-ratelimit-limit-requests': '60', 'x-ratelimit-remaining-requests': '41', 'x-ratelimit-reset-requests': '19.3s',
+        'x-ratelimit-limit-tokens': '100000', 'x-ratelimit-remaining-tokens': '98000', 'x-ratelimit-reset-tokens': '60s',
+      });
+      const streamed = setup([{ type: 'status', status: 'running', limits: { requests: limits.requests } }, delta('Yes.'), done]);
+      await streamed.complete({ stream: true });
+      expect(streamed.reply.raw.headers).toMatchObject({ 'x-ratelimit-remaining-requests': '41' });
+      expect(streamed.reply.raw.headers).not.toHaveProperty('x-ratelimit-limit-tokens');
+    });
+
     it('answers with the text of the run that finished when a worker died and another started over', async () => {
       const { complete, reply } = setup([delta('A long first attempt that '), { type: 'restart', attempt: 2 }, delta('Short.'), done]);
       await complete();

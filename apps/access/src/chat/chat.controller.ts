@@ -10,6 +10,26 @@ import { SubmissionService } from './submission.service.ts';
 import { AnswerText, AnswerToolCalls, followTask } from './task-relay.ts';
 
 type ErrorEvent = Extract<TaskEvent, { type: 'error' }>;
+type Limits = NonNullable<Extract<TaskEvent, { type: 'status' }>['limits']>;
+
+/** `1.5s`, `20ms`: the duration form of OpenAI's x-ratelimit-reset-* headers. */
+const duration = (ms: number) => (ms < 1_000 ? `${Math.ceil(ms)}ms` : `${Number((ms / 1_000).toFixed(3))}s`);
+
+/**
+ * OpenAI's x-ratelimit-* headers on a successful answer, from the key's limits as its admission
+ * left them (clients pace themselves by them; the limits a key does not have are left out).
+ */
+export function rateLimitHeaders(limits: Limits | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const unit of ['requests', 'tokens'] as const) {
+    const standing = limits?.[unit];
+    if (!standing) continue;
+    headers[`x-ratelimit-limit-${unit}`] = String(standing.limit);
+    headers[`x-ratelimit-remaining-${unit}`] = String(Math.floor(standing.remaining));
+    headers[`x-ratelimit-reset-${unit}`] = duration(standing.resetMs);
+  }
+  return headers;
+}
 
 function errorFor(event: ErrorEvent): ApiError {
   if (event.status === 429) {
@@ -59,12 +79,14 @@ export class ChatController {
     const events = followTask(this.hub, task.id, { timeoutMs: this.env.SYNC_TIMEOUT_MS, signal: closed.signal });
     const answer = new AnswerText();
     const toolCalls = new AnswerToolCalls();
+    let limits: Limits | undefined;
     const id = `chatcmpl-${task.id}`;
     const created = Math.floor(task.createdAt / 1_000);
 
     if (!chat.stream) {
       for await (const { event } of events) {
         if (event.type === 'delta') answer.delta(event.text);
+        else if (event.type === 'status') limits = event.limits ?? limits;
         else if (event.type === 'tool_call') toolCalls.fragment(event);
         else if (event.type === 'restart') {
           answer.restart();
@@ -75,7 +97,8 @@ export class ChatController {
           const calls = toolCalls.calls.map((call) => ({ ...call, function: { ...call.function, arguments: this.moderation.filter.mask(call.function.arguments) } }));
           // OpenAI's shape: an answer that only calls tools has `content: null`.
           const message = { role: 'assistant', content: calls.length > 0 && answer.text === '' ? null : this.moderation.filter.mask(answer.text), ...(calls.length > 0 ? { tool_calls: calls } : {}), refusal: null };
-          return reply.header('x-request-id', String(request.id)).header('x-task-id', task.id).send({
+          for (const [name, value] of Object.entries({ 'x-request-id': String(request.id), 'x-task-id': task.id, ...rateLimitHeaders(limits) })) reply.header(name, value);
+          return reply.send({
             id,
             object: 'chat.completion',
             created,
@@ -105,7 +128,7 @@ export class ChatController {
       if (started) return;
       started = true;
       reply.hijack();
-      reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-request-id': String(request.id), 'x-task-id': task.id });
+      reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-request-id': String(request.id), 'x-task-id': task.id, ...rateLimitHeaders(limits) });
       reply.raw.write(chunk({ role: 'assistant', content: '' }));
     };
     for await (const { event } of events) {
@@ -119,7 +142,10 @@ export class ChatController {
         toolCalls.restart();
         continue;
       }
-      if (event.type === 'status') continue;
+      if (event.type === 'status') {
+        limits = event.limits ?? limits;
+        continue;
+      }
       start();
       if (event.type === 'delta') {
         // Masked across chunk boundaries: a word split over two deltas is still caught.

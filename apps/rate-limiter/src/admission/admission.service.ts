@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Envelope } from '@aip/contracts';
 import { ApiKeyStore } from '@aip/keys';
 import { EventPublisher } from '@aip/messaging';
-import { AdmissionControl, DeadlineQueue, limitSubject, rateLimitPolicySchema, WorkerRegistry, type WorkerChoice } from '@aip/rate-limit';
+import { AdmissionControl, DeadlineQueue, limitSubject, rateLimitPolicySchema, WorkerRegistry, type Admitted, type WorkerChoice } from '@aip/rate-limit';
 import { ENV, LOGGER } from '@aip/runtime';
 import { TaskStore } from '@aip/tasks';
 import type { Logger } from 'pino';
@@ -99,7 +99,7 @@ export class AdmissionService {
    * released before the error propagates, so the retry — of the message, or of the parked
    * request — reserves afresh instead of leaking a slot for the lease.
    */
-  private async forward(event: Submitted, decision: { reservationId: string; reservedTokens: number }, queuedSince: number, worker: WorkerChoice | undefined) {
+  private async forward(event: Submitted, decision: Pick<Admitted, 'reservationId' | 'reservedTokens' | 'standing'>, queuedSince: number, worker: WorkerChoice | undefined) {
     const request = event.data;
     try {
       await this.publisher.publish(
@@ -110,6 +110,8 @@ export class AdmissionService {
           reservedTokens: decision.reservedTokens,
           queuedMs: Math.max(0, Date.now() - queuedSince),
           ...(worker ? { workerId: worker.workerId } : {}),
+          // For the answer's x-ratelimit-* headers (the worker puts them on the task's `running` event).
+          ...(Object.keys(decision.standing).length > 0 ? { limits: decision.standing } : {}),
         },
         { tenantId: event.tenantId, ...(event.traceparent ? { traceparent: event.traceparent } : {}), ...(worker ? { lane: worker.lane } : {}) },
       );

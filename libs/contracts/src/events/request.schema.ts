@@ -33,6 +33,10 @@ export const requestSubmitted = z.object({
   forward: z.record(z.string(), z.json()).optional(),
 });
 
+/** One limit of the key as it stands after admission (OpenAI's x-ratelimit-* headers). */
+export const limitStanding = z.object({ limit: z.number().nonnegative(), remaining: z.number().nonnegative(), resetMs: z.number().int().nonnegative() });
+export const limitsStanding = z.object({ requests: limitStanding.optional(), tokens: limitStanding.optional() });
+
 /** An admitted request: capacity is reserved and an inference worker may take it. */
 export const requestAdmitted = z.object({
   request: requestSubmitted,
@@ -41,6 +45,8 @@ export const requestAdmitted = z.object({
   queuedMs: z.number().int().nonnegative(),
   /** Set in session-affinity mode: the worker the request should go to while it is alive. */
   workerId: id.optional(),
+  /** The key's requests/tokens per minute after this admission, for the answer's x-ratelimit-* headers. */
+  limits: limitsStanding.optional(),
 });
 
 export const rejectionReason = z.enum([
