@@ -77,7 +77,16 @@ export interface ToolCallFragment {
 export type ChatChunk =
   | { type: 'delta'; text: string }
   | ToolCallFragment
-  | { type: 'done'; usage: TokenUsage; finishReason: FinishReason };
+  | {
+      type: 'done';
+      usage: TokenUsage;
+      finishReason: FinishReason;
+      /**
+       * Indexes into `request.passages` of the passages the answer used, when the model knows them
+       * (the extractive responder does); otherwise the caller reads the answer's `[n]` citations.
+       */
+      citedPassages?: number[];
+    };
 
 /**
  * A chat model that streams. Contract: zero or more non-empty `delta` and `tool_call` chunks,

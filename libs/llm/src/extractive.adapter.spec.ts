@@ -26,6 +26,12 @@ function request(question: string, extra: Partial<ChatStreamRequest> = {}): Chat
 describe('ExtractiveResponder', () => {
   const responder = new ExtractiveResponder();
 
+  it('says which passages it quoted, and none when nothing matches', async () => {
+    expect((await collect(responder.stream(request('When are refunds issued?')))).done?.citedPassages).toEqual([0]);
+    expect((await collect(responder.stream(request('Where can I park, and when is lunch?')))).done?.citedPassages).toEqual([1]);
+    expect((await collect(responder.stream(request('Is there a swimming pool?')))).done?.citedPassages).toEqual([]);
+  });
+
   it('is the embedded model named extractive', () => {
     expect(responder.model).toBe('extractive');
     expect(responder.name).toBe('extractive');

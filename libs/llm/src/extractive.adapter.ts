@@ -83,10 +83,16 @@ export class ExtractiveResponder implements ChatModelPort {
 
   /** The full answer text for a request (the stream sends it word by word). */
   answer(request: Pick<ChatStreamRequest, 'messages' | 'passages'>): string {
+    return this.compose(request).text;
+  }
+
+  /** The answer and the passages it quotes (indexes into `request.passages`). */
+  private compose(request: Pick<ChatStreamRequest, 'messages' | 'passages'>): { text: string; cited: number[] } {
+    const text = (answer: string, cited: number[] = []) => ({ text: answer, cited });
     const passages = request.passages ?? [];
     const question = [...request.messages].reverse().find((message) => message.role === 'user')?.content ?? '';
     if (passages.length === 0) {
-      return (
+      return text(
         'I have no knowledge to answer from: no passages were found for this question. ' +
         'I am a retrieval-only responder without a language model, so I can only quote documents from the knowledge base. ' +
         'A chat model (any OpenAI-compatible endpoint) can be configured to get generated answers.'
@@ -94,7 +100,7 @@ export class ExtractiveResponder implements ChatModelPort {
     }
     const picked = this.pick(question, passages);
     if (picked.length === 0) {
-      return (
+      return text(
         `I am a retrieval-only responder without a language model, and none of the ${passages.length} passage${passages.length === 1 ? '' : 's'} I was given match your question, so I cannot answer it. ` +
         'Try rephrasing with words the documents use, or configure a chat model for generated answers.'
       );
@@ -111,9 +117,10 @@ export class ExtractiveResponder implements ChatModelPort {
       return `"${sentence.text}" [${citation.number}]`;
     });
     const sources = [...citations.values()].map((citation) => `[${citation.number}] ${describeSource(citation.source)}`);
-    return (
+    return text(
       'I am a retrieval-only responder without a language model, so instead of writing an answer I quote the passages that best match your question:\n\n' +
-      `${quotes.join('\n')}\n\nSources: ${sources.join('; ')}`
+        `${quotes.join('\n')}\n\nSources: ${sources.join('; ')}`,
+      [...new Set(picked.map((sentence) => sentence.passage))].sort((x, y) => x - y),
     );
   }
 
@@ -151,7 +158,8 @@ export class ExtractiveResponder implements ChatModelPort {
   async *stream(request: ChatStreamRequest): AsyncGenerator<ChatChunk> {
     const { signal } = request;
     signal?.throwIfAborted();
-    const words = this.answer(request).match(/\S+\s*/g) ?? [];
+    const { text, cited } = this.compose(request);
+    const words = text.match(/\S+\s*/g) ?? [];
     const limit = Math.max(0, request.maxTokens);
     const sent = words.slice(0, limit);
     for (const word of sent) {
@@ -166,6 +174,7 @@ export class ExtractiveResponder implements ChatModelPort {
       type: 'done',
       usage: { promptTokens, completionTokens: sent.length, totalTokens: promptTokens + sent.length },
       finishReason: sent.length < words.length ? 'length' : 'stop',
+      citedPassages: cited,
     };
   }
 }

@@ -6,7 +6,7 @@ import { ENV, LOGGER } from '@aip/runtime';
 import { ProfileStore, SessionHistoryStore, StaleRunError, TaskStore, type TaskEvent, type TaskRun } from '@aip/tasks';
 import type { Logger } from 'pino';
 import type { InferenceEnv } from '../inference.config.ts';
-import { KNOWLEDGE, lastUserTurn, NO_GROUNDING, searchQuery, toGrounding, type Grounding, type KnowledgeSearch } from './grounding.ts';
+import { KNOWLEDGE, lastUserTurn, NO_GROUNDING, searchQuery, toGrounding, usedSources, type Grounding, type KnowledgeSearch } from './grounding.ts';
 import { assemblePrompt } from './prompt.ts';
 import { generationMetrics } from './generation.metrics.ts';
 
@@ -277,7 +277,8 @@ export class GenerationService {
       const lastUser = [...request.messages].reverse().find((m) => m.role === 'user');
       await this.history.append(tenantId, request.sessionId, [...(lastUser ? [{ role: 'user' as const, content: lastUser.content }] : []), { role: 'assistant', content: text }]);
     }
-    const sources = grounding.sources.length ? { sources: grounding.sources } : {};
+    const used = usedSources(grounding, text, done.citedPassages);
+    const sources = used.length ? { sources: used } : {};
     await run.finish(
       'completed',
       { result: text, ...(toolCalls.length ? { toolCalls } : {}), usage, finishReason: done.finishReason, providerModel: provider, ...(firstTokenAt ? { firstTokenAt } : {}), ...sources },

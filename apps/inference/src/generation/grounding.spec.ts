@@ -1,5 +1,5 @@
 import type { ChatChunk, ChatModelPort, ChatStreamRequest } from '@aip/llm';
-import { lastUserTurn, searchQuery, toGrounding } from './grounding.ts';
+import { lastUserTurn, searchQuery, toGrounding, usedSources } from './grounding.ts';
 
 function model(name: string, reply: string | Error, seen: ChatStreamRequest[] = []): ChatModelPort {
   return {
@@ -60,5 +60,18 @@ describe('grounding', () => {
       { kbId: 'travel', docId: 'temples', version: 'v1', position: 0, score: 0.02 },
       { kbId: 'travel', docId: 'trains.md', version: 'v1', position: 2, title: 'trains.md', score: 0.01 },
     ]);
+  });
+});
+
+describe('usedSources', () => {
+  const passage = (docId: string) => ({ text: `about ${docId}`, score: 0.016, source: { kbId: 'kb', docId, version: '1', position: 0 } });
+  const grounding = toGrounding([passage('beijing'), passage('hangzhou'), passage('xian')]);
+
+  // Regression (issue 14): "none of the passages match" still listed every passage as a source.
+  it('keeps only the passages the answer used: as the model says, or as the text cites them', () => {
+    expect(usedSources(grounding, 'No passage matches your question.', [])).toEqual([]);
+    expect(usedSources(grounding, 'whatever', [2]).map((source) => source.docId)).toEqual(['xian']);
+    expect(usedSources(grounding, 'The Forbidden City [1] and West Lake [2]; again [1]. See [9].').map((source) => source.docId)).toEqual(['beijing', 'hangzhou']);
+    expect(usedSources(grounding, 'I could not find it in the passages.')).toEqual([]);
   });
 });

@@ -74,3 +74,13 @@ export function toGrounding(found: readonly GroundingPassage[]): Grounding {
 function citationOf(source: GroundingPassage['source']): string {
   return source.title && source.title !== source.docId ? `${source.title} (${source.docId})` : source.docId;
 }
+
+/**
+ * The sources an answer really used: the passages the model says it quoted (`cited`, indexes into
+ * the passages), else those the text cites as `[n]` — never a passage it ignored (an answer that
+ * said none of the passages match used to list them all as its sources).
+ */
+export function usedSources(grounding: Grounding, text: string, cited?: readonly number[]): Grounding['sources'] {
+  const used = new Set(cited ?? [...text.matchAll(/\[(\d{1,3})\]/g)].map((match) => Number(match[1]) - 1));
+  return grounding.sources.filter((_, index) => used.has(index));
+}
