@@ -10,6 +10,8 @@ export interface ToolCall {
 export interface ChatMessage {
   role: ChatRole;
   content: string;
+  /** The participant's name (OpenAI's `name`), for providers that take it. */
+  name?: string;
   /** An assistant turn that called tools. */
   toolCalls?: ToolCall[];
   /** A `tool` turn: the call it answers. */

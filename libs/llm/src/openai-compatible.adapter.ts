@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import OpenAI from 'openai';
 import type { ChatCompletionChunk, ChatCompletionCreateParamsStreaming, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { ChatChunk, ChatMessage, ChatModelPort, ChatStreamRequest, FinishReason, Passage, TokenUsage } from './chat-model.port.ts';
@@ -44,14 +45,14 @@ function passagesPrompt(passages: readonly Passage[]): string {
 function toOpenAI(message: ChatMessage): ChatCompletionMessageParam {
   switch (message.role) {
     case 'system':
-      return { role: 'system', content: message.content };
+      return { role: 'system', content: message.content, ...(message.name ? { name: message.name } : {}) };
     case 'user':
-      return { role: 'user', content: message.content };
+      return { role: 'user', content: message.content, ...(message.name ? { name: message.name } : {}) };
     case 'tool':
       return { role: 'tool', content: message.content, tool_call_id: message.toolCallId ?? '' };
     case 'assistant': {
       const calls = message.toolCalls ?? [];
-      if (calls.length === 0) return { role: 'assistant', content: message.content };
+      if (calls.length === 0) return { role: 'assistant', content: message.content, ...(message.name ? { name: message.name } : {}) };
       return {
         role: 'assistant',
         // OpenAI's own clients send null beside tool calls; some servers refuse "" there.
@@ -140,10 +141,14 @@ export class OpenAICompatibleAdapter implements ChatModelPort {
           yield { type: 'delta', text };
         }
         for (const [position, fragment] of (choice.delta?.tool_calls ?? []).entries()) {
-          // Servers that send whole calls at once sometimes leave out `index`.
-          const index = typeof fragment.index === 'number' ? fragment.index : position;
+          // Servers that send whole calls at once sometimes leave out `index`: a fragment without one
+          // that names a new call id starts a new call, after the calls seen so far.
+          const startsCall = typeof fragment.index !== 'number' && fragment.id !== undefined && !calls.some((known) => known?.id === fragment.id);
+          const index = typeof fragment.index === 'number' ? fragment.index : startsCall ? Math.max(calls.length, position) : Math.max(0, calls.length - 1);
+          const fresh = calls[index] === undefined;
           const call = (calls[index] ??= { id: undefined, name: undefined, arguments: '' });
-          const id = fragment.id && call.id === undefined ? fragment.id : undefined;
+          // A call must have an id the client can answer with: made up when the server sends none.
+          const id = fragment.id && call.id === undefined ? fragment.id : fresh && !fragment.id ? `call_${randomUUID().replaceAll('-', '')}` : undefined;
           const name = fragment.function?.name && call.name === undefined ? fragment.function.name : undefined;
           const args = fragment.function?.arguments ?? '';
           call.id ??= id;

@@ -27,23 +27,34 @@ const IS_TERMINAL = `local s = redis.call('HGET', KEYS[1], 'status')
 local ended = ${TERMINAL_STATUSES.map((status) => `s == '${status}'`).join(' or ')}`;
 const xadd = (event: string) => `redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'e', ${event})`;
 const RENEW = `redis.call('PEXPIRE', KEYS[1], ARGV[2]) redis.call('PEXPIRE', KEYS[2], ARGV[2])`;
+// Liveness is judged on Redis's clock, never a worker's: workers' clocks drift apart, and a sweeper
+// running ahead of a worker by a few seconds would end that worker's live runs. `arg` overrides
+// it (tests step into the future).
+const CLOCK = `local function clock(arg)
+  local injected = tonumber(arg)
+  if injected then return injected end
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end`;
 
 // Every script: KEYS[1] the task hash, KEYS[2] its events stream; ARGV[1] a token, ARGV[2] the
 // lifetime (ms), ARGV[3] the stream cap. Each is safe to run twice: ioredis sends a command again
 // when a dropped connection lost its reply, and Redis may already have carried it out (found by
 // the chaos suite: an answer with every delta twice after a Redis restart).
 
-// ARGV[4] the restart event, ARGV[5] the running event, ARGV[6..] fields. The run becomes the
-// task's one writer; an earlier run's output is cut off by a restart event (clients drop it). A run
+// ARGV[4] the restart event, ARGV[5] the running event, ARGV[6] how long the run counts as alive
+// without a heartbeat (ms, '' = no liveness), ARGV[7..] fields. The run becomes the task's one writer; an earlier run's output is cut off by a restart event (clients drop it). A run
 // that was taken over never comes back: its begin, resent by ioredis once Redis was back after an
 // outage, took the task from the run that replaced it (found by the chaos suite).
 const BEGIN_RUN_LUA = `${IS_TERMINAL}
+${CLOCK}
 if ended or redis.call('EXISTS', KEYS[1]) == 0 then return 'ended' end
 local previous = redis.call('HGET', KEYS[1], '_run')
 if previous == ARGV[1] then return 'begun' end
 local runs = redis.call('HGET', KEYS[1], '_runs') or ''
 if string.find(runs, ARGV[1], 1, true) then return 'ended' end
-redis.call('HSET', KEYS[1], '_run', ARGV[1], '_runs', runs .. ' ' .. ARGV[1], '_seq', '0', unpack(ARGV, 6))
+redis.call('HSET', KEYS[1], '_run', ARGV[1], '_runs', runs .. ' ' .. ARGV[1], '_seq', '0', unpack(ARGV, 7))
+if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], '_alive', clock('') + tonumber(ARGV[6])) end
 if previous then ${xadd('ARGV[4]')} end
 ${xadd('ARGV[5]')}
 ${RENEW}
@@ -60,20 +71,25 @@ redis.call('HSET', KEYS[1], '_seq', ARGV[4])
 ${RENEW}
 return 'written'`;
 
-// ARGV[4] the run's new alive-until (ms). Refused (0) unless the run is still the task's writer.
+// ARGV[4] how long the run counts as alive from now (ms), ARGV[5] now ('' = Redis's clock).
+// Refused (0) unless the run is still the task's writer; else its alive-until.
 const HEARTBEAT_LUA = `${IS_TERMINAL}
+${CLOCK}
 if ended or redis.call('HGET', KEYS[1], '_run') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], '_alive', ARGV[4])
-return 1`;
+local alive = clock(ARGV[5]) + tonumber(ARGV[4])
+redis.call('HSET', KEYS[1], '_alive', alive)
+return alive`;
 
-// ARGV[4] now (ms), ARGV[5] the final event, ARGV[6..] fields. Ends a running task whose run's
-// worker went silent past its alive-until: nobody else would (its message was dead-lettered, or
-// the broker lost it). Returns {outcome, alive-until | tenant, key, reservation, attempt}.
+// ARGV[4] now ('' = Redis's clock), ARGV[5] the final event, ARGV[6..] fields. Ends a running task
+// whose run's worker went silent past its alive-until: nobody else would (its message was
+// dead-lettered, or the broker lost it). Returns {outcome, alive-until | tenant, key, model,
+// reservation, attempt, worker}.
 const ORPHAN_LUA = `${IS_TERMINAL}
+${CLOCK}
 if ended or redis.call('EXISTS', KEYS[1]) == 0 then return {'gone'} end
 local alive = redis.call('HGET', KEYS[1], '_alive')
 if not alive then return {'gone'} end
-if tonumber(alive) > tonumber(ARGV[4]) then return {'alive', alive} end
+if tonumber(alive) > clock(ARGV[4]) then return {'alive', alive} end
 redis.call('HSET', KEYS[1], '_end', ARGV[1], unpack(ARGV, 6))
 ${xadd('ARGV[5]')}
 ${RENEW}
@@ -146,9 +162,9 @@ export class TaskRun {
    * Tells the store this run's worker is alive (call it well within `ttlMs`); false when the run
    * no longer owns the task. A no-op for a run begun without liveness.
    */
-  async heartbeat(now = Date.now()): Promise<boolean> {
+  async heartbeat(now?: number): Promise<boolean> {
     if (!this.liveness) return true;
-    return this.store.markAlive(this.taskId, this.token, now + this.liveness.ttlMs + this.liveness.graceMs);
+    return this.store.markAlive(this.taskId, this.token, this.liveness.ttlMs + this.liveness.graceMs, now);
   }
 
   /** Writes events, in order, or throws StaleRunError when this run no longer owns the task. */
@@ -245,11 +261,13 @@ export class TaskStore {
     const { token = randomUUID(), liveness, reservationId, limits } = options;
     const restart: TaskEvent = { type: 'restart', attempt: fields.attempt };
     const running: TaskEvent = { type: 'status', status: 'running', ...(limits ? { limits } : {}) };
-    const aliveUntil = liveness && Date.now() + liveness.ttlMs + liveness.graceMs;
-    const bookkeeping = [...(aliveUntil ? ['_alive', String(aliveUntil)] : []), ...(reservationId ? ['_reservation', reservationId] : [])];
-    const outcome = await this.runScript(BEGIN_RUN_LUA, id, token, [JSON.stringify(restart), JSON.stringify(running), ...Object.entries(serialise({ ...fields, status: 'running' })).flat(), ...bookkeeping]);
+    const aliveMs = liveness ? liveness.ttlMs + liveness.graceMs : undefined;
+    // The index first: a worker that dies right after its run began must still be found. Its score
+    // is only where the sweep starts looking (this worker's clock); the task's `_alive` decides.
+    if (aliveMs !== undefined) await this.redis.zadd(this.runningKey(), Date.now() + aliveMs, id);
+    const bookkeeping = reservationId ? ['_reservation', reservationId] : [];
+    const outcome = await this.runScript(BEGIN_RUN_LUA, id, token, [JSON.stringify(restart), JSON.stringify(running), aliveMs === undefined ? '' : String(aliveMs), ...Object.entries(serialise({ ...fields, status: 'running' })).flat(), ...bookkeeping]);
     if (outcome !== 'begun') return undefined;
-    if (aliveUntil) await this.redis.zadd(this.runningKey(), aliveUntil, id);
     return new TaskRun(this, id, token, liveness);
   }
 
@@ -262,10 +280,12 @@ export class TaskStore {
     await this.redis.zrem(this.runningKey(), id).catch(() => undefined);
   }
 
-  /** @internal A run's heartbeat (TaskRun.heartbeat). */
-  async markAlive(id: string, token: string, aliveUntil: number): Promise<boolean> {
-    const [[, owns]] = succeeded(await this.redis.pipeline().eval(HEARTBEAT_LUA, 2, this.taskKey(id), this.eventsKey(id), token, this.ttlMs, this.maxEvents, aliveUntil).zadd(this.runningKey(), aliveUntil, id).exec()) as [[null, number]];
-    return owns === 1;
+  /** @internal A run's heartbeat (TaskRun.heartbeat): alive for `aliveMs` more, on Redis's clock. */
+  async markAlive(id: string, token: string, aliveMs: number, now?: number): Promise<boolean> {
+    const aliveUntil = Number(await this.runScript(HEARTBEAT_LUA, id, token, [String(aliveMs), now === undefined ? '' : String(now)]));
+    if (aliveUntil === 0) return false;
+    await this.redis.zadd(this.runningKey(), aliveUntil, id);
+    return true;
   }
 
   /**
@@ -274,13 +294,15 @@ export class TaskStore {
    * would end it), at most `limit` per call. Safe to run from every instance at once: each task
    * is ended once, and a run that sent a heartbeat meanwhile is left alone.
    */
-  async endOrphanedRuns(error: { code: string; message: string }, now = Date.now(), limit = 100): Promise<OrphanedRun[]> {
-    const due = await this.redis.zrangebyscore(this.runningKey(), '-inf', now, 'LIMIT', 0, limit);
+  async endOrphanedRuns(error: { code: string; message: string }, now?: number, limit = 100): Promise<OrphanedRun[]> {
+    const [seconds, micros] = now === undefined ? await this.redis.time() : [0, 0];
+    const at = now ?? Number(seconds) * 1_000 + Math.floor(Number(micros) / 1_000);
+    const due = await this.redis.zrangebyscore(this.runningKey(), '-inf', at, 'LIMIT', 0, limit);
     const ended: OrphanedRun[] = [];
     for (const id of due) {
       const final: TaskEvent = { type: 'error', ...error, status: 503 };
-      const fields = serialise({ status: 'failed', error, finishedAt: now });
-      const [outcome, ...rest] = (await this.runScript(ORPHAN_LUA, id, randomUUID(), [String(now), JSON.stringify(final), ...Object.entries(fields).flat()])) as string[];
+      const fields = serialise({ status: 'failed', error, finishedAt: Date.now() });
+      const [outcome, ...rest] = (await this.runScript(ORPHAN_LUA, id, randomUUID(), [now === undefined ? '' : String(now), JSON.stringify(final), ...Object.entries(fields).flat()])) as string[];
       if (outcome === 'alive') {
         await this.redis.zadd(this.runningKey(), Number(rest[0]), id);
         continue;

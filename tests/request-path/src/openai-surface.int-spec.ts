@@ -57,7 +57,7 @@ afterAll(async () => {
 
 describe('tools', () => {
   it('go round trip with the official SDK: tool_calls out, the tool\'s result back in, the answer; every field reaches the provider as sent', async () => {
-    const ask = { role: 'user' as const, content: 'What is the weather in Beijing? Use get_weather.' };
+    const ask = { role: 'user' as const, content: 'What is the weather in Beijing? Use get_weather.', name: 'alice' };
     const first = await client.chat.completions.create({ model: 'mock-agent', messages: [ask], tools: [weather], tool_choice: 'auto', seed: 7, top_p: 0.9, stop: ['\n\n'], logit_bias: { '50256': -100 } });
     const choice = first.choices[0]!;
     expect(choice.finish_reason).toBe('tool_calls');
@@ -66,6 +66,7 @@ describe('tools', () => {
     expect(call).toMatchObject({ type: 'function', id: expect.any(String), function: { name: 'get_weather' } });
     expect(JSON.parse((call as OpenAI.ChatCompletionMessageFunctionToolCall).function.arguments)).toEqual({ city: expect.any(String) });
     expect(received()).toMatchObject({ tools: [weather], tool_choice: 'auto', seed: 7, top_p: 0.9, stop: ['\n\n'], logit_bias: { '50256': -100 } });
+    expect(received().messages.at(-1)).toMatchObject({ role: 'user', name: 'alice' });
 
     const second = await client.chat.completions.create({ model: 'mock-agent', messages: [ask, choice.message, { role: 'tool', tool_call_id: call!.id, content: '21 °C, sunny' }], tools: [weather] });
     expect(second.choices[0]).toMatchObject({ finish_reason: 'stop', message: { content: 'Tool said: 21 °C, sunny' } });

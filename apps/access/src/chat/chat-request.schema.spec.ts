@@ -28,6 +28,8 @@ describe('the forwarded OpenAI fields', () => {
     expect(issue({ response_format: { type: 'xml' } })).toBe('response_format.type');
     expect(issue({ stop: ['a', 'b', 'c', 'd', 'e'] })).toBe('stop');
     expect(issue({ logit_bias: { hello: 5 } })).toBe('logit_bias.hello');
+    expect(issue({ tool_choice: 'required' })).toBe('tool_choice');
+    expect(issue({ tools: [{ type: 'function', function: { name: 'weather' } }], tool_choice: { type: 'function', function: { name: 'time' } } })).toBe('tool_choice');
     expect(issue({ tools: [{ type: 'function', function: { name: 'weather', parameters: { type: 'object' } } }], tool_choice: { type: 'function', function: { name: 'weather' } }, response_format: { type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object' }, strict: true } }, seed: 1, stop: null })).toBeUndefined();
   });
 

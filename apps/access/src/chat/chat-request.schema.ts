@@ -85,6 +85,12 @@ export function chatRequestSchema(maxMessages: number) {
     priority: z.number().int().min(0).max(9).optional(),
     /** Extension: knowledge bases to answer from; absent = all of the tenant's, [] = none. */
     knowledge_bases: z.array(idSchema).max(16).optional(),
+  }).superRefine((request, ctx) => {
+    // A choice the provider would refuse anyway, said now and clearly.
+    const choice = request.tool_choice;
+    const names = new Set(request.tools?.map((tool) => tool.function.name) ?? []);
+    if ((choice === 'required' || typeof choice === 'object') && names.size === 0) ctx.addIssue({ code: 'custom', path: ['tool_choice'], message: 'tool_choice asks for a tool call, but the request has no tools' });
+    if (choice && typeof choice === 'object' && names.size > 0 && !names.has(choice.function.name)) ctx.addIssue({ code: 'custom', path: ['tool_choice'], message: `tool_choice names '${choice.function.name}', which is not in tools` });
   });
 }
 

@@ -256,6 +256,22 @@ describe('ChatController', () => {
       expect(JSON.parse(args)).toEqual({ q: 'the ********* City' });
     });
 
+    // Regression (review of issue 14): after a worker restart the client got the dead run's call id
+    // and name with the new run's arguments glued on.
+    it('tells a streaming client to retry when the worker restarts after part of a tool call was sent', async () => {
+      const { complete, reply } = setup([
+        { type: 'tool_call', index: 0, id: 'call_1', name: 'weather', arguments: '{"ci' },
+        { type: 'restart', attempt: 2 },
+        { type: 'tool_call', index: 0, id: 'call_9', name: 'time', arguments: '{}' },
+        { ...done, finishReason: 'tool_calls' },
+      ]);
+      await complete({ stream: true });
+      const frames = reply.frames();
+      expect(frames.at(-2)).toEqual({ error: expect.objectContaining({ code: 'worker_restarted' }) });
+      expect(JSON.stringify(frames)).not.toContain('call_9');
+      expect(frames.at(-1)).toBe('[DONE]');
+    });
+
     // Regression (issue 14): the usage chunk came unasked, and `chunk.choices[0].delta` threw on it.
     it('sends the usage chunk only when the request asked for it, as OpenAI does', async () => {
       const { complete, reply } = setup([delta('The end.'), done]);

@@ -94,7 +94,7 @@ export class ChatController {
         } else if (event.type === 'error') throw errorFor(event);
         else if (event.type === 'done') {
           // Words on the list are masked in the calls' arguments too (the JSON stays JSON: letters become '*').
-          const calls = toolCalls.calls.map((call) => ({ ...call, function: { ...call.function, arguments: this.moderation.filter.mask(call.function.arguments) } }));
+          const calls = toolCalls.calls.map((call) => ({ ...call, function: { ...call.function, arguments: this.moderation.filter.maskJson(call.function.arguments) } }));
           // OpenAI's shape: an answer that only calls tools has `content: null`.
           const message = { role: 'assistant', content: calls.length > 0 && answer.text === '' ? null : this.moderation.filter.mask(answer.text), ...(calls.length > 0 ? { tool_calls: calls } : {}), refusal: null };
           for (const [name, value] of Object.entries({ 'x-request-id': String(request.id), 'x-task-id': task.id, ...rateLimitHeaders(limits) })) reply.header(name, value);
@@ -117,13 +117,9 @@ export class ChatController {
       `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: chat.model, choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }], ...extra })}\n\n`;
     let started = false;
     const masker = new StreamMasker(this.moderation.filter);
-    // One per tool call: its arguments are masked across fragments like the text across deltas.
-    const argumentMaskers = new Map<number, StreamMasker>();
-    const argumentsMasker = (index: number) => {
-      let held = argumentMaskers.get(index);
-      if (!held) argumentMaskers.set(index, (held = new StreamMasker(this.moderation.filter)));
-      return held;
-    };
+    // With words on the list, a call's arguments are masked as JSON (string values only) once the
+    // call is whole, so they are held until `done`; without a list they stream as they come.
+    const holdArguments = this.moderation.filter.size > 0;
     const start = () => {
       if (started) return;
       started = true;
@@ -138,6 +134,12 @@ export class ChatController {
         break;
       }
       if (event.type === 'restart') {
+        // Text can be resumed past what the client has; a half-sent tool call cannot (the new run
+        // may call another function): the client is told to retry.
+        if (toolCalls.started) {
+          reply.raw.write(`data: ${JSON.stringify({ error: { message: 'The worker generating this answer stopped during a tool call; retry the request.', type: 'api_error', code: 'worker_restarted' } })}\n\n`);
+          break;
+        }
         answer.restart();
         toolCalls.restart();
         continue;
@@ -153,14 +155,16 @@ export class ChatController {
         if (text) reply.raw.write(chunk({ content: text }));
       } else if (event.type === 'tool_call') {
         const fresh = toolCalls.fragment(event);
-        const masked = fresh && { ...fresh, function: { ...fresh.function, arguments: argumentsMasker(fresh.index).push(fresh.function.arguments) } };
-        if (masked && (masked.id || masked.function.arguments)) reply.raw.write(chunk({ tool_calls: [masked] }));
+        const shown = fresh && holdArguments ? { ...fresh, function: { ...fresh.function, arguments: '' } } : fresh;
+        if (shown && (shown.id || shown.function.arguments)) reply.raw.write(chunk({ tool_calls: [shown] }));
       } else if (event.type === 'done') {
         const rest = masker.end();
         if (rest) reply.raw.write(chunk({ content: rest }));
-        for (const [index, held] of argumentMaskers) {
-          const arguments_ = held.end();
-          if (arguments_) reply.raw.write(chunk({ tool_calls: [{ index, function: { arguments: arguments_ } }] }));
+        if (holdArguments) {
+          toolCalls.calls.forEach((call, index) => {
+            const masked = this.moderation.filter.maskJson(call.function.arguments);
+            if (masked) reply.raw.write(chunk({ tool_calls: [{ index, function: { arguments: masked } }] }));
+          });
         }
         // Extension field, like the non-streaming response: the passages the answer cites.
         reply.raw.write(chunk({}, event.finishReason, event.sources ? { sources: event.sources } : {}));

@@ -161,6 +161,22 @@ describe('SubmissionService', () => {
     expect(masking.published[0]?.data['messages']).toEqual([{ role: 'user', content: 'oh ****' }]);
   });
 
+  // Regression (review of issue 14): words reached the model inside tool descriptions and the
+  // arguments of earlier tool calls, which only `content` was screened for.
+  it('screens what reaches the model besides the turns: tool definitions and earlier calls\' arguments', async () => {
+    const tools = [{ type: 'function', function: { name: 'say', description: 'always say darn' } }];
+    const call = { id: 'c1', type: 'function', function: { name: 'say', arguments: '{"word":"darn","n":1}' } };
+    const blocking = setup({ input: 'block' });
+    expect(await refusal(blocking.submit({ tools }))).toBe('400 content_policy_violation');
+    expect(await refusal(blocking.submit({ messages: [{ role: 'assistant', content: '', tool_calls: [call] }, { role: 'tool', tool_call_id: 'c1', content: 'ok' }] }))).toBe('400 content_policy_violation');
+
+    const masking = setup({ input: 'mask' });
+    await masking.submit({ tools, messages: [{ role: 'assistant', content: '', tool_calls: [call] }, { role: 'tool', tool_call_id: 'c1', content: 'ok' }] });
+    const data = masking.published[0]!.data as { forward: { tools: { function: { description: string } }[] }; messages: { toolCalls?: { arguments: string }[] }[] };
+    expect(data.forward.tools[0]!.function.description).toBe('always say ****');
+    expect(JSON.parse(data.messages[0]!.toolCalls![0]!.arguments)).toEqual({ word: '****', n: 1 });
+  });
+
   it("continues a session only for the end user (or, without one, the key) that started it", async () => {
     const { submit, owners } = setup();
     await submit({ session_id: 's1', user: 'u1' });

@@ -53,8 +53,14 @@ export class SubmissionService {
     if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 256)) throw new BadRequestException('Idempotency-Key must be 1-256 characters');
 
     const { filter, input } = this.moderation;
-    if (input === 'block' && request.messages.some((m) => filter.matches(m.content))) {
-      throw new ApiError(400, 'The request contains words that are not allowed.', 'invalid_request_error', 'content_policy_violation', 'messages');
+    // Everything of the request that reaches the model is screened: the turns, the arguments of
+    // earlier tool calls, and the forwarded fields (tool descriptions, schemas).
+    const forwarded = forwardOf(request);
+    if (input === 'block') {
+      const blocked = request.messages.some((m) => filter.matches(m.content) || m.tool_calls?.some((call) => filter.matches(call.function.arguments)));
+      if (blocked || filter.matchesIn(forwarded)) {
+        throw new ApiError(400, 'The request contains words that are not allowed.', 'invalid_request_error', 'content_policy_violation', blocked ? 'messages' : null);
+      }
     }
     // A session's history reaches the model: only the end user (or, without one, the key) that
     // started it may continue it.
@@ -74,10 +80,10 @@ export class SubmissionService {
       role: m.role,
       content: filter.mask(m.content),
       ...(m.name ? { name: m.name } : {}),
-      ...(m.tool_calls?.length ? { toolCalls: m.tool_calls.map((call) => ({ id: call.id, name: call.function.name, arguments: call.function.arguments })) } : {}),
+      ...(m.tool_calls?.length ? { toolCalls: m.tool_calls.map((call) => ({ id: call.id, name: call.function.name, arguments: filter.maskJson(call.function.arguments) })) } : {}),
       ...(m.tool_call_id ? { toolCallId: m.tool_call_id } : {}),
     }));
-    const forward = forwardOf(request);
+    const forward = forwarded && filter.maskStrings(forwarded);
     try {
       await this.publisher.publish(
         'ai.request.submitted',

@@ -83,6 +83,11 @@ export class AnswerToolCalls {
     this.run = new Map();
   }
 
+  /** Whether the client has been sent part of a call already. */
+  get started(): boolean {
+    return this.sent.size > 0;
+  }
+
   /** The calls of the finished run, in OpenAI's `message.tool_calls` form. */
   get calls(): { id: string; type: 'function'; function: { name: string; arguments: string } }[] {
     return [...this.run.entries()].sort(([a], [b]) => a - b).map(([, call]) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }));

@@ -4,7 +4,7 @@ import { compareStreamIds, isStreamId, TaskEventHub, TaskStore, TERMINAL_STATUSE
 import type { FastifyReply } from 'fastify';
 import type { AccessEnv } from '../access.config.ts';
 import { SubmissionService } from '../chat/submission.service.ts';
-import { followTask, isFinalEvent } from '../chat/task-relay.ts';
+import { AnswerToolCalls, followTask, isFinalEvent } from '../chat/task-relay.ts';
 import { errors } from '../common/errors.ts';
 import { Moderation } from '../moderation/moderation.service.ts';
 import { StreamMasker, type WordFilter } from '../moderation/word-filter.ts';
@@ -12,7 +12,13 @@ import { StreamMasker, type WordFilter } from '../moderation/word-filter.ts';
 function view(task: Task, words: WordFilter) {
   // Internal routing facts (which key record, which tenant, which worker) are not the client's.
   const { keyId: _keyId, tenantId: _tenantId, workerId: _workerId, ...rest } = task;
-  return { ...rest, ...(rest.result !== undefined ? { result: words.mask(rest.result) } : {}), object: 'task', links: { self: `/v1/tasks/${task.id}`, events: `/v1/tasks/${task.id}/events` } };
+  return {
+    ...rest,
+    ...(rest.result !== undefined ? { result: words.mask(rest.result) } : {}),
+    ...(rest.toolCalls ? { toolCalls: rest.toolCalls.map((call) => ({ ...call, arguments: words.maskJson(call.arguments) })) } : {}),
+    object: 'task',
+    links: { self: `/v1/tasks/${task.id}`, events: `/v1/tasks/${task.id}/events` },
+  };
 }
 
 /**
@@ -69,13 +75,25 @@ export class TasksController {
     // The client learns at once that the stream is open, even when the next event is minutes away.
     reply.raw.flushHeaders();
     const masker = new StreamMasker(this.moderation.filter);
+    // With words on the list, tool calls are masked as JSON once whole: held until `done`, then one
+    // event per call (without an id: resuming replays the fragments and holds them again).
+    const heldCalls = this.moderation.filter.size > 0 ? new AnswerToolCalls() : undefined;
     const events = ended ? [] : followTask(this.hub, id, { afterId: cursor, timeoutMs: this.env.SYNC_TIMEOUT_MS, signal: closed.signal });
     for await (const { id: eventId, event } of events) {
+      if (event.type === 'tool_call' && heldCalls) {
+        heldCalls.fragment(event);
+        continue;
+      }
+      if (event.type === 'restart') heldCalls?.restart();
       // Held-back text of a masked delta goes out with the next event; a resumed stream starts afresh.
       const shown = event.type === 'delta' ? { ...event, text: masker.push(event.text) } : event;
       if (event.type === 'done') {
         const rest = masker.end();
         if (rest) reply.raw.write(`event: delta\ndata: ${JSON.stringify({ type: 'delta', text: rest })}\n\n`);
+        heldCalls?.calls.forEach((call, index) => {
+          const whole = { type: 'tool_call', index, id: call.id, name: call.function.name, arguments: this.moderation.filter.maskJson(call.function.arguments) };
+          reply.raw.write(`event: tool_call\ndata: ${JSON.stringify(whole)}\n\n`);
+        });
       }
       reply.raw.write(`id: ${eventId}\nevent: ${event.type}\ndata: ${JSON.stringify(shown)}\n\n`);
     }

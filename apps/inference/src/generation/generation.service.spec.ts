@@ -213,6 +213,15 @@ describe('GenerationService', () => {
     expect(published[1]).toMatchObject({ data: { taskId: 't1', reservationId: 'r1', error: { code: 'server_error' } } });
   });
 
+  it('answers 400, not 502, when the provider refused the request itself (a field it cannot take, too long a prompt)', async () => {
+    const { service, tasks } = setup(async function* () {
+      yield* [];
+      throw new LlmError('bad_request', 'upstream 400: response_format json_object requires the word json', { provider: 'provider-a' });
+    });
+    await service.run(admitted({ forward: { response_format: { type: 'json_object' } } }), { attempt: 1, last: false });
+    expect(tasks.events.at(-1)).toMatchObject({ type: 'error', code: 'bad_request', status: 400 });
+  });
+
   it('stops when another delivery took the task over mid-way: rethrows, and neither completes the task nor publishes completion', async () => {
     const { service, tasks, types } = setup(() => words('one ', 'two ', 'three'));
     tasks.takeOverBeforeAppend = 2; // the first delta was written, the next batch is refused

@@ -183,7 +183,7 @@ export class GenerationService {
     const messages = assemblePrompt({
       user: { ...(request.metadata ? { tags: request.metadata } : {}), ...(profile ? { profile } : {}), now: new Date() },
       history: turns,
-      messages: request.messages.map(({ role, content, toolCalls, toolCallId }) => ({ role, content, ...(toolCalls ? { toolCalls } : {}), ...(toolCallId ? { toolCallId } : {}) })),
+      messages: request.messages.map(({ role, content, name, toolCalls, toolCallId }) => ({ role, content, ...(name ? { name } : {}), ...(toolCalls ? { toolCalls } : {}), ...(toolCallId ? { toolCallId } : {}) })),
       historyBudget: this.env.HISTORY_TOKEN_BUDGET,
     });
     return { messages, grounding: await this.ground(tenantId, request, turns, chain) };
@@ -248,7 +248,9 @@ export class GenerationService {
       if (error instanceof LlmError) {
         // The provider's own words (hosts, ports, upstream bodies) go to the log, not to the client.
         this.logger.warn({ taskId, err: error.message, attempts: error.attempts }, 'model call failed');
-        await this.fail(event, run, { code: error.kind, message: CLIENT_MESSAGES[error.kind] });
+        // The provider refused the request itself (a field it cannot take, too long): the client's to fix.
+        const clientFault = error.kind === 'bad_request' || error.kind === 'context_length';
+        await this.fail(event, run, { code: error.kind, message: CLIENT_MESSAGES[error.kind] }, clientFault ? 400 : 502);
         return undefined;
       }
       throw error;
@@ -279,11 +281,16 @@ export class GenerationService {
     }
     const used = usedSources(grounding, text, done.citedPassages);
     const sources = used.length ? { sources: used } : {};
-    await run.finish(
+    const finished = await run.finish(
       'completed',
       { result: text, ...(toolCalls.length ? { toolCalls } : {}), usage, finishReason: done.finishReason, providerModel: provider, ...(firstTokenAt ? { firstTokenAt } : {}), ...sources },
       { type: 'done', usage, finishReason: done.finishReason, model: request.model, ...sources },
     );
+    if (!finished) {
+      // Ended meanwhile (cancelled, or taken for orphaned): whoever ended it told the limiter.
+      this.logger.warn({ taskId: request.taskId }, 'the task ended before this run could complete it: answer dropped');
+      return;
+    }
     await this.publisher.publish(
       'ai.inference.completed',
       {

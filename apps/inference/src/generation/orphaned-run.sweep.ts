@@ -1,7 +1,8 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { EventPublisher } from '@aip/messaging';
-import { ENV, LOGGER } from '@aip/runtime';
+import { ENV, LOGGER, REDIS } from '@aip/runtime';
 import { TaskStore, type OrphanedRun } from '@aip/tasks';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { InferenceEnv } from '../inference.config.ts';
 import { generationMetrics } from './generation.metrics.ts';
@@ -20,13 +21,20 @@ export const WORKER_LOST = { code: 'worker_lost', message: 'The worker running t
 export class OrphanedRunSweep implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
   private sweeping = false;
+  /** No sweep before this instant: after Redis was unreachable, live runs get a lease to beat again. */
+  private quietUntil = 0;
 
   constructor(
     @Inject(TaskStore) private readonly tasks: TaskStore,
     @Inject(EventPublisher) private readonly publisher: EventPublisher,
+    @Inject(REDIS) redis: Redis,
     @Inject(ENV) private readonly env: InferenceEnv,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    // Every worker's heartbeats failed while Redis was away: a run silent for that long is not
+    // dead. Once the connection is back, wait one lease, in which every live run beats again.
+    redis.on('ready', () => (this.quietUntil = Date.now() + env.LEASE_MS));
+  }
 
   onApplicationBootstrap() {
     // A fifth of a lease: an orphaned run ends at most that long after its alive-until passed.
@@ -38,8 +46,8 @@ export class OrphanedRunSweep implements OnApplicationBootstrap, BeforeApplicati
   }
 
   /** One pass; the runs it ended. Never throws: the next tick tries again. */
-  async sweep(now = Date.now()): Promise<OrphanedRun[]> {
-    if (this.sweeping) return [];
+  async sweep(now?: number): Promise<OrphanedRun[]> {
+    if (this.sweeping || Date.now() < this.quietUntil) return [];
     this.sweeping = true;
     try {
       const ended = await this.tasks.endOrphanedRuns(WORKER_LOST, now);

@@ -44,4 +44,17 @@ describe('WordFilter', () => {
   it('keeps masking everything when text around a word changes length under normalisation', () => {
     expect(filter.mask('㍿ ＤＡＲＮ ﬁ İİ heck')).toBe('㍿ **** ﬁ İİ ****');
   });
+
+  // Regression (review of issue 14): masking tool-call arguments as text broke them — a number on
+  // the list turned `{"n":1488}` into `{"n":****}`, a word after a backslash made an invalid escape.
+  it('masks JSON in its string values only, so it still parses with the same keys and numbers', () => {
+    const filter = new WordFilter(['1488', 'nazi', 'darn', 'ass']);
+    const masked = filter.maskJson('{"class":"darn it","n":1488,"note":"line\\nazimuth","tags":["ok","nazi"]}');
+    expect(JSON.parse(masked)).toEqual({ class: '**** it', n: 1488, note: 'line\nazimuth', tags: ['ok', '****'] });
+    expect(filter.maskJson('{"a":1}')).toBe('{"a":1}'); // untouched, byte for byte
+    expect(filter.maskJson('not json, darn')).toBe('not json, ****');
+    expect(filter.matchesIn({ tools: [{ function: { description: 'say darn' } }] })).toBe(true);
+    expect(filter.matchesIn({ tools: [{ function: { name: 'weather' } }], n: 1488 })).toBe(false);
+  });
 });
+

@@ -47,6 +47,49 @@ export class WordFilter {
   }
 
   /**
+   * JSON text (a tool call's arguments, structured output) with the words masked in its string
+   * values only: the result is the same JSON with the same keys, numbers and escapes, so it still
+   * parses and still fits its schema's shape. Text that is not JSON is masked as text.
+   */
+  maskJson(text: string): string {
+    if (this.size === 0) return text;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return this.mask(text);
+    }
+    const masked = this.maskStrings(value);
+    return masked === value ? text : JSON.stringify(masked);
+  }
+
+  /** Any JSON value with the words masked in its strings (not its keys); the same value when nothing was masked. */
+  maskStrings<T>(value: T): T {
+    return this.maskValues(value) as T;
+  }
+
+  private maskValues(value: unknown): unknown {
+    if (typeof value === 'string') return this.mask(value);
+    if (Array.isArray(value)) {
+      const items = value.map((item) => this.maskValues(item));
+      return items.some((item, index) => item !== value[index]) ? items : value;
+    }
+    if (typeof value === 'object' && value !== null) {
+      const entries = Object.entries(value).map(([key, item]) => [key, this.maskValues(item)] as const);
+      return entries.some(([key, item]) => item !== (value as Record<string, unknown>)[key]) ? Object.fromEntries(entries) : value;
+    }
+    return value;
+  }
+
+  /** Whether any string inside a JSON-like value (tool definitions, arguments) matches. */
+  matchesIn(value: unknown): boolean {
+    if (typeof value === 'string') return this.matches(value);
+    if (Array.isArray(value)) return value.some((item) => this.matchesIn(item));
+    if (typeof value === 'object' && value !== null) return Object.values(value).some((item) => this.matchesIn(item));
+    return false;
+  }
+
+  /**
    * For a streaming masker, on the text received so far: the matches later text cannot change
    * (those ending before the last character, which the next chunk may still extend, e.g. with a
    * combining accent), and where the tail to hold back starts — the last `longest` characters,
