@@ -55,18 +55,22 @@ async function ttft(url: string, headers: Record<string, string>, model: string,
 async function load(name: string, call: () => Promise<number>) {
   const latencies: number[] = [];
   let failures = 0;
+  const reasons = new Map<string, number>();
   const pending: Promise<void>[] = [];
   const started = performance.now();
   for (let i = 0; i < RATE * SECONDS; i++) {
     const due = started + (i * 1_000) / RATE;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    pending.push(call().then((ms) => void latencies.push(ms), () => void failures++));
+    pending.push(call().then((ms) => void latencies.push(ms), (error: unknown) => {
+      failures++;
+      reasons.set(String(error), (reasons.get(String(error)) ?? 0) + 1);
+    }));
   }
   await Promise.all(pending);
   latencies.sort((a, b) => a - b);
   const result = { name, requests: RATE * SECONDS, failures, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) };
-  console.log(`${name.padEnd(22)} ${RATE} req/s x ${SECONDS} s: p50 ${result.p50.toFixed(1)} ms  p99 ${result.p99.toFixed(1)} ms  failures ${failures}`);
+  console.log(`${name.padEnd(22)} ${RATE} req/s x ${SECONDS} s: p50 ${result.p50.toFixed(1)} ms  p99 ${result.p99.toFixed(1)} ms  failures ${failures}${reasons.size ? ` (${[...reasons].map(([reason, count]) => `${count} × ${reason}`).join('; ')})` : ''}`);
   return result;
 }
 
