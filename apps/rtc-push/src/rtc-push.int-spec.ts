@@ -1,3 +1,6 @@
+// Over 400 lines on purpose: one suite starts the rtc-push instances, the broker consumers and the
+// key store once for all of its cases (startup dominates their run time); each `describe` is one
+// concern of the realtime edge.
 import { createHash } from 'node:crypto';
 import { ModelCatalog, Moderation } from '@aip/chat-policy';
 import { CLOSE_CODES, CONSUMER_GROUPS, REALTIME_TOKEN_PREFIX, realtimeTokenKey, type Envelope, type ServerFrame } from '@aip/contracts';

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the adapter, the fallback chain and the router share one mock upstream
+// and one Redis for all their cases; each top-level `describe` is one of the three.
 import { startMockLlm, type MockLlm, type MockLlmOptions } from '@aip/mock-llm';
 import { eventually, testRedis, uniqueName } from '@aip/testing';
 import type { Redis } from 'ioredis';

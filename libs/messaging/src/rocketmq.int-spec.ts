@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the transport's cases share one broker connection and Redis; the
+// outage cases at the end need the same apps to outlive a broker they stop and start.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, Socket, type Server as NetServer } from 'node:net';
 import { Controller, Module, type INestMicroservice } from '@nestjs/common';

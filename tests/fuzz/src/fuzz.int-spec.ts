@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the whole platform starts once for the HTTP, WebSocket and consumer
+// fuzzers and the checks after them, which must see the same running apps.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the five processes of the request path start once (~20 s) for every
+// case below; each `describe` is one concern a client would notice.
 import { ChatOpenAI } from '@langchain/openai';
 import { startMockLlm, type MockLlm } from '@aip/mock-llm';
 import { eventually, type RunningApp, startApp, startApps, stopApp, testRedis, uniqueName } from '@aip/testing';
