@@ -4,3 +4,4 @@ export * from './task-event.hub.ts';
 export * from './session-history.store.ts';
 export * from './stream-id.ts';
 export * from './profile.store.ts';
+export * from './tool-call.assembly.ts';

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Headers, HttpCode, Inject, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { StreamMasker } from '@aip/chat-policy';
 import { ApiError, ApiKeyGuard, ENV, type AuthenticatedRequest } from '@aip/runtime';
-import { TaskEventHub, type TaskEvent } from '@aip/tasks';
+import { TaskEventHub, type RunningLimits, type TaskEvent } from '@aip/tasks';
 import type { FastifyReply } from 'fastify';
 import type { AccessEnv } from '../access.config.ts';
 import { Moderation } from '../moderation/moderation.service.ts';
@@ -10,7 +10,6 @@ import { SubmissionService } from './submission.service.ts';
 import { AnswerText, AnswerToolCalls, followTask } from './task-relay.ts';
 
 type ErrorEvent = Extract<TaskEvent, { type: 'error' }>;
-type Limits = NonNullable<Extract<TaskEvent, { type: 'status' }>['limits']>;
 
 /** `1.5s`, `20ms`: the duration form of OpenAI's x-ratelimit-reset-* headers. */
 const duration = (ms: number) => (ms < 1_000 ? `${Math.ceil(ms)}ms` : `${Number((ms / 1_000).toFixed(3))}s`);
@@ -19,7 +18,7 @@ const duration = (ms: number) => (ms < 1_000 ? `${Math.ceil(ms)}ms` : `${Number(
  * OpenAI's x-ratelimit-* headers on a successful answer, from the key's limits as its admission
  * left them (clients pace themselves by them; the limits a key does not have are left out).
  */
-export function rateLimitHeaders(limits: Limits | undefined): Record<string, string> {
+export function rateLimitHeaders(limits: RunningLimits | undefined): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const unit of ['requests', 'tokens'] as const) {
     const standing = limits?.[unit];
@@ -79,7 +78,7 @@ export class ChatController {
     const events = followTask(this.hub, task.id, { timeoutMs: this.env.SYNC_TIMEOUT_MS, signal: closed.signal });
     const answer = new AnswerText();
     const toolCalls = new AnswerToolCalls();
-    let limits: Limits | undefined;
+    let limits: RunningLimits | undefined;
     const id = `chatcmpl-${task.id}`;
     const created = Math.floor(task.createdAt / 1_000);
 

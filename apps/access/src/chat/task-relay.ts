@@ -1,4 +1,4 @@
-import type { StoredEvent, TaskEvent, TaskEventHub } from '@aip/tasks';
+import { ToolCallAssembly, type StoredEvent, type TaskEvent, type TaskEventHub } from '@aip/tasks';
 
 const TERMINAL = new Set(['done', 'error']);
 
@@ -63,14 +63,13 @@ export interface ToolCallDelta {
  * (after a `restart`, the new run's fragments up to what was already sent are not sent again).
  */
 export class AnswerToolCalls {
-  private run = new Map<number, { id: string; name: string; arguments: string }>();
+  private readonly run = new ToolCallAssembly();
   private readonly sent = new Map<number, { head: boolean; arguments: number }>();
 
   /** The part of this fragment the client has not seen yet, in OpenAI's `delta.tool_calls[]` form. */
-  fragment({ index, id, name, arguments: text }: ToolCallEvent): ToolCallDelta | undefined {
-    const call = this.run.get(index) ?? { id: '', name: '', arguments: '' };
-    const next = { id: id ?? call.id, name: name ?? call.name, arguments: call.arguments + text };
-    this.run.set(index, next);
+  fragment(fragment: ToolCallEvent): ToolCallDelta | undefined {
+    const { index } = fragment;
+    const next = this.run.add(fragment);
     const sent = this.sent.get(index) ?? { head: false, arguments: 0 };
     const fresh = next.arguments.slice(sent.arguments);
     const head = !sent.head && next.id !== '' && next.name !== '';
@@ -80,7 +79,7 @@ export class AnswerToolCalls {
   }
 
   restart(): void {
-    this.run = new Map();
+    this.run.reset();
   }
 
   /** Whether the client has been sent part of a call already. */
@@ -90,6 +89,6 @@ export class AnswerToolCalls {
 
   /** The calls of the finished run, in OpenAI's `message.tool_calls` form. */
   get calls(): { id: string; type: 'function'; function: { name: string; arguments: string } }[] {
-    return [...this.run.entries()].sort(([a], [b]) => a - b).map(([, call]) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }));
+    return this.run.calls().map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }));
   }
 }

@@ -1,10 +1,10 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiKeyGuard, ENV, type AuthenticatedRequest } from '@aip/runtime';
-import { compareStreamIds, isStreamId, TaskEventHub, TaskStore, TERMINAL_STATUSES, type Task } from '@aip/tasks';
+import { compareStreamIds, isStreamId, TaskEventHub, TaskStore, TERMINAL_STATUSES, ToolCallAssembly, type Task } from '@aip/tasks';
 import type { FastifyReply } from 'fastify';
 import type { AccessEnv } from '../access.config.ts';
 import { SubmissionService } from '../chat/submission.service.ts';
-import { AnswerToolCalls, followTask, isFinalEvent } from '../chat/task-relay.ts';
+import { followTask, isFinalEvent } from '../chat/task-relay.ts';
 import { errors } from '../common/errors.ts';
 import { Moderation } from '../moderation/moderation.service.ts';
 import { StreamMasker, type WordFilter } from '../moderation/word-filter.ts';
@@ -77,21 +77,21 @@ export class TasksController {
     const masker = new StreamMasker(this.moderation.filter);
     // With words on the list, tool calls are masked as JSON once whole: held until `done`, then one
     // event per call (without an id: resuming replays the fragments and holds them again).
-    const heldCalls = this.moderation.filter.size > 0 ? new AnswerToolCalls() : undefined;
+    const heldCalls = this.moderation.filter.size > 0 ? new ToolCallAssembly() : undefined;
     const events = ended ? [] : followTask(this.hub, id, { afterId: cursor, timeoutMs: this.env.SYNC_TIMEOUT_MS, signal: closed.signal });
     for await (const { id: eventId, event } of events) {
       if (event.type === 'tool_call' && heldCalls) {
-        heldCalls.fragment(event);
+        heldCalls.add(event);
         continue;
       }
-      if (event.type === 'restart') heldCalls?.restart();
+      if (event.type === 'restart') heldCalls?.reset();
       // Held-back text of a masked delta goes out with the next event; a resumed stream starts afresh.
       const shown = event.type === 'delta' ? { ...event, text: masker.push(event.text) } : event;
       if (event.type === 'done') {
         const rest = masker.end();
         if (rest) reply.raw.write(`event: delta\ndata: ${JSON.stringify({ type: 'delta', text: rest })}\n\n`);
-        heldCalls?.calls.forEach((call, index) => {
-          const whole = { type: 'tool_call', index, id: call.id, name: call.function.name, arguments: this.moderation.filter.maskJson(call.function.arguments) };
+        heldCalls?.calls().forEach((call, index) => {
+          const whole = { type: 'tool_call', index, ...call, arguments: this.moderation.filter.maskJson(call.arguments) };
           reply.raw.write(`event: tool_call\ndata: ${JSON.stringify(whole)}\n\n`);
         });
       }

@@ -1,9 +1,9 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { Envelope } from '@aip/contracts';
-import { LlmError, ModelRouter, UnknownModelError, UnsupportedRequestError, type ChatChunk, type ChatStreamRequest, type FallbackChain, type LlmErrorKind, type ToolCall, type ToolCallFragment } from '@aip/llm';
+import { LlmError, ModelRouter, UnknownModelError, UnsupportedRequestError, type ChatChunk, type ChatStreamRequest, type FallbackChain, type LlmErrorKind, type ToolCall } from '@aip/llm';
 import { EventPublisher } from '@aip/messaging';
 import { ENV, LOGGER } from '@aip/runtime';
-import { ProfileStore, SessionHistoryStore, StaleRunError, TaskStore, type TaskEvent, type TaskRun } from '@aip/tasks';
+import { ProfileStore, SessionHistoryStore, StaleRunError, TaskStore, ToolCallAssembly, type TaskEvent, type TaskRun } from '@aip/tasks';
 import type { Logger } from 'pino';
 import type { InferenceEnv } from '../inference.config.ts';
 import { KNOWLEDGE, lastUserTurn, NO_GROUNDING, searchQuery, toGrounding, usedSources, type Grounding, type KnowledgeSearch } from './grounding.ts';
@@ -27,20 +27,6 @@ interface Streamed {
   done: Extract<ChatChunk, { type: 'done' }>;
   provider: string;
   firstTokenAt?: number;
-}
-
-/** The tool calls of an answer, from the fragments the model streamed (OpenAI's format: by index). */
-class ToolCallAssembly {
-  private readonly byIndex = new Map<number, ToolCall>();
-
-  add({ index, id, name, arguments: text }: ToolCallFragment): void {
-    const call = this.byIndex.get(index) ?? { id: '', name: '', arguments: '' };
-    this.byIndex.set(index, { id: id ?? call.id, name: name ?? call.name, arguments: call.arguments + text });
-  }
-
-  calls(): ToolCall[] {
-    return [...this.byIndex.entries()].sort(([a], [b]) => a - b).map(([, call]) => call);
-  }
 }
 
 /** The lifecycle event's common part: what the limiter needs to reconcile the reservation. */
