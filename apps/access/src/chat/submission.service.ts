@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { BadRequestException, Inject, Injectable } from '@nestjs/common';
 import type { ApiKeyRecord } from '@aip/keys';
-import { estimateTextTokens, estimateTokens } from '@aip/llm';
+import { estimateTokens, estimateToolDefinitionTokens } from '@aip/llm';
 import { EventPublisher, PublishError } from '@aip/messaging';
 import { ApiError, ENV, REDIS } from '@aip/runtime';
 import { SessionHistoryStore, TaskStore, type Task } from '@aip/tasks';
@@ -100,8 +100,8 @@ export class SubmissionService {
           stream: request.stream,
           priority: request.priority ?? 5,
           deadline: new Date(Date.now() + this.env.ADMISSION_DEADLINE_MS).toISOString(),
-          // Tool definitions and calls are prompt tokens too.
-          estimatedPromptTokens: estimateTokens(messages.map((m) => ({ content: m.toolCalls ? `${m.content}${JSON.stringify(m.toolCalls)}` : m.content }))) + (forward?.['tools'] ? estimateTextTokens(JSON.stringify(forward['tools'])) : 0),
+          // Tool definitions and calls are prompt tokens too (the worker's estimate counts them alike).
+          estimatedPromptTokens: estimateTokens(messages) + estimateToolDefinitionTokens(forward),
           ...(forward ? { forward } : {}),
           ...(request.knowledge_bases ? { knowledgeBases: request.knowledge_bases } : {}),
           // The key's profile tags travel with the request; workers merge the user's own profile over them.
