@@ -22,6 +22,12 @@ export const accessEnvSchema = baseEnvSchema.extend({
   SENSITIVE_WORDS: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
   /** What a request containing one gets: refused (400) or masked before it goes on. Answers are always masked. */
   SENSITIVE_WORDS_INPUT: z.enum(['block', 'mask']).default('block'),
+  /**
+   * Admit a request here, on the rate-limiter's own script and terms, when it can go at once: one
+   * broker hop to the workers instead of two (ADR 0025). `false`: every request goes through the
+   * limiter's topic.
+   */
+  ADMISSION_FAST_PATH: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   /** How long a submission may wait for the broker before the client gets a 503. */
   PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(100).default(5_000),
   /** Client-facing wait for a synchronous completion. */

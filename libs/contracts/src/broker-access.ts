@@ -12,13 +12,14 @@ export type BrokerUser = ServiceName | ExternalPublisher;
 
 /**
  * Who publishes each event. With access control on, the broker lets only these users publish to
- * the event's topic: a client on the broker cannot skip the limiter (`ai-inference` is the
- * rate-limiter's alone) or send users a push (`rtc-push` is the intent-scheduler's alone).
+ * the event's topic: a client on the broker cannot skip the limiter (`ai-inference` takes only
+ * what the limiter's admission script admitted, from the limiter or access's fast path) or send users a push (`rtc-push` is the intent-scheduler's alone).
  */
 export const EVENT_PUBLISHERS: Readonly<Partial<Record<EventType, readonly string[]>>> = {
   // Chat requests come in through both edges: the HTTP API and the realtime socket.
   'ai.request.submitted': ['access', 'rtc-push'],
-  'ai.request.admitted': ['rate-limiter'],
+  // The limiter, and access's fast path on the limiter's own script and terms (ADR 0025).
+  'ai.request.admitted': ['rate-limiter', 'access'],
   'ai.request.rejected': ['rate-limiter'],
   'ai.inference.started': ['inference'],
   'ai.inference.completed': ['inference'],

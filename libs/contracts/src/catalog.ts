@@ -50,7 +50,7 @@ export const EVENTS = {
     key: (d) => d.taskId, summary: 'The limiter rejected a request (limit, budget, deadline).',
   }),
   'ai.inference.started': event({
-    topic: 'aiLifecycle', tag: 'started', schema: inferenceStarted, consumers: [],
+    topic: 'aiLifecycle', tag: 'started', schema: inferenceStarted, consumers: ['intentScheduler'],
     key: (d) => d.taskId, summary: 'A worker started generating.',
   }),
   'ai.inference.completed': event({

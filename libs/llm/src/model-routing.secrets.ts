@@ -52,8 +52,11 @@ export const openRoutingSecrets = (routing: ModelRoutingConfig, box: SecretBox |
 /** A redacted value in a new document that names no stored secret to keep. */
 export class UnknownRedactedSecretError extends Error {
   override readonly name = 'UnknownRedactedSecretError';
-  constructor(readonly path: string) {
+  readonly path: string;
+  // No parameter property: Node's type stripping runs this file as it is (tools/bench).
+  constructor(path: string) {
     super(`${path} is a redacted value, and the stored document has no secret there to keep: send the secret itself`);
+    this.path = path;
   }
 }
 

@@ -8,3 +8,9 @@ export * from './worker-registry.ts';
 export * from './policy-document.schema.ts';
 // The admission script's source, for driving it without Node (tools/bench/limiter.bench.ts, redis-benchmark).
 export { ADMIT_LUA } from './admission.lua.ts';
+export * from './policy-book.ts';
+export * from './admission-terms.ts';
+export * from './admission-gate.ts';
+export * from './policy-book.ts';
+export * from './admission-terms.ts';
+export * from './admission-gate.ts';

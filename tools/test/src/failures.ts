@@ -11,8 +11,11 @@ export class FailureReports {
   private readonly reports: string[][] = [];
   private current: string[] | undefined;
   private pending = '';
+  private readonly linesPerReport: number;
 
-  constructor(private readonly linesPerReport = 40) {}
+  constructor(linesPerReport = 40) {
+    this.linesPerReport = linesPerReport;
+  }
 
   /** Feeds a chunk of the stream; lines may be split across chunks. */
   write(chunk: string): void {

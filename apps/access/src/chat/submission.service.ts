@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { BadRequestException, Inject, Injectable } from '@nestjs/common';
+import type { EventData } from '@aip/contracts';
 import type { ApiKeyRecord } from '@aip/keys';
 import { estimateTokens, estimateToolDefinitionTokens } from '@aip/llm';
 import { EventPublisher, PublishError } from '@aip/messaging';
@@ -11,11 +12,13 @@ import type { AccessEnv } from '../access.config.ts';
 import { errors } from '../common/errors.ts';
 import { Moderation } from '../moderation/moderation.service.ts';
 import { ModelCatalog } from '@aip/chat-policy';
+import { AdmissionFastPath } from './admission-fast-path.ts';
 import { chatRequestSchema, forwardedFields, MAX_NESTING, nestedDeeperThan, type ChatRequest } from './chat-request.schema.ts';
 import { unhonouredField } from './unhonoured-fields.ts';
 
 /**
- * Validates a chat request, creates its task (`queued`) and publishes `ai.request.submitted`.
+ * Validates a chat request, creates its task (`queued`), and admits it at once (`ai.request.admitted`)
+ * or hands it to the rate-limiter (`ai.request.submitted`).
  * Shared by the OpenAI-compatible endpoint and the async task API.
  */
 @Injectable()
@@ -30,6 +33,7 @@ export class SubmissionService {
     @Inject(ENV) private readonly env: AccessEnv,
     @Inject(Moderation) private readonly moderation: Moderation,
     @Inject(ModelCatalog) private readonly models: ModelCatalog,
+    @Inject(AdmissionFastPath) private readonly fastPath: AdmissionFastPath,
   ) {
     this.schema = chatRequestSchema(env.MAX_MESSAGES);
   }
@@ -48,6 +52,7 @@ export class SubmissionService {
   }
 
   async submit(key: ApiKeyRecord, request: ChatRequest, idempotencyKey?: string): Promise<Task> {
+    const acceptedAt = Date.now();
     if (!this.models.aliases.includes(request.model)) throw errors.modelNotFound(request.model);
     if (key.models?.length && !key.models.includes(request.model)) throw errors.modelNotAllowed(request.model);
     if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 256)) throw new BadRequestException('Idempotency-Key must be 1-256 characters');
@@ -84,31 +89,29 @@ export class SubmissionService {
       ...(m.tool_call_id ? { toolCallId: m.tool_call_id } : {}),
     }));
     const forward = forwarded && filter.maskStrings(forwarded);
+    const submitted: EventData<'ai.request.submitted'> = {
+      taskId,
+      apiKeyId: key.id,
+      ...(key.subAccount ? { subAccount: key.subAccount } : {}),
+      ...(request.session_id ? { sessionId: request.session_id } : {}),
+      ...(request.user ? { userId: request.user } : {}),
+      model: request.model,
+      messages,
+      maxTokens: request.max_completion_tokens ?? request.max_tokens ?? this.env.DEFAULT_MAX_TOKENS,
+      ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+      stream: request.stream,
+      priority: request.priority ?? 5,
+      deadline: new Date(Date.now() + this.env.ADMISSION_DEADLINE_MS).toISOString(),
+      // Tool definitions and calls are prompt tokens too (the worker's estimate counts them alike).
+      estimatedPromptTokens: estimateTokens(messages) + estimateToolDefinitionTokens(forward),
+      ...(forward ? { forward } : {}),
+      ...(request.knowledge_bases ? { knowledgeBases: request.knowledge_bases } : {}),
+      // The key's profile tags travel with the request; workers merge the user's own profile over them.
+      ...(key.profile && Object.keys(key.profile).length > 0 ? { metadata: key.profile } : {}),
+    };
     try {
-      await this.publisher.publish(
-        'ai.request.submitted',
-        {
-          taskId,
-          apiKeyId: key.id,
-          ...(key.subAccount ? { subAccount: key.subAccount } : {}),
-          ...(request.session_id ? { sessionId: request.session_id } : {}),
-          ...(request.user ? { userId: request.user } : {}),
-          model: request.model,
-          messages,
-          maxTokens: request.max_completion_tokens ?? request.max_tokens ?? this.env.DEFAULT_MAX_TOKENS,
-          ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
-          stream: request.stream,
-          priority: request.priority ?? 5,
-          deadline: new Date(Date.now() + this.env.ADMISSION_DEADLINE_MS).toISOString(),
-          // Tool definitions and calls are prompt tokens too (the worker's estimate counts them alike).
-          estimatedPromptTokens: estimateTokens(messages) + estimateToolDefinitionTokens(forward),
-          ...(forward ? { forward } : {}),
-          ...(request.knowledge_bases ? { knowledgeBases: request.knowledge_bases } : {}),
-          // The key's profile tags travel with the request; workers merge the user's own profile over them.
-          ...(key.profile && Object.keys(key.profile).length > 0 ? { metadata: key.profile } : {}),
-        },
-        { tenantId: key.tenantId },
-      );
+      // Admitted at once when the limits allow (one hop to the workers); else the limiter's to decide.
+      if (!(await this.fastPath.admit(key, submitted, acceptedAt))) await this.publisher.publish('ai.request.submitted', submitted, { tenantId: key.tenantId });
     } catch (error) {
       // Not accepted: the key must not keep pointing at this failure.
       if (slot) await this.redis.eval(RELEASE_IF_OURS, 1, slot, `${taskId} ${fingerprint}`).catch(() => undefined);

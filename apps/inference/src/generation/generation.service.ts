@@ -142,7 +142,7 @@ export class GenerationService {
     const liveness = { ttlMs: this.env.LEASE_MS, graceMs: last ? 0 : this.env.RUN_REDELIVERY_GRACE_MS };
     const started = Promise.all([
       this.tasks.beginRun(taskId, { startedAt, workerId: this.env.WORKER_ID, attempt }, { liveness, ...(reservationId ? { reservationId } : {}), ...(event.data.limits ? { limits: event.data.limits } : {}) }),
-      this.publisher.publish('ai.inference.started', { taskId, apiKeyId: request.apiKeyId, workerId: this.env.WORKER_ID, model: request.model, attempt }, { tenantId: event.tenantId }),
+      this.publisher.publish('ai.inference.started', { taskId, apiKeyId: request.apiKeyId, ...(request.sessionId ? { sessionId: request.sessionId } : {}), ...(request.userId ? { userId: request.userId } : {}), workerId: this.env.WORKER_ID, model: request.model, attempt }, { tenantId: event.tenantId }),
     ]).then(([run]) => run ?? Promise.reject(new StaleRunError(taskId, 'ended')));
     started.catch(() => undefined); // awaited later; avoid an unhandled rejection meanwhile
     return started;

@@ -24,11 +24,17 @@ export class ActivityConsumer {
   ) {}
 
   // The user spoke: no push to this session until the answer is done and the grace has passed.
+  // A request that waits for admission is seen when it is submitted; one that access admits at
+  // once (ADR 0025) is never submitted, and is seen when a worker starts it. Both may arrive for
+  // one request: the second changes nothing that matters.
   @RocketMQEvent('ai.request.submitted', { concurrency: 32 })
   async onSubmitted(@Payload() event: Envelope<'ai.request.submitted'>) {
-    const { sessionId, userId, taskId } = event.data;
-    if (!sessionId) return;
-    await this.activity.userSpoke({ tenantId: event.tenantId, sessionId, userId }, taskId, eventTime(event.time), this.env.INTENT_PENDING_MAX_MS);
+    await this.userSpoke(event);
+  }
+
+  @RocketMQEvent('ai.inference.started', { concurrency: 32 })
+  async onStarted(@Payload() event: Envelope<'ai.inference.started'>) {
+    await this.userSpoke(event);
   }
 
   @RocketMQEvent('ai.inference.completed', { concurrency: 32 })
@@ -37,6 +43,12 @@ export class ActivityConsumer {
     // Without a user there is nobody to push to; without a session there is no conversation.
     if (!sessionId || !userId) return;
     await this.activity.answered({ tenantId: event.tenantId, sessionId, userId }, taskId, eventTime(event.time));
+  }
+
+  private async userSpoke(event: Envelope<'ai.request.submitted' | 'ai.inference.started'>) {
+    const { sessionId, userId, taskId } = event.data;
+    if (!sessionId) return;
+    await this.activity.userSpoke({ tenantId: event.tenantId, sessionId, userId }, taskId, eventTime(event.time), this.env.INTENT_PENDING_MAX_MS);
   }
 
   @RocketMQEvent('kb.document.indexed', { concurrency: 4 })

@@ -2,14 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { createEnvelope, type Envelope, type EventType } from '@aip/contracts';
 import { ApiKeyStore } from '@aip/keys';
 import { PublishError, type EventPublisher } from '@aip/messaging';
-import { AdmissionControl, DeadlineQueue, WorkerRegistry } from '@aip/rate-limit';
+import { AdmissionControl, AdmissionGate, DeadlineQueue, PolicyBook, WorkerRegistry } from '@aip/rate-limit';
 import { TaskStore } from '@aip/tasks';
 import { deleteKeys, eventually, testRedis } from '@aip/testing';
 import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { rateLimiterEnvSchema } from '../rate-limiter.config.ts';
 import { AdmissionService } from './admission.service.ts';
-import { PolicyBook } from './policy-book.ts';
 import { QueuePump } from './queue-pump.ts';
 
 // The deadline-queue pump on real Redis, with the broker replaced by a publisher that can be
@@ -48,7 +47,7 @@ function platform(keyPrefix: string) {
   };
   const env = rateLimiterEnvSchema.parse({ REDIS_PREFIX: keyPrefix, QUEUE_PUMP_MS: '20', CHECK_WORKER_CAPACITY: 'false', MAX_PARKED_PER_KEY: '3' });
   const logger = pino({ level: 'silent' });
-  const admissionService = new AdmissionService(parts.admission, parts.queue, new WorkerRegistry(redis, { prefix: `${keyPrefix}rl:` }), new PolicyBook(env.DEFAULT_POLICY), parts.keys, parts.tasks, publisher, env, logger);
+  const admissionService = new AdmissionService(parts.admission, new AdmissionGate(parts.admission, new WorkerRegistry(redis, { prefix: `${keyPrefix}rl:` })), parts.queue, new PolicyBook(env.DEFAULT_POLICY), parts.keys, parts.tasks, publisher, env, logger);
   return { ...parts, service: admissionService, pump: new QueuePump(admissionService, parts.queue, parts.admission, env, logger) };
 }
 

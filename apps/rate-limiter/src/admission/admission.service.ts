@@ -2,14 +2,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Envelope } from '@aip/contracts';
 import { ApiKeyStore } from '@aip/keys';
 import { EventPublisher } from '@aip/messaging';
-import { AdmissionControl, DeadlineQueue, limitSubject, rateLimitPolicySchema, WorkerRegistry, type Admitted, type WorkerChoice } from '@aip/rate-limit';
+import { AdmissionControl, AdmissionGate, admittedData, DeadlineQueue, PolicyBook, rateLimitPolicySchema, type Admitted, type WorkerChoice } from '@aip/rate-limit';
 import { ENV, LOGGER } from '@aip/runtime';
 import { TaskStore } from '@aip/tasks';
 import type { Logger } from 'pino';
 import type { RateLimiterEnv } from '../rate-limiter.config.ts';
-import { PolicyBook } from './policy-book.ts';
-import { chooseWorker } from './worker-choice.ts';
-import { admissionMetrics } from './admission.metrics.ts';
+import { admissionMetrics, countWorkerChoice } from './admission.metrics.ts';
 
 
 export type Submitted = Envelope<'ai.request.submitted'>;
@@ -24,8 +22,8 @@ type Rejection = 'rate_limited' | 'token_budget_exceeded' | 'concurrency_limit' 
 export class AdmissionService {
   constructor(
     @Inject(AdmissionControl) private readonly admission: AdmissionControl,
+    @Inject(AdmissionGate) private readonly gate: AdmissionGate,
     @Inject(DeadlineQueue) private readonly queue: DeadlineQueue,
-    @Inject(WorkerRegistry) private readonly workers: WorkerRegistry,
     @Inject(PolicyBook) private readonly policies: PolicyBook,
     @Inject(ApiKeyStore) private readonly keys: ApiKeyStore,
     @Inject(TaskStore) private readonly tasks: TaskStore,
@@ -49,20 +47,12 @@ export class AdmissionService {
     const own = key.policy ? rateLimitPolicySchema.safeParse(key.policy) : undefined;
     if (own && !own.success) this.logger.warn({ keyId: key.id }, 'the key\'s policy is invalid: using its tenant\'s or the default');
     const resolved = this.policies.resolve({ tenantId: event.tenantId, model: request.model }, own?.success ? own.data : undefined);
-    const capacity = this.env.CHECK_WORKER_CAPACITY ? await this.workers.liveCapacity() : undefined;
-    const decision = await this.admission.admit({
-      requestId: request.taskId,
-      tenantId: event.tenantId,
-      // A model-specific policy counts this key's requests to that model only.
-      keyId: limitSubject(request.apiKeyId, request.model, resolved),
-      model: request.model,
-      tokens: request.estimatedPromptTokens + request.maxTokens,
-      policy: resolved.policy,
-      ...(capacity !== undefined ? { capacity } : {}),
-    });
+    const terms = { checkWorkerCapacity: this.env.CHECK_WORKER_CAPACITY, sessionAffinity: this.env.SESSION_AFFINITY, affinityMaxLoadGap: this.env.AFFINITY_MAX_LOAD_GAP };
+    const attempt = await this.gate.attempt(event.tenantId, request, resolved, terms);
+    const { decision } = attempt;
     if (decision.admitted) {
-      const worker = this.env.SESSION_AFFINITY && request.sessionId ? await chooseWorker(this.workers, { taskId: request.taskId, tenantId: event.tenantId, sessionId: request.sessionId, maxLoadGap: this.env.AFFINITY_MAX_LOAD_GAP }, this.logger) : undefined;
-      await this.forward(event, decision, queuedSince, worker);
+      countWorkerChoice(attempt.affinity, { taskId: request.taskId, sessionId: request.sessionId }, this.logger);
+      await this.forward(event, decision, queuedSince, attempt.affinity?.worker);
       admissionMetrics.decisions.inc({ outcome: 'admitted', reason: '' });
       return;
     }
@@ -102,19 +92,11 @@ export class AdmissionService {
   private async forward(event: Submitted, decision: Pick<Admitted, 'reservationId' | 'reservedTokens' | 'standing'>, queuedSince: number, worker: WorkerChoice | undefined) {
     const request = event.data;
     try {
-      await this.publisher.publish(
-        'ai.request.admitted',
-        {
-          request,
-          reservationId: decision.reservationId,
-          reservedTokens: decision.reservedTokens,
-          queuedMs: Math.max(0, Date.now() - queuedSince),
-          ...(worker ? { workerId: worker.workerId } : {}),
-          // For the answer's x-ratelimit-* headers (the worker puts them on the task's `running` event).
-          ...(Object.keys(decision.standing).length > 0 ? { limits: decision.standing } : {}),
-        },
-        { tenantId: event.tenantId, ...(event.traceparent ? { traceparent: event.traceparent } : {}), ...(worker ? { lane: worker.lane } : {}) },
-      );
+      await this.publisher.publish('ai.request.admitted', admittedData(request, decision, Date.now() - queuedSince, worker), {
+        tenantId: event.tenantId,
+        ...(event.traceparent ? { traceparent: event.traceparent } : {}),
+        ...(worker ? { lane: worker.lane } : {}),
+      });
     } catch (error) {
       await this.admission.release(decision.reservationId).catch((releaseError: unknown) =>
         this.logger.warn({ taskId: request.taskId, err: String(releaseError) }, 'could not release the reservation of a request that was not forwarded; its lease will free it'),

@@ -4,6 +4,9 @@ import { errorInfo, id, usage } from './common.schema.ts';
 export const inferenceStarted = z.object({
   taskId: id,
   apiKeyId: id,
+  /** The conversation and its end user, when the request named them (the intent-scheduler's "the user spoke"). */
+  sessionId: id.optional(),
+  userId: id.optional(),
   workerId: id,
   model: z.string().min(1).max(128),
   /** 1 for the first run; higher when a worker died and another one re-runs the request. */
