@@ -1,3 +1,4 @@
 import { jestConfig } from '../../jest.preset.mjs';
 
-export default jestConfig(import.meta.dirname, 'int');
+const config = jestConfig(import.meta.dirname, 'int');
+export default { ...config, setupFilesAfterEnv: ['<rootDir>/src/retry-once.ts'] };

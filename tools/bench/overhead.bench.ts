@@ -1,7 +1,10 @@
 // Platform overhead: the same streaming load at a fixed rate against the mock upstream directly
-// and through the platform (access → ai-request → rate-limiter → ai-inference → inference →
-// Redis stream → access), in one run. Prints p50/p99 time to first token for both and what the
-// platform adds. Run: npm run bench:overhead (builds first; needs the broker: npm run broker -- start).
+// and through the platform, in one run, along both request paths: access admitting at once (one
+// hop: access → ai-inference → inference → Redis stream → access, ADR 0025) and, as the baseline,
+// every request through the limiter (ADMISSION_FAST_PATH=false: access → ai-request → rate-limiter
+// → ai-inference → …). Prints p50/p99 time to first token for each and what the platform adds.
+// Run: npm run bench:overhead (builds first; starts the local broker if none runs).
+// Env: BENCH_RPS (100), BENCH_SECONDS (10).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -17,12 +20,18 @@ const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 const broker = await ensureBroker();
 const mock = await startMockLlm({ replyTokens: 20 });
 const routing = { models: { bench: { providers: [{ name: 'bench-mock', kind: 'openai-compatible', baseUrl: mock.url, model: 'm', firstTokenTimeoutMs: 10_000 }] } } };
-const env = { ...process.env, ROCKETMQ_ENDPOINTS: broker.endpoints, REDIS_PREFIX: `bench${Date.now()}:`, LOG_LEVEL: 'error', ADMIN_TOKEN, MODELS: 'bench', MODEL_ROUTING: JSON.stringify(routing), IP_RATE_LIMIT: '0', INFERENCE_SLOTS: '256', DEFAULT_POLICY: JSON.stringify({ id: 'bench', requestsPerMinute: 1_000_000, tokensPerMinute: 100_000_000, maxConcurrent: 10_000 }) };
-const children: ChildProcess[] = ['rate-limiter', 'inference', 'access'].map((name) => spawn(process.execPath, [join(root, 'apps', name, 'dist', 'main.js')], { env: { ...env, PORT: name === 'access' ? '3900' : '0' }, stdio: 'inherit' }));
-const base = 'http://127.0.0.1:3900';
-for (let i = 0; i < 120 && !(await fetch(`${base}/health/ready`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 500));
-await new Promise((r) => setTimeout(r, 3_000)); // consumers subscribed and polling
-const { key } = (await (await fetch(`${base}/admin/keys`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ tenantId: 'bench' }) })).json()) as { key: string };
+const env = { ...process.env, ROCKETMQ_ENDPOINTS: broker.endpoints, LOG_LEVEL: 'error', ADMIN_TOKEN, MODELS: 'bench', MODEL_ROUTING: JSON.stringify(routing), IP_RATE_LIMIT: '0', INFERENCE_SLOTS: '256', DEFAULT_POLICY: JSON.stringify({ id: 'bench', requestsPerMinute: 1_000_000, tokensPerMinute: 100_000_000, maxConcurrent: 10_000 }) };
+
+/** One platform (rate-limiter, inference, access) on its own Redis prefix; its access on `port`. */
+async function startPlatform(port: number, fastPath: boolean) {
+  const own = { ...env, REDIS_PREFIX: `bench${Date.now()}-${port}:`, ADMISSION_FAST_PATH: String(fastPath) };
+  const children: ChildProcess[] = ['rate-limiter', 'inference', 'access'].map((name) => spawn(process.execPath, [join(root, 'apps', name, 'dist', 'main.js')], { env: { ...own, PORT: name === 'access' ? String(port) : '0' }, stdio: 'inherit' }));
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 120 && !(await fetch(`${base}/health/ready`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 500));
+  await new Promise((r) => setTimeout(r, 3_000)); // consumers subscribed and polling
+  const { key } = (await (await fetch(`${base}/admin/keys`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ tenantId: 'bench' }) })).json()) as { key: string };
+  return { url: `${base}/v1/chat/completions`, headers: { authorization: `Bearer ${key}` }, stop: () => children.forEach((child) => child.kill('SIGTERM')) };
+}
 
 /** What an agent sends besides its messages: five function tools (~2 KB), forwarded as they are (ADR 0024). */
 const AGENT_FIELDS = {
@@ -74,19 +83,34 @@ async function load(name: string, call: () => Promise<number>) {
   return result;
 }
 
+// One platform at a time: two would share the two cores.
+const results: Awaited<ReturnType<typeof load>>[] = [];
 try {
-  await load('warm-up (platform)', () => ttft(`${base}/v1/chat/completions`, { authorization: `Bearer ${key}` }, 'bench'));
   const direct = await load('mock upstream direct', () => ttft(`${mock.url}/chat/completions`, {}, 'm'));
-  const platform = await load('through the platform', () => ttft(`${base}/v1/chat/completions`, { authorization: `Bearer ${key}` }, 'bench'));
   const directAgent = await load('direct, agent fields', () => ttft(`${mock.url}/chat/completions`, {}, 'm', AGENT_FIELDS));
-  const platformAgent = await load('platform, agent fields', () => ttft(`${base}/v1/chat/completions`, { authorization: `Bearer ${key}` }, 'bench', AGENT_FIELDS));
-  console.log(`\n${cpus().length} cores, Node ${process.version}; time to first token (text or tool call), streaming, everything on this machine`);
-  console.log(`| path | p50 TTFT | p99 TTFT |\n|---|---|---|`);
-  for (const r of [direct, platform, directAgent, platformAgent]) console.log(`| ${r.name} | ${r.p50.toFixed(1)} ms | ${r.p99.toFixed(1)} ms |`);
-  console.log(`\nadded by the platform: p50 +${(platform.p50 - direct.p50).toFixed(1)} ms, p99 +${(platform.p99 - direct.p99).toFixed(1)} ms (aim: +3 / +15 ms at 300 req/s)`);
-  console.log(`added with five tools forwarded: p50 +${(platformAgent.p50 - directAgent.p50).toFixed(1)} ms, p99 +${(platformAgent.p99 - directAgent.p99).toFixed(1)} ms (ratio to plain requests: p50 x${((platformAgent.p50 - directAgent.p50) / (platform.p50 - direct.p50)).toFixed(2)})`);
+  results.push(direct, directAgent);
+  const added: Record<string, { plain: number[]; agent: number[] }> = {};
+  for (const [label, fastPath] of [['two hops (limiter)', false], ['one hop (admitted by access)', true]] as const) {
+    const platform = await startPlatform(fastPath ? 3901 : 3900, fastPath);
+    try {
+      await load(`warm-up, ${label}`, () => ttft(platform.url, platform.headers, 'bench'));
+      const plain = await load(`${label}`, () => ttft(platform.url, platform.headers, 'bench'));
+      const agent = await load(`${label}, agent fields`, () => ttft(platform.url, platform.headers, 'bench', AGENT_FIELDS));
+      results.push(plain, agent);
+      added[label] = { plain: [plain.p50 - direct.p50, plain.p99 - direct.p99], agent: [agent.p50 - directAgent.p50, agent.p99 - directAgent.p99] };
+    } finally {
+      platform.stop();
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
+  }
+  console.log(`\n${cpus().length} cores, Node ${process.version}; ${RATE} req/s for ${SECONDS} s; time to first token (text or tool call), streaming, everything on this machine`);
+  console.log(`| path | p50 TTFT | p99 TTFT | failures |\n|---|---|---|---|`);
+  for (const r of results) console.log(`| ${r.name} | ${r.p50.toFixed(1)} ms | ${r.p99.toFixed(1)} ms | ${r.failures} |`);
+  console.log(`\n| added by the platform | p50 | p99 | p50, five tools forwarded | p99, five tools forwarded |\n|---|---|---|---|---|`);
+  for (const [label, { plain, agent }] of Object.entries(added)) console.log(`| ${label} | +${plain[0]!.toFixed(1)} ms | +${plain[1]!.toFixed(1)} ms | +${agent[0]!.toFixed(1)} ms | +${agent[1]!.toFixed(1)} ms |`);
+  const [before, after] = Object.values(added);
+  if (before && after) console.log(`\none hop / two hops, added p50: x${(after.plain[0]! / before.plain[0]!).toFixed(2)}, added p99: x${(after.plain[1]! / before.plain[1]!).toFixed(2)}`);
 } finally {
-  for (const child of children) child.kill('SIGTERM');
   await mock.close();
 }
 process.exit(0);
