@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { ApiKeyStore } from '@aip/keys';
 import { MessagingModule } from '@aip/messaging';
-import { AdmissionControl, AdmissionGate, AdmissionTerms, DeadlineQueue, PolicyBook, rateLimitPrefix, WorkerRegistry } from '@aip/rate-limit';
+import { AdmissionFastPath, admissionFastPath, PolicyBook } from '@aip/rate-limit';
 import { applyRoutingDocument, applyWordsDocument, ModelCatalog } from '@aip/chat-policy';
 import { ConfigDocuments, connectionOf, documentWatch, ENV, HealthController, LOGGER, REDIS, watchRedis } from '@aip/runtime';
 import { ProfileStore, SessionHistoryStore, TaskEventHub, TaskStore } from '@aip/tasks';
@@ -11,7 +11,6 @@ import type { Logger } from 'pino';
 import type { AccessEnv } from './access.config.ts';
 import { AdminController } from './admin/admin.controller.ts';
 import { ChatController } from './chat/chat.controller.ts';
-import { AdmissionFastPath } from './chat/admission-fast-path.ts';
 import { SubmissionService } from './chat/submission.service.ts';
 import { ConfigController } from './admin/config.controller.ts';
 import { Moderation } from './moderation/moderation.service.ts';
@@ -23,8 +22,8 @@ import { ProfileController } from './users/profile.controller.ts';
 @Module({})
 export class AppModule {
   static register(env: AccessEnv, redis: Redis, logger: Logger): DynamicModule {
-    const rateLimits = rateLimitPrefix(env.REDIS_PREFIX);
-    const control = new AdmissionControl(redis, { prefix: rateLimits });
+    // The default policy comes with the limiter's terms; the document is the limiter's `policies`.
+    const policies = new PolicyBook({ id: 'until-terms-arrive' });
     return {
       module: AppModule,
       imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'access', sendTimeoutMs: env.PUBLISH_TIMEOUT_MS, logger }), TerminusModule.forRoot({ logger: false })],
@@ -43,14 +42,8 @@ export class AppModule {
         { provide: ModelCatalog, useValue: new ModelCatalog(env.MODELS) },
         { provide: ConfigDocuments, useValue: new ConfigDocuments(redis, env.REDIS_PREFIX) },
         { provide: RealtimeTokenService, useValue: new RealtimeTokenService(redis, env.REDIS_PREFIX) },
-        // The admission fast path runs the rate-limiter's scripts with the rate-limiter's terms.
-        { provide: AdmissionControl, useValue: control },
-        { provide: AdmissionGate, useValue: new AdmissionGate(control, new WorkerRegistry(redis, { prefix: rateLimits })) },
-        { provide: AdmissionTerms, useValue: new AdmissionTerms(redis, rateLimits) },
-        { provide: DeadlineQueue, useValue: new DeadlineQueue(redis, { prefix: rateLimits }) },
-        // The default policy comes with the terms; the document is the limiter's `policies`.
-        { provide: PolicyBook, useValue: new PolicyBook({ id: 'until-terms-arrive' }) },
-        AdmissionFastPath,
+        { provide: PolicyBook, useValue: policies },
+        { provide: AdmissionFastPath, useValue: admissionFastPath(redis, env.REDIS_PREFIX, policies, env.ADMISSION_FAST_PATH, (fields, message) => logger.warn(fields, message)) },
         SubmissionService,
         // Run-time documents shared with rtc-push: a new version applies within a second, on every instance.
         documentWatch('routing', [ModelCatalog], applyRoutingDocument),

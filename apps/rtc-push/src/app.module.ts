@@ -5,6 +5,7 @@ import { applyRoutingDocument, applyWordsDocument, ModelCatalog, Moderation } fr
 import { CLOSE_CODES } from '@aip/contracts';
 import { ApiKeyStore } from '@aip/keys';
 import { EventPublisher, MessagingModule } from '@aip/messaging';
+import { admissionFastPath, PolicyBook } from '@aip/rate-limit';
 import { ConfigDocuments, connectionOf, documentWatch, ENV, HealthController, LOGGER, REDIS, watchRedis } from '@aip/runtime';
 import { SessionHistoryStore, TaskEventHub, TaskStore } from '@aip/tasks';
 import type { Redis } from 'ioredis';
@@ -92,6 +93,9 @@ export class AppModule {
         { provide: ConfigDocuments, useValue: new ConfigDocuments(redis, env.REDIS_PREFIX) },
         documentWatch('routing', [ModelCatalog], applyRoutingDocument),
         documentWatch('words', [Moderation], applyWordsDocument),
+        // The admission fast path's limits: the limiter's `policies` document (its default comes with the limiter's terms).
+        { provide: PolicyBook, useValue: new PolicyBook({ id: 'until-terms-arrive' }) },
+        documentWatch('policies', [PolicyBook], (book: PolicyBook) => (body) => book.apply(body)),
         { provide: Moderation, useValue: new Moderation({ words: env.SENSITIVE_WORDS, input: env.SENSITIVE_WORDS_INPUT }) },
         { provide: ModelCatalog, useValue: new ModelCatalog(env.MODELS) },
         { provide: Authenticator, inject: [ApiKeyStore], useFactory: (keys: ApiKeyStore) => new Authenticator(keys, redis, env.REDIS_PREFIX) },
@@ -103,9 +107,9 @@ export class AppModule {
         },
         {
           provide: ChatRelay,
-          inject: [TaskStore, TaskEventHub, EventPublisher, ModelCatalog, Moderation],
-          useFactory: (tasks: TaskStore, events: TaskEventHub, publisher: EventPublisher, catalog: ModelCatalog, moderation: Moderation) =>
-            new ChatRelay(tasks, events, publisher, { catalog, moderation, sessions: new SessionHistoryStore(redis, { prefix: env.REDIS_PREFIX }) }, { defaultModel: env.DEFAULT_MODEL, defaultMaxTokens: env.DEFAULT_MAX_TOKENS, admissionDeadlineMs: env.ADMISSION_DEADLINE_MS, timeoutMs: env.CHAT_TIMEOUT_MS }),
+          inject: [TaskStore, TaskEventHub, EventPublisher, ModelCatalog, Moderation, PolicyBook],
+          useFactory: (tasks: TaskStore, events: TaskEventHub, publisher: EventPublisher, catalog: ModelCatalog, moderation: Moderation, policies: PolicyBook) =>
+            new ChatRelay(tasks, events, publisher, admissionFastPath(redis, env.REDIS_PREFIX, policies, env.ADMISSION_FAST_PATH, (fields, message) => logger.warn(fields, message)), { catalog, moderation, sessions: new SessionHistoryStore(redis, { prefix: env.REDIS_PREFIX }) }, { defaultModel: env.DEFAULT_MODEL, defaultMaxTokens: env.DEFAULT_MAX_TOKENS, admissionDeadlineMs: env.ADMISSION_DEADLINE_MS, timeoutMs: env.CHAT_TIMEOUT_MS }),
         },
         {
           provide: PushRouter,

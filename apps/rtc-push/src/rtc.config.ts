@@ -47,6 +47,8 @@ export const rtcEnvSchema = baseEnvSchema.extend({
   KNOWLEDGE_PUBLIC_URL: z.string().url().optional(),
   DEFAULT_MAX_TOKENS: z.coerce.number().int().min(1).default(512),
   ADMISSION_DEADLINE_MS: z.coerce.number().int().min(100).default(30_000),
+  /** Admit a chat at once on the rate-limiter's script and terms, as access does (ADR 0025); `false`: every chat goes through the limiter. */
+  ADMISSION_FAST_PATH: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   CHAT_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(600_000),
   PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(100).default(5_000),
   /** Folder of the built web page served at `/` (empty = apps/web/dist, as `nx run @aip/web:build` leaves it). */

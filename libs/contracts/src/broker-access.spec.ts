@@ -5,8 +5,8 @@ const rightsOf = (user: string) => brokerRights().find((rights) => rights.user =
 const publishersOf = (topic: string) => brokerRights().filter((rights) => rights.publish.includes(topic)).map((rights) => rights.user).sort();
 
 describe('broker rights derived from the catalogue', () => {
-  it('lets only the limiter (and access, on the limiter\'s script) admit requests and only the intent-scheduler push to users', () => {
-    expect(publishersOf(TOPICS.aiInference.name)).toEqual(['access', 'rate-limiter']);
+  it('lets only the limiter (and the edges, on the limiter\'s script) admit requests and only the intent-scheduler push to users', () => {
+    expect(publishersOf(TOPICS.aiInference.name)).toEqual(['access', 'rate-limiter', 'rtc-push']);
     expect(publishersOf(TOPICS.rtcPush.name)).toEqual(['intent-scheduler']);
     expect(publishersOf(TOPICS.aiRequest.name)).toEqual(['access', 'rtc-push']);
   });

@@ -18,8 +18,8 @@ export type BrokerUser = ServiceName | ExternalPublisher;
 export const EVENT_PUBLISHERS: Readonly<Partial<Record<EventType, readonly string[]>>> = {
   // Chat requests come in through both edges: the HTTP API and the realtime socket.
   'ai.request.submitted': ['access', 'rtc-push'],
-  // The limiter, and access's fast path on the limiter's own script and terms (ADR 0025).
-  'ai.request.admitted': ['rate-limiter', 'access'],
+  // The limiter, and the edges' fast path on the limiter's own script and terms (ADR 0025).
+  'ai.request.admitted': ['rate-limiter', 'access', 'rtc-push'],
   'ai.request.rejected': ['rate-limiter'],
   'ai.inference.started': ['inference'],
   'ai.inference.completed': ['inference'],

@@ -14,3 +14,4 @@ export * from './admission-gate.ts';
 export * from './policy-book.ts';
 export * from './admission-terms.ts';
 export * from './admission-gate.ts';
+export * from './admission-fast-path.ts';

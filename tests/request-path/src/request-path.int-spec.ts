@@ -98,6 +98,8 @@ describe('the OpenAI-compatible API', () => {
     // What operators see: requests by route and status on access, time to first token on the workers.
     const metrics = async (app: RunningApp) => (await fetch(`http://127.0.0.1:${app.port}/metrics`)).text();
     expect(await metrics(access)).toMatch(/aip_http_requests_total\{route="\/v1\/chat\/completions",status="200"\} [1-9]/);
+    // Admitted by access itself, one broker hop to the workers (ADR 0025): nothing waited, the limits allowed it.
+    expect(await metrics(access)).toMatch(/aip_edge_admissions_total\{path="direct",reason=""\} [1-9]/);
     const workers = await Promise.all(apps.filter((app) => app.name === 'inference').map(metrics));
     expect(workers.join('\n')).toMatch(/aip_inference_time_to_first_token_seconds_count\{model="extractive",provider="extractive"\} [1-9]/);
   });

@@ -1,11 +1,11 @@
 import { ModelCatalog } from '@aip/chat-policy';
 import type { ApiKeyRecord } from '@aip/keys';
 import { PublishError, type EventPublisher } from '@aip/messaging';
+import type { AdmissionFastPath } from '@aip/rate-limit';
 import type { SessionHistoryStore, Task, TaskEvent, TaskStatus, TaskStore } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { AccessEnv } from '../access.config.ts';
 import { Moderation } from '../moderation/moderation.service.ts';
-import type { AdmissionFastPath } from './admission-fast-path.ts';
 import { SubmissionService } from './submission.service.ts';
 
 /** Tasks as the API shows them: created queued, ended once. */
@@ -85,8 +85,8 @@ function setup(options: { input?: 'block' | 'mask'; sessionOwner?: boolean } = {
     env,
     new Moderation({ words: ['darn'], input: options.input ?? 'block' }),
     new ModelCatalog(['extractive', 'gpt-x']),
-    // The limits never admit at once here: every request is handed to the limiter (admission-fast-path.spec.ts covers the other way).
-    { admit: async () => false } as unknown as AdmissionFastPath,
+    // The limits never admit at once here: every request is handed to the limiter (libs/rate-limit's admission-fast-path.spec.ts covers the other way).
+    { admit: async () => ({ admitted: false, reason: 'rate_limited' }) } as unknown as AdmissionFastPath,
   );
   const submit = (body: Record<string, unknown>, idempotencyKey?: string, as: ApiKeyRecord = key) => service.submit(as, service.parse({ model: 'gpt-x', messages: [{ role: 'user', content: 'Which sights are in Beijing?' }], ...body }), idempotencyKey);
   return { service, submit, tasks, published, owners, broker };

@@ -4,7 +4,8 @@ import type { EventData } from '@aip/contracts';
 import type { ApiKeyRecord } from '@aip/keys';
 import { estimateTokens, estimateToolDefinitionTokens } from '@aip/llm';
 import { EventPublisher, PublishError } from '@aip/messaging';
-import { ApiError, ENV, REDIS } from '@aip/runtime';
+import { AdmissionFastPath } from '@aip/rate-limit';
+import { ApiError, appMetrics, ENV, REDIS } from '@aip/runtime';
 import { SessionHistoryStore, TaskStore, type Task } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
@@ -12,7 +13,6 @@ import type { AccessEnv } from '../access.config.ts';
 import { errors } from '../common/errors.ts';
 import { Moderation } from '../moderation/moderation.service.ts';
 import { ModelCatalog } from '@aip/chat-policy';
-import { AdmissionFastPath } from './admission-fast-path.ts';
 import { chatRequestSchema, forwardedFields, MAX_NESTING, nestedDeeperThan, type ChatRequest } from './chat-request.schema.ts';
 import { unhonouredField } from './unhonoured-fields.ts';
 
@@ -111,7 +111,9 @@ export class SubmissionService {
     };
     try {
       // Admitted at once when the limits allow (one hop to the workers); else the limiter's to decide.
-      if (!(await this.fastPath.admit(key, submitted, acceptedAt))) await this.publisher.publish('ai.request.submitted', submitted, { tenantId: key.tenantId });
+      const outcome = await this.fastPath.admit(key, submitted, acceptedAt, (data, lane) => this.publisher.publish('ai.request.admitted', data, { tenantId: key.tenantId, ...(lane !== undefined ? { lane } : {}) }));
+      appMetrics.admissions.inc({ path: outcome.admitted ? 'direct' : 'handed_over', reason: outcome.reason });
+      if (!outcome.admitted) await this.publisher.publish('ai.request.submitted', submitted, { tenantId: key.tenantId });
     } catch (error) {
       // Not accepted: the key must not keep pointing at this failure.
       if (slot) await this.redis.eval(RELEASE_IF_OURS, 1, slot, `${taskId} ${fingerprint}`).catch(() => undefined);

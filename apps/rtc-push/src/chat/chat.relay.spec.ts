@@ -2,10 +2,13 @@ import { ModelCatalog, Moderation } from '@aip/chat-policy';
 import type { ChatFrame, ServerFrame } from '@aip/contracts';
 import type { ApiKeyRecord } from '@aip/keys';
 import type { EventPublisher } from '@aip/messaging';
+import type { AdmissionFastPath } from '@aip/rate-limit';
 import type { StoredEvent, TaskEventHub, TaskStore } from '@aip/tasks';
 import type { Identity } from '../auth/authenticator.ts';
 import { ChatRelay } from './chat.relay.ts';
 
+/** Limits that never admit at once: every chat is handed to the limiter (libs/rate-limit's admission-fast-path.spec.ts covers the other way). */
+const handedOver = { admit: async () => ({ admitted: false, reason: 'rate_limited' }) } as unknown as AdmissionFastPath;
 const identity: Identity = { tenantId: 't1', userId: 'u1', key: { id: 'k1' } as ApiKeyRecord, via: 'api-key' };
 const options = { defaultModel: 'extractive', defaultMaxTokens: 256, admissionDeadlineMs: 30_000, timeoutMs: 60_000 };
 const done: StoredEvent = { id: '9-0', event: { type: 'done', finishReason: 'stop', model: 'extractive', usage: { promptTokens: 1, completionTokens: 1, totalTokens: 2 } } };
@@ -29,7 +32,7 @@ function setup(policy: { words?: string[]; input?: 'block' | 'mask'; models?: st
   const moderation = new Moderation({ words: policy.words ?? [], input: policy.input ?? 'block' });
   const run = async (hub: TaskEventHub, frame: Partial<ChatFrame> = {}, who: Identity = identity) => {
     const frames: ServerFrame[] = [];
-    const relay = new ChatRelay(tasks, hub, publisher, { catalog, moderation, sessions }, options);
+    const relay = new ChatRelay(tasks, hub, publisher, handedOver, { catalog, moderation, sessions }, options);
     const outcome = await relay.run(who, { type: 'chat', ref: 'c1', text: 'hi', ...frame } as ChatFrame, (f) => (frames.push(f), true), new AbortController().signal);
     return { outcome, frames, text: frames.flatMap((f) => (f.type === 'delta' ? [f.text] : [])).join('') };
   };

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { admitChat, CHAT_ERROR_CODES, StreamMasker, type ModelCatalog, type Moderation } from '@aip/chat-policy';
-import type { ChatFrame, ServerFrame } from '@aip/contracts';
+import type { ChatFrame, EventData, ServerFrame } from '@aip/contracts';
 import { estimateTokens } from '@aip/llm';
 import { PublishError, type EventPublisher } from '@aip/messaging';
+import type { AdmissionFastPath } from '@aip/rate-limit';
+import { appMetrics } from '@aip/runtime';
 import type { SessionHistoryStore, TaskEventHub, TaskStore } from '@aip/tasks';
 import type { Identity } from '../auth/authenticator.ts';
 
@@ -26,7 +28,8 @@ export interface ChatRelayPolicy {
 /**
  * Chat over the realtime edge, through the platform's request path exactly like access: the same
  * checks with the same error codes (served model, allowed model, sensitive words), create the task
- * (`queued`), publish `ai.request.submitted`, then relay the task's Redis event stream as
+ * (`queued`), admit it at once or hand it to the limiter (`ai.request.admitted` or
+ * `ai.request.submitted`, the same fast path as access), then relay the task's Redis event stream as
  * `delta`/`sources`/`done`/`error` frames carrying the client's `ref`, the answer masked as access
  * masks it.
  */
@@ -35,6 +38,7 @@ export class ChatRelay {
     private readonly tasks: TaskStore,
     private readonly hub: TaskEventHub,
     private readonly publisher: EventPublisher,
+    private readonly fastPath: AdmissionFastPath,
     private readonly policy: ChatRelayPolicy,
     private readonly options: ChatRelayOptions,
   ) {}
@@ -58,28 +62,29 @@ export class ChatRelay {
       if (!owned) return fail('session_not_owned', 'This session belongs to another user of this tenant; start a new session.');
     }
     const taskId = randomUUID();
+    const acceptedAt = Date.now();
     try {
       await this.tasks.create({ id: taskId, tenantId: identity.tenantId, keyId: identity.key.id, model, stream: true, ...(frame.sessionId ? { sessionId: frame.sessionId } : {}) });
-      await this.publisher.publish(
-        'ai.request.submitted',
-        {
-          taskId,
-          apiKeyId: identity.key.id,
-          ...(identity.key.subAccount ? { subAccount: identity.key.subAccount } : {}),
-          ...(frame.sessionId ? { sessionId: frame.sessionId } : {}),
-          userId: identity.userId,
-          model,
-          messages,
-          maxTokens: Math.min(frame.maxTokens ?? this.options.defaultMaxTokens, grant?.maxTokens ?? Number.POSITIVE_INFINITY),
-          ...(frame.temperature !== undefined ? { temperature: frame.temperature } : {}),
-          stream: true,
-          priority: 5,
-          deadline: new Date(Date.now() + this.options.admissionDeadlineMs).toISOString(),
-          estimatedPromptTokens: estimateTokens(messages),
-          ...(identity.key.profile && Object.keys(identity.key.profile).length > 0 ? { metadata: identity.key.profile } : {}),
-        },
-        { tenantId: identity.tenantId },
-      );
+      const submitted: EventData<'ai.request.submitted'> = {
+      taskId,
+      apiKeyId: identity.key.id,
+      ...(identity.key.subAccount ? { subAccount: identity.key.subAccount } : {}),
+      ...(frame.sessionId ? { sessionId: frame.sessionId } : {}),
+      userId: identity.userId,
+      model,
+      messages,
+      maxTokens: Math.min(frame.maxTokens ?? this.options.defaultMaxTokens, grant?.maxTokens ?? Number.POSITIVE_INFINITY),
+      ...(frame.temperature !== undefined ? { temperature: frame.temperature } : {}),
+      stream: true,
+      priority: 5,
+      deadline: new Date(Date.now() + this.options.admissionDeadlineMs).toISOString(),
+      estimatedPromptTokens: estimateTokens(messages),
+      ...(identity.key.profile && Object.keys(identity.key.profile).length > 0 ? { metadata: identity.key.profile } : {}),
+      };
+      // Admitted at once when the limits allow (one hop to the workers, ADR 0025); else the limiter's to decide.
+      const outcome = await this.fastPath.admit(identity.key, submitted, acceptedAt, (data, lane) => this.publisher.publish('ai.request.admitted', data, { tenantId: identity.tenantId, ...(lane !== undefined ? { lane } : {}) }));
+      appMetrics.admissions.inc({ path: outcome.admitted ? 'direct' : 'handed_over', reason: outcome.reason });
+      if (!outcome.admitted) await this.publisher.publish('ai.request.submitted', submitted, { tenantId: identity.tenantId });
     } catch (error) {
       await this.tasks.finish(taskId, 'failed', { error: { code: 'broker_unavailable', message: 'could not submit the request' } }, { type: 'error', code: 'broker_unavailable', message: 'could not submit the request', status: 503 }).catch(() => undefined);
       return fail(CHAT_ERROR_CODES.unavailable, error instanceof PublishError ? 'the message broker is unavailable; retry later' : 'could not submit the request', { taskId });

@@ -96,7 +96,7 @@ allow intent-scheduler Topic:rtc-push Pub
 allow intent-scheduler Topic:ai-lifecycle,Topic:ai-request,Topic:kb-lifecycle,Group:intent-scheduler Sub
 
 user rtc-push "${ROCKETMQ_SECRET_RTC_PUSH:?set ROCKETMQ_SECRET_RTC_PUSH}"
-allow rtc-push Topic:ai-request Pub
+allow rtc-push Topic:ai-inference,Topic:ai-request Pub
 allow rtc-push Topic:rtc-push,Group:rtc-push Sub
 
 user cdc "${ROCKETMQ_SECRET_CDC:?set ROCKETMQ_SECRET_CDC}"
