@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startMockLlm, type MockLlm } from '@aip/mock-llm';
-import { type RunningApp, startApp, startApps, stopApp, uniqueName } from '@aip/testing';
+import { provisionNamespace, type RunningApp, startApp, startApps, stopApp, uniqueName, uniqueNamespace } from '@aip/testing';
 
 // What the review of the request path found (issue 11), tried the way a client would, on real
 // processes, the real broker and Redis: cancelled requests must give their reservation back,
@@ -11,6 +11,7 @@ import { type RunningApp, startApp, startApps, stopApp, uniqueName } from '@aip/
 // and a conversation is its owner's.
 const ADMIN_TOKEN = 'e2e-admin-token-hardening-0123456789';
 const DEADLINE_MS = 20_000;
+const namespace = uniqueNamespace('e2e-hard');
 const apps: RunningApp[] = [];
 let base: string;
 let slow: MockLlm;
@@ -54,7 +55,10 @@ beforeAll(async () => {
       'mock-slow': { providers: [{ name: 'slow', kind: 'openai-compatible', baseUrl: slow.url, model: 'gpt-z', firstTokenTimeoutMs: 5_000 }] },
     },
   };
-  const shared = { REDIS_PREFIX: `${uniqueName('e2e-hard')}:` };
+  // Topics and groups of this file's own: a worker another suite leaked on the shared broker
+  // would otherwise take this file's requests and drop them as unknown tasks.
+  await provisionNamespace(namespace);
+  const shared = { REDIS_PREFIX: `${uniqueName('e2e-hard')}:`, ROCKETMQ_NAMESPACE: namespace };
   const [, , access, limited] = await startApps(apps, [
     startApp('rate-limiter', shared),
     startApp('inference', { ...shared, MODEL_ROUTING: JSON.stringify(routing), INFERENCE_SLOTS: '8', WORKER_ID: 'worker-h', LEASE_MS: '10000' }),
@@ -140,8 +144,8 @@ describe('the per-IP limit', () => {
 
   it('guards knowledge-ingest and rtc-push too, in the platform error shape', async () => {
     const [knowledge, realtime] = await startApps(apps, [
-      startApp('knowledge-ingest', { REDIS_PREFIX: `${uniqueName('e2e-ip')}:`, IP_RATE_LIMIT: '5', LANCEDB_DIR: mkdtempSync(join(tmpdir(), 'aip-ip-')) }),
-      startApp('rtc-push', { REDIS_PREFIX: `${uniqueName('e2e-ip')}:`, IP_RATE_LIMIT: '5', RTC_INSTANCE_ID: uniqueName('ip-rtc') }),
+      startApp('knowledge-ingest', { ROCKETMQ_NAMESPACE: namespace, REDIS_PREFIX: `${uniqueName('e2e-ip')}:`, IP_RATE_LIMIT: '5', LANCEDB_DIR: mkdtempSync(join(tmpdir(), 'aip-ip-')) }),
+      startApp('rtc-push', { ROCKETMQ_NAMESPACE: namespace, REDIS_PREFIX: `${uniqueName('e2e-ip')}:`, IP_RATE_LIMIT: '5', RTC_INSTANCE_ID: uniqueName('ip-rtc') }),
     ]);
     for (const url of [`${knowledge.url}/v1/knowledge-bases`, `${realtime.url}/v1/sse?user=u1`]) {
       const responses = await Promise.all(Array.from({ length: 20 }, () => fetch(url)));

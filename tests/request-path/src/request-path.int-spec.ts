@@ -2,7 +2,7 @@
 // case below; each `describe` is one concern a client would notice.
 import { ChatOpenAI } from '@langchain/openai';
 import { startMockLlm, type MockLlm } from '@aip/mock-llm';
-import { eventually, type RunningApp, startApp, startApps, stopApp, testRedis, uniqueName } from '@aip/testing';
+import { eventually, provisionNamespace, type RunningApp, startApp, startApps, stopApp, testRedis, uniqueName, uniqueNamespace } from '@aip/testing';
 import OpenAI from 'openai';
 
 const WORKERS = ['worker-a', 'worker-b'];
@@ -56,7 +56,11 @@ beforeAll(async () => {
       'mock-1s': { providers: [{ name: 'one-second', kind: 'openai-compatible', baseUrl: oneSecond.url, model: 'gpt-1s', firstTokenTimeoutMs: 5_000 }] },
     },
   };
-  const shared = { REDIS_PREFIX };
+  // Topics and groups of this file's own: a worker another suite leaked on the shared broker
+  // would otherwise take this file's requests and drop them as unknown tasks.
+  const namespace = uniqueNamespace('e2e');
+  await provisionNamespace(namespace);
+  const shared = { REDIS_PREFIX, ROCKETMQ_NAMESPACE: namespace };
   // Apps that did start are stopped in afterAll even when a sibling fails to.
   await startApps(apps, [
     startApp('rate-limiter', shared),

@@ -1,5 +1,5 @@
 import { startMockLlm, type MockLlm } from '@aip/mock-llm';
-import { createKey, eventually, type RunningApp, startApp, startApps, stopApp, testRedis, uniqueName } from '@aip/testing';
+import { createKey, eventually, provisionNamespace, type RunningApp, startApp, startApps, stopApp, testRedis, uniqueName, uniqueNamespace } from '@aip/testing';
 import type { Redis } from 'ioredis';
 
 // Session affinity end to end, on the real broker and Redis: two rate-limiter replicas with
@@ -68,7 +68,11 @@ beforeAll(async () => {
     },
   };
   redis = testRedis();
-  const shared = { REDIS_PREFIX };
+  // Topics and groups of this file's own: a worker another suite leaked on the shared broker
+  // would otherwise take this file's requests and drop them as unknown tasks.
+  const namespace = uniqueNamespace('affinity');
+  await provisionNamespace(namespace);
+  const shared = { REDIS_PREFIX, ROCKETMQ_NAMESPACE: namespace };
   const limiter = { ...shared, SESSION_AFFINITY: 'true', AFFINITY_MAX_LOAD_GAP: '2' };
   const worker = (id: string) =>
     startApp('inference', { ...shared, WORKER_ID: id, MODEL_ROUTING: JSON.stringify(routing), INFERENCE_SLOTS: '8', LEASE_MS: '10000', HEARTBEAT_TTL_MS: String(HEARTBEAT_TTL_MS), RAG_TOP_K: '0' });

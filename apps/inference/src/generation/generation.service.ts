@@ -104,6 +104,9 @@ export class GenerationService {
     if (!task || task.status === 'cancelled') {
       // Cancelled (or expired) before it got here: the limiter reserved for it all the same, and
       // only a lifecycle event gives that back. Reconciling is idempotent, so a repeat is harmless.
+      // No task at all is worth a word: expired, or a request of another deployment whose workers
+      // share these topics with another Redis (prefix) — then this worker takes its requests away.
+      if (!task) this.logger.warn({ taskId, tenantId: event.tenantId }, 'admitted request for a task this worker cannot find (expired, or another deployment on the same topics): not run');
       await this.publisher.publish('ai.inference.cancelled', lifecycleOf(event), { tenantId: event.tenantId });
       return false;
     }
