@@ -96,6 +96,8 @@ describe('the broker with access control on', () => {
   it('lets each service publish to its own topics', async () => {
     expect(await publish('access', TOPICS.aiRequest.name)).toBe('sent');
     expect(await publish('rate-limiter', TOPICS.aiInference.name)).toBe('sent');
+    // The edges' admission fast path (ADR 0025) publishes what the limiter's script admitted.
+    expect(await publish('access', TOPICS.aiInference.name)).toBe('sent');
     expect(await publish('intent-scheduler', TOPICS.rtcPush.name)).toBe('sent');
     expect(await publish('cdc', TOPICS.kbChange.name)).toBe('sent');
   }, 60_000);
@@ -103,9 +105,10 @@ describe('the broker with access control on', () => {
   it('refuses a client without credentials, with a wrong secret, or publishing where it has no right', async () => {
     expect(await publish(undefined, TOPICS.aiInference.name)).toMatch(/^refused: .*username cannot be null/);
     expect(await publish('access', TOPICS.aiRequest.name, 'not-the-secret')).toMatch(/^refused: .*check signature failed/);
-    // Skipping the limiter: only the rate-limiter publishes admitted requests.
-    expect(await publish('access', TOPICS.aiInference.name)).toMatch(/^refused/);
+    // Skipping admission: only the limiter and the edges publish admitted requests.
     expect(await publish('inference', TOPICS.aiInference.name)).toMatch(/^refused/);
+    expect(await publish('knowledge-ingest', TOPICS.aiInference.name)).toMatch(/^refused/);
+    expect(await publish('cdc', TOPICS.aiInference.name)).toMatch(/^refused/);
     // A push with a phishing link: only the intent-scheduler publishes pushes.
     expect(await publish('access', TOPICS.rtcPush.name)).toMatch(/^refused/);
     expect(await publish('cdc', TOPICS.rtcPush.name)).toMatch(/^refused/);

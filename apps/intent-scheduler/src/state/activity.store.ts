@@ -31,6 +31,24 @@ redis.call('HSET', KEYS[1], 'analysedAt', ARGV[1], 'candidates', ARGV[2])
 if ARGV[4] == '' then redis.call('ZREM', KEYS[2], ARGV[3]) else redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3]) end
 return 1`;
 
+// "The user spoke" and "the answer finished" arrive on different topics, in either order and at
+// once for a fast answer (ADR 0025: a request admitted at the edge is seen only when a worker
+// starts it). Each is one script on the session's hash, so neither reads a state the other is
+// about to change: a request already answered is never left pending (which held the session's
+// prompts back until INTENT_PENDING_MAX_MS).
+const USER_SPOKE = `
+redis.call('HSET', KEYS[1], 'lastUserAt', ARGV[1])
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'userId', ARGV[2]) end
+if redis.call('HGET', KEYS[1], 'lastCompletedTaskId') ~= ARGV[3] then
+  redis.call('HSET', KEYS[1], 'pendingTaskId', ARGV[3], 'pendingUntil', ARGV[4])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[5])`;
+
+const ANSWERED = `
+redis.call('HSET', KEYS[1], 'userId', ARGV[1], 'lastActivityAt', ARGV[2], 'lastCompletedTaskId', ARGV[3])
+if redis.call('HGET', KEYS[1], 'pendingTaskId') == ARGV[3] then redis.call('HDEL', KEYS[1], 'pendingTaskId', 'pendingUntil') end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])`;
+
 const member = (ref: SessionRef) => JSON.stringify([ref.tenantId, ref.sessionId, ref.userId]);
 const refOf = (raw: string): SessionRef => {
   const [tenantId, sessionId, userId] = JSON.parse(raw) as [string, string, string];
@@ -67,26 +85,18 @@ export class ActivityStore {
 
   /** The user spoke: their answer is pending until it completes (or `pendingMaxMs` passes). */
   async userSpoke(ref: Pick<SessionRef, 'tenantId' | 'sessionId'> & { userId?: string | undefined }, taskId: string, at: number, pendingMaxMs: number): Promise<void> {
-    const key = this.sessionKey(ref.tenantId, ref.sessionId);
-    // The completion may have been consumed first (another topic): then nothing is pending.
-    const completed = await this.redis.hget(key, 'lastCompletedTaskId');
-    const fields: Record<string, string | number> = { lastUserAt: at, ...(ref.userId ? { userId: ref.userId } : {}) };
-    if (completed !== taskId) Object.assign(fields, { pendingTaskId: taskId, pendingUntil: at + pendingMaxMs });
-    await this.redis.multi().hset(key, fields).pexpire(key, this.options.windowMs + 3_600_000).exec();
+    await this.redis.eval(USER_SPOKE, 1, this.sessionKey(ref.tenantId, ref.sessionId), at, ref.userId ?? '', taskId, at + pendingMaxMs, this.ttlMs());
   }
 
   /** An answer finished: the session is active now and due for analysis. */
   async answered(ref: SessionRef, taskId: string, at: number): Promise<void> {
-    const key = this.sessionKey(ref.tenantId, ref.sessionId);
-    const pending = await this.redis.hget(key, 'pendingTaskId');
-    const tx = this.redis
-      .multi()
-      .hset(key, { userId: ref.userId, lastActivityAt: at, lastCompletedTaskId: taskId })
-      .pexpire(key, this.options.windowMs + 3_600_000);
-    if (pending === taskId) tx.hdel(key, 'pendingTaskId', 'pendingUntil');
+    await this.redis.eval(ANSWERED, 1, this.sessionKey(ref.tenantId, ref.sessionId), ref.userId, at, taskId, this.ttlMs());
     // GT: a redelivered older completion never moves a session back in time.
-    tx.zadd(this.shardKey(this.shardOf(ref)), 'GT', at, member(ref));
-    await tx.exec();
+    await this.redis.zadd(this.shardKey(this.shardOf(ref)), 'GT', at, member(ref));
+  }
+
+  private ttlMs() {
+    return this.options.windowMs + 3_600_000;
   }
 
   /** Sessions of a shard active within the window, most recent first; older ones leave the index. */

@@ -38,6 +38,21 @@ describe('ActivityStore on Redis', () => {
     expect(await activity.due(0, T0 + HOUR, 3)).toEqual([]);
   });
 
+  it('leaves no answered request pending, whichever of "the user spoke" and "the answer finished" is consumed first, even at once', async () => {
+    const ref: SessionRef = { tenantId: 'acme', sessionId: 'racing', userId: 'u7' };
+    for (let i = 0; i < 10; i++) {
+      const [spoke, done] = [() => activity.userSpoke(ref, `r${i}`, T0 + i, HOUR), () => activity.answered(ref, `r${i}`, T0 + i)];
+      await (i % 2 === 0 ? Promise.all([spoke(), done()]) : Promise.all([done(), spoke()]));
+      expect(await activity.state(ref)).toMatchObject({ lastUserAt: T0 + i, lastActivityAt: T0 + i });
+      expect((await activity.state(ref))?.pendingTaskId).toBeUndefined();
+    }
+    // A request still running is pending until its answer.
+    await activity.userSpoke(ref, 'running', T0 + 20, HOUR);
+    expect(await activity.state(ref)).toMatchObject({ pendingTaskId: 'running', pendingUntil: T0 + 20 + HOUR });
+    await activity.answered(ref, 'running', T0 + 21);
+    expect((await activity.state(ref))?.pendingTaskId).toBeUndefined();
+  });
+
   it('does not bring back an expired session hash, and drops its due entry', async () => {
     const gone: SessionRef = { tenantId: 'acme', sessionId: 'gone', userId: 'u9' };
     await activity.answered(gone, 't9', T0);
