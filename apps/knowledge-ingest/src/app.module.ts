@@ -25,7 +25,8 @@ export interface KnowledgeIngestDeps {
   redis: Redis;
   logger: Logger;
   store: KnowledgeStore;
-  embeddings: { embeddings: Pick<Embeddings, 'embedDocuments' | 'embedQuery'>; modelId: string };
+  /** `parallelism`: embedding calls worth having in flight at once (`EmbeddingModel.parallelism`; default 1). */
+  embeddings: { embeddings: Pick<Embeddings, 'embedDocuments' | 'embedQuery'>; modelId: string; parallelism?: number };
 }
 
 @Module({})
@@ -65,7 +66,8 @@ export class AppModule implements BeforeApplicationShutdown, OnApplicationShutdo
         { provide: UploadQuota, useValue: new UploadQuota(redis, env.REDIS_PREFIX, { maxDocuments: env.UPLOAD_QUOTA_DOCUMENTS, maxBytes: env.UPLOAD_QUOTA_BYTES, ttlMs: env.UPLOAD_QUOTA_TTL_MS }) },
         { provide: ParseWorkerPool, useValue: parser },
         { provide: TenantFairScheduler, useValue: turns },
-        { provide: IngestPipeline, useValue: new IngestPipeline({ store, embeddings: embeddings.embeddings, modelId: embeddings.modelId, registry, embedBatchSize: env.EMBED_BATCH_SIZE, limits, prepare: parser.prepare }) },
+        // Documents applied at once share embedding calls; as many calls run at once as the embedder has sessions.
+        { provide: IngestPipeline, useValue: new IngestPipeline({ store, embeddings: embeddings.embeddings, modelId: embeddings.modelId, registry, embedBatchSize: env.EMBED_BATCH_SIZE, embedConcurrency: embeddings.parallelism ?? 1, limits, prepare: parser.prepare }) },
         { provide: Retriever, useValue: new Retriever({ store, embeddings: embeddings.embeddings, versions: registry }) },
         ApiKeyGuard,
         KbEvents,

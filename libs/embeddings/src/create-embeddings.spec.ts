@@ -10,6 +10,8 @@ describe('createEmbeddings (no model download, no network)', () => {
     expect(model.embeddings).toBeInstanceOf(OpenAICompatibleEmbeddings);
     expect(model.dimension).toBe(1536);
     expect(model.modelId).toBe('openai:text-embedding-3-small@http://127.0.0.1:9/v1');
+    // An endpoint serves concurrent requests: callers keep a few in flight.
+    expect(model.parallelism).toBe(4);
   });
 
   it('keeps credentials and query strings out of the modelId', async () => {
@@ -50,5 +52,23 @@ describe('MiniLmEmbeddings options', () => {
 
   it('embeds an empty list without loading the model', async () => {
     await expect(new MiniLmEmbeddings(files).embedDocuments([])).resolves.toEqual([]);
+  });
+
+  it('runs in process by default and in worker sessions when asked; refuses impossible session counts', async () => {
+    expect(new MiniLmEmbeddings(files).parallelism).toBe(1);
+    const pooled = new MiniLmEmbeddings({ ...files, sessions: 3 });
+    expect(pooled.parallelism).toBe(3);
+    await pooled.close();
+    expect(() => new MiniLmEmbeddings({ ...files, sessions: 0 })).toThrow(/sessions must be a positive integer/);
+  });
+
+  it('fails the first embedding in a session with the path when the model file is not there, and refuses a text that is not a string', async () => {
+    const pooled = new MiniLmEmbeddings({ ...files, sessions: 1 });
+    try {
+      await expect(pooled.embedQuery('hello')).rejects.toThrow(/nonexistent/);
+      await expect(pooled.embedDocuments([42 as unknown as string])).rejects.toThrow(/text 0 is number, not a string/);
+    } finally {
+      await pooled.close();
+    }
   });
 });

@@ -11,7 +11,16 @@ export interface EmbeddingModel {
   /** Model + variant + version (+ endpoint): cached vectors are reusable exactly when it is equal. */
   readonly modelId: string;
   readonly dimension: number;
+  /**
+   * Embedding calls worth having in flight at once: embedded, the number of sessions (1 in
+   * process); openai, a few concurrent requests. A caller with more texts than one call keeps
+   * this many calls going (IngestPipeline's `embedConcurrency`).
+   */
+  readonly parallelism: number;
 }
+
+/** Requests a caller keeps in flight to an OpenAI-compatible endpoint (`EmbeddingModel.parallelism`). */
+const OPENAI_PARALLEL_REQUESTS = 4;
 
 /** Text embedded once to learn an endpoint's vector length. */
 const PROBE_TEXT = 'dimension probe';
@@ -37,10 +46,12 @@ export async function createEmbeddings(config: EmbeddingsConfig, options: { logg
       ...(config.model !== undefined ? { model: config.model } : {}),
       ...(config.batchSize !== undefined ? { batchSize: config.batchSize } : {}),
       ...(config.threads !== undefined ? { threads: config.threads } : {}),
+      ...(config.sessions !== undefined ? { sessions: config.sessions } : {}),
       log: (line) => logger?.info(line),
+      onSessionError: (error) => logger?.warn({ err: error }, 'an embedding session failed; it is replaced'),
     });
-    logger?.info({ provider: 'embedded', modelId: embeddings.modelId, dimension: embeddings.dimension, batchSize: embeddings.batchSize }, 'embedding model ready');
-    return { embeddings, modelId: embeddings.modelId, dimension: embeddings.dimension };
+    logger?.info({ provider: 'embedded', modelId: embeddings.modelId, dimension: embeddings.dimension, batchSize: embeddings.batchSize, sessions: config.sessions ?? 'in process' }, 'embedding model ready');
+    return { embeddings, modelId: embeddings.modelId, dimension: embeddings.dimension, parallelism: embeddings.parallelism };
   }
 
   const { url, model } = config;
@@ -69,5 +80,6 @@ export async function createEmbeddings(config: EmbeddingsConfig, options: { logg
   }
   const modelId = `openai:${model}@${endpointOf(url)}`;
   logger?.info({ provider: 'openai', modelId, dimension }, 'embedding model ready');
-  return { embeddings, modelId, dimension };
+  // An endpoint serves concurrent requests; a few in flight keep it busy without flooding it.
+  return { embeddings, modelId, dimension, parallelism: OPENAI_PARALLEL_REQUESTS };
 }

@@ -23,9 +23,10 @@ describe('embeddingsEnv + embeddingsConfigOf', () => {
     expect(config).toEqual({ provider: 'openai', url: 'http://127.0.0.1:11434/v1', model: 'nomic-embed-text', apiKey: 'sk-test', dimension: 768, batchSize: 64 });
   });
 
-  it('takes the embedded variant, cache folder and threads', () => {
-    const config = embeddingsConfigOf(parse({ EMBEDDINGS_MODEL: 'all-minilm-l6-v2-q', MODELS_DIR: '/var/cache/models', EMBEDDINGS_THREADS: '2' }));
-    expect(config).toEqual({ provider: 'embedded', model: 'all-minilm-l6-v2-q', modelsDir: '/var/cache/models', threads: 2 });
+  it('takes the embedded variant, cache folder, threads and sessions', () => {
+    const config = embeddingsConfigOf(parse({ EMBEDDINGS_MODEL: 'all-minilm-l6-v2-q', MODELS_DIR: '/var/cache/models', EMBEDDINGS_THREADS: '2', EMBEDDINGS_SESSIONS: '3' }));
+    expect(config).toEqual({ provider: 'embedded', model: 'all-minilm-l6-v2-q', modelsDir: '/var/cache/models', threads: 2, sessions: 3 });
+    expect(schema.safeParse({ EMBEDDINGS_SESSIONS: '0' }).success).toBe(false);
   });
 
   it('treats empty variables as unset', () => {
@@ -63,5 +64,6 @@ describe('validateEmbeddingsConfig (hand-built configs)', () => {
   it('rejects non-integer sizes', () => {
     expect(() => validateEmbeddingsConfig({ provider: 'embedded', batchSize: 0 })).toThrow(/EMBEDDINGS_BATCH_SIZE=0 must be a positive integer/);
     expect(() => validateEmbeddingsConfig({ provider: 'embedded', threads: 1.5 })).toThrow(/EMBEDDINGS_THREADS=1.5/);
+    expect(() => validateEmbeddingsConfig({ provider: 'embedded', sessions: 0 })).toThrow(/EMBEDDINGS_SESSIONS=0 must be a positive integer/);
   });
 });

@@ -17,8 +17,13 @@ export interface EmbeddingsConfig {
   modelsDir?: string;
   /** Texts per model run (embedded) or per HTTP request (openai). */
   batchSize?: number;
-  /** embedded: onnxruntime intra-op threads (default: one per physical core). */
+  /** embedded: onnxruntime intra-op threads (default: one per physical core; 1 per session with `sessions`). */
   threads?: number;
+  /**
+   * embedded: ONNX sessions in worker threads, running that many calls at once (see
+   * MiniLmEmbeddings `sessions`); default: one session in the calling thread.
+   */
+  sessions?: number;
   /** openai: the vector length, when known; otherwise discovered by embedding a probe once at start. */
   dimension?: number;
 }
@@ -41,6 +46,8 @@ export const embeddingsEnv = {
   EMBEDDINGS_DIMENSION: optional(z.coerce.number().int().min(1).max(65_536)),
   EMBEDDINGS_BATCH_SIZE: optional(z.coerce.number().int().min(1).max(2_048)),
   EMBEDDINGS_THREADS: optional(z.coerce.number().int().min(1).max(256)),
+  /** embedded: model sessions in worker threads (calls run at once); unset: one session in the main thread. */
+  EMBEDDINGS_SESSIONS: optional(z.coerce.number().int().min(1).max(64)),
   /** embedded: where the model files are cached (default <repo>/.runtime/models). */
   MODELS_DIR: optional(z.string().min(1)),
 };
@@ -63,7 +70,7 @@ export function validateEmbeddingsConfig(config: EmbeddingsConfig): void {
   } else {
     problems.push(`EMBEDDINGS_PROVIDER=${String(config.provider)} is not supported; accepted: embedded, openai`);
   }
-  for (const [name, value] of [['EMBEDDINGS_BATCH_SIZE', config.batchSize], ['EMBEDDINGS_THREADS', config.threads], ['EMBEDDINGS_DIMENSION', config.dimension]] as const) {
+  for (const [name, value] of [['EMBEDDINGS_BATCH_SIZE', config.batchSize], ['EMBEDDINGS_THREADS', config.threads], ['EMBEDDINGS_SESSIONS', config.sessions], ['EMBEDDINGS_DIMENSION', config.dimension]] as const) {
     if (value !== undefined && (!Number.isInteger(value) || value < 1)) problems.push(`${name}=${value} must be a positive integer`);
   }
   if (problems.length > 0) throw new EmbeddingModelError('invalid_config', `invalid embeddings configuration:\n  ${problems.join('\n  ')}`);
@@ -80,6 +87,7 @@ export function embeddingsConfigOf(env: Partial<EmbeddingsEnv>): EmbeddingsConfi
     ...(env.MODELS_DIR !== undefined ? { modelsDir: env.MODELS_DIR } : {}),
     ...(env.EMBEDDINGS_BATCH_SIZE !== undefined ? { batchSize: env.EMBEDDINGS_BATCH_SIZE } : {}),
     ...(env.EMBEDDINGS_THREADS !== undefined ? { threads: env.EMBEDDINGS_THREADS } : {}),
+    ...(env.EMBEDDINGS_SESSIONS !== undefined ? { sessions: env.EMBEDDINGS_SESSIONS } : {}),
     ...(env.EMBEDDINGS_DIMENSION !== undefined ? { dimension: env.EMBEDDINGS_DIMENSION } : {}),
   };
   if (config.model === undefined) delete config.model;

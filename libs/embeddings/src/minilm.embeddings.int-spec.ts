@@ -125,6 +125,23 @@ describe('MiniLmEmbeddings, all-minilm-l6-v2-q (opt-in) against langchain4j', ()
   });
 });
 
+describe('MiniLmEmbeddings in worker sessions', () => {
+  it('gives the vectors of the in-process model, for calls running on several sessions at once', async () => {
+    const texts = Array.from({ length: 40 }, (_, index) => `Chunk ${index}: ${'hotels near the palace and how to get there '.repeat(1 + (index % 7))}`);
+    const inProcess = await MiniLmEmbeddings.fromCache({ ...(modelsDir ? { modelsDir } : {}) });
+    const sessions = await MiniLmEmbeddings.fromCache({ ...(modelsDir ? { modelsDir } : {}), sessions: 2 });
+    try {
+      expect(sessions.parallelism).toBe(2);
+      const expected = await inProcess.embedDocuments(texts);
+      const [first, second] = await Promise.all([sessions.embedDocuments(texts.slice(0, 20)), sessions.embedDocuments(texts.slice(20))]);
+      [...first, ...second].forEach((vector, index) => expect(cosineSimilarity(vector, expected[index]!)).toBeGreaterThanOrEqual(0.99999));
+      expect(await sessions.tokenIds(texts[0]!)).toEqual(await inProcess.tokenIds(texts[0]!));
+    } finally {
+      await Promise.all([inProcess.close(), sessions.close()]);
+    }
+  }, FETCH_TIMEOUT);
+});
+
 describe('createEmbeddings (embedded)', () => {
   it('returns the default model with its id and dimension, from the cache', async () => {
     const { embeddings, modelId, dimension } = await createEmbeddings({ provider: 'embedded', ...(modelsDir ? { modelsDir } : {}) });

@@ -1,4 +1,4 @@
-import { cosineSimilarity, l2Normalize, meanPoolNormalized, padBatch } from './pooling.ts';
+import { cosineSimilarity, l2Normalize, meanPoolNormalized, padBatch, planBatches } from './pooling.ts';
 
 describe('padBatch', () => {
   it('pads every sequence to the longest in the batch, with a mask that marks real tokens', () => {
@@ -7,6 +7,37 @@ describe('padBatch', () => {
     expect(Array.from(batch.inputIds, Number)).toEqual([101, 7, 102, 101, 102, 0]);
     expect(Array.from(batch.attentionMask, Number)).toEqual([1, 1, 1, 1, 1, 0]);
     expect(Array.from(batch.tokenTypeIds, Number)).toEqual([0, 0, 0, 0, 0, 0]);
+  });
+});
+
+describe('planBatches', () => {
+  const runs = (lengths: number[], maxBatch: number, overhead?: number) => {
+    let start = 0;
+    return planBatches(lengths, maxBatch, overhead).map((end) => lengths.slice(start, (start = end)));
+  };
+
+  it('gives a few short texts among long ones a run of their own instead of padding them', () => {
+    expect(runs([10, 12, 128, 128, 128, 128], 16)).toEqual([[10, 12], [128, 128, 128, 128]]);
+  });
+
+  it('keeps similar lengths together when another run would cost more than the padding', () => {
+    expect(runs([120, 124, 126, 128], 16)).toEqual([[120, 124, 126, 128]]);
+    // Without a cost per run, every distinct length would be a run of its own.
+    expect(runs([120, 124, 126, 128], 16, 0)).toEqual([[120], [124], [126], [128]]);
+  });
+
+  it('never makes a run longer than maxBatch, and covers every sequence once, in order', () => {
+    const lengths = Array.from({ length: 50 }, (_, i) => 20 + i * 2);
+    const planned = runs(lengths, 8);
+    expect(planned.every((run) => run.length >= 1 && run.length <= 8)).toBe(true);
+    expect(planned.flat()).toEqual(lengths);
+    expect(runs([5, 5, 5], 1)).toEqual([[5], [5], [5]]);
+    expect(planBatches([], 16)).toEqual([]);
+  });
+
+  it('refuses unsorted lengths and a batch size below 1', () => {
+    expect(() => planBatches([3, 2], 4)).toThrow(/ascending/);
+    expect(() => planBatches([1], 0)).toThrow(/maxBatch must be a positive integer/);
   });
 });
 

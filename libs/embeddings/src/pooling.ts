@@ -33,6 +33,43 @@ export function padBatch(sequences: readonly (readonly number[])[]): PaddedBatch
 }
 
 /**
+ * What one model run costs beyond its tokens, in tokens: measured with all-MiniLM-L6-v2 on one
+ * thread, a 32-token text costs ~4.4 ms in a batch of 16 and ~6.3 ms alone (~2 ms per run, at
+ * ~0.15 ms per token).
+ */
+export const RUN_OVERHEAD_TOKENS = 16;
+
+/**
+ * Splits sequences sorted by length (ascending) into consecutive runs of at most `maxBatch`, so
+ * that the tokens computed — every sequence padded to the longest of its run — plus
+ * `runOverhead` per run are as few as possible (the model's work is about linear in the padded
+ * tokens). Returns the end index (exclusive) of each run. A few short texts among long ones get
+ * a run of their own instead of being padded to the long ones' length.
+ */
+export function planBatches(sortedLengths: readonly number[], maxBatch: number, runOverhead = RUN_OVERHEAD_TOKENS): number[] {
+  if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${maxBatch}`);
+  const n = sortedLengths.length;
+  // cost[i]: least cost of the first i sequences; start[i]: where the last run of that plan starts.
+  const cost = new Float64Array(n + 1);
+  const start = new Int32Array(n + 1);
+  for (let end = 1; end <= n; end++) {
+    const longest = sortedLengths[end - 1]!;
+    if (end > 1 && longest < sortedLengths[end - 2]!) throw new RangeError('lengths must be sorted in ascending order');
+    cost[end] = Infinity;
+    for (let from = Math.max(0, end - maxBatch); from < end; from++) {
+      const total = cost[from]! + (end - from) * longest + runOverhead;
+      if (total < cost[end]!) {
+        cost[end] = total;
+        start[end] = from;
+      }
+    }
+  }
+  const ends: number[] = [];
+  for (let end = n; end > 0; end = start[end]!) ends.push(end);
+  return ends.reverse();
+}
+
+/**
  * Mean of the token vectors whose attention mask is 1, for each row of a [batch, seqLen, dim]
  * hidden-state tensor, then scaled to unit length. Padding positions never contribute.
  */

@@ -5,6 +5,7 @@ export * from './document.parser.ts';
 export * from './text.chunker.ts';
 export * from './document.preparer.ts';
 export * from './parse-worker.pool.ts';
+export * from './embedding.batcher.ts';
 export * from './chunk.hash.ts';
 export * from './keywords.ts';
 export * from './knowledge.registry.ts';

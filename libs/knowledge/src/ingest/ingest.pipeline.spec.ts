@@ -216,6 +216,86 @@ describe('IngestPipeline', () => {
     expect(otherModel.embedded).toBe(1);
   });
 
+  it('embeds documents ingested at once in shared calls, and stores each with its own vectors', async () => {
+    const store = new MemoryKnowledgeStore();
+    const registry = new MemoryRegistry();
+    const embeddings = new CountingEmbedder();
+    const calls: string[][] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const gated = {
+      embedDocuments: async (texts: string[]) => {
+        calls.push(texts);
+        // The first call waits, so the other documents' chunks queue up behind it.
+        if (calls.length === 1) await gate;
+        return embeddings.embedDocuments(texts);
+      },
+    };
+    const pipeline = new IngestPipeline({ store, embeddings: gated, registry, modelId: 'fake-64', embedBatchSize: 8 });
+    const docs = ['beijing', 'xian', 'chengdu', 'guilin'].map((docId, i) => ({ ...doc, docId, content: guide(...['Forbidden City', 'Terracotta Army', 'Panda Base', 'Li River'].slice(i, i + 1), `${docId} food`, `${docId} hotels`) }));
+    const running = docs.map((d) => pipeline.ingest({ ...d, mediaType: 'text/markdown', version: 'v1', settings }));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    release();
+    const results = await Promise.all(running);
+    expect(results.map((r) => r.embedded)).toEqual([3, 3, 3, 3]);
+    // One call for the first document, one shared call for the three that came while it ran.
+    expect(calls.map((texts) => texts.length)).toEqual([3, 8, 1]);
+    for (const d of docs) {
+      const rows = [...store.rows.values()].filter((row) => row.docId === d.docId);
+      expect(rows).toHaveLength(3);
+      for (const row of rows) expect(row.vector).toEqual(embeddings.vector(row.text));
+      expect(await registry.getDocument(d)).toMatchObject({ status: 'indexed', activeVersion: 'v1', progress: { done: 3, total: 3 } });
+    }
+  });
+
+  it('fails only the document whose text the embedder refuses, when documents share a call', async () => {
+    const { store, registry, rowsOf } = setup();
+    const embeddings = new CountingEmbedder();
+    const calls: number[] = [];
+    const picky = {
+      embedDocuments: async (texts: string[]) => {
+        calls.push(texts.length);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        if (texts.some((text) => text.includes('Poison'))) throw new Error('the embedder refused an input');
+        return embeddings.embedDocuments(texts);
+      },
+    };
+    const pipeline = new IngestPipeline({ store, embeddings: picky, registry, modelId: 'fake-64', embedBatchSize: 16 });
+    const other = { ...doc, docId: 'xian' };
+    await pipeline.ingest({ ...doc, content: guide('Forbidden City'), mediaType: 'text/markdown', version: 'v1', settings });
+    const blocker = pipeline.ingest({ ...doc, docId: 'chengdu', content: guide('Panda Base'), mediaType: 'text/markdown', settings });
+    const [bad, good] = await Promise.allSettled([
+      pipeline.ingest({ ...doc, content: guide('Great Wall', 'Poison Ivy'), mediaType: 'text/markdown', version: 'v2', settings }),
+      pipeline.ingest({ ...other, content: guide('Terracotta Army', 'Muslim Quarter'), mediaType: 'text/markdown', version: 'v1', settings }),
+      blocker,
+    ]);
+    expect(bad).toMatchObject({ status: 'rejected', reason: { message: 'the embedder refused an input' } });
+    expect(good).toMatchObject({ status: 'fulfilled', value: { version: 'v1', chunks: 2, embedded: 2 } });
+    // Shared, then each alone: the shared call failed for the poison text only.
+    expect(calls.slice(1)).toEqual([1, 4, 2, 2]);
+    expect(registry.active.get('acme|guides|beijing')).toBe('v1');
+    expect(rowsOf('v1')).toHaveLength(1);
+    expect(registry.active.get('acme|guides|xian')).toBe('v1');
+  });
+
+  it('reports progress as parts of a document get their vectors, and fails the ingest (old version served) when a progress write fails', async () => {
+    const { pipeline, registry, rowsOf } = setup({ embedBatchSize: 1 });
+    const seen: number[] = [];
+    const progress = registry.progress.bind(registry);
+    registry.progress = async (d, done) => {
+      seen.push(done);
+      return progress(d, done);
+    };
+    await pipeline.ingest({ ...doc, content: guide('Forbidden City', 'Great Wall', 'Summer Palace'), mediaType: 'text/markdown', version: 'v1', settings });
+    expect(seen).toEqual([1, 2, 3]);
+    registry.progress = async () => {
+      throw new Error('registry unavailable');
+    };
+    await expect(pipeline.ingest({ ...doc, content: guide('Temple of Heaven', 'Lama Temple'), mediaType: 'text/markdown', version: 'v2', settings })).rejects.toThrow('registry unavailable');
+    expect(registry.active.get('acme|guides|beijing')).toBe('v1');
+    expect(rowsOf('v2')).toEqual([]);
+  });
+
   it('deletes a document: not served from the first step, no chunk left at the end', async () => {
     const { pipeline, registry, store, rowsOf } = setup();
     await pipeline.ingest({ ...doc, content: guide('Forbidden City', 'Great Wall'), mediaType: 'text/markdown', settings });

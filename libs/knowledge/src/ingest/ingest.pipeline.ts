@@ -3,15 +3,11 @@ import { isValidId } from '@aip/contracts';
 import type { ChunkRecord, KnowledgeStore } from '../store/store.port.ts';
 import { chunkHash, chunkId } from './chunk.hash.ts';
 import { prepareDocument, type DocumentPreparer } from './document.preparer.ts';
+import { EmbeddingBatcher, type DocumentEmbedder } from './embedding.batcher.ts';
 import { IngestError } from './ingest.errors.ts';
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from './ingest.limits.ts';
 import type { DocumentRecord, DocumentRef, KnowledgeRegistry } from './knowledge.registry.ts';
 import type { ChunkSettings } from './text.chunker.ts';
-
-/** The part of a LangChain `Embeddings` the pipeline uses. */
-export interface DocumentEmbedder {
-  embedDocuments(texts: string[]): Promise<number[][]>;
-}
 
 /** The registry calls the pipeline makes (a `KnowledgeRegistry`, or a double in tests). */
 export type DocumentStateSink = Pick<KnowledgeRegistry, 'getDocument' | 'startIndexing' | 'progress' | 'activate' | 'fail' | 'startDeleting' | 'removeDocument'>;
@@ -22,8 +18,13 @@ export interface IngestPipelineOptions {
   /** Id of the embedding model: vectors are reused only for the same model. */
   modelId: string;
   registry: DocumentStateSink;
-  /** Texts per embedding call. */
+  /** Texts per embedding call (texts of documents ingested at once share calls). Default 32. */
   embedBatchSize?: number;
+  /**
+   * Embedding calls in flight at once, over all documents being ingested (default 1). Set it to the
+   * embedder's parallelism (`EmbeddingModel.parallelism`: its sessions, or concurrent requests).
+   */
+  embedConcurrency?: number;
   /** Rows per store upsert. */
   upsertBatchSize?: number;
   /** Pages and chunks a document may have (default `DEFAULT_INGEST_LIMITS`). */
@@ -67,6 +68,11 @@ export interface IngestResult {
  * parse → normalise → chunk (with `prepare`, within the limits) → hash → reuse stored vectors by hash, embed only new texts (batched)
  * → upsert the new version → make it the active version → delete the superseded version's chunks.
  *
+ * `ingest` may run for several documents at once (the caller keeps one document's versions in
+ * order): their new texts share embedding calls through one `EmbeddingBatcher`, so documents of a
+ * few chunks still make full batches, and `embedConcurrency` calls run at once; a call that fails
+ * is retried per document, so each document gets its own outcome.
+ *
  * What must stay true: the active version switches only after every chunk of the new version is
  * stored, and the old chunks are deleted only after the switch — so a search (which serves active
  * versions only) never sees a document half old, half new, and a crash at any step leaves the old
@@ -74,13 +80,15 @@ export interface IngestResult {
  * document is marked failed; any other error is transient and is thrown for the caller to retry.
  */
 export class IngestPipeline {
-  private readonly embedBatchSize: number;
+  private readonly options: IngestPipelineOptions;
+  private readonly batcher: EmbeddingBatcher;
   private readonly upsertBatchSize: number;
   private readonly limits: IngestLimits;
   private readonly prepare: DocumentPreparer;
 
-  constructor(private readonly options: IngestPipelineOptions) {
-    this.embedBatchSize = options.embedBatchSize ?? 32;
+  constructor(options: IngestPipelineOptions) {
+    this.options = options;
+    this.batcher = new EmbeddingBatcher({ embeddings: options.embeddings, batchSize: options.embedBatchSize ?? 32, concurrency: options.embedConcurrency ?? 1 });
     this.upsertBatchSize = options.upsertBatchSize ?? 256;
     this.limits = { ...DEFAULT_INGEST_LIMITS, ...options.limits };
     this.prepare = options.prepare ?? prepareDocument;
@@ -127,17 +135,35 @@ export class IngestPipeline {
     const hashes = texts.map(chunkHash);
     const vectors = await store.vectorsByHash({ tenantId: doc.tenantId, kbId: doc.kbId, model: modelId }, [...new Set(hashes)]);
     const reused = hashes.filter((hash) => vectors.has(hash)).length;
-    const missing = [...new Map(hashes.map((hash, i) => [hash, texts[i]!] as const)).entries()].filter(([hash]) => !vectors.has(hash));
+    // Distinct new texts, and how many chunks each stands for (progress counts chunks).
+    const missing = new Map<string, { text: string; chunks: number }>();
+    hashes.forEach((hash, i) => {
+      if (vectors.has(hash)) return;
+      const entry = missing.get(hash);
+      if (entry) entry.chunks += 1;
+      else missing.set(hash, { text: texts[i]!, chunks: 1 });
+    });
     let done = reused;
     if (reused > 0) await registry.progress(doc, done);
-    for (let i = 0; i < missing.length; i += this.embedBatchSize) {
-      const batch = missing.slice(i, i + this.embedBatchSize);
-      const embedded = await this.options.embeddings.embedDocuments(batch.map(([, text]) => text));
-      if (embedded.length !== batch.length) throw new Error(`the embedder returned ${embedded.length} vectors for ${batch.length} texts`);
-      batch.forEach(([hash], j) => vectors.set(hash, embedded[j]!));
-      const resolved = new Set(batch.map(([hash]) => hash));
-      done += hashes.filter((hash) => resolved.has(hash)).length;
-      await registry.progress(doc, done);
+    if (missing.size > 0) {
+      const entries = [...missing.values()];
+      // Progress is written in order, one write at a time, as parts of the document get their
+      // vectors (shared calls finish while other parts still wait). A failed write fails the ingest.
+      let written = Promise.resolve();
+      let progressFailure: { error: unknown } | undefined;
+      const report = (indices: readonly number[]) => {
+        for (const i of indices) done += entries[i]!.chunks;
+        const now = done;
+        written = written.then(() => registry.progress(doc, now)).catch((error: unknown) => void (progressFailure ??= { error }));
+      };
+      let embedded: number[][];
+      try {
+        embedded = await this.batcher.embed(entries.map((entry) => entry.text), report);
+      } finally {
+        await written;
+      }
+      if (progressFailure) throw progressFailure.error;
+      [...missing.keys()].forEach((hash, i) => vectors.set(hash, embedded[i]!));
     }
 
     const metadata = request.metadata ? Object.fromEntries(Object.entries(request.metadata).map(([key, value]) => [key.toWellFormed(), value.toWellFormed()])) : undefined;

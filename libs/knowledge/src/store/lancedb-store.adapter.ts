@@ -1,7 +1,9 @@
 // The embedded store: one LanceDB table on local disk for every tenant and knowledge base.
 // Reads are always prefiltered by tenant and knowledge bases (lancedb-filter.ts). Writes go
 // through one queue per table in this process, because concurrent merge-inserts into one Lance
-// table race on the commit and may conflict; serialized, no batch is lost.
+// table race on the commit and may conflict; serialized, no batch is lost. Upserts that wait in
+// the queue one after another are merged into one merge-insert (one commit instead of several:
+// documents ingested at once finish together).
 import { resolve } from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
 import { Field, FixedSizeList, Float32, Int32, Schema, Utf8 } from 'apache-arrow';
@@ -47,6 +49,16 @@ const SCALAR_INDEXES: readonly [string, () => lancedb.Index][] = [
 ];
 /** Write queues per table path, shared by every store instance of this process. */
 const writeQueues = new Map<string, Promise<unknown>>();
+
+/** Upserts of one store instance waiting in a write queue together, applied as one merge-insert when their turn comes. */
+interface UpsertGroup {
+  readonly owner: LanceDbStore;
+  readonly parts: { readonly chunks: readonly ChunkRecord[]; readonly resolve: () => void; readonly reject: (error: unknown) => void }[];
+}
+/** Per write queue: the upsert group at its tail that has not started yet (later upserts join it). */
+const openUpserts = new Map<string, UpsertGroup>();
+/** Rows of one merged merge-insert at most (a group is closed beyond). */
+const MAX_MERGED_ROWS = 2_048;
 
 interface Row {
   id: string;
@@ -125,11 +137,40 @@ export class LanceDbStore implements KnowledgeStore {
     const table = this.ready();
     checkChunks(chunks, this.dimension);
     if (chunks.length === 0) return;
-    const rows = lastById(chunks).map(rowOf);
-    await this.write(async () => {
-      await table.mergeInsert(['tenantId', 'id']).whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(rows);
+    const key = this.queueKey();
+    // Nothing was queued since that group: joining it keeps the order of the writes.
+    const open = openUpserts.get(key);
+    if (open?.owner === this && open.parts.reduce((rows, part) => rows + part.chunks.length, chunks.length) <= MAX_MERGED_ROWS) {
+      return new Promise<void>((resolve, reject) => open.parts.push({ chunks, resolve, reject }));
+    }
+    const group: UpsertGroup = { owner: this, parts: [] };
+    const mine = new Promise<void>((resolve, reject) => group.parts.push({ chunks, resolve, reject }));
+    // Every part settles through applyUpserts, which never throws.
+    void this.write(async () => {
+      if (openUpserts.get(key) === group) openUpserts.delete(key);
+      await this.applyUpserts(table, group.parts);
+    }).catch(() => undefined);
+    openUpserts.set(key, group);
+    return mine;
+  }
+
+  /**
+   * The upserts of a group as one merge-insert (a later upsert's row wins over an earlier one's
+   * with the same id, as if applied one after another). If that fails, each is applied alone:
+   * every upsert gets its own outcome, whatever another one's rows did.
+   */
+  private async applyUpserts(table: lancedb.Table, parts: UpsertGroup['parts']): Promise<void> {
+    const apply = async (chunks: readonly ChunkRecord[]) => {
+      await table.mergeInsert(['tenantId', 'id']).whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(lastById(chunks).map(rowOf));
       await this.keepFtsIndexNonEmpty(table);
-    });
+    };
+    try {
+      await apply(parts.length === 1 ? parts[0]!.chunks : parts.flatMap((part) => part.chunks));
+      for (const part of parts) part.resolve();
+    } catch (error) {
+      if (parts.length === 1) return parts[0]!.reject(error);
+      for (const part of parts) await apply(part.chunks).then(part.resolve, part.reject);
+    }
   }
 
   async vectorsByHash(scope: { tenantId: string; kbId: string; model: string }, hashes: readonly string[]): Promise<Map<string, number[]>> {
@@ -262,6 +303,8 @@ export class LanceDbStore implements KnowledgeStore {
 
   private serialized<T>(operation: () => Promise<T>): Promise<T> {
     const key = this.queueKey();
+    // Anything queued after an upsert group closes it: a later upsert must not overtake this operation.
+    openUpserts.delete(key);
     const previous = writeQueues.get(key) ?? Promise.resolve();
     const next = previous.catch(() => undefined).then(operation);
     const tail = next.catch(() => undefined);

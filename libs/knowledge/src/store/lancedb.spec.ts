@@ -70,6 +70,56 @@ describe('LanceDbStore on disk', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  /** Counts the table's merge-inserts; `refuse` makes one fail when its rows include that text. */
+  function watchMergeInserts(store: LanceDbStore, refuse?: string) {
+    const table = (store as unknown as { table: { mergeInsert: (on: string[]) => { whenMatchedUpdateAll(): unknown } } }).table;
+    const original = table.mergeInsert.bind(table);
+    const batches: string[][] = [];
+    table.mergeInsert = (on: string[]) => {
+      const builder = original(on) as { whenMatchedUpdateAll(): { whenNotMatchedInsertAll(): { execute(rows: { text: string }[]): Promise<unknown> } } };
+      return {
+        whenMatchedUpdateAll: () => ({
+          whenNotMatchedInsertAll: () => ({
+            execute: async (rows: { text: string }[]) => {
+              batches.push(rows.map((row) => row.text));
+              if (refuse && rows.some((row) => row.text === refuse)) throw new Error(`refused ${refuse}`);
+              return builder.whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(rows);
+            },
+          }),
+        }),
+      };
+    };
+    return batches;
+  }
+
+  it('merges upserts waiting in the write queue into one merge-insert, in order, never past another write', async () => {
+    const store = new LanceDbStore({ dataDir: tempDir() });
+    await store.init(384);
+    const batches = watchMergeInserts(store);
+    const row = (docId: string, text: string) => chunk({ tenantId: 't', kbId: 'kb', docId, text, id: `t/kb/${docId}` });
+    await Promise.all([store.upsert([row('a', 'a first')]), store.upsert([row('b', 'b row')]), store.upsert([row('a', 'a second')])]);
+    // One write; for the same id the later upsert wins, as if they had been applied one by one.
+    expect(batches).toEqual([['b row', 'a second']]);
+    expect((await store.search({ tenantId: 't', kbIds: ['kb'], mode: 'fulltext', text: 'second first', limit: 5 })).map((hit) => hit.chunk.text)).toEqual(['a second']);
+    batches.length = 0;
+    // A delete queued between two upserts keeps its place: the second upsert is not merged into the first.
+    await Promise.all([store.upsert([row('c', 'c old')]), store.deleteDocument({ tenantId: 't', kbId: 'kb', docId: 'c' }), store.upsert([row('c', 'c new')])]);
+    expect(batches).toEqual([['c old'], ['c new']]);
+    expect(await store.count({ tenantId: 't', kbIds: ['kb'], docId: 'c' })).toBe(1);
+    await store.close();
+  });
+
+  it('applies each upsert of a merged write that failed on its own, so each gets its own outcome', async () => {
+    const store = new LanceDbStore({ dataDir: tempDir() });
+    await store.init(384);
+    const batches = watchMergeInserts(store, 'poison');
+    const outcomes = await Promise.allSettled(['fine one', 'poison', 'fine two'].map((text, i) => store.upsert([chunk({ tenantId: 't', kbId: 'kb', docId: `d${i}`, text })])));
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(batches).toEqual([['fine one', 'poison', 'fine two'], ['fine one'], ['poison'], ['fine two']]);
+    expect(await store.count({ tenantId: 't', kbIds: ['kb'] })).toBe(2);
+    await store.close();
+  });
+
   it('ranks full-text hits by score with limit, also for the first rows of a new table', async () => {
     const store = new LanceDbStore({ dataDir: tempDir() });
     await store.init(384);
