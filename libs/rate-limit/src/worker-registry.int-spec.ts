@@ -104,14 +104,27 @@ describe('WorkerRegistry (real Redis)', () => {
     expect([first!.reason, second!.reason].sort()).toEqual(['new', 'sticky']);
   });
 
-  it('breaks ties by free slots, then worker id', async () => {
+  it('breaks ties by free slots, then takes equally idle workers in turn', async () => {
     const { a } = registries({ countAssignments: false });
     await join(a, { workerId: 'w-b', slots: 4, busy: 1 }, T);
     await join(a, { workerId: 'w-a', slots: 4, busy: 1 }, T);
     await join(a, { workerId: 'w-c', slots: 16, busy: 1 }, T);
     expect((await a.chooseWorker('x', { maxLoadGap: 0, nowMs: T }))?.workerId).toBe('w-c');
     await join(a, { workerId: 'w-c', slots: 16, busy: 2 }, T);
-    expect((await a.chooseWorker('y', { maxLoadGap: 0, nowMs: T }))?.workerId).toBe('w-a');
+    const next = await Promise.all(['y', 'z'].map(async (session) => (await a.chooseWorker(session, { maxLoadGap: 0, nowMs: T }))?.workerId));
+    expect(next.sort()).toEqual(['w-a', 'w-b']);
+  });
+
+  it('spreads new sessions over idle workers even when each answer is over before the next session comes', async () => {
+    // No assignment counting, as when every worker's heartbeat reports it idle again before the next choice.
+    const { a, b } = registries({ countAssignments: false });
+    for (const workerId of ['w1', 'w2', 'w3']) await join(a, { workerId, slots: 4, busy: 0 }, T);
+    const chosen = [];
+    for (let i = 0; i < 6; i++) chosen.push((await (i % 2 ? a : b).chooseWorker(`idle-${i}`, { maxLoadGap: 1, nowMs: T }))!.workerId);
+    expect(new Set(chosen.slice(0, 3)).size).toBe(3);
+    expect(new Set(chosen.slice(3)).size).toBe(3);
+    // A session already placed stays where it is.
+    expect((await a.chooseWorker('idle-0', { maxLoadGap: 1, nowMs: T }))).toMatchObject({ workerId: chosen[0], reason: 'sticky' });
   });
 
   it('spreads a burst of new sessions between heartbeats instead of piling them on one worker', async () => {

@@ -9,6 +9,7 @@ import { CLOCK_LUA } from './redis-script.ts';
  *   KEYS[5] drains   zset lane -> drain lease expiry ms (an orphaned lane being emptied)
  *   KEYS[6] drainers hash lane -> workerId draining it
  *   KEYS[7] pin      string workerId of one session (chooseWorker only)
+ *   KEYS[8] turn     counter of choices among equally loaded workers (chooseWorker only)
  * A worker's lane is the lane whose owner it is; only workers holding a lane can be chosen.
  */
 const COMMON_LUA = `${CLOCK_LUA}
@@ -159,6 +160,13 @@ end
 local pinned = redis.call('GET', KEYS[7])
 local chosen = best[1]
 local reason = 'new'
+-- Workers as idle as the best (same busy, same free slots) take new sessions in turn: when each
+-- answer ends before the next session comes, sessions still spread instead of all going to the
+-- first id.
+local ties = {}
+for _, w in ipairs(workers) do
+  if w[3] == best[3] and w[2] - w[3] == best[2] - best[3] then ties[#ties + 1] = w[1] end
+end
 if pinned then
   local pinnedBusy = busyOf[pinned]
   if pinnedBusy == nil then
@@ -171,6 +179,10 @@ if pinned then
   else
     reason = 'rebalanced'
   end
+end
+if reason ~= 'sticky' and #ties > 1 then
+  table.sort(ties)
+  chosen = ties[(redis.call('INCR', KEYS[8]) % #ties) + 1]
 end
 redis.call('SET', KEYS[7], chosen, 'PX', ARGV[3])
 -- Count the assignment until the worker's next heartbeat reports the truth, so a burst of new

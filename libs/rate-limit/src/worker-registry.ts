@@ -86,7 +86,7 @@ export class WorkerRegistry {
     if (!Number.isSafeInteger(this.pinTtlMs) || this.pinTtlMs <= 0) throw new RangeError(`pinTtlMs must be a positive integer, got ${this.pinTtlMs}`);
     this.reportScript = defineScript(redis, 'aipRlWorkerReport', 6, REPORT_LUA);
     this.liveScript = defineScript(redis, 'aipRlWorkerLive', 6, LIVE_LUA);
-    this.chooseScript = defineScript(redis, 'aipRlWorkerChoose', 7, CHOOSE_LUA);
+    this.chooseScript = defineScript(redis, 'aipRlWorkerChoose', 8, CHOOSE_LUA);
     this.deregisterScript = defineScript(redis, 'aipRlWorkerDeregister', 6, DEREGISTER_LUA);
     this.claimLaneScript = defineScript(redis, 'aipRlWorkerClaimLane', 6, CLAIM_LANE_LUA);
     this.drainLaneScript = defineScript(redis, 'aipRlWorkerDrainLane', 6, DRAIN_LANE_LUA);
@@ -167,7 +167,7 @@ export class WorkerRegistry {
     assertTime('nowMs', options.nowMs);
     if (!Number.isFinite(options.maxLoadGap) || options.maxLoadGap < 0) throw new RangeError(`maxLoadGap must be a non-negative number, got ${options.maxLoadGap}`);
     const reply = await this.chooseScript(
-      ...this.keys, `${this.tag}:pin:${sessionId}`,
+      ...this.keys, `${this.tag}:pin:${sessionId}`, `${this.tag}:turn`,
       options.nowMs ?? '', options.maxLoadGap, this.pinTtlMs, this.countAssignments ? 1 : 0,
     );
     if (reply === null) return undefined;

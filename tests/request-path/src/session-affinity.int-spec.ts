@@ -6,7 +6,9 @@ import type { Redis } from 'ioredis';
 // SESSION_AFFINITY on share the pins in Redis and route each session's requests through the lane
 // of its worker; three inference workers each hold a lane and drain the lane of one that dies.
 const ADMIN_TOKEN = 'e2e-admin-token-affinity-0123';
-const HEARTBEAT_TTL_MS = 2_000;
+// Not shorter: on a loaded 2-core CI machine a worker's heartbeat (every fifth of this) can be late by a
+// second, and a worker whose heartbeat lapsed is not chosen (its sessions fail over).
+const HEARTBEAT_TTL_MS = 4_000;
 const REDIS_PREFIX = `${uniqueName('affinity')}:`;
 let redis: Redis;
 const apps: RunningApp[] = [];
