@@ -1,9 +1,11 @@
 // rtc-push: (1) WebSocket connections one instance holds and its memory per connection; (2) push
 // latency from publish on the central topic to receipt by the client at a steady rate, next to a
 // baseline in the same run: the same delivery path (inbox append + pub/sub doorbell + socket)
-// without the broker hop. Run: npm run build first (or nx run @aip/rtc-push:build), then
-//   node tools/bench/rtc.bench.ts (libraries from their built dist)
-// Env: BENCH_CONNECTIONS (10000), BENCH_RPS (1000), BENCH_SECONDS (10), BENCH_USERS (= connections).
+// without the broker hop. Run: npm run bench:rtc (builds rtc-push and its libraries, and
+// @aip/testing, then runs node tools/bench/rtc.bench.ts on their built dist).
+// Env: BENCH_CONNECTIONS (10000), BENCH_RPS (1000), BENCH_SECONDS (10), BENCH_USERS (= connections),
+//      ROCKETMQ_TOPIC_QUEUES (4: queues of this run's topics, the central topic included).
+// Each phase also prints how long the publish itself took (the broker's send), apart from delivery.
 // Every socket is a file descriptor on both sides: the child is started through `sh -c "ulimit -n
 // …"` and this process raises its own soft limit the same way (re-exec); the hard limit caps both.
 import { execFileSync, spawn } from 'node:child_process';
@@ -53,7 +55,7 @@ async function run() {
   const { key } = await new ApiKeyStore(redis, prefix).create({ tenantId });
   const port = 3950;
   const app = spawn('sh', ['-c', `ulimit -n ${fdLimit} && exec '${process.execPath}' '${join(root, 'apps', 'rtc-push', 'dist', 'main.js')}'`], {
-    env: { ...process.env, ROCKETMQ_ENDPOINTS: broker.endpoints, REDIS_PREFIX: prefix, PORT: String(port), ROCKETMQ_NAMESPACE: namespace, PUSH_CONCURRENCY: '256', LOG_LEVEL: 'error', RTC_INSTANCE_ID: `bench-${stamp}`, SWEEP_INTERVAL_MS: '0', HEARTBEAT_MS: '60000', MAX_CONNECTIONS_PER_USER: String(CONNECTIONS) },
+    env: { ...process.env, ROCKETMQ_ENDPOINTS: broker.endpoints, REDIS_PREFIX: prefix, PORT: String(port), ROCKETMQ_NAMESPACE: namespace, PUSH_CONCURRENCY: '256', LOG_LEVEL: 'error', RTC_INSTANCE_ID: `bench-${stamp}`, SWEEP_INTERVAL_MS: '0', HEARTBEAT_MS: '60000', MAX_CONNECTIONS_PER_USER: String(CONNECTIONS), MAX_CONNECTIONS_PER_KEY: String(CONNECTIONS), IP_RATE_LIMIT: '0' },
     stdio: 'inherit',
   });
   const base = `http://127.0.0.1:${port}`;
@@ -73,6 +75,8 @@ async function run() {
       const user = `u${i % USERS}`;
       const socket = new WebSocket(`ws://127.0.0.1:${port}/v1/ws?user=${user}`, { headers: { authorization: `Bearer ${key}` }, perMessageDeflate: false });
       socket.on('error', reject);
+      // Refused after the upgrade (a connection cap): a close frame, no error.
+      socket.on('close', (code, reason) => reject(new Error(`closed ${code} ${String(reason)}`)));
       socket.on('open', () => socket.send('{"type":"hello","v":1}'));
       socket.on('message', (data) => {
         const frame = JSON.parse(String(data)) as { type: string; id?: string; text?: string; redelivery?: number };
@@ -102,6 +106,7 @@ async function run() {
   async function load(name: string, send: (user: string, text: string) => Promise<unknown>) {
     const total = RATE * SECONDS;
     let failures = 0;
+    const sentFor: number[] = [];
     const pending: Promise<void>[] = [];
     const started = performance.now();
     for (let i = 0; i < total; i++) {
@@ -110,15 +115,16 @@ async function run() {
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const text = `${name}-${i}`;
       sentAt.set(text, performance.now());
-      pending.push(send(`u${i % USERS}`, text).then(() => undefined, () => void failures++));
+      pending.push(send(`u${i % USERS}`, text).then(() => void sentFor.push(performance.now() - sentAt.get(text)!), () => void failures++));
     }
     await Promise.all(pending);
     const deadline = performance.now() + 30_000;
     const names = Array.from({ length: total }, (_, i) => `${name}-${i}`);
     while (performance.now() < deadline && names.some((n) => !received.has(n))) await new Promise((r) => setTimeout(r, 100));
     const latencies = names.filter((n) => received.has(n)).map((n) => received.get(n)! - sentAt.get(n)!).sort((x, y) => x - y);
-    const result = { name, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), lost: total - latencies.length, failures };
-    console.log(`${name.padEnd(26)} ${RATE}/s x ${SECONDS} s: p50 ${result.p50.toFixed(1)} ms  p99 ${result.p99.toFixed(1)} ms  max ${(latencies.at(-1) ?? NaN).toFixed(1)} ms  not received ${result.lost}  publish failures ${failures}`);
+    sentFor.sort((x, y) => x - y);
+    const result = { name, publishP50: percentile(sentFor, 0.5), publishP99: percentile(sentFor, 0.99), p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), lost: total - latencies.length, failures };
+    console.log(`${name.padEnd(26)} ${RATE}/s x ${SECONDS} s: p50 ${result.p50.toFixed(1)} ms  p99 ${result.p99.toFixed(1)} ms  max ${(latencies.at(-1) ?? NaN).toFixed(1)} ms  not received ${result.lost}  publish failures ${failures}  (publish itself p50 ${result.publishP50.toFixed(1)} ms, p99 ${result.publishP99.toFixed(1)} ms)`);
     return result;
   }
 
