@@ -55,7 +55,8 @@ export const DEPLOY_APPS: readonly DeployApp[] = [
     scaling: 'cpu',
     minReplicas: 2,
     maxReplicas: 10,
-    resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } },
+    // The limit leaves room for the embedding model (POST /v1/embeddings loads it on first use: ~+250 MB).
+    resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } },
     // Publishes only (no consumer to drain). Open SSE relays are cut at shutdown; clients resume
     // with Last-Event-ID on another pod.
     terminationGracePeriodSeconds: 45,
@@ -63,7 +64,7 @@ export const DEPLOY_APPS: readonly DeployApp[] = [
     // Behind one ingress / load balancer that appends the client's address to X-Forwarded-For:
     // believe that one hop and no more, so a client cannot pick its own address for the IP limit.
     config: { PORT: '3000', TRUST_PROXY: '1' },
-    embeddings: false,
+    embeddings: true,
     description: 'OpenAI-compatible and task API (public)',
   },
   {

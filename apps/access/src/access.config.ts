@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { embeddingsEnv } from '@aip/embeddings';
 import { baseEnvSchema, loadEnv } from '@aip/runtime';
 
 export const accessEnvSchema = baseEnvSchema.extend({
@@ -32,6 +33,17 @@ export const accessEnvSchema = baseEnvSchema.extend({
   PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(100).default(5_000),
   /** Client-facing wait for a synchronous completion. */
   SYNC_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(600_000),
+  // POST /v1/embeddings: the platform's embedding model (EMBEDDINGS_PROVIDER, …), loaded on first use.
+  ...embeddingsEnv,
+  /** The model name clients ask `/v1/embeddings` for, listed by `/v1/models`. */
+  EMBEDDINGS_MODEL_ALIAS: z.string().min(1).max(128).default('all-minilm-l6-v2'),
+  /** Texts in one `/v1/embeddings` request at most. */
+  EMBEDDINGS_MAX_INPUTS: z.coerce.number().int().min(1).max(2_048).default(256),
+  /**
+   * embedded: sessions of the model, in worker threads (ADR 0026): access's event loop is never
+   * blocked by the model. Default 1.
+   */
+  EMBEDDINGS_SESSIONS: z.preprocess((value) => (value === '' ? undefined : value), z.coerce.number().int().min(1).max(64).default(1)),
 });
 
 export type AccessEnv = z.infer<typeof accessEnvSchema>;

@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { createEmbeddings, embeddingsConfigOf } from '@aip/embeddings';
 import { ApiKeyStore } from '@aip/keys';
 import { MessagingModule } from '@aip/messaging';
 import { AdmissionFastPath, admissionFastPath, PolicyBook } from '@aip/rate-limit';
@@ -11,6 +12,8 @@ import type { Logger } from 'pino';
 import type { AccessEnv } from './access.config.ts';
 import { AdminController } from './admin/admin.controller.ts';
 import { ChatController } from './chat/chat.controller.ts';
+import { EmbeddingsController } from './embeddings/embeddings.controller.ts';
+import { EmbeddingsEndpoint } from './embeddings/embeddings.endpoint.ts';
 import { SubmissionService } from './chat/submission.service.ts';
 import { ConfigController } from './admin/config.controller.ts';
 import { Moderation } from './moderation/moderation.service.ts';
@@ -24,10 +27,11 @@ export class AppModule {
   static register(env: AccessEnv, redis: Redis, logger: Logger): DynamicModule {
     // The default policy comes with the limiter's terms; the document is the limiter's `policies`.
     const policies = new PolicyBook({ id: 'until-terms-arrive' });
+    const moderation = new Moderation({ words: env.SENSITIVE_WORDS, input: env.SENSITIVE_WORDS_INPUT });
     return {
       module: AppModule,
       imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'access', sendTimeoutMs: env.PUBLISH_TIMEOUT_MS, logger }), TerminusModule.forRoot({ logger: false })],
-      controllers: [ChatController, TasksController, AdminController, ConfigController, RealtimeController, ProfileController, HealthController],
+      controllers: [ChatController, EmbeddingsController, TasksController, AdminController, ConfigController, RealtimeController, ProfileController, HealthController],
       providers: [
         { provide: ENV, useValue: env },
         { provide: REDIS, useValue: redis },
@@ -38,7 +42,18 @@ export class AppModule {
         { provide: ProfileStore, useValue: new ProfileStore(redis, { prefix: env.REDIS_PREFIX }) },
         // Blocking stream reads get their own connection: they would stall every command behind them.
         { provide: TaskEventHub, useValue: new TaskEventHub(watchRedis(redis.duplicate(), logger, 'task events'), redis, env.REDIS_PREFIX) },
-        { provide: Moderation, useValue: new Moderation({ words: env.SENSITIVE_WORDS, input: env.SENSITIVE_WORDS_INPUT }) },
+        { provide: Moderation, useValue: moderation },
+        {
+          provide: EmbeddingsEndpoint,
+          useValue: new EmbeddingsEndpoint({
+            alias: env.EMBEDDINGS_MODEL_ALIAS,
+            maxInputs: env.EMBEDDINGS_MAX_INPUTS,
+            moderation,
+            // Loaded on the first request: an access that serves no embeddings never holds the model.
+            load: () => createEmbeddings(embeddingsConfigOf(env), { logger }),
+            onLoadError: (error) => logger.error({ err: error }, 'the embedding model could not be loaded'),
+          }),
+        },
         { provide: ModelCatalog, useValue: new ModelCatalog(env.MODELS) },
         { provide: ConfigDocuments, useValue: new ConfigDocuments(redis, env.REDIS_PREFIX) },
         { provide: RealtimeTokenService, useValue: new RealtimeTokenService(redis, env.REDIS_PREFIX) },

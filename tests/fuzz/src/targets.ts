@@ -132,6 +132,8 @@ const chatBody = {
   knowledge_bases: [],
 };
 
+const embeddingsBody = { model: 'all-minilm-l6-v2', input: ['Which sights are in Beijing?', 'hello'], encoding_format: 'float' };
+
 function access(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
   const auth = authorization(ctx.key);
   const admin = authorization(ctx.adminToken);
@@ -152,6 +154,7 @@ function access(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
       ),
     },
     { weight: 1, arbitrary: fc.tuple(auth, query('x')).map(([a, q]) => request('access', 'GET /v1/models', { method: 'GET', target: `/v1/models${q}`, headers: a })) },
+    { weight: 2, arbitrary: fc.tuple(auth, jsonBody(embeddingsBody), extraHeaders).map(([a, body, extra]) => request('access', 'POST /v1/embeddings', { method: 'POST', target: '/v1/embeddings', headers: [...a, ...body.headers, ...extra], body: body.body })) },
     { weight: 2, arbitrary: fc.tuple(auth, jsonBody({ user: 'u-1', ttlSeconds: 60, models: ['extractive'], maxTokens: 256 })).map(([a, b]) => request('access', 'POST /v1/realtime/tokens', { method: 'POST', target: '/v1/realtime/tokens', headers: [...a, ...b.headers], body: b.body })) },
     {
       weight: 2,
@@ -172,7 +175,7 @@ function access(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
         request('access', 'GET /admin/config/:name', { method: 'GET', target: `/admin/config/${name}`, headers: a }),
       ),
     },
-    { weight: 1, arbitrary: anywhere('access', ['/v1/chat/completions', '/v1/tasks', '/v1/models', '/admin/keys', '/admin/config/routing', '/v1/realtime/tokens']) },
+    { weight: 1, arbitrary: anywhere('access', ['/v1/chat/completions', '/v1/tasks', '/v1/models', '/v1/embeddings', '/admin/keys', '/admin/config/routing', '/v1/realtime/tokens']) },
   );
 }
 

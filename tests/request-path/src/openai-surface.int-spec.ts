@@ -145,3 +145,37 @@ describe('rate-limit headers', () => {
     expect(Number(streamed.response.headers.get('x-ratelimit-remaining-requests'))).toBeLessThan(119);
   });
 });
+
+describe('embeddings', () => {
+  const model = 'all-minilm-l6-v2';
+  const dot = (a: number[], b: number[]) => a.reduce((sum, value, i) => sum + value * b[i]!, 0);
+
+  it('answer the SDK on the embedded model: a unit vector of 384 per text, like texts closer than unlike ones; listed by /v1/models', async () => {
+    const { key: allowed } = await createKey(access, ADMIN_TOKEN, { models: ['extractive', model] });
+    const sdk = new OpenAI({ apiKey: allowed, baseURL: `${access.url}/v1`, maxRetries: 0 });
+    expect((await sdk.models.list()).data.map((listed) => listed.id)).toEqual(['extractive', model]);
+    const texts = ['A cat sits on the mat.', 'A kitten is lying on a rug.', 'The central bank raised interest rates.'];
+    // The SDK asks for base64 and decodes it.
+    const answer = await sdk.embeddings.create({ model, input: texts });
+    expect(answer).toMatchObject({ object: 'list', model });
+    expect(answer.data.map((item) => item.index)).toEqual([0, 1, 2]);
+    const [cat, kitten, bank] = answer.data.map((item) => item.embedding);
+    expect(cat).toHaveLength(384);
+    expect(dot(cat!, cat!)).toBeCloseTo(1, 3);
+    expect(dot(cat!, kitten!)).toBeGreaterThan(dot(cat!, bank!) + 0.2);
+    expect(answer.usage.prompt_tokens).toBeGreaterThan(3 * texts.length);
+
+    const floats = await sdk.embeddings.create({ model, input: texts[0]!, encoding_format: 'float' });
+    floats.data[0]!.embedding.forEach((value, i) => expect(value).toBeCloseTo(cat![i]!, 5));
+  }, 60_000);
+
+  it('refuse what they cannot honour with a 400 naming it, and a key without the model with a 403', async () => {
+    const { key: allowed } = await createKey(access, ADMIN_TOKEN, { models: [model] });
+    const sdk = new OpenAI({ apiKey: allowed, baseURL: `${access.url}/v1`, maxRetries: 0 });
+    await expect(sdk.embeddings.create({ model, input: 'hello', dimensions: 256 })).rejects.toMatchObject({ status: 400, code: 'unsupported_dimensions', param: 'dimensions' });
+    await expect(sdk.embeddings.create({ model, input: [[101, 7592, 102]] })).rejects.toMatchObject({ status: 400, code: 'unsupported_input' });
+    await expect(sdk.embeddings.create({ model, input: 'word '.repeat(300) })).rejects.toMatchObject({ status: 400, code: 'context_length_exceeded' });
+    await expect(sdk.embeddings.create({ model: 'text-embedding-3-small', input: 'hello' })).rejects.toMatchObject({ status: 404, code: 'model_not_found' });
+    await expect(client.embeddings.create({ model, input: 'hello' })).rejects.toMatchObject({ status: 403, code: 'model_not_allowed' });
+  }, 60_000);
+});

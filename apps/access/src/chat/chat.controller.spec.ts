@@ -103,7 +103,7 @@ function setup(events: TaskEvent[] | ((signal?: AbortSignal) => AsyncGenerator<T
   const controller = new ChatController(
     submissions as unknown as SubmissionService,
     hub as unknown as TaskEventHub,
-    { SYNC_TIMEOUT_MS: 600_000 } as AccessEnv,
+    { SYNC_TIMEOUT_MS: 600_000, EMBEDDINGS_MODEL_ALIAS: 'all-minilm-l6-v2' } as AccessEnv,
     new Moderation({ words: ['forbidden'], input: 'block' }),
     new ModelCatalog(['extractive', 'gpt-x', 'gpt-mini']),
   );
@@ -131,7 +131,7 @@ describe('ChatController', () => {
       const { controller, request } = setup([], ['gpt-x', 'retired']);
       expect(controller.models(request).data.map((model) => model.id)).toEqual(['gpt-x']);
       const open = setup([]);
-      expect(open.controller.models(open.request)).toMatchObject({ object: 'list', data: [{ id: 'extractive', object: 'model' }, { id: 'gpt-x' }, { id: 'gpt-mini' }] });
+      expect(open.controller.models(open.request)).toMatchObject({ object: 'list', data: [{ id: 'extractive', object: 'model' }, { id: 'gpt-x' }, { id: 'gpt-mini' }, { id: 'all-minilm-l6-v2' }] });
     });
   });
 

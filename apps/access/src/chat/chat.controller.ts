@@ -49,7 +49,7 @@ function errorFor(event: ErrorEvent): ApiError {
   return new ApiError(502, event.message, 'api_error', event.code);
 }
 
-/** `POST /v1/chat/completions` (JSON or SSE in OpenAI's chunk format) and `GET /v1/models`. */
+/** `POST /v1/chat/completions` (JSON or SSE in OpenAI's chunk format) and `GET /v1/models` (chat and embedding models). */
 @Controller('v1')
 @UseGuards(ApiKeyGuard)
 export class ChatController {
@@ -63,7 +63,8 @@ export class ChatController {
 
   @Get('models')
   models(@Req() request: AuthenticatedRequest) {
-    const served = this.catalog.aliases;
+    // The chat models the workers serve, and the embedding model (POST /v1/embeddings).
+    const served = [...this.catalog.aliases, this.env.EMBEDDINGS_MODEL_ALIAS];
     const allowed = request.apiKey.models?.length ? request.apiKey.models : served;
     return { object: 'list', data: served.filter((id) => allowed.includes(id)).map((id) => ({ id, object: 'model', created: 0, owned_by: 'aip' })) };
   }
