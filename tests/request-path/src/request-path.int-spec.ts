@@ -97,7 +97,8 @@ describe('the OpenAI-compatible API', () => {
     }
     expect(text).toBe(completion.choices[0]?.message.content);
     expect(usage?.completion_tokens).toBe(completion.usage?.completion_tokens);
-    expect((await client.models.list()).data.map((m) => m.id)).toEqual(['extractive', 'mock-gpt', 'mock-slow', 'mock-1s']);
+    // The chat aliases, and the embedding model of POST /v1/embeddings.
+    expect((await client.models.list()).data.map((m) => m.id)).toEqual(['extractive', 'mock-gpt', 'mock-slow', 'mock-1s', 'all-minilm-l6-v2']);
 
     // What operators see: requests by route and status on access, time to first token on the workers.
     const metrics = async (app: RunningApp) => (await fetch(`http://127.0.0.1:${app.port}/metrics`)).text();
