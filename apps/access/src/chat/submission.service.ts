@@ -64,7 +64,7 @@ export class SubmissionService {
     if (input === 'block') {
       const blocked = request.messages.some((m) => filter.matches(m.content) || m.tool_calls?.some((call) => filter.matches(call.function.arguments)));
       if (blocked || filter.matchesIn(forwarded)) {
-        throw new ApiError(400, 'The request contains words that are not allowed.', 'invalid_request_error', 'content_policy_violation', blocked ? 'messages' : null);
+        throw errors.contentPolicy(blocked ? 'messages' : null);
       }
     }
     // A session's history reaches the model: only the end user (or, without one, the key) that

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ApiError, httpErrors, parseRequest } from '@aip/runtime';
+import { errors } from '../common/errors.ts';
 import type { Moderation } from '../moderation/moderation.service.ts';
 
 /** The part of an embedding model the endpoint uses (`createEmbeddings` of @aip/embeddings gives one). */
@@ -67,27 +68,19 @@ export class EmbeddingsEndpoint {
     this.options = options;
   }
 
-  get alias(): string {
-    return this.options.alias;
-  }
-
   async create(caller: EmbeddingsCaller, body: unknown) {
     const { alias, maxInputs, moderation } = this.options;
-    if (body && typeof body === 'object' && isTokenArray((body as { input?: unknown }).input)) {
-      throw httpErrors.invalid('input: token arrays are not accepted; send text (the model tokenizes it itself).', 'input', 'unsupported_input');
-    }
     const input = body && typeof body === 'object' ? (body as { input?: unknown }).input : undefined;
+    if (isTokenArray(input)) throw httpErrors.invalid('input: token arrays are not accepted; send text (the model tokenizes it itself).', 'input', 'unsupported_input');
     if (Array.isArray(input) && input.length > maxInputs) throw httpErrors.invalid(`input: at most ${maxInputs} texts per request, got ${input.length}.`, 'input');
     if (input === '' || (Array.isArray(input) && (input.length === 0 || input.includes('')))) throw httpErrors.invalid('input: a text must not be empty.', 'input');
     const request = parseRequest(requestSchema(maxInputs), body);
     if (request.model !== alias) throw new ApiError(404, `The model '${request.model}' does not exist; embeddings are served by '${alias}'.`, 'not_found_error', 'model_not_found', 'model');
     if (caller.models?.length && !caller.models.includes(alias)) throw new ApiError(403, `This API key may not use the model '${alias}'.`, 'permission_error', 'model_not_allowed', 'model');
-    let texts = typeof request.input === 'string' ? [request.input] : request.input;
-    const { filter } = moderation;
-    if (moderation.input === 'block' && texts.some((text) => filter.matches(text))) {
-      throw new ApiError(400, 'The request contains words that are not allowed.', 'invalid_request_error', 'content_policy_violation', 'input');
-    }
-    if (moderation.input === 'mask') texts = texts.map((text) => filter.mask(text));
+    // Screened as a chat's messages are: refused (`block`) or masked (`mask`).
+    const screened = moderation.screen((typeof request.input === 'string' ? [request.input] : request.input).map((content) => ({ content })));
+    if (!screened) throw errors.contentPolicy('input');
+    const texts = screened.map((item) => item.content);
 
     const model = await this.model();
     if (request.dimensions !== undefined && request.dimensions !== model.dimension) {
