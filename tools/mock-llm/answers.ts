@@ -12,7 +12,9 @@
  *   response_format          json_object: {"answer":"<last user message>"}; json_schema: an instance of
  *                            `json_schema.schema` built by schemaInstance
  *   otherwise                the text reply: the behaviour's `reply`, else "Echo: <last user message>"
- *                            repeated to replyTokens words
+ *                            repeated to replyTokens words; when the last user message has image parts
+ *                            it starts "I see <n> image(s) (<media type of each data: URI, or url>)."
+ *                            so a test can tell the images reached the provider
  * `logprobs: true` adds a logprobs entry per word (logprob 0, `top_logprobs` alternatives).
  *
  * Tokens are whitespace-separated words, for the prompt (all message contents) and the completion.
@@ -39,11 +41,23 @@ function contentText(content: unknown): string {
   return '';
 }
 
+/** The images among content parts: each data: URI's media type, or "url" for a link. */
+export function imagesOf(content: unknown): string[] {
+  if (!Array.isArray(content)) return [];
+  return content.flatMap((part: unknown) => {
+    const url = typeof part === 'object' && part !== null && (part as { type?: unknown }).type === 'image_url' ? (part as { image_url?: { url?: unknown } }).image_url?.url : undefined;
+    if (typeof url !== 'string') return [];
+    return [/^data:([^;,]+)/.exec(url)?.[1] ?? 'url'];
+  });
+}
+
 function replyWords(behaviour: MockLlmBehaviour, request: ChatCompletionRequest): string[] {
   if (behaviour.reply !== undefined) return words(behaviour.reply);
   const messages = request.messages ?? [];
   const lastUser = [...messages].reverse().find((message) => message.role === 'user');
-  const base = words(`Echo: ${contentText(lastUser?.content)}`);
+  const images = imagesOf(lastUser?.content);
+  const seen = images.length > 0 ? `I see ${images.length} image(s) (${images.join(', ')}). ` : '';
+  const base = words(`${seen}Echo: ${contentText(lastUser?.content)}`);
   const out: string[] = [];
   for (let i = 0; out.length < behaviour.replyTokens; i++) out.push(base[i % base.length] ?? 'Echo:');
   return out;

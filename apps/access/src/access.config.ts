@@ -11,8 +11,18 @@ export const accessEnvSchema = baseEnvSchema.extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   /** Bearer token of the admin API (keys). Required: there is no default admin secret. */
   ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters'),
-  /** Largest accepted request body. */
-  MAX_BODY_BYTES: z.coerce.number().int().min(1_024).default(1_048_576),
+  /** Largest accepted request body: room for one image of MAX_IMAGE_BYTES inline (base64 is 4/3 of it). */
+  MAX_BODY_BYTES: z.coerce.number().int().min(1_024).default(20 * 1_048_576),
+  /**
+   * Largest request body once its inline images are set aside (they go to the claim check): what
+   * travels on the broker stays far below its 4 MiB message limit.
+   */
+  MAX_TEXT_BODY_BYTES: z.coerce.number().int().min(1_024).default(1_048_576),
+  /** Image parts in one chat request at most. */
+  MAX_IMAGES: z.coerce.number().int().min(0).max(64).default(8),
+  /** Largest image, decoded, of an inline (`data:`) image part. */
+  MAX_IMAGE_BYTES: z.coerce.number().int().min(1).default(10 * 1_048_576),
+  // Inline images are stored here and the request carries references (ADR 0028).
   MAX_MESSAGES: z.coerce.number().int().min(1).default(256),
   DEFAULT_MAX_TOKENS: z.coerce.number().int().min(1).default(512),
   /** How long a request may wait for admission (deadline queue) before it is rejected. */

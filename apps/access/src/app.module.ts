@@ -5,10 +5,11 @@ import { ApiKeyStore } from '@aip/keys';
 import { MessagingModule } from '@aip/messaging';
 import { AdmissionFastPath, admissionFastPath, PolicyBook } from '@aip/rate-limit';
 import { applyRoutingDocument, applyWordsDocument, ModelCatalog } from '@aip/chat-policy';
-import { ConfigDocuments, connectionOf, documentWatch, ENV, HealthController, LOGGER, REDIS, watchRedis } from '@aip/runtime';
-import { ProfileStore, SessionHistoryStore, TaskEventHub, TaskStore } from '@aip/tasks';
+import { ConfigDocuments, connectionOf, documentWatch, ENV, HealthController, LOGGER, OpenApiController, provideOpenApi, REDIS, ROUTING_WATCH, watchRedis } from '@aip/runtime';
+import { ClaimCheck, RedisObjectStore, ProfileStore, SessionHistoryStore, TaskEventHub, TaskStore } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { appOpenApi } from './access.openapi.ts';
 import type { AccessEnv } from './access.config.ts';
 import { AdminController } from './admin/admin.controller.ts';
 import { ChatController } from './chat/chat.controller.ts';
@@ -28,14 +29,16 @@ export class AppModule {
     // The default policy comes with the limiter's terms; the document is the limiter's `policies`.
     const policies = new PolicyBook({ id: 'until-terms-arrive' });
     const moderation = new Moderation({ words: env.SENSITIVE_WORDS, input: env.SENSITIVE_WORDS_INPUT });
+    const admission = admissionFastPath(redis, env.REDIS_PREFIX, policies, env.ADMISSION_FAST_PATH, (fields, message) => logger.warn(fields, message));
     return {
       module: AppModule,
       imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'access', sendTimeoutMs: env.PUBLISH_TIMEOUT_MS, logger }), TerminusModule.forRoot({ logger: false })],
-      controllers: [ChatController, EmbeddingsController, TasksController, AdminController, ConfigController, RealtimeController, ProfileController, HealthController],
+      controllers: [ChatController, EmbeddingsController, TasksController, AdminController, ConfigController, RealtimeController, ProfileController, HealthController, OpenApiController],
       providers: [
         { provide: ENV, useValue: env },
         { provide: REDIS, useValue: redis },
         { provide: LOGGER, useValue: logger },
+        provideOpenApi(appOpenApi),
         { provide: ApiKeyStore, useValue: new ApiKeyStore(redis, env.REDIS_PREFIX) },
         { provide: TaskStore, useValue: new TaskStore(redis, { prefix: env.REDIS_PREFIX }) },
         { provide: SessionHistoryStore, useValue: new SessionHistoryStore(redis, { prefix: env.REDIS_PREFIX }) },
@@ -43,6 +46,8 @@ export class AppModule {
         // Blocking stream reads get their own connection: they would stall every command behind them.
         { provide: TaskEventHub, useValue: new TaskEventHub(watchRedis(redis.duplicate(), logger, 'task events'), redis, env.REDIS_PREFIX) },
         { provide: Moderation, useValue: moderation },
+        // Inline images of chat requests: stored here, referenced on the broker (ADR 0028).
+        { provide: ClaimCheck, useValue: new ClaimCheck(new RedisObjectStore(redis, env.REDIS_PREFIX)) },
         {
           provide: EmbeddingsEndpoint,
           useValue: new EmbeddingsEndpoint({
@@ -52,16 +57,17 @@ export class AppModule {
             // Loaded on the first request: an access that serves no embeddings never holds the model.
             load: () => createEmbeddings(embeddingsConfigOf(env), { logger }),
             onLoadError: (error) => logger.error({ err: error }, 'the embedding model could not be loaded'),
+            limits: admission,
           }),
         },
         { provide: ModelCatalog, useValue: new ModelCatalog(env.MODELS) },
         { provide: ConfigDocuments, useValue: new ConfigDocuments(redis, env.REDIS_PREFIX) },
         { provide: RealtimeTokenService, useValue: new RealtimeTokenService(redis, env.REDIS_PREFIX) },
         { provide: PolicyBook, useValue: policies },
-        { provide: AdmissionFastPath, useValue: admissionFastPath(redis, env.REDIS_PREFIX, policies, env.ADMISSION_FAST_PATH, (fields, message) => logger.warn(fields, message)) },
+        { provide: AdmissionFastPath, useValue: admission },
         SubmissionService,
         // Run-time documents shared with rtc-push: a new version applies within a second, on every instance.
-        documentWatch('routing', [ModelCatalog], applyRoutingDocument),
+        documentWatch('routing', [ModelCatalog], applyRoutingDocument, ROUTING_WATCH),
         documentWatch('words', [Moderation], applyWordsDocument),
         documentWatch('policies', [PolicyBook], (book: PolicyBook) => (body) => book.apply(body)),
       ],

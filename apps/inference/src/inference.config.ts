@@ -8,6 +8,7 @@ export const inferenceEnvSchema = baseEnvSchema.extend({
   // The knowledge base answers are grounded on: the same store and embedding model as knowledge-ingest.
   ...knowledgeStoreEnv.shape,
   ...embeddingsEnv,
+  // The images of requests, stored by access (ADR 0028): the same directory.
   PORT: z.coerce.number().int().min(0).max(65535).default(3002),
   /** Requests this worker generates at once; it never takes more from the broker. */
   INFERENCE_SLOTS: z.coerce.number().int().min(1).max(1024).default(8),

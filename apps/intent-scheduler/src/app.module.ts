@@ -5,10 +5,11 @@ import type { EmbeddingsInterface } from '@langchain/core/embeddings';
 import { ChatOpenAI } from '@langchain/openai';
 import { ApiKeyStore } from '@aip/keys';
 import { EventPublisher, MessagingModule } from '@aip/messaging';
-import { ConfigDocuments, connectionOf, ENV, HealthController, LOGGER, REDIS } from '@aip/runtime';
+import { ConfigDocuments, connectionOf, ENV, HealthController, LOGGER, OpenApiController, provideOpenApi, REDIS } from '@aip/runtime';
 import { SessionHistoryStore } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { appOpenApi } from './intent-scheduler.openapi.ts';
 import { ActivityConsumer } from './activity/activity.consumer.ts';
 import { NewContentNotifier } from './activity/new-content.notifier.ts';
 import { INTENT_CLASSIFIER, type IntentClassifier } from './analysis/classifier.port.ts';
@@ -66,11 +67,12 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'intent-scheduler', logger }), TerminusModule.forRoot({ logger: false }), ScheduleModule.forRoot()],
-      controllers: [ActivityConsumer, SettingsController, HealthController],
+      controllers: [ActivityConsumer, SettingsController, HealthController, OpenApiController],
       providers: [
         { provide: ENV, useValue: env },
         { provide: REDIS, useValue: redis },
         { provide: LOGGER, useValue: logger },
+        provideOpenApi(appOpenApi),
         { provide: EMBEDDINGS, useValue: deps.embeddings },
         { provide: SchedulerMetrics, useFactory: () => SchedulerMetrics.for() },
         { provide: CatalogueHolder, useValue: new CatalogueHolder() },

@@ -3,10 +3,11 @@ import { TerminusModule } from '@nestjs/terminus';
 import { ApiKeyStore } from '@aip/keys';
 import { IngestPipeline, KnowledgeRegistry, ParseWorkerPool, Retriever, type KnowledgeStore } from '@aip/knowledge';
 import { MessagingModule } from '@aip/messaging';
-import { ApiKeyGuard, connectionOf, ENV, HealthController, LOGGER, REDIS } from '@aip/runtime';
+import { ApiKeyGuard, connectionOf, ENV, HealthController, LOGGER, OpenApiController, provideOpenApi, REDIS } from '@aip/runtime';
 import type { Embeddings } from '@langchain/core/embeddings';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { appOpenApi } from './knowledge-ingest.openapi.ts';
 import { ChangeService } from './changes/change.service.ts';
 import { KbChangeConsumer } from './changes/kb-change.consumer.ts';
 import { TenantFairScheduler } from './changes/tenant-fair.scheduler.ts';
@@ -52,6 +53,7 @@ export class AppModule implements BeforeApplicationShutdown, OnApplicationShutdo
         QueryController,
         NotificationsController,
         HealthController,
+        OpenApiController,
         // The transport holds up to INGEST_PREFETCH changes (app.options.ts); the scheduler applies INGEST_CONCURRENCY of them at once (ADR 0015).
         KbChangeConsumer,
       ],
@@ -59,6 +61,7 @@ export class AppModule implements BeforeApplicationShutdown, OnApplicationShutdo
         { provide: ENV, useValue: env },
         { provide: REDIS, useValue: redis },
         { provide: LOGGER, useValue: logger },
+        provideOpenApi(appOpenApi),
         { provide: KNOWLEDGE_STORE, useValue: store },
         { provide: ApiKeyStore, useValue: new ApiKeyStore(redis, env.REDIS_PREFIX) },
         { provide: KnowledgeRegistry, useValue: registry },

@@ -3,10 +3,11 @@ import { TerminusModule } from '@nestjs/terminus';
 import { ApiKeyStore } from '@aip/keys';
 import { MessagingModule } from '@aip/messaging';
 import { AdmissionControl, AdmissionGate, AdmissionTerms, DeadlineQueue, PolicyBook, rateLimitPrefix, WorkerRegistry } from '@aip/rate-limit';
-import { ConfigDocuments, connectionOf, documentWatch, ENV, HealthController, LOGGER, REDIS } from '@aip/runtime';
+import { ConfigDocuments, connectionOf, documentWatch, ENV, HealthController, LOGGER, OpenApiController, provideOpenApi, REDIS } from '@aip/runtime';
 import { TaskStore } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { appOpenApi } from './rate-limiter.openapi.ts';
 import { AdmissionConsumer } from './admission/admission.consumer.ts';
 import { AdmissionService } from './admission/admission.service.ts';
 import { QueuePump } from './admission/queue-pump.ts';
@@ -22,11 +23,12 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'rate-limiter', logger }), TerminusModule.forRoot({ logger: false })],
-      controllers: [AdmissionConsumer, HealthController],
+      controllers: [AdmissionConsumer, HealthController, OpenApiController],
       providers: [
         { provide: ENV, useValue: env },
         { provide: REDIS, useValue: redis },
         { provide: LOGGER, useValue: logger },
+        provideOpenApi(appOpenApi),
         { provide: AdmissionControl, useValue: control },
         { provide: AdmissionGate, useValue: new AdmissionGate(control, workers) },
         { provide: AdmissionTerms, useValue: new AdmissionTerms(redis, prefix) },

@@ -6,10 +6,11 @@ import { CLOSE_CODES } from '@aip/contracts';
 import { ApiKeyStore } from '@aip/keys';
 import { EventPublisher, MessagingModule } from '@aip/messaging';
 import { admissionFastPath, PolicyBook } from '@aip/rate-limit';
-import { ConfigDocuments, connectionOf, documentWatch, ENV, HealthController, LOGGER, REDIS, watchRedis } from '@aip/runtime';
+import { ConfigDocuments, connectionOf, documentWatch, ENV, HealthController, LOGGER, OpenApiController, provideOpenApi, REDIS, watchRedis } from '@aip/runtime';
 import { SessionHistoryStore, TaskEventHub, TaskStore } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { appOpenApi } from './rtc-push.openapi.ts';
 import { Authenticator } from './auth/authenticator.ts';
 import { KeyGate } from './auth/key-gate.ts';
 import { ChatRelay } from './chat/chat.relay.ts';
@@ -76,11 +77,12 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'rtc-push', sendTimeoutMs: env.PUBLISH_TIMEOUT_MS, logger }), TerminusModule.forRoot({ logger: false })],
-      controllers: [SseController, HealthController, PushConsumer],
+      controllers: [SseController, HealthController, OpenApiController, PushConsumer],
       providers: [
         { provide: ENV, useValue: env },
         { provide: REDIS, useValue: redis },
         { provide: LOGGER, useValue: logger },
+        provideOpenApi(appOpenApi),
         { provide: RtcMetrics, useValue: metrics },
         { provide: InboxStore, useValue: inbox },
         { provide: PresenceStore, useValue: presence },

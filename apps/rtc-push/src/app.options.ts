@@ -7,6 +7,7 @@ import type { PlatformAppOptions } from '@aip/runtime';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module.ts';
+import type { PageConfig } from './page-config.schema.ts';
 import type { RtcEnv } from './rtc.config.ts';
 
 /**
@@ -32,7 +33,7 @@ export function appOptions(env: RtcEnv, deps: { redis: Redis; logger: Logger }, 
     plugins: async (app) => {
       // The page's settings: where access and knowledge-ingest are, and the model to chat with.
       // Served with or without the page, so a page served elsewhere (Vite's dev server) reads them too.
-      const pageConfig = { ...(env.ACCESS_PUBLIC_URL ? { accessUrl: env.ACCESS_PUBLIC_URL } : {}), ...(env.KNOWLEDGE_PUBLIC_URL ? { knowledgeUrl: env.KNOWLEDGE_PUBLIC_URL } : {}), model: env.DEFAULT_MODEL };
+      const pageConfig: PageConfig = { ...(env.ACCESS_PUBLIC_URL ? { accessUrl: env.ACCESS_PUBLIC_URL } : {}), ...(env.KNOWLEDGE_PUBLIC_URL ? { knowledgeUrl: env.KNOWLEDGE_PUBLIC_URL } : {}), model: env.DEFAULT_MODEL };
       app.getHttpAdapter().getInstance().get('/config.json', async (_request, reply) => reply.header('cache-control', 'no-store').send(pageConfig));
       const webDir = env.WEB_DIR || DEFAULT_WEB_DIR;
       if (!existsSync(join(webDir, 'index.html'))) {

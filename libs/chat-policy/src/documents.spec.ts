@@ -17,4 +17,14 @@ describe('run-time documents at the edges', () => {
     expect(() => applyWordsDocument(moderation)({ words: 'not a list' })).toThrow();
     expect(moderation.filter.size).toBe(1);
   });
+
+  it('goes back to the start-up models and words when a document is deleted (a null body)', () => {
+    const catalog = new ModelCatalog(['extractive']);
+    applyRoutingDocument(catalog)({ models: { fast: {} } });
+    expect(applyRoutingDocument(catalog)(null)).toEqual({ models: ['extractive'] });
+    const moderation = new Moderation({ words: ['startup'], input: 'mask' });
+    applyWordsDocument(moderation)({ words: ['a', 'b'], input: 'block' });
+    expect(applyWordsDocument(moderation)(null)).toEqual({ words: 1 });
+    expect(moderation.input).toBe('mask');
+  });
 });

@@ -5,14 +5,14 @@ import { wordsDocumentSchema, type Moderation } from './moderation/moderation.se
 // them the same way, through `documentWatch` of @aip/runtime). Each throws on an invalid version,
 // which keeps the previous one in force.
 
-/** The `routing` document: its aliases become the models served. */
+/** The `routing` document: its aliases become the models served (null: the start-up `MODELS`). */
 export const applyRoutingDocument = (catalog: ModelCatalog) => (body: unknown) => {
   catalog.applyRouting(body);
   return { models: catalog.aliases };
 };
 
-/** The `words` document: the sensitive-word lists and policy of both edges. */
+/** The `words` document: the sensitive-word lists and policy of both edges (null: the start-up ones). */
 export const applyWordsDocument = (moderation: Moderation) => (body: unknown) => {
-  moderation.apply(wordsDocumentSchema.parse(body));
+  moderation.apply(body === null ? moderation.startup : wordsDocumentSchema.parse(body));
   return { words: moderation.filter.size };
 };

@@ -13,6 +13,7 @@ import {
   EVENTS,
   eventForTag,
   parseEnvelope,
+  schemas,
   TOPICS,
   topicOf,
   type AnyEnvelope,
@@ -117,6 +118,20 @@ describe('envelope', () => {
     expect(() => createEnvelope('kb.change.upsert', base, options)).toThrow(/exactly one of content and contentRef/);
     expect(() => createEnvelope('kb.change.upsert', { ...base, content: 'a', contentRef: 'file:///a' }, options)).toThrow();
     expect(createEnvelope('kb.change.upsert', { ...base, content: 'a' }, options).data.content).toBe('a');
+  });
+});
+
+describe('message parts', () => {
+  const message = (parts: unknown[]) => schemas.chatMessage.safeParse({ role: 'user', content: 'What is this?', parts });
+  const ref = { key: `${'a'.repeat(32)}/task-1/0`, mediaType: 'image/png', bytes: 68 };
+
+  it('carry images by https URL or by claim-check reference, never inline bytes', () => {
+    expect(message([{ type: 'text', text: 'What is this?' }, { type: 'image', url: 'https://example.com/cat.png', detail: 'low' }, { type: 'image', ref }]).success).toBe(true);
+    expect(message([{ type: 'image', url: 'data:image/png;base64,iVBORw0KGgo=' }]).success).toBe(false);
+    expect(message([{ type: 'image', url: 'http://example.com/cat.png' }]).success).toBe(false);
+    expect(message([{ type: 'image', url: 'https://example.com/cat.png', ref }]).success).toBe(false);
+    expect(message([{ type: 'image' }]).success).toBe(false);
+    expect(message([{ type: 'image', ref: { ...ref, key: '../../etc/passwd' } }]).success).toBe(false);
   });
 });
 

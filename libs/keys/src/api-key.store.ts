@@ -22,13 +22,18 @@ export const apiKeyInputSchema = z.object({
 });
 export type ApiKeyInput = z.infer<typeof apiKeyInputSchema>;
 
-export interface ApiKeyRecord extends ApiKeyInput {
-  id: string;
-  status: 'active' | 'revoked';
-  createdAt: number;
+/** A key as stored and shown by the admin API (never its secret). */
+export const apiKeyRecordSchema = apiKeyInputSchema.extend({
+  id: z.string(),
+  status: z.enum(['active', 'revoked']),
+  createdAt: z.number().int(),
   /** First characters of the secret, to recognise a key in lists; the secret itself is never stored. */
-  hint: string;
-}
+  hint: z.string(),
+});
+export type ApiKeyRecord = z.infer<typeof apiKeyRecordSchema>;
+
+/** What creating or rotating a key answers: the plaintext secret, shown this once, and the record. */
+export const issuedApiKeySchema = z.object({ key: z.string(), record: apiKeyRecordSchema });
 
 const hash = (secret: string) => createHash('sha256').update(secret).digest('hex');
 

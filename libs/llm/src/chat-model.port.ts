@@ -7,9 +7,15 @@ export interface ToolCall {
   arguments: string;
 }
 
+/** A part of a message with more than text. An image's `url` is `https:` or a `data:` URI (claim checks redeemed). */
+export type MessagePart = { type: 'text'; text: string } | { type: 'image'; url: string; detail?: 'auto' | 'low' | 'high' };
+
 export interface ChatMessage {
   role: ChatRole;
+  /** The text (the text parts joined). */
   content: string;
+  /** All parts in order, when the message has images; providers that read images get these instead of `content`. */
+  parts?: MessagePart[];
   /** The participant's name (OpenAI's `name`), for providers that take it. */
   name?: string;
   /** An assistant turn that called tools. */
@@ -76,13 +82,26 @@ export interface ToolCallFragment {
   arguments: string;
 }
 
+/** One token's log probability, as OpenAI's `logprobs.content[]` has it (`logprobs: true`), passed on as it is. */
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  bytes: number[] | null;
+  top_logprobs: { token: string; logprob: number; bytes: number[] | null }[];
+}
+
 export type ChatChunk =
-  | { type: 'delta'; text: string }
+  /** Text of the answer; `logprobs`: its tokens', when the request asked for them. */
+  | { type: 'delta'; text: string; logprobs?: TokenLogprob[] }
   | ToolCallFragment
   | {
       type: 'done';
       usage: TokenUsage;
       finishReason: FinishReason;
+      /** The provider's `system_fingerprint` (its backend configuration), when it sends one. */
+      systemFingerprint?: string;
+      /** The model's refusal (structured outputs), whole: OpenAI's `message.refusal`. */
+      refusal?: string;
       /**
        * Indexes into `request.passages` of the passages the answer used, when the model knows them
        * (the extractive responder does); otherwise the caller reads the answer's `[n]` citations.
@@ -102,5 +121,7 @@ export interface ChatModelPort {
   readonly model: string;
   /** True when it honours `ChatStreamRequest.forward` (tools, structured output, sampling fields) and tool turns. */
   readonly forwards: boolean;
+  /** True when it reads image parts: declared per provider in the routing document (`capabilities: ["images"]`). */
+  readonly images?: boolean;
   stream(request: ChatStreamRequest): AsyncIterable<ChatChunk>;
 }

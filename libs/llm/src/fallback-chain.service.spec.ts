@@ -27,6 +27,7 @@ class FakePort implements ChatModelPort {
     readonly name: string,
     private readonly script: Script,
     readonly forwards = true,
+    readonly images = false,
   ) {}
 
   async *stream(request: ChatStreamRequest): AsyncGenerator<ChatChunk> {
@@ -227,6 +228,25 @@ describe('FallbackChain', () => {
       expect(result.served).toEqual([]);
       expect(extractive.calls + other.calls).toBe(0);
       expect(cooledDown).toEqual([]);
+    });
+
+    it('offers a request with images only to providers with the images capability, falls back only among them, and refuses naming the capability when none has it', async () => {
+      const seeing = [{ role: 'user' as const, content: 'What is this?', parts: [{ type: 'text' as const, text: 'What is this?' }, { type: 'image' as const, url: 'data:image/png;base64,iVBORw0KGgo=' }] }];
+      const textOnly = new FakePort('text-only', { kind: 'ok', words: ['blind'] });
+      const failing = new FakePort('vision-a', { kind: 'fail', error: 'server_error' }, true, true);
+      const vision = new FakePort('vision-b', { kind: 'ok', words: ['a cat'] }, true, true);
+      const target = chain(textOnly, failing, textOnly, vision);
+      expect(target.images).toBe(true);
+      const result = await run(target, { messages: seeing });
+      expect(result.text).toBe('a cat');
+      expect(result.served[0]?.attempts).toEqual([{ provider: 'vision-a', outcome: 'failed', kind: 'server_error' }, { provider: 'vision-b', outcome: 'served' }]);
+      expect(textOnly.calls).toBe(0);
+
+      const blind = new FallbackChain({ name: 'extractive', providers: [{ port: new FakePort('extractive', { kind: 'ok', words: [] }, false), firstTokenTimeoutMs: 50 }] });
+      const refused = await run(blind, { messages: seeing });
+      expect(refused.error).toMatchObject({ name: 'UnsupportedRequestError', message: "The model 'extractive' cannot read images (it lacks the 'images' capability)", param: 'messages' });
+      expect(blind.refusal({ messages: seeing })?.message).toBe((refused.error as Error).message);
+      expect(blind.refusal({ messages: [{ role: 'user', content: 'hi' }] })).toBeUndefined();
     });
 
     it('lets any provider serve fields at their defaults and ignorable hints', async () => {

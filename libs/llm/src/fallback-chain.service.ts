@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
-import type { ChatChunk, ChatModelPort, ChatStreamRequest } from './chat-model.port.ts';
+import type { ChatChunk, ChatMessage, ChatModelPort, ChatStreamRequest } from './chat-model.port.ts';
 import type { CooldownStore } from './cooldown.store.ts';
 import { LlmError, type LlmErrorKind, type ProviderAttempt } from './llm.error.ts';
 import { classifyLlmError } from './llm-error.classifier.ts';
-import { forwardingNeeds } from './forwarding-needs.ts';
+import { capabilityNeeds, forwardingNeeds } from './forwarding-needs.ts';
 import { UnsupportedRequestError } from './unsupported-request.error.ts';
 
 export interface FallbackProvider {
@@ -63,6 +63,9 @@ export interface FallbackChainOptions {
   logger?: Pick<Logger, 'warn'>;
 }
 
+/** What the choice of providers reads of a request: its turns (tool turns, image parts) and forwarded fields. */
+type NeedsOf = Pick<ChatStreamRequest, 'forward'> & { messages: readonly (Pick<ChatMessage, 'role' | 'content' | 'toolCalls'> & { parts?: readonly { type: string }[] | undefined })[] };
+
 interface PlannedProvider {
   provider: FallbackProvider;
   /** Chosen although cooling down, because every provider was. */
@@ -88,13 +91,16 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
  *   skipped, and when all of them cool down the one whose cooldown ends first is tried anyway;
  * - a request that needs forwarding (tools, structured output, sampling fields, tool turns) is
  *   only offered to providers that forward: an answer that silently ignored them would look valid
- *   and be wrong. With none, it fails with UnsupportedRequestError before anything is tried.
+ *   and be wrong. Likewise a request with images goes only to providers with the `images`
+ *   capability. With none, it fails with UnsupportedRequestError before anything is tried.
  */
 export class FallbackChain implements ChatModelPort {
   readonly name: string;
   readonly model: string;
   /** Some provider honours forwarded fields and tool turns; requests that need them go only to those. */
   readonly forwards: boolean;
+  /** Some provider reads images (the `images` capability); requests with images go only to those. */
+  readonly images: boolean;
   private readonly providers: readonly FallbackProvider[];
   private readonly cooldowns: CooldownStore | undefined;
   private readonly policy: CooldownPolicy;
@@ -108,6 +114,7 @@ export class FallbackChain implements ChatModelPort {
     this.model = options.name;
     this.providers = [...options.providers];
     this.forwards = this.providers.some((provider) => provider.port.forwards);
+    this.images = this.providers.some((provider) => provider.port.images === true);
     this.cooldowns = options.cooldowns;
     this.policy = { ...DEFAULT_COOLDOWN_MS, ...options.cooldownMs };
     this.maxCooldownMs = options.maxCooldownMs ?? 600_000;
@@ -207,13 +214,28 @@ export class FallbackChain implements ChatModelPort {
     });
   }
 
+  /**
+   * Why no provider of this alias can serve a request (what it asks that none can do), or
+   * undefined when one can: lets a caller refuse before it spends anything on the request.
+   */
+  refusal(request: NeedsOf): UnsupportedRequestError | undefined {
+    try {
+      this.candidatesFor(request);
+      return undefined;
+    } catch (error) {
+      if (error instanceof UnsupportedRequestError) return error;
+      throw error;
+    }
+  }
+
   /** The providers able to serve the request, in order; UnsupportedRequestError when none is. */
-  private candidatesFor(request: Omit<ChatStreamRequest, 'signal'>): readonly FallbackProvider[] {
-    const needs = forwardingNeeds(request);
-    if (needs.length === 0) return this.providers;
-    const forwarding = this.providers.filter((provider) => provider.port.forwards);
-    if (forwarding.length === 0) throw new UnsupportedRequestError(this.name, needs);
-    return forwarding;
+  private candidatesFor(request: NeedsOf): readonly FallbackProvider[] {
+    const forwarding = forwardingNeeds(request);
+    const capabilities = capabilityNeeds(request.messages);
+    if (forwarding.length === 0 && capabilities.length === 0) return this.providers;
+    const able = this.providers.filter((provider) => (forwarding.length === 0 || provider.port.forwards) && (capabilities.length === 0 || provider.port.images === true));
+    if (able.length === 0) throw new UnsupportedRequestError(this.name, [...forwarding, ...capabilities]);
+    return able;
   }
 
   /** Providers to try, in order; cooling providers are listed in `attempts` as skipped. */

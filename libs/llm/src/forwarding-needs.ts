@@ -1,11 +1,12 @@
-import type { ChatStreamRequest } from './chat-model.port.ts';
+import type { ChatMessage, ChatStreamRequest } from './chat-model.port.ts';
 import type { ForwardingNeed } from './unsupported-request.error.ts';
 
 /**
  * Forwarded fields a provider may ignore without the client noticing: hints about caching,
- * accounting or best-effort determinism (the providers that do not forward are deterministic).
+ * accounting, latency (a predicted output) or best-effort determinism (the providers that do not
+ * forward are deterministic).
  */
-const IGNORABLE = new Set(['seed', 'user', 'metadata', 'store', 'service_tier', 'prompt_cache_key', 'safety_identifier', 'parallel_tool_calls']);
+const IGNORABLE = new Set(['seed', 'user', 'metadata', 'store', 'service_tier', 'prediction', 'prompt_cache_key', 'safety_identifier', 'parallel_tool_calls']);
 
 function isEmpty(value: unknown): boolean {
   if (value === null || value === undefined) return true;
@@ -59,7 +60,7 @@ function describe(field: string): string {
  * answer (anything but OpenAI's default, an empty value or an ignorable hint) and tool turns in
  * the conversation. Empty: any provider can serve it.
  */
-export function forwardingNeeds(request: Pick<ChatStreamRequest, 'messages' | 'forward'>): ForwardingNeed[] {
+export function forwardingNeeds(request: { messages: readonly Pick<ChatMessage, 'role' | 'toolCalls'>[]; forward?: ChatStreamRequest['forward'] }): ForwardingNeed[] {
   const needs: ForwardingNeed[] = [];
   for (const [field, value] of Object.entries(request.forward ?? {})) {
     if (IGNORABLE.has(field) || isDefault(field, value)) continue;
@@ -69,4 +70,17 @@ export function forwardingNeeds(request: Pick<ChatStreamRequest, 'messages' | 'f
     needs.push({ field: 'messages', does: 'use tools' });
   }
   return needs;
+}
+
+/**
+ * Whether a request has images (parts other than text), in the port's form or the contract's
+ * (`ref` parts not yet redeemed): only providers with the `images` capability may get it.
+ */
+export function needsImages(messages: readonly { parts?: readonly { type: string }[] | undefined }[]): boolean {
+  return messages.some((message) => message.parts?.some((part) => part.type !== 'text') ?? false);
+}
+
+/** The capabilities a request needs of a provider beyond forwarding. */
+export function capabilityNeeds(messages: readonly { parts?: readonly { type: string }[] | undefined }[]): ForwardingNeed[] {
+  return needsImages(messages) ? [{ field: 'messages', does: 'read images', capability: 'images' }] : [];
 }

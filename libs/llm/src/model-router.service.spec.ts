@@ -37,6 +37,18 @@ describe('ModelRouter', () => {
     expect(ports[0]).toBeInstanceOf(OpenAICompatibleAdapter);
   });
 
+  it('gives the images capability to the providers that declare it, and only to those', () => {
+    const router = new ModelRouter({
+      models: {
+        vision: { providers: [{ name: 'v', kind: 'openai-compatible', baseUrl: 'http://127.0.0.1:1/v1', model: 'gpt-4o', capabilities: ['images'] }, { name: 't', kind: 'openai-compatible', baseUrl: 'http://127.0.0.1:1/v1', model: 'qwen' }] },
+        extractive: { providers: [{ name: 'extractive', kind: 'extractive' }] },
+      },
+    });
+    expect(router.resolve('vision').images).toBe(true);
+    expect(router.resolve('extractive').images).toBe(false);
+    expect(modelRoutingSchema.safeParse({ models: { m: { providers: [{ name: 'p', kind: 'openai-compatible', baseUrl: 'http://x/v1', model: 'm', capabilities: ['telepathy'] }] } } }).success).toBe(false);
+  });
+
   it('throws UnknownModelError listing the available models', () => {
     const router = new ModelRouter(twoModels);
     expect(() => router.resolve('gpt-9')).toThrow(UnknownModelError);

@@ -27,6 +27,7 @@ function defaultPort(provider: ModelProviderConfig): ChatModelPort {
     model: provider.model,
     ...(provider.apiKey !== undefined ? { apiKey: provider.apiKey } : {}),
     ...(provider.headers !== undefined ? { headers: provider.headers } : {}),
+    images: provider.capabilities?.includes('images') ?? false,
   });
 }
 
@@ -38,6 +39,8 @@ function defaultPort(provider: ModelProviderConfig): ChatModelPort {
 export class ModelRouter {
   private chains: ReadonlyMap<string, FallbackChain>;
   private config: ModelRoutingConfig;
+  /** The routing the app started with (MODEL_ROUTING), in force again when the routing document is deleted. */
+  readonly startup: ModelRoutingConfig;
   private readonly cooldowns: CooldownStore | undefined;
   private readonly options: ModelRouterOptions;
 
@@ -46,6 +49,7 @@ export class ModelRouter {
     this.options = options;
     this.cooldowns = options.cooldowns;
     this.config = modelRoutingSchema.parse(config);
+    this.startup = this.config;
     this.chains = this.build(this.config);
   }
 

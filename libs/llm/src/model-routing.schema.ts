@@ -17,6 +17,12 @@ export const openAICompatibleProviderSchema = z.object({
   /** Longest silence once text has started; default 60 s. */
   idleTimeoutMs: timeoutMs.optional(),
   headers: z.record(z.string(), z.string()).optional(),
+  /**
+   * What the upstream model can do beyond text and OpenAI's request fields, declared because the
+   * API cannot be asked: `images` (it reads image parts). A request with images goes only to the
+   * providers that declare it; an alias with none refuses it (400 `unsupported_capability`).
+   */
+  capabilities: z.array(z.enum(['images'])).max(8).optional(),
 });
 
 export const extractiveProviderSchema = z.object({

@@ -18,6 +18,8 @@ export interface OpenAICompatibleOptions {
   headers?: Record<string, string>;
   /** Whole-request limit of the HTTP client. First-token and idle timeouts belong to the FallbackChain. */
   requestTimeoutMs?: number;
+  /** The model reads image parts (the routing document's `capabilities: ["images"]`). */
+  images?: boolean;
 }
 
 /**
@@ -46,8 +48,13 @@ function toOpenAI(message: ChatMessage): ChatCompletionMessageParam {
   switch (message.role) {
     case 'system':
       return { role: 'system', content: message.content, ...(message.name ? { name: message.name } : {}) };
-    case 'user':
-      return { role: 'user', content: message.content, ...(message.name ? { name: message.name } : {}) };
+    case 'user': {
+      // Images go as OpenAI's content parts, in the order the client sent them.
+      const content = message.parts
+        ? message.parts.map((part) => (part.type === 'text' ? { type: 'text' as const, text: part.text } : { type: 'image_url' as const, image_url: { url: part.url, ...(part.detail ? { detail: part.detail } : {}) } }))
+        : message.content;
+      return { role: 'user', content, ...(message.name ? { name: message.name } : {}) };
+    }
     case 'tool':
       return { role: 'tool', content: message.content, tool_call_id: message.toolCallId ?? '' };
     case 'assistant': {
@@ -83,11 +90,13 @@ export class OpenAICompatibleAdapter implements ChatModelPort {
   readonly name: string;
   readonly model: string;
   readonly forwards = true;
+  readonly images: boolean;
   private readonly client: OpenAI;
 
   constructor(options: OpenAICompatibleOptions) {
     this.name = options.name;
     this.model = options.model;
+    this.images = options.images ?? false;
     this.client = new OpenAI({
       baseURL: options.baseUrl,
       // An explicit key also stops the SDK from reading OPENAI_API_KEY from the environment.
@@ -124,6 +133,8 @@ export class OpenAICompatibleAdapter implements ChatModelPort {
     let usage: TokenUsage | undefined;
     let finishReason: FinishReason | undefined;
     let completionText = '';
+    let systemFingerprint: string | undefined;
+    let refusal = '';
     // Per call index: what was passed on, so id and name go out once even from servers that repeat them.
     const calls: { id: string | undefined; name: string | undefined; arguments: string }[] = [];
     try {
@@ -132,13 +143,16 @@ export class OpenAICompatibleAdapter implements ChatModelPort {
         if (data.usage) {
           usage = { promptTokens: data.usage.prompt_tokens, completionTokens: data.usage.completion_tokens, totalTokens: data.usage.total_tokens };
         }
+        if (data.system_fingerprint) systemFingerprint = data.system_fingerprint;
         // One choice: the port owns `n`.
         const choice = data.choices?.find((candidate) => (candidate.index ?? 0) === 0);
         if (!choice) continue;
         const text = choice.delta?.content;
-        if (typeof text === 'string' && text.length > 0) {
-          completionText += text;
-          yield { type: 'delta', text };
+        if (typeof choice.delta?.refusal === 'string') refusal += choice.delta.refusal;
+        const logprobs = choice.logprobs?.content;
+        if ((typeof text === 'string' && text.length > 0) || logprobs?.length) {
+          completionText += text ?? '';
+          yield { type: 'delta', text: text ?? '', ...(logprobs?.length ? { logprobs } : {}) };
         }
         for (const [position, fragment] of (choice.delta?.tool_calls ?? []).entries()) {
           // Servers that send whole calls at once sometimes leave out `index`: a fragment without one
@@ -178,6 +192,6 @@ export class OpenAICompatibleAdapter implements ChatModelPort {
       const completionTokens = estimateTextTokens(completionText) + estimateToolCallTokens(calls.filter(Boolean).map((call) => ({ name: call.name ?? '', arguments: call.arguments })));
       usage = { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens, estimated: true };
     }
-    yield { type: 'done', usage, finishReason };
+    yield { type: 'done', usage, finishReason, ...(systemFingerprint ? { systemFingerprint } : {}), ...(refusal ? { refusal } : {}) };
   }
 }

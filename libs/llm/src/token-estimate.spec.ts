@@ -1,4 +1,4 @@
-import { countWords, estimateTextTokens, estimateToolDefinitionTokens, estimateTokens, TOKENS_PER_MESSAGE } from './token-estimate.ts';
+import { countWords, estimateTextTokens, estimateToolDefinitionTokens, estimateTokens, IMAGE_TOKENS, TOKENS_PER_MESSAGE } from './token-estimate.ts';
 
 describe('estimateTokens', () => {
   it('counts ceil(chars / 4) plus framing per message', () => {
@@ -31,6 +31,13 @@ describe('tool calls and tool definitions', () => {
     expect(estimateToolDefinitionTokens({ tools })).toBe(estimateTextTokens(JSON.stringify(tools)));
     expect(estimateToolDefinitionTokens({ tools: [], seed: 1 })).toBe(0);
     expect(estimateToolDefinitionTokens(undefined)).toBe(0);
+  });
+});
+
+describe('images', () => {
+  it('count a fixed estimate each, beside the text of the message', () => {
+    const parts = [{ type: 'text', text: 'abcd' }, { type: 'image' }, { type: 'image' }];
+    expect(estimateTokens([{ content: 'abcd', parts }])).toBe(1 + 2 * IMAGE_TOKENS + TOKENS_PER_MESSAGE);
   });
 });
 

@@ -33,11 +33,23 @@ export function estimateToolCallTokens(toolCalls: readonly { name: string; argum
 }
 
 /**
- * ceil(narrow chars / 4) + wide chars + 4 per message, tool calls of assistant turns included.
+ * What one image counts, whatever its size. Its real cost depends on its pixel dimensions and the
+ * provider (OpenAI: 85 tokens at low detail, 170 per 512-px tile plus 85 at high), and reading
+ * dimensions would mean decoding every image at the edge; 765 is OpenAI's figure for a 1024×1024
+ * image at high detail, above most real images. The provider's reported usage settles the bill.
  */
-export function estimateTokens(messages: readonly { content: string; toolCalls?: readonly { name: string; arguments: string }[] | undefined }[]): number {
+export const IMAGE_TOKENS = 765;
+
+/**
+ * ceil(narrow chars / 4) + wide chars + 4 per message, tool calls of assistant turns included,
+ * IMAGE_TOKENS per image part (the text parts are in `content`).
+ */
+export function estimateTokens(messages: readonly { content: string; toolCalls?: readonly { name: string; arguments: string }[] | undefined; parts?: readonly { type: string }[] | undefined }[]): number {
   let total = 0;
-  for (const message of messages) total += estimateTextTokens(message.content) + estimateToolCallTokens(message.toolCalls ?? []) + TOKENS_PER_MESSAGE;
+  for (const message of messages) {
+    const images = message.parts?.filter((part) => part.type !== 'text').length ?? 0;
+    total += estimateTextTokens(message.content) + estimateToolCallTokens(message.toolCalls ?? []) + images * IMAGE_TOKENS + TOKENS_PER_MESSAGE;
+  }
   return total;
 }
 

@@ -4,6 +4,8 @@ export interface ForwardingNeed {
   field: string;
   /** What the model would have to do, e.g. "use tools". */
   does: string;
+  /** The capability a provider must declare for it in the routing document, when it is one (`images`). */
+  capability?: 'images';
 }
 
 /**
@@ -17,7 +19,8 @@ export class UnsupportedRequestError extends Error {
   readonly needs: readonly ForwardingNeed[];
 
   constructor(alias: string, needs: readonly ForwardingNeed[]) {
-    super(`The model '${alias}' cannot ${joinNeeds(needs.map((need) => need.does))}`);
+    const capabilities = [...new Set(needs.flatMap((need) => (need.capability ? [`'${need.capability}'`] : [])))];
+    super(`The model '${alias}' cannot ${joinNeeds(needs.map((need) => need.does))}${capabilities.length ? ` (it lacks the ${capabilities.join(', ')} capability)` : ''}`);
     this.alias = alias;
     this.needs = needs;
   }

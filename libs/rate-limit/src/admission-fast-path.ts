@@ -5,6 +5,8 @@ import { AdmissionGate, admittedData } from './admission-gate.ts';
 import { AdmissionTerms, type AdmissionTermsValue } from './admission-terms.ts';
 import { DeadlineQueue } from './deadline-queue.ts';
 import type { PolicyBook } from './policy-book.ts';
+import type { AdmitResult } from './admission.types.ts';
+import { limitSubject } from './policy-document.schema.ts';
 import { rateLimitPolicySchema } from './rate-limit-policy.schema.ts';
 import { rateLimitPrefix } from './rate-limit.keys.ts';
 import { WorkerRegistry } from './worker-registry.ts';
@@ -82,6 +84,27 @@ export class AdmissionFastPath {
       throw error;
     }
     return { admitted: true, reason: worker ? `affinity_${worker.reason}` : '' };
+  }
+
+  /**
+   * Admits work the edge answers itself (`POST /v1/embeddings`): the key's limits count it as they
+   * count its chats — the same policy, request bucket, tokens-per-minute window and concurrency —
+   * but it never waits in the limiter's queue (an embedding is a short synchronous call: refused
+   * now, with when to retry). `settle` with the tokens used once answered. Before any limiter has
+   * stated its terms, the `policies` document and key policies still apply. Throws when Redis fails.
+   */
+  async reserve(key: { tenantId: string; apiKeyId: string; policy?: unknown }, model: string, requestId: string, tokens: number): Promise<AdmitResult> {
+    const { control, policies } = this.parts;
+    const terms = await this.currentTerms();
+    if (terms) policies.setDefault(terms.defaultPolicy);
+    const own = key.policy ? rateLimitPolicySchema.safeParse(key.policy) : undefined;
+    const resolved = policies.resolve({ tenantId: key.tenantId, model }, own?.success ? own.data : undefined);
+    return control.admit({ requestId, tenantId: key.tenantId, keyId: limitSubject(key.apiKeyId, model, resolved), model, tokens, policy: resolved.policy });
+  }
+
+  /** Ends a reservation of `reserve`: the tokens actually used stay in the window, the slot is freed. */
+  async settle(reservationId: string, actualTokens: number): Promise<void> {
+    await this.parts.control.reconcile(reservationId, actualTokens);
   }
 
   private async currentTerms(): Promise<AdmissionTermsValue | undefined> {

@@ -29,6 +29,13 @@ describe('PolicyBook', () => {
     expect(book.resolve({ tenantId: 'acme', model: 'm' }, undefined).policy.id).toBe('acme');
   });
 
+  it('goes back to the default policy alone when the document is deleted (a null body)', () => {
+    const book = new PolicyBook({ id: 'default', requestsPerMinute: 60 });
+    book.apply({ tenants: { acme: { id: 'acme', requestsPerMinute: 600 } } });
+    expect(book.apply(null)).toEqual({ tenants: 0 });
+    expect(book.resolve({ tenantId: 'acme', model: 'm' }, undefined).policy.id).toBe('default');
+  });
+
   it('refuses an invalid DEFAULT_POLICY at start', () => {
     expect(() => new PolicyBook('{"requestsPerMinute":"many"}')).toThrow();
   });

@@ -14,10 +14,13 @@ export class PolicyBook {
     this.fallback = rateLimitPolicySchema.parse(typeof defaultPolicy === 'string' ? JSON.parse(defaultPolicy) : defaultPolicy);
   }
 
-  /** Takes a new version of the document (throws, keeping the previous one, when it is invalid). */
+  /**
+   * Takes a new version of the document (throws, keeping the previous one, when it is invalid);
+   * null (the document was deleted) leaves the default policy alone in force.
+   */
   apply(body: unknown): { tenants: number } {
-    this.document = policyDocumentSchema.parse(body);
-    return { tenants: Object.keys(this.document.tenants).length };
+    this.document = body === null ? undefined : policyDocumentSchema.parse(body);
+    return { tenants: Object.keys(this.document?.tenants ?? {}).length };
   }
 
   /** Replaces the default policy (access takes the limiter's, from the admission terms). */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { ConfigDocuments } from './config-documents.ts';
+import { ConfigDocuments, HISTORY_LENGTH } from './config-documents.ts';
 
 // Real Redis (REDIS_URL). No dependency on @aip/testing: that lib builds on this one.
 const prefix = `aip:it:config:${randomUUID()}:`;
@@ -25,5 +25,33 @@ describe('ConfigDocuments (real Redis)', () => {
     expect(stored).toEqual(newest);
     expect(new Set(written.map((document) => document.version)).size).toBe(200);
     for (const writer of writers) (writer as unknown as { redis: Redis }).redis.disconnect();
+  });
+
+  it('keeps each version, a deletion as a null body, newest first and bounded; a watcher sees the deletion', async () => {
+    const documents = new ConfigDocuments(redis, prefix);
+    await documents.put('routing', { models: { a: {} } });
+    await documents.put('routing', { models: { b: {} } });
+    const deleted = await documents.put('routing', null);
+    expect(await documents.get('routing')).toEqual({ version: 3, body: null });
+    const history = await documents.history('routing');
+    expect(history.map(({ version, body }) => ({ version, body }))).toEqual([
+      { version: 3, body: null },
+      { version: 2, body: { models: { b: {} } } },
+      { version: 1, body: { models: { a: {} } } },
+    ]);
+    expect(Number.isNaN(Date.parse(history[0]!.at))).toBe(false);
+    expect((await documents.version('routing', 1))?.body).toEqual({ models: { a: {} } });
+    expect(await documents.version('routing', 9)).toBeUndefined();
+
+    const seen: unknown[] = [];
+    const watching = documents.watch('routing', (document) => void seen.push(document), 60_000);
+    await watching.catchUp();
+    watching.stop();
+    expect(seen).toEqual([deleted]);
+
+    for (let i = 0; i < HISTORY_LENGTH + 5; i++) await documents.put('intents', { i });
+    const kept = await documents.history('intents');
+    expect(kept).toHaveLength(HISTORY_LENGTH);
+    expect(kept[0]!.version).toBe(HISTORY_LENGTH + 5);
   });
 });

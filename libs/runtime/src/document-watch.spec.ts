@@ -9,7 +9,7 @@ class HandFedDocuments {
   stopped: string[] = [];
   watch(name: string, apply: (d: { version: number; body: unknown }) => void | Promise<void>, _intervalMs?: number, onError?: (e: unknown) => void) {
     this.watchers.set(name, { apply, ...(onError ? { onError } : {}) });
-    return () => void this.stopped.push(name);
+    return { stop: () => void this.stopped.push(name), catchUp: async () => undefined };
   }
   async publish(name: string, version: number, body: unknown) {
     const watcher = this.watchers.get(name)!;

@@ -3,6 +3,8 @@ import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs
 import { RocketMQHealthIndicator } from '@aip/messaging';
 import type { Redis } from 'ioredis';
 import { register } from 'prom-client';
+import type { z } from 'zod';
+import type { livenessSchema } from './health.schema.ts';
 import { REDIS } from './tokens.ts';
 
 /** Liveness, readiness (broker and Redis) and Prometheus metrics of every app. */
@@ -16,7 +18,7 @@ export class HealthController {
   ) {}
 
   @Get('health/live')
-  live() {
+  live(): z.infer<typeof livenessSchema> {
     return { status: 'ok' };
   }
 

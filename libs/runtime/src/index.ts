@@ -12,3 +12,6 @@ export * from './http/api-key.guard.ts';
 export * from './http/ip-limit.ts';
 export * from './redis.ts';
 export * from './platform-app.ts';
+export * from './health.schema.ts';
+export * from './http/openapi.ts';
+export * from './http/openapi.controller.ts';

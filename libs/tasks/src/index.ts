@@ -5,3 +5,7 @@ export * from './session-history.store.ts';
 export * from './stream-id.ts';
 export * from './profile.store.ts';
 export * from './tool-call.assembly.ts';
+export * from './object-store.port.ts';
+export * from './redis-object-store.adapter.ts';
+export * from './claim-check.error.ts';
+export * from './claim-check.ts';

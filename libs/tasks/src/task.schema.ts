@@ -22,6 +22,10 @@ export const sourceSchema = z.object({
   score: z.number().optional(),
 });
 
+const alternative = z.object({ token: z.string(), logprob: z.number(), bytes: z.array(z.number().int()).nullable() });
+/** A token's log probability in OpenAI's shape (`logprobs.content[]`), carried as the provider sent it. */
+export const tokenLogprobSchema = alternative.extend({ top_logprobs: z.array(alternative) });
+
 /** What travels on `task:{id}:events`: deltas, markers and exactly one terminal event per run. */
 export const taskEventSchema = z.discriminatedUnion('type', [
   z.object({
@@ -30,7 +34,8 @@ export const taskEventSchema = z.discriminatedUnion('type', [
     /** On `running`: the key's limits as they stood when the request was admitted (x-ratelimit-* headers). */
     limits: schemas.limitsStanding.optional(),
   }),
-  z.object({ type: z.literal('delta'), text: z.string() }),
+  /** `logprobs`: the tokens of `text`, when the request asked for them. */
+  z.object({ type: z.literal('delta'), text: z.string(), logprobs: z.array(tokenLogprobSchema).optional() }),
   /** A fragment of a tool call, as OpenAI streams them: the first of an index has its id and name. */
   z.object({ type: z.literal('tool_call'), index: z.number().int().nonnegative(), id: z.string().optional(), name: z.string().optional(), arguments: z.string() }),
   /** A worker died mid-generation and another one starts over: discard the text received so far. */
@@ -41,6 +46,10 @@ export const taskEventSchema = z.discriminatedUnion('type', [
     finishReason: z.enum(['stop', 'length', 'content_filter', 'tool_calls']),
     model: z.string(),
     sources: z.array(sourceSchema).optional(),
+    /** The provider's `system_fingerprint`, when it sent one. */
+    systemFingerprint: z.string().max(256).optional(),
+    /** The model's refusal (structured outputs): OpenAI's `message.refusal`. */
+    refusal: z.string().max(100_000).optional(),
   }),
   z.object({
     type: z.literal('error'),

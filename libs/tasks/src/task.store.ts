@@ -183,6 +183,9 @@ export class TaskRun {
 }
 const NUMBER_FIELDS = new Set(['createdAt', 'startedAt', 'firstTokenAt', 'finishedAt', 'attempt']);
 
+/** How long a task (its record, events and claim-checked images) is kept by default. */
+export const TASK_TTL_MS = 24 * 3_600_000;
+
 /**
  * The task model shared by access (create, read, relay), rate-limiter (reject) and inference
  * (deltas, result): `task:{id}` hash + `task:{id}:events` stream. One model serves polling,
@@ -198,7 +201,7 @@ export class TaskStore {
     options: TaskStoreOptions = {},
   ) {
     this.prefix = options.prefix ?? '';
-    this.ttlMs = options.ttlMs ?? 24 * 3_600_000;
+    this.ttlMs = options.ttlMs ?? TASK_TTL_MS;
     this.maxEvents = options.maxEvents ?? 10_000;
   }
 

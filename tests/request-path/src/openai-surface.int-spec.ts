@@ -1,7 +1,7 @@
 import { ChatOpenAI } from '@langchain/openai';
 import { HumanMessage, ToolMessage } from '@langchain/core/messages';
 import { startMockLlm, type MockLlm } from '@aip/mock-llm';
-import { createKey, provisionNamespace, type RunningApp, startApp, startApps, stopApp, uniqueName, uniqueNamespace } from '@aip/testing';
+import { createKey, eventually, provisionNamespace, type RunningApp, startApp, startApps, stopApp, testRedis, uniqueName, uniqueNamespace } from '@aip/testing';
 import OpenAI from 'openai';
 import { zodResponseFormat } from 'openai/helpers/zod';
 import { z } from 'zod';
@@ -11,7 +11,10 @@ import { z } from 'zod';
 // to an OpenAI-compatible provider as it was sent, and the tool calls come back in OpenAI's shape,
 // streamed and not, for the official SDK and for LangChain (issue 14).
 const ADMIN_TOKEN = 'e2e-admin-token-openai-surface-0123456789';
+/** Access's MAX_IMAGE_BYTES here: small, so the oversized image of a test is small too. */
+const IMAGE_LIMIT = 65_536;
 const apps: RunningApp[] = [];
+const REDIS_PREFIX = `${uniqueName('e2e-openai')}:`;
 let upstream: MockLlm;
 let access: RunningApp;
 let client: OpenAI;
@@ -38,15 +41,23 @@ beforeAll(async () => {
     models: {
       extractive: { providers: [{ name: 'extractive', kind: 'extractive' }] },
       'mock-agent': { providers: [{ name: 'agent-upstream', kind: 'openai-compatible', baseUrl: upstream.url, model: 'gpt-agent', firstTokenTimeoutMs: 5_000 }] },
+      // Reads images: a text-only provider first, which a request with images must skip.
+      'mock-vision': {
+        providers: [
+          { name: 'agent-upstream', kind: 'openai-compatible', baseUrl: upstream.url, model: 'gpt-agent', firstTokenTimeoutMs: 5_000 },
+          { name: 'vision-upstream', kind: 'openai-compatible', baseUrl: upstream.url, model: 'gpt-vision', firstTokenTimeoutMs: 5_000, capabilities: ['images'] },
+        ],
+      },
     },
   };
-  const shared = { ROCKETMQ_NAMESPACE: namespace, REDIS_PREFIX: `${uniqueName('e2e-openai')}:` };
+  // Access stores inline images here and the worker reads them back (ADR 0028).
+  const shared = { ROCKETMQ_NAMESPACE: namespace, REDIS_PREFIX };
   [, , access] = await startApps(apps, [
     startApp('rate-limiter', shared),
     startApp('inference', { ...shared, MODEL_ROUTING: JSON.stringify(routing), WORKER_ID: 'worker-openai' }),
-    startApp('access', { ...shared, ADMIN_TOKEN, MODELS: 'extractive,mock-agent' }),
+    startApp('access', { ...shared, ADMIN_TOKEN, MODELS: 'extractive,mock-agent,mock-vision', MAX_IMAGE_BYTES: String(IMAGE_LIMIT) }),
   ]);
-  ({ key } = await createKey(access, ADMIN_TOKEN, { models: ['extractive', 'mock-agent'] }));
+  ({ key } = await createKey(access, ADMIN_TOKEN, { models: ['extractive', 'mock-agent', 'mock-vision'] }));
   client = new OpenAI({ apiKey: key, baseURL: `${access.url}/v1`, maxRetries: 0 });
 }, 180_000);
 
@@ -93,6 +104,55 @@ describe('tools', () => {
     const refused = await client.chat.completions.create({ model: 'extractive', messages: [{ role: 'user', content: 'weather?' }], tools: [weather] }).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
     expect(refused).toMatchObject({ status: 400, code: 'unsupported_capability', message: expect.stringContaining('extractive') });
+  });
+});
+
+describe('images', () => {
+  // A 1×1 PNG.
+  const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+  const ask = (url: string): OpenAI.ChatCompletionMessageParam[] => [{ role: 'user', content: [{ type: 'text', text: 'What is in this picture?' }, { type: 'image_url', image_url: { url, detail: 'low' } }] }];
+
+  it('reach a provider with the images capability inline, through the claim check: stored by access under the task, redeemed by the worker', async () => {
+    const completion = await client.chat.completions.create({ model: 'mock-vision', messages: ask(`data:image/png;base64,${png}`) });
+    const taskId = completion.id.replace('chatcmpl-', '');
+    // Stored in Redis under the task, with the task's lifetime; the broker message carried only the key.
+    const redis = testRedis();
+    try {
+      const [stored] = await redis.keys(`${REDIS_PREFIX}object:*/${taskId}/0`);
+      expect(stored).toBeDefined();
+      expect(await redis.pttl(stored!)).toBeGreaterThan(23 * 3_600_000);
+    } finally {
+      redis.disconnect();
+    }
+    expect(completion.choices[0]!.message.content).toMatch(/^I see 1 image\(s\) \(image\/png\)\. Echo: What is in this picture\?/);
+    // The text-only provider listed first was not asked; the one with the capability got the image as sent.
+    expect(received()).toMatchObject({ model: 'gpt-vision', messages: [{ role: 'user', content: [{ type: 'text', text: 'What is in this picture?' }, { type: 'image_url', image_url: { url: `data:image/png;base64,${png}`, detail: 'low' } }] }] });
+    // Images count in the prompt's usage estimate at access as at the provider: the answer was billed.
+    expect(completion.usage!.prompt_tokens).toBeGreaterThan(0);
+  });
+
+  it('go the same way through the task API', async () => {
+    const response = await fetch(`${access.url}/v1/tasks`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'mock-vision', messages: ask('https://example.com/cat.png') }) });
+    expect(response.status).toBe(202);
+    const { id } = (await response.json()) as { id: string };
+    let task: { status?: string; result?: string } = {};
+    await eventually(async () => {
+      task = (await (await fetch(`${access.url}/v1/tasks/${id}`, { headers: { authorization: `Bearer ${key}` } })).json()) as typeof task;
+      return task.status !== 'queued' && task.status !== 'running';
+    }, 'the task to end');
+    expect(task).toMatchObject({ status: 'completed', result: expect.stringMatching(/^I see 1 image\(s\) \(url\)\./) });
+  });
+
+  it('are refused with a 400 naming the model and the capability by a model that cannot read them', async () => {
+    const refused = await client.chat.completions.create({ model: 'extractive', messages: ask(`data:image/png;base64,${png}`) }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(refused).toMatchObject({ status: 400, code: 'unsupported_capability', message: expect.stringMatching(/'extractive'.*'images' capability/) });
+  });
+
+  it('are refused when too large (413) or not https (400), naming the part', async () => {
+    const big = Buffer.alloc(IMAGE_LIMIT + 1).toString('base64');
+    await expect(client.chat.completions.create({ model: 'mock-vision', messages: ask(`data:image/png;base64,${big}`) })).rejects.toMatchObject({ status: 413, code: 'image_too_large', param: 'messages[0].content[1]' });
+    await expect(client.chat.completions.create({ model: 'mock-vision', messages: ask('http://example.com/cat.png') })).rejects.toMatchObject({ status: 400, code: 'invalid_image_url', param: 'messages[0].content[1]' });
   });
 });
 
@@ -178,4 +238,44 @@ describe('embeddings', () => {
     await expect(sdk.embeddings.create({ model: 'text-embedding-3-small', input: 'hello' })).rejects.toMatchObject({ status: 404, code: 'model_not_found' });
     await expect(client.embeddings.create({ model, input: 'hello' })).rejects.toMatchObject({ status: 403, code: 'model_not_allowed' });
   }, 60_000);
+
+  // Regression (issue 14): embeddings went around the key's limits (only the per-IP limit applied).
+  it("count against the key's limits as chats do: headers counting down, then 429 with Retry-After, for embeddings and chats alike", async () => {
+    const { key: limited } = await createKey(access, ADMIN_TOKEN, { models: ['mock-agent', model], policy: { id: 'two-a-minute', requestsPerMinute: 2, burst: 2 } });
+    const sdk = new OpenAI({ apiKey: limited, baseURL: `${access.url}/v1`, maxRetries: 0 });
+    const first = await sdk.embeddings.create({ model, input: 'hello' }).withResponse();
+    expect(first.response.headers.get('x-ratelimit-limit-requests')).toBe('2');
+    expect(first.response.headers.get('x-ratelimit-remaining-requests')).toBe('1');
+    await sdk.embeddings.create({ model, input: 'hello again' });
+    const refused = await sdk.embeddings.create({ model, input: 'one more' }).then(() => undefined, (error: unknown) => error as { status: number; code: string; headers: Headers });
+    expect(refused).toMatchObject({ status: 429, code: 'rate_limited' });
+    expect(Number(refused!.headers.get('retry-after'))).toBeGreaterThan(0);
+    // The same bucket: the key's chats are refused too.
+    await expect(sdk.chat.completions.create({ model: 'mock-agent', messages: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({ status: 429 });
+  }, 60_000);
+});
+
+describe('log probabilities and the provider\'s fingerprint', () => {
+  it('reach the client as the provider sent them, streamed and not (logprobs: true, top_logprobs)', async () => {
+    const ask = { model: 'mock-agent', messages: [{ role: 'user' as const, content: 'hello there' }], logprobs: true, top_logprobs: 2 };
+    const completion = await client.chat.completions.create(ask);
+    const content = completion.choices[0]!.logprobs!.content!;
+    // One entry per token the mock sent, spelling the answer, each with its two alternatives.
+    expect(content.map((entry) => entry.token).join('')).toBe(completion.choices[0]!.message.content);
+    expect(content.every((entry) => entry.top_logprobs.length === 2)).toBe(true);
+    expect(completion.system_fingerprint).toEqual(expect.any(String));
+
+    let text = '';
+    const tokens: string[] = [];
+    let fingerprint: string | null | undefined;
+    for await (const chunk of await client.chat.completions.create({ ...ask, stream: true })) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      tokens.push(...(chunk.choices[0]?.logprobs?.content ?? []).map((entry) => entry.token));
+      fingerprint = chunk.system_fingerprint ?? fingerprint;
+    }
+    expect(tokens.join('')).toBe(text);
+    expect(fingerprint).toBe(completion.system_fingerprint);
+    // A model that cannot give them says so.
+    await expect(client.chat.completions.create({ ...ask, model: 'extractive' })).rejects.toMatchObject({ status: 400, code: 'unsupported_capability' });
+  });
 });

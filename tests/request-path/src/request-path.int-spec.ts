@@ -269,7 +269,7 @@ describe('the async task API', () => {
       polled = (await (await fetch(`${base}/v1/tasks/${task.id}`, { headers: { authorization: `Bearer ${key}` } })).json()) as typeof polled;
       return ['completed', 'failed'].includes(polled.status);
     }, 'the task to end');
-    expect(polled).toMatchObject({ status: 'completed', result: 'The ********* City and the Great Wall.', usage: { totalTokens: expect.any(Number) } });
+    expect(polled).toMatchObject({ status: 'completed', result: 'The ********* City and the Great Wall.', usage: { prompt_tokens: expect.any(Number), completion_tokens: expect.any(Number), total_tokens: expect.any(Number) } });
 
     const events = async (lastEventId?: string) => {
       const response = await fetch(`${base}/v1/tasks/${task.id}/events`, { headers: { authorization: `Bearer ${key}`, ...(lastEventId ? { 'last-event-id': lastEventId } : {}) } });
@@ -407,6 +407,35 @@ describe('run-time configuration', () => {
     expect((await put('policies', { tenantModel: {} })).status).toBe(400);
     // Input is now masked instead of refused.
     expect((await post('/v1/chat/completions', key, { model: 'extractive', messages: ask('well, darn') })).status).toBe(200);
+  });
+
+  it('serves an alias the moment it is added; a deleted routing document gives the start-up routing back, and a kept version restores it', async () => {
+    const { key } = await createKey();
+    const client = new OpenAI({ apiKey: key, baseURL: `${base}/v1` });
+    const call = (name: string, method: string) => fetch(`${base}/admin/config/${name}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const added = { ...routing, models: { ...routing.models, 'instant-model': { providers: [{ name: 'instant', kind: 'openai-compatible', baseUrl: healthy.url, model: 'gpt-instant' }] } } };
+    const written = (await (await fetch(`${base}/admin/config/routing`, { method: 'PUT', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(added) })).json()) as { version: number };
+    // No wait: neither access nor the workers may answer 404 in the second before their periodic check.
+    const first = await client.chat.completions.create({ model: 'instant-model', messages: ask('sights?') });
+    expect(first.choices[0]?.message.content).toContain('City');
+
+    const deleted = (await (await call('routing', 'DELETE')).json()) as { version: number; body: unknown };
+    expect(deleted).toEqual({ version: written.version + 1, body: null });
+    expect((await call('routing', 'DELETE')).status).toBe(404);
+    await eventually(async () => !(await client.models.list()).data.some((model) => model.id === 'instant-model'), 'the start-up models (MODELS) to be served again', 10_000);
+    await expect(client.chat.completions.create({ model: 'instant-model', messages: ask('sights?') })).rejects.toMatchObject({ status: 404 });
+    expect((await client.chat.completions.create({ model: 'mock-gpt', messages: ask('sights?') })).choices[0]?.message.content).toContain('City');
+
+    const { data } = (await (await call('routing/versions', 'GET')).json()) as { data: { version: number; deleted: boolean; at: string }[] };
+    expect(data.slice(0, 2)).toEqual([
+      { version: deleted.version, deleted: true, at: expect.any(String) },
+      { version: written.version, deleted: false, at: expect.any(String) },
+    ]);
+    const restored = (await (await call(`routing/versions/${written.version}/restore`, 'POST')).json()) as { version: number; body: { models: Record<string, unknown> } };
+    expect(restored.version).toBe(deleted.version + 1);
+    expect(Object.keys(restored.body.models)).toContain('instant-model');
+    expect((await client.chat.completions.create({ model: 'instant-model', messages: ask('sights?') })).choices[0]?.message.content).toContain('City');
+    expect((await call('routing/versions/999999/restore', 'POST')).status).toBe(404);
   });
 });
 

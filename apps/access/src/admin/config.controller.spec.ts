@@ -6,10 +6,20 @@ import { ConfigController } from './config.controller.ts';
 
 function setup(env: { CONFIG_ENCRYPTION_KEY?: string } = {}) {
   const stored = new Map<string, unknown>();
+  const kept = new Map<string, { version: number; at: string; body: unknown }[]>();
   const published: string[] = [];
+  // ConfigDocuments' behaviour in memory (its Redis script is tested in config-documents.int-spec.ts).
   const documents = {
     get: async (name: string) => stored.get(name),
-    put: async (name: string, body: unknown) => (stored.set(name, { version: 1, body }), { version: 1, body }),
+    put: async (name: string, body: unknown) => {
+      const history = kept.get(name) ?? [];
+      const version = history.length + 1;
+      kept.set(name, [{ version, at: new Date().toISOString(), body }, ...history]);
+      stored.set(name, { version, body });
+      return { version, body };
+    },
+    history: async (name: string) => kept.get(name) ?? [],
+    version: async (name: string, version: number) => kept.get(name)?.find((entry) => entry.version === version),
   } as unknown as ConfigDocuments;
   const publisher = { publish: async (type: string) => void published.push(type) } as unknown as EventPublisher;
   return { controller: new ConfigController(documents, publisher, env), stored, published };
@@ -66,5 +76,36 @@ describe('ConfigController', () => {
     // Inference without the key (or with another) refuses the document instead of calling providers with ciphertext.
     expect(() => openRoutingSecrets(body, undefined)).toThrow(SealedSecretError);
     expect(() => openRoutingSecrets(body, new SecretBox('another-key-of-32-characters-or-more!!'))).toThrow(SealedSecretError);
+  });
+
+  it('deletes a document (back to the start-up settings), lists versions and restores one as a new version', async () => {
+    const { controller, published } = setup();
+    await expect(controller.delete('words')).rejects.toBeInstanceOf(NotFoundException);
+    await controller.put('words', { words: ['darn'], input: 'mask' });
+    await controller.put('words', { words: ['heck'], input: 'block' });
+    expect(await controller.delete('words')).toEqual({ version: 3, body: null });
+    expect(await controller.get('words')).toEqual({ version: 3, body: null });
+    // Deleted twice is a 404 the second time: nothing is stored to take away.
+    await expect(controller.delete('words')).rejects.toBeInstanceOf(NotFoundException);
+    const { data } = await controller.versions('words');
+    expect(data.map(({ version, deleted }) => ({ version, deleted }))).toEqual([
+      { version: 3, deleted: true },
+      { version: 2, deleted: false },
+      { version: 1, deleted: false },
+    ]);
+    expect(await controller.restore('words', 1)).toEqual({ version: 4, body: { words: ['darn'], input: 'mask' } });
+    expect(await controller.get('words')).toEqual({ version: 4, body: { words: ['darn'], input: 'mask' } });
+    await expect(controller.restore('words', 42)).rejects.toBeInstanceOf(NotFoundException);
+    expect(published).toEqual(Array(4).fill('config.words.changed'));
+  });
+
+  it('shows kept routing versions without their secrets and restores them with the secrets they had', async () => {
+    const { controller, stored } = setup();
+    const provider = { name: 'openai', kind: 'openai-compatible', baseUrl: 'https://api.openai.com/v1', model: 'gpt-4o-mini', apiKey: 'sk-live-0123456789abcdef' };
+    await controller.put('routing', { models: { gpt: { providers: [provider] } } });
+    await controller.delete('routing');
+    expect(JSON.stringify(await controller.version('routing', 1))).not.toContain('sk-live');
+    await controller.restore('routing', 1);
+    expect(JSON.stringify(stored.get('routing'))).toContain('sk-live-0123456789abcdef');
   });
 });

@@ -1,4 +1,4 @@
-import { BadRequestException, Body, Controller, Get, Inject, NotFoundException, Param, Put, UseGuards } from '@nestjs/common';
+import { BadRequestException, Body, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, ParseIntPipe, Post, Put, UseGuards } from '@nestjs/common';
 import { intentCatalogueSchema } from '@aip/contracts';
 import { keepStoredSecrets, modelRoutingSchema, openRoutingSecrets, redactRoutingSecrets, SealedSecretError, sealRoutingSecrets, SecretBox, UnknownRedactedSecretError, type ModelRoutingConfig } from '@aip/llm';
 import { policyDocumentSchema } from '@aip/rate-limit';
@@ -32,6 +32,11 @@ function documentNamed(name: string): DocumentName {
  * chains, read by inference workers and by access for the served models), `words` (the
  * sensitive-word list), `policies` (rate limits) and `intents` (the intent catalogue of the
  * proactive scheduler). Every instance picks a new version up within a second.
+ *
+ * Every change is a version: `GET …/versions` lists them, `POST …/versions/{v}/restore` writes
+ * version v's body again as a new version (history only grows: a restore can itself be undone).
+ * `DELETE` takes the document away: the apps go back to their start-up settings (`MODEL_ROUTING`,
+ * `SENSITIVE_WORDS`, `DEFAULT_POLICY`, the built-in intents).
  */
 @Controller('admin/config')
 @UseGuards(AdminGuard)
@@ -63,14 +68,56 @@ export class ConfigController {
       // Provider secrets shown redacted by GET and sent back unchanged keep their stored values.
       const stored = await this.documents.get<ModelRoutingConfig>('routing');
       try {
-        data = sealRoutingSecrets(keepStoredSecrets(parsed.data as ModelRoutingConfig, stored && this.opened(stored.body)), this.box);
+        data = sealRoutingSecrets(keepStoredSecrets(parsed.data as ModelRoutingConfig, stored?.body ? this.opened(stored.body) : undefined), this.box);
       } catch (error) {
         if (error instanceof UnknownRedactedSecretError) throw new BadRequestException([error.message]);
         throw error;
       }
     }
-    const document = await this.documents.put(name, data);
-    await this.publisher.publish(spec.event, { documentId: name, version: document.version }, { tenantId: 'platform' });
+    return this.write(name, data);
+  }
+
+  @Delete(':name')
+  async delete(@Param('name') name: string) {
+    const current = await this.documents.get(documentNamed(name));
+    if (!current || current.body === null) throw new NotFoundException(`no "${name}" document is stored: the start-up settings are in force already`);
+    return this.write(name, null);
+  }
+
+  @Get(':name/versions')
+  async versions(@Param('name') name: string) {
+    const history = await this.documents.history(documentNamed(name));
+    return { data: history.map(({ version, at, body }) => ({ version, at, deleted: body === null })) };
+  }
+
+  @Get(':name/versions/:version')
+  async version(@Param('name') name: string, @Param('version', ParseIntPipe) version: number) {
+    return this.shown(name, await this.kept(name, version));
+  }
+
+  /** Version v's body becomes the newest version, exactly as it was stored (provider secrets sealed as they were). */
+  @Post(':name/versions/:version/restore')
+  @HttpCode(200)
+  async restore(@Param('name') name: string, @Param('version', ParseIntPipe) version: number) {
+    const { body } = await this.kept(name, version);
+    // Checked again: a version kept from before an upgrade may not satisfy today's schema.
+    if (body !== null) {
+      const parsed = DOCUMENTS[name as DocumentName].schema.safeParse(body);
+      if (!parsed.success) throw new BadRequestException([`version ${version} is not a valid "${name}" document any more`, ...parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)]);
+    }
+    return this.write(name, body);
+  }
+
+  private async kept(name: string, version: number) {
+    const kept = await this.documents.version(documentNamed(name), version);
+    if (!kept) throw new NotFoundException(`no version ${version} of "${name}" is kept (GET /admin/config/${name}/versions lists them)`);
+    return kept;
+  }
+
+  /** Stores a new version (null: deleted) and announces it; the audit event carries no body. */
+  private async write(name: string, body: unknown) {
+    const document = await this.documents.put(name, body);
+    await this.publisher.publish(DOCUMENTS[name as DocumentName].event, { documentId: name, version: document.version }, { tenantId: 'platform' });
     return this.shown(name, document);
   }
 
@@ -91,6 +138,6 @@ export class ConfigController {
 
   /** A document as the admin API shows it: the routing document without its provider secrets. */
   private shown<D extends { body: unknown }>(name: string, document: D): D {
-    return name === 'routing' ? { ...document, body: redactRoutingSecrets(this.opened(document.body as ModelRoutingConfig)) } : document;
+    return name === 'routing' && document.body !== null ? { ...document, body: redactRoutingSecrets(this.opened(document.body as ModelRoutingConfig)) } : document;
   }
 }

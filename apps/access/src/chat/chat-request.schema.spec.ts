@@ -41,6 +41,17 @@ describe('the forwarded OpenAI fields', () => {
   });
 });
 
+describe('content parts', () => {
+  it('keep the text as content and, when there are images, every part in order', () => {
+    const image = { type: 'image_url', image_url: { url: 'https://example.com/cat.png', detail: 'low' } };
+    const parsed = chatRequestSchema(64).parse({ model: 'gpt-x', messages: [{ role: 'user', content: [{ type: 'text', text: 'What is ' }, image, { type: 'text', text: 'this?' }] }, { role: 'user', content: [{ type: 'text', text: 'only text' }] }] });
+    expect(parsed.messages).toEqual([
+      { role: 'user', content: 'What is this?', parts: [{ type: 'text', text: 'What is ' }, image, { type: 'text', text: 'this?' }] },
+      { role: 'user', content: 'only text' },
+    ]);
+  });
+});
+
 describe('nesting', () => {
   it('finds a body nested deeper than allowed without recursing (100,000 levels)', () => {
     let deep: unknown = 'leaf';

@@ -1,12 +1,17 @@
 import { z } from 'zod';
 import { idSchema } from '@aip/contracts';
 
-const content = z.union([
-  z.string(),
-  // OpenAI's array form; only text parts are used.
-  // OpenAI's array form: text parts (anything else is refused before, unhonoured-fields.ts).
-  z.array(z.object({ type: z.string(), text: z.string().optional() }).passthrough()).transform((parts) => parts.map((p) => p.text ?? '').join('')),
+/**
+ * OpenAI's array form of content: text and image parts. Other types are refused before
+ * (unhonoured-fields.ts), and so are image URLs the platform does not take (image-parts.ts).
+ */
+export const contentPartSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('text'), text: z.string().optional().transform((text) => text ?? '') }),
+  z.object({ type: z.literal('image_url'), image_url: z.object({ url: z.string().min(1), detail: z.enum(['auto', 'low', 'high']).optional() }) }),
 ]);
+export type ContentPart = z.infer<typeof contentPartSchema>;
+
+const content = z.union([z.string(), z.array(contentPartSchema)]);
 
 const toolName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a tool name is 1-64 letters, digits, "_" or "-"');
 const jsonSchemaObject = z.record(z.string(), z.json());
@@ -28,6 +33,13 @@ const message = z
   .superRefine((m, ctx) => {
     if (m.role === 'tool' && !m.tool_call_id) ctx.addIssue({ code: 'custom', path: ['tool_call_id'], message: 'a tool message answers a call: tool_call_id is required' });
     if (m.tool_calls?.length && m.role !== 'assistant') ctx.addIssue({ code: 'custom', path: ['tool_calls'], message: 'only assistant messages carry tool_calls' });
+  })
+  // `content` is the text (what moderation and token estimates read); `parts` keeps every part, in
+  // order, only when there is more than text.
+  .transform(({ content: value, ...m }) => {
+    if (typeof value === 'string') return { ...m, content: value };
+    const text = value.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('');
+    return { ...m, content: text, ...(value.some((part) => part.type !== 'text') ? { parts: value } : {}) };
   });
 
 /**
@@ -52,6 +64,13 @@ export const forwardedFields = {
   frequency_penalty: z.number().min(-2).max(2),
   logit_bias: z.record(z.string().regex(/^\d+$/), z.number().min(-100).max(100)),
   reasoning_effort: z.enum(['none', 'minimal', 'low', 'medium', 'high']),
+  logprobs: z.boolean(),
+  top_logprobs: z.number().int().min(0).max(20),
+  // Hints for the provider (its own storage, tier and tags): forwarded, and ignorable by the rest.
+  metadata: z.record(z.string().max(64), z.string().max(512)).refine((tags) => Object.keys(tags).length <= 16, 'at most 16 metadata pairs'),
+  store: z.boolean(),
+  service_tier: z.enum(['auto', 'default', 'flex', 'scale', 'priority']),
+  prediction: z.object({ type: z.literal('content'), content: z.union([z.string().max(1_000_000), z.array(z.object({ type: z.literal('text'), text: z.string() })).max(1_024)]) }),
 } as const;
 
 export function chatRequestSchema(maxMessages: number) {
@@ -73,6 +92,12 @@ export function chatRequestSchema(maxMessages: number) {
     frequency_penalty: forwardedFields.frequency_penalty.nullable().optional(),
     logit_bias: forwardedFields.logit_bias.nullable().optional(),
     reasoning_effort: forwardedFields.reasoning_effort.nullable().optional(),
+    logprobs: forwardedFields.logprobs.nullable().optional(),
+    top_logprobs: forwardedFields.top_logprobs.nullable().optional(),
+    metadata: forwardedFields.metadata.nullable().optional(),
+    store: forwardedFields.store.nullable().optional(),
+    service_tier: forwardedFields.service_tier.nullable().optional(),
+    prediction: forwardedFields.prediction.nullable().optional(),
     stream: z.boolean().optional().default(false),
     stream_options: z.object({ include_usage: z.boolean().optional() }).optional(),
     max_tokens: z.number().int().positive().max(1_000_000).optional(),
@@ -91,6 +116,7 @@ export function chatRequestSchema(maxMessages: number) {
     const names = new Set(request.tools?.map((tool) => tool.function.name) ?? []);
     if ((choice === 'required' || typeof choice === 'object') && names.size === 0) ctx.addIssue({ code: 'custom', path: ['tool_choice'], message: 'tool_choice asks for a tool call, but the request has no tools' });
     if (choice && typeof choice === 'object' && names.size > 0 && !names.has(choice.function.name)) ctx.addIssue({ code: 'custom', path: ['tool_choice'], message: `tool_choice names '${choice.function.name}', which is not in tools` });
+    if (request.top_logprobs && request.logprobs !== true) ctx.addIssue({ code: 'custom', path: ['top_logprobs'], message: 'top_logprobs needs logprobs: true' });
   });
 }
 

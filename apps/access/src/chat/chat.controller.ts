@@ -4,44 +4,18 @@ import { ApiError, ApiKeyGuard, ENV, type AuthenticatedRequest } from '@aip/runt
 import { TaskEventHub, type RunningLimits, type TaskEvent } from '@aip/tasks';
 import type { FastifyReply } from 'fastify';
 import type { AccessEnv } from '../access.config.ts';
+import { openAiUsage } from '../common/openai-usage.ts';
+import { rateLimitError, rateLimitHeaders } from '../common/rate-limit-headers.ts';
 import { Moderation } from '../moderation/moderation.service.ts';
 import { ModelCatalog } from '@aip/chat-policy';
+import type { AssistantMessage, ChatCompletion, ChoiceLogprobs, ModelList } from './chat-response.schema.ts';
 import { SubmissionService } from './submission.service.ts';
 import { AnswerText, AnswerToolCalls, followTask } from './task-relay.ts';
 
 type ErrorEvent = Extract<TaskEvent, { type: 'error' }>;
 
-/** `1.5s`, `20ms`: the duration form of OpenAI's x-ratelimit-reset-* headers. */
-const duration = (ms: number) => (ms < 1_000 ? `${Math.ceil(ms)}ms` : `${Number((ms / 1_000).toFixed(3))}s`);
-
-/**
- * OpenAI's x-ratelimit-* headers on a successful answer, from the key's limits as its admission
- * left them (clients pace themselves by them; the limits a key does not have are left out).
- */
-export function rateLimitHeaders(limits: RunningLimits | undefined): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const unit of ['requests', 'tokens'] as const) {
-    const standing = limits?.[unit];
-    if (!standing) continue;
-    headers[`x-ratelimit-limit-${unit}`] = String(standing.limit);
-    headers[`x-ratelimit-remaining-${unit}`] = String(Math.floor(standing.remaining));
-    headers[`x-ratelimit-reset-${unit}`] = duration(standing.resetMs);
-  }
-  return headers;
-}
-
 function errorFor(event: ErrorEvent): ApiError {
-  if (event.status === 429) {
-    const seconds = Math.max(1, Math.ceil((event.retryAfterMs ?? 1_000) / 1_000));
-    // OpenAI's header names: the tokens pair when the token budget bound, the requests pair otherwise.
-    const unit = event.code === 'token_budget_exceeded' ? 'tokens' : 'requests';
-    return new ApiError(429, event.message, 'rate_limit_error', event.code, null, {
-      'retry-after': String(seconds),
-      [`x-ratelimit-reset-${unit}`]: `${seconds}s`,
-      ...(event.limit !== undefined ? { [`x-ratelimit-limit-${unit}`]: String(event.limit) } : {}),
-      ...(event.remaining !== undefined ? { [`x-ratelimit-remaining-${unit}`]: String(Math.floor(event.remaining)) } : {}),
-    });
-  }
+  if (event.status === 429) return rateLimitError(event);
   if (event.status === 404) return new ApiError(404, event.message, 'not_found_error', event.code, 'model');
   // The model cannot do what the request asks (tools for a retrieval-only model, …).
   if (event.status === 400) return new ApiError(400, event.message, 'invalid_request_error', event.code, null);
@@ -62,7 +36,7 @@ export class ChatController {
   ) {}
 
   @Get('models')
-  models(@Req() request: AuthenticatedRequest) {
+  models(@Req() request: AuthenticatedRequest): ModelList {
     // The chat models the workers serve, and the embedding model (POST /v1/embeddings).
     const served = [...this.catalog.aliases, this.env.EMBEDDINGS_MODEL_ALIAS];
     const allowed = request.apiKey.models?.length ? request.apiKey.models : served;
@@ -79,42 +53,48 @@ export class ChatController {
     const events = followTask(this.hub, task.id, { timeoutMs: this.env.SYNC_TIMEOUT_MS, signal: closed.signal });
     const answer = new AnswerText();
     const toolCalls = new AnswerToolCalls();
+    // The tokens' log probabilities, when asked for (refused at submission while words are masked).
+    let tokens: NonNullable<Extract<TaskEvent, { type: 'delta' }>['logprobs']> = [];
     let limits: RunningLimits | undefined;
     const id = `chatcmpl-${task.id}`;
     const created = Math.floor(task.createdAt / 1_000);
 
     if (!chat.stream) {
       for await (const { event } of events) {
-        if (event.type === 'delta') answer.delta(event.text);
-        else if (event.type === 'status') limits = event.limits ?? limits;
+        if (event.type === 'delta') {
+          answer.delta(event.text);
+          if (event.logprobs) tokens.push(...event.logprobs);
+        } else if (event.type === 'status') limits = event.limits ?? limits;
         else if (event.type === 'tool_call') toolCalls.fragment(event);
         else if (event.type === 'restart') {
           answer.restart();
           toolCalls.restart();
+          tokens = [];
         } else if (event.type === 'error') throw errorFor(event);
         else if (event.type === 'done') {
           // Words on the list are masked in the calls' arguments too (the JSON stays JSON: letters become '*').
           const calls = toolCalls.calls.map((call) => ({ ...call, function: { ...call.function, arguments: this.moderation.filter.maskJson(call.function.arguments) } }));
           // OpenAI's shape: an answer that only calls tools has `content: null`.
-          const message = { role: 'assistant', content: calls.length > 0 && answer.text === '' ? null : this.moderation.filter.mask(answer.text), ...(calls.length > 0 ? { tool_calls: calls } : {}), refusal: null };
+          const message: AssistantMessage = { role: 'assistant', content: calls.length > 0 && answer.text === '' ? null : this.moderation.filter.mask(answer.text), ...(calls.length > 0 ? { tool_calls: calls } : {}), refusal: event.refusal ? this.moderation.filter.mask(event.refusal) : null };
           for (const [name, value] of Object.entries({ 'x-request-id': String(request.id), 'x-task-id': task.id, ...rateLimitHeaders(limits) })) reply.header(name, value);
           return reply.send({
             id,
             object: 'chat.completion',
             created,
             model: chat.model,
-            choices: [{ index: 0, message, finish_reason: event.finishReason, logprobs: null }],
-            usage: { prompt_tokens: event.usage.promptTokens, completion_tokens: event.usage.completionTokens, total_tokens: event.usage.totalTokens },
+            choices: [{ index: 0, message, finish_reason: event.finishReason, logprobs: chat.logprobs ? { content: tokens, refusal: null } : null }],
+            usage: openAiUsage(event.usage),
+            ...(event.systemFingerprint ? { system_fingerprint: event.systemFingerprint } : {}),
             ...(event.sources ? { sources: event.sources } : {}),
-          });
+          } satisfies ChatCompletion);
         }
       }
       throw new ApiError(504, 'The request did not finish in time.', 'api_error', 'timeout');
     }
 
     // Headers wait for the first event, so a rejection is still a real 429 and not an SSE error.
-    const chunk = (delta: Record<string, unknown>, finishReason: string | null = null, extra: Record<string, unknown> = {}) =>
-      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: chat.model, choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }], ...extra })}\n\n`;
+    const chunk = (delta: Record<string, unknown>, finishReason: string | null = null, extra: Record<string, unknown> = {}, logprobs: ChoiceLogprobs = null) =>
+      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: chat.model, choices: [{ index: 0, delta, finish_reason: finishReason, logprobs }], ...extra })}\n\n`;
     let started = false;
     const masker = new StreamMasker(this.moderation.filter);
     // With words on the list, a call's arguments are masked as JSON (string values only) once the
@@ -152,7 +132,8 @@ export class ChatController {
       if (event.type === 'delta') {
         // Masked across chunk boundaries: a word split over two deltas is still caught.
         const text = masker.push(answer.delta(event.text));
-        if (text) reply.raw.write(chunk({ content: text }));
+        // With logprobs asked for, nothing is masked (refused at submission otherwise): text and tokens go out together.
+        if (text || event.logprobs) reply.raw.write(chunk({ content: text }, null, {}, chat.logprobs ? { content: event.logprobs ?? [], refusal: null } : null));
       } else if (event.type === 'tool_call') {
         const fresh = toolCalls.fragment(event);
         const shown = fresh && holdArguments ? { ...fresh, function: { ...fresh.function, arguments: '' } } : fresh;
@@ -166,12 +147,14 @@ export class ChatController {
             if (masked) reply.raw.write(chunk({ tool_calls: [{ index, function: { arguments: masked } }] }));
           });
         }
+        if (event.refusal) reply.raw.write(chunk({ refusal: this.moderation.filter.mask(event.refusal) }));
+        const fingerprint = event.systemFingerprint ? { system_fingerprint: event.systemFingerprint } : {};
         // Extension field, like the non-streaming response: the passages the answer cites.
-        reply.raw.write(chunk({}, event.finishReason, event.sources ? { sources: event.sources } : {}));
+        reply.raw.write(chunk({}, event.finishReason, { ...fingerprint, ...(event.sources ? { sources: event.sources } : {}) }));
         // Only on request, as OpenAI does: the common loop `chunk.choices[0].delta` throws on a chunk without choices.
         if (chat.stream_options?.include_usage) {
           reply.raw.write(
-            `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: chat.model, choices: [], usage: { prompt_tokens: event.usage.promptTokens, completion_tokens: event.usage.completionTokens, total_tokens: event.usage.totalTokens } })}\n\n`,
+            `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: chat.model, choices: [], usage: openAiUsage(event.usage), ...fingerprint })}\n\n`,
           );
         }
       }

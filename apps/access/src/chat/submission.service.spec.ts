@@ -2,7 +2,8 @@ import { ModelCatalog } from '@aip/chat-policy';
 import type { ApiKeyRecord } from '@aip/keys';
 import { PublishError, type EventPublisher } from '@aip/messaging';
 import type { AdmissionFastPath } from '@aip/rate-limit';
-import type { SessionHistoryStore, Task, TaskEvent, TaskStatus, TaskStore } from '@aip/tasks';
+import { IMAGE_TOKENS } from '@aip/llm';
+import { ClaimCheck, type ObjectStore, type SessionHistoryStore, type Task, type TaskEvent, type TaskStatus, type TaskStore } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { AccessEnv } from '../access.config.ts';
 import { Moderation } from '../moderation/moderation.service.ts';
@@ -60,10 +61,10 @@ class FakeRedis {
 
 type Published = { type: string; data: Record<string, unknown>; tenantId: string };
 
-const env = { MAX_MESSAGES: 8, REDIS_PREFIX: 'aip:', DEFAULT_MAX_TOKENS: 512, ADMISSION_DEADLINE_MS: 30_000 } as AccessEnv;
+const env = { MAX_MESSAGES: 8, REDIS_PREFIX: 'aip:', DEFAULT_MAX_TOKENS: 512, ADMISSION_DEADLINE_MS: 30_000, MAX_IMAGES: 8, MAX_IMAGE_BYTES: 1_048_576, MAX_TEXT_BODY_BYTES: 65_536 } as AccessEnv;
 const key: ApiKeyRecord = { id: 'k1', tenantId: 'acme', status: 'active', createdAt: 0, hint: 'sk-aip-ab' };
 
-function setup(options: { input?: 'block' | 'mask'; sessionOwner?: boolean } = {}) {
+function setup(options: { input?: 'block' | 'mask'; sessionOwner?: boolean; claims?: ClaimCheck } = {}) {
   const tasks = new FakeTasks();
   const redis = new FakeRedis();
   const published: Published[] = [];
@@ -87,6 +88,8 @@ function setup(options: { input?: 'block' | 'mask'; sessionOwner?: boolean } = {
     new ModelCatalog(['extractive', 'gpt-x']),
     // The limits never admit at once here: every request is handed to the limiter (libs/rate-limit's admission-fast-path.spec.ts covers the other way).
     { admit: async () => ({ admitted: false, reason: 'rate_limited' }) } as unknown as AdmissionFastPath,
+    { catchUp: async () => undefined },
+    options.claims,
   );
   const submit = (body: Record<string, unknown>, idempotencyKey?: string, as: ApiKeyRecord = key) => service.submit(as, service.parse({ model: 'gpt-x', messages: [{ role: 'user', content: 'Which sights are in Beijing?' }], ...body }), idempotencyKey);
   return { service, submit, tasks, published, owners, broker };
@@ -260,6 +263,52 @@ describe('SubmissionService', () => {
       const { submit, broker } = setup();
       broker.failure = new PublishError('INVALID_EVENT', 'bad event');
       await expect(submit({})).rejects.toBe(broker.failure);
+    });
+  });
+
+  describe('images', () => {
+    const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201ff5a2c5c0000000049454e44ae426082', 'hex');
+    const inline = `data:image/png;base64,${png.toString('base64')}`;
+    // The object store in memory (RedisObjectStore itself: libs/tasks redis-object-store.adapter.int-spec.ts).
+    const memory = (): ObjectStore => {
+      const objects = new Map<string, Uint8Array>();
+      return { put: async (key, bytes) => void objects.set(key, bytes), get: async (key) => objects.get(key) };
+    };
+
+    it('travel as a claim check: the message carries a reference the worker redeems for this tenant and task, never the bytes', async () => {
+      const claims = new ClaimCheck(memory());
+      const { submit, published } = setup({ claims });
+      const content = [{ type: 'text', text: 'What is in this darn picture?' }, { type: 'image_url', image_url: { url: inline, detail: 'low' } }, { type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }];
+      const task = await submit({ messages: [{ role: 'user', content }] }).catch((error: unknown) => error);
+      // The word list still reads the text parts.
+      expect(task).toMatchObject({ status: 400, code: 'content_policy_violation' });
+
+      const accepted = await submit({ messages: [{ role: 'user', content: [{ ...content[0], text: 'What is in this picture?' }, content[1], content[2]] }] });
+      const [event] = published;
+      const [message] = event!.data['messages'] as { content: string; parts: { type: string; ref?: { key: string } }[] }[];
+      expect(message).toEqual({
+        role: 'user',
+        content: 'What is in this picture?',
+        parts: [
+          { type: 'text', text: 'What is in this picture?' },
+          { type: 'image', ref: { key: expect.stringMatching(new RegExp(`/${accepted.id}/0$`)), mediaType: 'image/png', bytes: png.byteLength }, detail: 'low' },
+          { type: 'image', url: 'https://example.com/cat.png' },
+        ],
+      });
+      expect(JSON.stringify(event!.data)).not.toContain(png.toString('base64'));
+      expect(await claims.redeem('acme', accepted.id, message!.parts[1]!.ref as never)).toEqual(new Uint8Array(png));
+      // Each image counts a fixed estimate, as the worker's estimate does.
+      expect(event!.data['estimatedPromptTokens']).toBeGreaterThanOrEqual(2 * IMAGE_TOKENS);
+    });
+
+    it('are refused with the status and the part named when they break a limit, and the text a broker message carries is bounded', async () => {
+      const { service } = setup({ claims: new ClaimCheck(memory()) });
+      const ask = (url: string) => ({ model: 'gpt-x', messages: [{ role: 'user', content: [{ type: 'text', text: 'what?' }, { type: 'image_url', image_url: { url } }] }] });
+      expect(() => service.parse(ask(`data:image/png;base64,${Buffer.alloc(1_048_577).toString('base64')}`))).toThrow(expect.objectContaining({ status: 413, code: 'image_too_large', param: 'messages[0].content[1]' }));
+      expect(() => service.parse(ask('http://example.com/cat.png'))).toThrow(expect.objectContaining({ status: 400, code: 'invalid_image_url', param: 'messages[0].content[1]' }));
+      // A large inline image passes where the same amount of text does not.
+      expect(() => service.parse(ask(`data:image/png;base64,${Buffer.alloc(100_000).toString('base64')}`))).not.toThrow();
+      expect(() => service.parse({ model: 'gpt-x', messages: [{ role: 'user', content: 'x'.repeat(100_000) }] })).toThrow(expect.objectContaining({ status: 413, code: 'request_too_large' }));
     });
   });
 });

@@ -1,19 +1,20 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { BadRequestException, Inject, Injectable } from '@nestjs/common';
-import type { EventData } from '@aip/contracts';
+import { BadRequestException, Inject, Injectable, Optional } from '@nestjs/common';
+import type { EventData, schemas } from '@aip/contracts';
 import type { ApiKeyRecord } from '@aip/keys';
 import { estimateTokens, estimateToolDefinitionTokens } from '@aip/llm';
 import { EventPublisher, PublishError } from '@aip/messaging';
 import { AdmissionFastPath } from '@aip/rate-limit';
-import { ApiError, appMetrics, ENV, REDIS } from '@aip/runtime';
-import { SessionHistoryStore, TaskStore, type Task } from '@aip/tasks';
+import { ApiError, appMetrics, ENV, REDIS, ROUTING_WATCH, type DocumentWatch } from '@aip/runtime';
+import { ClaimCheck, SessionHistoryStore, TaskStore, type Task } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import type { AccessEnv } from '../access.config.ts';
 import { errors } from '../common/errors.ts';
 import { Moderation } from '../moderation/moderation.service.ts';
 import { ModelCatalog } from '@aip/chat-policy';
-import { chatRequestSchema, forwardedFields, MAX_NESTING, nestedDeeperThan, type ChatRequest } from './chat-request.schema.ts';
+import { chatRequestSchema, forwardedFields, MAX_NESTING, nestedDeeperThan, type ChatRequest, type ContentPart } from './chat-request.schema.ts';
+import { imageOf, imageProblem, inlineImageChars, type ImageLimits } from './image-parts.ts';
 import { unhonouredField } from './unhonoured-fields.ts';
 
 /**
@@ -34,15 +35,26 @@ export class SubmissionService {
     @Inject(Moderation) private readonly moderation: Moderation,
     @Inject(ModelCatalog) private readonly models: ModelCatalog,
     @Inject(AdmissionFastPath) private readonly fastPath: AdmissionFastPath,
+    @Inject(ROUTING_WATCH) private readonly routing: Pick<DocumentWatch, 'catchUp'>,
+    // Inline images are stored here and travel as references (ADR 0028); without it they are refused.
+    @Optional() @Inject(ClaimCheck) private readonly claims?: ClaimCheck,
   ) {
     this.schema = chatRequestSchema(env.MAX_MESSAGES);
+    this.images = { maxImages: env.MAX_IMAGES, maxImageBytes: env.MAX_IMAGE_BYTES };
   }
+
+  private readonly images: ImageLimits;
 
   parse(body: unknown): ChatRequest {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError(400, 'The request body must be a JSON object.', 'invalid_request_error', 'invalid_body');
     if (nestedDeeperThan(body, MAX_NESTING)) throw new ApiError(400, `The request nests objects or arrays deeper than ${MAX_NESTING} levels.`, 'invalid_request_error', 'invalid_body');
     const unhonoured = unhonouredField(body as Record<string, unknown>);
     if (unhonoured) throw new ApiError(400, unhonoured.message, 'invalid_request_error', unhonoured.code, unhonoured.param);
+    const image = imageProblem(body as Record<string, unknown>, this.images);
+    if (image) throw new ApiError(image.status, image.message, 'invalid_request_error', image.code, image.param);
+    // The body limit makes room for inline images; the rest of the request travels on the broker.
+    const text = Buffer.byteLength(JSON.stringify(body)) - inlineImageChars(body as Record<string, unknown>);
+    if (text > this.env.MAX_TEXT_BODY_BYTES) throw new ApiError(413, `The request is ${text} bytes without its inline images; at most ${this.env.MAX_TEXT_BODY_BYTES}.`, 'invalid_request_error', 'request_too_large');
     const parsed = this.schema.safeParse(body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
@@ -53,11 +65,19 @@ export class SubmissionService {
 
   async submit(key: ApiKeyRecord, request: ChatRequest, idempotencyKey?: string): Promise<Task> {
     const acceptedAt = Date.now();
+    // An alias added a moment ago (on another replica's admin API) is served now, not after this
+    // replica's next periodic check: the newest routing is read before answering 404.
+    if (!this.models.aliases.includes(request.model)) await this.routing.catchUp();
     if (!this.models.aliases.includes(request.model)) throw errors.modelNotFound(request.model);
     if (key.models?.length && !key.models.includes(request.model)) throw errors.modelNotAllowed(request.model);
     if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 256)) throw new BadRequestException('Idempotency-Key must be 1-256 characters');
 
     const { filter, input } = this.moderation;
+    // Answers pass through the word list, and a token's log probability names the token: a masked
+    // word would be spelled out beside its asterisks. Refused rather than leaked or dropped.
+    if (request.logprobs && filter.size > 0) {
+      throw errors.invalid('logprobs are not available on this platform while it masks words in answers (the tokens would show them); leave logprobs out.', 'logprobs', 'unsupported_parameter');
+    }
     // Everything of the request that reaches the model is screened: the turns, the arguments of
     // earlier tool calls, and the forwarded fields (tool descriptions, schemas).
     const forwarded = forwardOf(request);
@@ -80,10 +100,19 @@ export class SubmissionService {
       if (existing) return existing;
     }
 
+    let parts: (schemas.ContentPart[] | undefined)[];
+    try {
+      parts = await this.claimCheck(key.tenantId, taskId, request);
+    } catch (error) {
+      // Not accepted: the key must not keep pointing at a task that never was.
+      if (slot) await this.redis.eval(RELEASE_IF_OURS, 1, slot, `${taskId} ${fingerprint}`).catch(() => undefined);
+      throw error;
+    }
     const task = await this.tasks.create({ id: taskId, tenantId: key.tenantId, keyId: key.id, model: request.model, stream: request.stream, ...(request.session_id ? { sessionId: request.session_id } : {}) });
-    const messages = request.messages.map((m) => ({
+    const messages = request.messages.map((m, index) => ({
       role: m.role,
       content: filter.mask(m.content),
+      ...(parts[index] ? { parts: parts[index] } : {}),
       ...(m.name ? { name: m.name } : {}),
       ...(m.tool_calls?.length ? { toolCalls: m.tool_calls.map((call) => ({ id: call.id, name: call.function.name, arguments: filter.maskJson(call.function.arguments) })) } : {}),
       ...(m.tool_call_id ? { toolCallId: m.tool_call_id } : {}),
@@ -122,6 +151,36 @@ export class SubmissionService {
       throw error;
     }
     return task;
+  }
+
+  /**
+   * The parts of each message with images, as they travel: text masked like `content`, https URLs
+   * as they are, inline images stored under the tenant and task (ADR 0028) so the broker message
+   * carries a reference, never the bytes.
+   */
+  private async claimCheck(tenantId: string, taskId: string, request: ChatRequest): Promise<(schemas.ContentPart[] | undefined)[]> {
+    let stored = 0;
+    const part = async (given: ContentPart): Promise<schemas.ContentPart> => {
+      if (given.type === 'text') return { type: 'text', text: this.moderation.filter.mask(given.text) };
+      const { url, detail } = given.image_url;
+      const image = imageOf(url, this.images);
+      if ('url' in image) return { type: 'image', url: image.url, ...(detail ? { detail } : {}) };
+      if (!this.claims) throw errors.unavailable('The image store');
+      const ref = await this.claims.check(tenantId, taskId, stored++, image.inline);
+      return { type: 'image', ref, ...(detail ? { detail } : {}) };
+    };
+    const out: (schemas.ContentPart[] | undefined)[] = [];
+    // One image after another: a request holds a handful, and the store's writes need not race.
+    for (const message of request.messages) {
+      if (!message.parts) {
+        out.push(undefined);
+        continue;
+      }
+      const parts: schemas.ContentPart[] = [];
+      for (const given of message.parts) parts.push(await part(given));
+      out.push(parts);
+    }
+    return out;
   }
 
   /**

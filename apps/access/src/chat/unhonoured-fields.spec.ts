@@ -12,7 +12,10 @@ describe('fields a chat request sends that the platform does not carry out', () 
   });
 
   it('lets through what is forwarded to the model: tools, tool turns, structured output, sampling fields', () => {
-    const forwarded = { tools: [{ type: 'function', function: { name: 'weather', parameters: {} } }], tool_choice: 'required', response_format: { type: 'json_object' }, stop: ['\n'], top_p: 0.5, seed: 7, reasoning_effort: 'low' };
+    const forwarded = {
+      tools: [{ type: 'function', function: { name: 'weather', parameters: {} } }], tool_choice: 'required', response_format: { type: 'json_object' }, stop: ['\n'], top_p: 0.5, seed: 7, reasoning_effort: 'low',
+      logprobs: true, top_logprobs: 3, store: true, metadata: { team: 'search' }, service_tier: 'flex', prediction: { type: 'content', content: 'x' },
+    };
     expect(unhonouredField({ ...ask, ...forwarded })).toBeUndefined();
     const roundTrip = [
       { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'weather', arguments: '{}' } }] },
@@ -25,10 +28,7 @@ describe('fields a chat request sends that the platform does not carry out', () 
   // could not tell apart from one that honoured them.
   it.each([
     ['n', 2],
-    ['logprobs', true],
-    ['store', true],
     ['modalities', ['text', 'audio']],
-    ['prediction', { type: 'content', content: 'x' }],
     ['functions', [{ name: 'weather' }]],
   ])('refuses %s with a value that would change the answer, naming it', (param, value) => {
     expect(unhonouredField({ ...ask, [param]: value })).toEqual({ param, code: 'unsupported_parameter', message: expect.stringContaining(`'${param}'`) });
@@ -39,9 +39,11 @@ describe('fields a chat request sends that the platform does not carry out', () 
     expect(unhonouredField({ ...ask, messages: [{ role: 'user', content: 'hi', mood: 'happy' }] })).toMatchObject({ param: 'messages[0].mood', code: 'unknown_parameter' });
   });
 
-  it('refuses content parts other than text (an image was flattened to its text before) and deprecated function messages', () => {
+  it('refuses content parts other than text and images (audio, files) and deprecated function messages', () => {
     expect(unhonouredField({ ...ask, messages: [{ role: 'function', name: 'w', content: '21 °C' }] })).toMatchObject({ param: 'messages[0].role', code: 'unsupported_parameter' });
     const image = { role: 'user', content: [{ type: 'text', text: 'what is this?' }, { type: 'image_url', image_url: { url: 'https://example.com/a.png' } }] };
-    expect(unhonouredField({ ...ask, messages: [image] })).toEqual({ param: 'messages[0].content[1]', code: 'unsupported_content', message: expect.stringContaining("'image_url'") });
+    expect(unhonouredField({ ...ask, messages: [image] })).toBeUndefined();
+    const audio = { role: 'user', content: [{ type: 'text', text: 'what is this?' }, { type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } }] };
+    expect(unhonouredField({ ...ask, messages: [audio] })).toEqual({ param: 'messages[0].content[1]', code: 'unsupported_content', message: expect.stringContaining("'input_audio'") });
   });
 });

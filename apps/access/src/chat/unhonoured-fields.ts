@@ -21,16 +21,9 @@ const NO_OP: Record<string, (value: unknown) => boolean> = {
   functions: empty,
   function_call: (value) => value === null || value === 'none' || value === 'auto',
   n: (value) => value === null || value === 1,
-  // Forwarding these is easy; carrying log probabilities back through the task stream is not done yet.
-  logprobs: (value) => value === null || value === false,
-  top_logprobs: (value) => value === null || value === 0,
   modalities: (value) => value === null || (Array.isArray(value) && value.every((modality) => modality === 'text')),
   audio: (value) => value === null,
-  prediction: (value) => value === null,
   web_search_options: (value) => value === null,
-  service_tier: (value) => value === null || value === 'auto' || value === 'default',
-  store: (value) => value === null || value === false,
-  metadata: empty,
   verbosity: (value) => value === null,
   // Hints for the provider's own caching and abuse detection: the answer is the same without them.
   prompt_cache_key: () => true,
@@ -74,8 +67,8 @@ export function unhonouredField(body: Record<string, unknown>): Unhonoured | und
     if (!Array.isArray(content)) continue;
     for (const [part, item] of content.entries()) {
       const type = typeof item === 'object' && item !== null ? (item as { type?: unknown }).type : undefined;
-      if (type !== undefined && type !== 'text') {
-        return { param: `messages[${index}].content[${part}]`, code: 'unsupported_content', message: `Content parts of type '${String(type)}' are not supported by this platform yet; send text parts only.` };
+      if (type !== undefined && type !== 'text' && type !== 'image_url') {
+        return { param: `messages[${index}].content[${part}]`, code: 'unsupported_content', message: `Content parts of type '${String(type)}' are not supported by this platform yet; send text and image_url parts only.` };
       }
     }
   }

@@ -1,5 +1,6 @@
-import { Body, Controller, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiKeyGuard, type AuthenticatedRequest } from '@aip/runtime';
+import type { FastifyReply } from 'fastify';
 import { EmbeddingsEndpoint } from './embeddings.endpoint.ts';
 
 /** `POST /v1/embeddings` (OpenAI's shape); the work is `EmbeddingsEndpoint`'s. */
@@ -10,7 +11,7 @@ export class EmbeddingsController {
 
   @Post()
   @HttpCode(200)
-  create(@Req() request: AuthenticatedRequest, @Body() body: unknown) {
-    return this.endpoint.create(request.apiKey, body);
+  create(@Req() request: AuthenticatedRequest, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
+    return this.endpoint.create(request.apiKey, body, (headers) => void reply.headers(headers));
   }
 }

@@ -1,19 +1,10 @@
 import { Body, Controller, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
 import { chatRefusals, REALTIME_GRANT_LIMITS, type ChatRefusal } from '@aip/chat-policy';
 import { ApiError, ApiKeyGuard, type AuthenticatedRequest } from '@aip/runtime';
-import { z } from 'zod';
 import { errors } from '../common/errors.ts';
 import { ModelCatalog } from '@aip/chat-policy';
-import { REALTIME_TOKEN_DEFAULT_TTL_S, REALTIME_TOKEN_MAX_TTL_S, RealtimeTokenService } from './realtime-token.service.ts';
-
-const tokenRequest = z.object({
-  user: z.string().regex(/^[\w.:@-]{1,128}$/, 'user: 1-128 of letters, digits, _ . : @ -'),
-  ttlSeconds: z.number().int().min(10).max(REALTIME_TOKEN_MAX_TTL_S).default(REALTIME_TOKEN_DEFAULT_TTL_S),
-  /** The models the browser may use; default: every model the key may use, as served now. */
-  models: z.array(z.string().min(1).max(128)).min(1).max(REALTIME_GRANT_LIMITS.maxModels).optional(),
-  /** Cap of each chat's max tokens. */
-  maxTokens: z.number().int().min(1).max(REALTIME_GRANT_LIMITS.maxTokens).default(REALTIME_GRANT_LIMITS.defaultMaxTokens),
-});
+import { realtimeTokenRequestSchema, type RealtimeToken } from './realtime-token.schema.ts';
+import { RealtimeTokenService } from './realtime-token.service.ts';
 
 const refused = (refusal: ChatRefusal) => new ApiError(refusal.status, refusal.message, refusal.type, refusal.code, refusal.param === 'model' ? 'models' : refusal.param);
 
@@ -32,8 +23,8 @@ export class RealtimeController {
 
   @Post('tokens')
   @HttpCode(201)
-  async issue(@Req() request: AuthenticatedRequest, @Body() body: unknown) {
-    const parsed = tokenRequest.safeParse(body ?? {});
+  async issue(@Req() request: AuthenticatedRequest, @Body() body: unknown): Promise<RealtimeToken> {
+    const parsed = realtimeTokenRequestSchema.safeParse(body ?? {});
     if (!parsed.success) {
       throw new ApiError(400, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '), 'invalid_request_error', 'invalid_value', String(parsed.error.issues[0]?.path[0] ?? 'body'));
     }

@@ -6,15 +6,18 @@ import type { AccessEnv } from '../access.config.ts';
 import { SubmissionService } from '../chat/submission.service.ts';
 import { followTask, isFinalEvent } from '../chat/task-relay.ts';
 import { errors } from '../common/errors.ts';
+import { openAiUsage } from '../common/openai-usage.ts';
 import { Moderation } from '../moderation/moderation.service.ts';
 import { StreamMasker, type WordFilter } from '../moderation/word-filter.ts';
+import type { TaskView } from './task-view.schema.ts';
 
-function view(task: Task, words: WordFilter) {
+function view(task: Task, words: WordFilter): TaskView {
   // Internal routing facts (which key record, which tenant, which worker) are not the client's.
-  const { keyId: _keyId, tenantId: _tenantId, workerId: _workerId, ...rest } = task;
+  const { keyId: _keyId, tenantId: _tenantId, workerId: _workerId, usage, ...rest } = task;
   return {
     ...rest,
     ...(rest.result !== undefined ? { result: words.mask(rest.result) } : {}),
+    ...(usage ? { usage: openAiUsage(usage) } : {}),
     ...(rest.toolCalls ? { toolCalls: rest.toolCalls.map((call) => ({ ...call, arguments: words.maskJson(call.arguments) })) } : {}),
     object: 'task',
     links: { self: `/v1/tasks/${task.id}`, events: `/v1/tasks/${task.id}/events` },
@@ -86,7 +89,7 @@ export class TasksController {
       }
       if (event.type === 'restart') heldCalls?.reset();
       // Held-back text of a masked delta goes out with the next event; a resumed stream starts afresh.
-      const shown = event.type === 'delta' ? { ...event, text: masker.push(event.text) } : event;
+      const shown = event.type === 'delta' ? { ...event, text: masker.push(event.text) } : event.type === 'done' ? { ...event, usage: openAiUsage(event.usage) } : event;
       if (event.type === 'done') {
         const rest = masker.end();
         if (rest) reply.raw.write(`event: delta\ndata: ${JSON.stringify({ type: 'delta', text: rest })}\n\n`);

@@ -4,8 +4,9 @@ import { EventPublisher, PublishError } from '@aip/messaging';
 import { ApiKeyGuard, type AuthenticatedRequest } from '@aip/runtime';
 import { InvalidProfileError, ProfileStore, type StoredProfile } from '@aip/tasks';
 import { errors } from '../common/errors.ts';
+import type { ProfileView } from './profile-view.schema.ts';
 
-function view(userId: string, stored: StoredProfile) {
+function view(userId: string, stored: StoredProfile): ProfileView {
   return { object: 'user.profile', userId, profile: stored.profile, revision: stored.revision, updatedAt: stored.updatedAt };
 }
 

@@ -2,7 +2,7 @@ import { jest } from '@jest/globals';
 import type { Envelope } from '@aip/contracts';
 import { LlmError, UnsupportedRequestError, type ChatChunk, type ChatStreamRequest, type ModelRouter } from '@aip/llm';
 import type { EventPublisher } from '@aip/messaging';
-import { StaleRunError, TERMINAL_STATUSES, type ProfileStore, type RunLiveness, type SessionHistoryStore, type Task, type TaskEvent, type TaskStatus, type TaskStore } from '@aip/tasks';
+import { ClaimCheck, type ObjectStore, StaleRunError, type ImageRef, TERMINAL_STATUSES, type ProfileStore, type RunLiveness, type SessionHistoryStore, type Task, type TaskEvent, type TaskStatus, type TaskStore } from '@aip/tasks';
 import { pino } from 'pino';
 import type { InferenceEnv } from '../inference.config.ts';
 import { GenerationService } from './generation.service.ts';
@@ -80,19 +80,21 @@ type Script = (signal: AbortSignal) => AsyncGenerator<ChatChunk>;
 
 const done: ChatChunk = { type: 'done', usage: { promptTokens: 3, completionTokens: 2, totalTokens: 5 }, finishReason: 'stop' };
 
-function setup(script: Script, seen: ChatStreamRequest[] = []) {
+function setup(script: Script, seen: ChatStreamRequest[] = [], vision: { images?: boolean; claims?: ClaimCheck } = {}) {
   const tasks = new FakeTasks();
   const published: Published[] = [];
   const turns: unknown[] = [];
   const history = { recent: async () => [], append: async (_tenant: string, _session: string, added: unknown[]) => void turns.push(...added) };
   const chain = {
+    name: 'gpt-x',
+    images: vision.images ?? false,
     async *stream(request: ChatStreamRequest, onProvider?: (name: string) => void) {
       seen.push(request);
       onProvider?.('provider-a');
       yield* script(request.signal ?? new AbortController().signal);
     },
   };
-  const models = { resolve: () => chain, current: () => ({ models: {} }) };
+  const models = { resolve: () => chain, has: () => true, current: () => ({ models: {} }) };
   const publisher = {
     publish: async (type: string, data: Record<string, unknown>, options: { tenantId: string }) => void published.push({ type, data, tenantId: options.tenantId }),
   };
@@ -106,6 +108,9 @@ function setup(script: Script, seen: ChatStreamRequest[] = []) {
     publisher as unknown as EventPublisher,
     env,
     pino({ level: 'silent' }),
+    { catchUp: async () => undefined },
+    undefined,
+    vision.claims,
   );
   return { service, tasks, published, turns, types: () => published.map((event) => event.type) };
 }
@@ -184,6 +189,53 @@ describe('GenerationService', () => {
     expect(tasks.task).toMatchObject({ status: 'failed', error: { code: 'unsupported_capability', message: "The model 'extractive' cannot use tools" } });
     expect(tasks.events.at(-1)).toMatchObject({ type: 'error', status: 400 });
     expect(types()).toEqual(['ai.inference.started', 'ai.inference.failed']);
+  });
+
+  describe('images', () => {
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    // The object store in memory (RedisObjectStore itself: libs/tasks redis-object-store.adapter.int-spec.ts).
+    const memory = (): ObjectStore => {
+      const objects = new Map<string, Uint8Array>();
+      return { put: async (key, bytes) => void objects.set(key, bytes), get: async (key) => objects.get(key) };
+    };
+    const withImage = (ref: ImageRef) => ({
+      messages: [{ role: 'user' as const, content: 'What is this?', parts: [{ type: 'text' as const, text: 'What is this?' }, { type: 'image' as const, ref, detail: 'low' as const }, { type: 'image' as const, url: 'https://example.com/cat.png' }] }],
+    });
+
+    it('reach the model with claim-checked images redeemed as data URIs, in order', async () => {
+      const claims = new ClaimCheck(memory());
+      const ref = await claims.check('acme', 't1', 0, { bytes: png, mediaType: 'image/png' });
+      const seen: ChatStreamRequest[] = [];
+      const { service, tasks } = setup(() => words('A cat.'), seen, { images: true, claims });
+      await service.run(admitted(withImage(ref)), { attempt: 1, last: false });
+      expect(tasks.task).toMatchObject({ status: 'completed', result: 'A cat.' });
+      expect(seen[0]?.messages.at(-1)?.parts).toEqual([
+        { type: 'text', text: 'What is this?' },
+        { type: 'image', url: `data:image/png;base64,${Buffer.from(png).toString('base64')}`, detail: 'low' },
+        { type: 'image', url: 'https://example.com/cat.png' },
+      ]);
+    });
+
+    it('end the task with 400 unsupported_capability naming the model when none of its providers reads images, before any is asked', async () => {
+      const seen: ChatStreamRequest[] = [];
+      const { service, tasks, types } = setup(() => words('blind'), seen, { images: false });
+      await service.run(admitted(withImage({ key: `${'0'.repeat(32)}/t1/0`, mediaType: 'image/png', bytes: 8 })), { attempt: 1, last: false });
+      expect(tasks.task).toMatchObject({ status: 'failed', error: { code: 'unsupported_capability', message: "The model 'gpt-x' cannot read images (it lacks the 'images' capability)" } });
+      expect(tasks.events.at(-1)).toMatchObject({ type: 'error', status: 400 });
+      expect(seen).toEqual([]);
+      expect(types()).toEqual(['ai.inference.failed']);
+    });
+
+    it("are not read for another tenant: a reference to another tenant's image fails the task", async () => {
+      const claims = new ClaimCheck(memory());
+      const ref = await claims.check('globex', 't1', 0, { bytes: png, mediaType: 'image/png' });
+      const seen: ChatStreamRequest[] = [];
+      const { service, tasks } = setup(() => words('A cat.'), seen, { images: true, claims });
+      await service.run(admitted(withImage(ref)), { attempt: 1, last: false });
+      expect(tasks.task).toMatchObject({ status: 'failed', error: { code: 'image_unavailable' } });
+      expect(tasks.events.at(-1)).toMatchObject({ type: 'error', status: 502 });
+      expect(seen).toEqual([]);
+    });
   });
 
   it('hands the request\'s forwarded fields and tool turns to the model', async () => {

@@ -1,9 +1,9 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { Envelope } from '@aip/contracts';
-import { LlmError, ModelRouter, UnknownModelError, UnsupportedRequestError, type ChatChunk, type ChatStreamRequest, type FallbackChain, type LlmErrorKind, type ToolCall } from '@aip/llm';
+import { capabilityNeeds, LlmError, ModelRouter, needsImages, UnknownModelError, UnsupportedRequestError, type ChatChunk, type ChatMessage, type ChatStreamRequest, type FallbackChain, type LlmErrorKind, type MessagePart, type ToolCall } from '@aip/llm';
 import { EventPublisher } from '@aip/messaging';
-import { ENV, LOGGER } from '@aip/runtime';
-import { ProfileStore, SessionHistoryStore, StaleRunError, TaskStore, ToolCallAssembly, type TaskEvent, type TaskRun } from '@aip/tasks';
+import { ENV, LOGGER, ROUTING_WATCH, type DocumentWatch } from '@aip/runtime';
+import { ClaimCheck, ClaimCheckError, ProfileStore, SessionHistoryStore, StaleRunError, TaskStore, ToolCallAssembly, type TaskEvent, type TaskRun } from '@aip/tasks';
 import type { Logger } from 'pino';
 import type { InferenceEnv } from '../inference.config.ts';
 import { KNOWLEDGE, lastUserTurn, NO_GROUNDING, searchQuery, toGrounding, usedSources, type Grounding, type KnowledgeSearch } from './grounding.ts';
@@ -60,7 +60,10 @@ export class GenerationService {
     @Inject(EventPublisher) private readonly publisher: EventPublisher,
     @Inject(ENV) private readonly env: InferenceEnv,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(ROUTING_WATCH) private readonly routing: Pick<DocumentWatch, 'catchUp'>,
     @Optional() @Inject(KNOWLEDGE) private readonly knowledge?: KnowledgeSearch,
+    // The images access stored for requests (ADR 0028); a request that has some fails without it.
+    @Optional() @Inject(ClaimCheck) private readonly claims?: ClaimCheck,
   ) {}
 
   /**
@@ -85,16 +88,60 @@ export class GenerationService {
     if (!(await this.stillWanted(event))) return;
     const chain = await this.chainFor(event);
     if (!chain) return;
+    if (!(await this.readsImages(event, chain))) return;
     const startedAt = Date.now();
     const started = this.begin(event, delivery, startedAt);
     const heartbeat = this.keepAlive(started);
     try {
-      const { messages, grounding } = await this.context(event, chain);
+      let context: Awaited<ReturnType<GenerationService['context']>>;
+      try {
+        context = await this.context(event, chain);
+      } catch (error) {
+        if (!(error instanceof ClaimCheckError)) throw error;
+        // Not the client's doing (access stored the images): a store workers do not share, or a forged reference.
+        this.logger.error({ taskId: event.data.request.taskId, reason: error.reason, err: error.message }, 'an image of the request could not be read');
+        await this.fail(event, await started, { code: 'image_unavailable', message: 'The platform could not read an image of this request; retry later.' }, 502);
+        return;
+      }
+      const { messages, grounding } = context;
       const streamed = await this.stream(event, chain, { messages, passages: grounding.passages }, started);
       if (streamed) await this.complete(event, streamed, grounding, startedAt);
     } finally {
       clearInterval(heartbeat);
     }
+  }
+
+  /**
+   * False when the request has images and no provider of its model reads them: the task fails
+   * with 400 `unsupported_capability` before anything is read or tried (as the chain would refuse).
+   */
+  private async readsImages(event: Admitted, chain: FallbackChain): Promise<boolean> {
+    const { messages } = event.data.request;
+    if (!needsImages(messages) || chain.images) return true;
+    await this.fail(event, undefined, { code: 'unsupported_capability', message: new UnsupportedRequestError(chain.name, capabilityNeeds(messages)).message }, 400);
+    return false;
+  }
+
+  /** The request's turns as the model port takes them, claim-checked images redeemed as data URIs. */
+  private async turnsOf(event: Admitted): Promise<ChatMessage[]> {
+    const { request } = event.data;
+    const partOf = async (part: NonNullable<(typeof request.messages)[number]['parts']>[number]): Promise<MessagePart> => {
+      if (part.type === 'text') return part;
+      const detail = part.detail ? { detail: part.detail } : {};
+      if (part.url !== undefined) return { type: 'image', url: part.url, ...detail };
+      if (!part.ref || !this.claims) throw new ClaimCheckError('gone', 'this worker has no object store for images');
+      return { type: 'image', url: ClaimCheck.dataUri(part.ref, await this.claims.redeem(event.tenantId, request.taskId, part.ref)), ...detail };
+    };
+    return Promise.all(
+      request.messages.map(async ({ role, content, parts, name, toolCalls, toolCallId }) => ({
+        role,
+        content,
+        ...(parts ? { parts: await Promise.all(parts.map(partOf)) } : {}),
+        ...(name ? { name } : {}),
+        ...(toolCalls ? { toolCalls } : {}),
+        ...(toolCallId ? { toolCallId } : {}),
+      })),
+    );
   }
 
   /** False when the task was cancelled, has ended or expired before it got here (each settled here). */
@@ -120,10 +167,16 @@ export class GenerationService {
     return true;
   }
 
-  /** The model's fallback chain; an unknown alias ends the task (404) instead. */
+  /**
+   * The model's fallback chain; an unknown alias ends the task (404) instead — once this worker has
+   * the newest routing: an alias added a moment ago reaches the edge and this worker within the
+   * same second but not at the same instant, and its first request must not be a 404.
+   */
   private async chainFor(event: Admitted): Promise<FallbackChain | undefined> {
+    const { model } = event.data.request;
+    if (!this.models.has(model)) await this.routing.catchUp();
     try {
-      return this.models.resolve(event.data.request.model);
+      return this.models.resolve(model);
     } catch (error) {
       if (!(error instanceof UnknownModelError)) throw error;
       await this.fail(event, undefined, { code: 'model_not_found', message: error.message });
@@ -172,7 +225,7 @@ export class GenerationService {
     const messages = assemblePrompt({
       user: { ...(request.metadata ? { tags: request.metadata } : {}), ...(profile ? { profile } : {}), now: new Date() },
       history: turns,
-      messages: request.messages.map(({ role, content, name, toolCalls, toolCallId }) => ({ role, content, ...(name ? { name } : {}), ...(toolCalls ? { toolCalls } : {}), ...(toolCallId ? { toolCallId } : {}) })),
+      messages: await this.turnsOf(event),
       historyBudget: this.env.HISTORY_TOKEN_BUDGET,
     });
     return { messages, grounding: await this.ground(tenantId, request, turns, chain) };
@@ -213,7 +266,7 @@ export class GenerationService {
           batch.push(chunk);
         } else {
           text += chunk.text;
-          batch.push({ type: 'delta', text: chunk.text });
+          batch.push({ type: 'delta', text: chunk.text, ...(chunk.logprobs ? { logprobs: chunk.logprobs } : {}) });
         }
         // A fast model must not cost one Redis write per token.
         if (first || Date.now() - lastFlush >= this.env.DELTA_FLUSH_MS || batch.length >= 64) {
@@ -273,7 +326,7 @@ export class GenerationService {
     const finished = await run.finish(
       'completed',
       { result: text, ...(toolCalls.length ? { toolCalls } : {}), usage, finishReason: done.finishReason, providerModel: provider, ...(firstTokenAt ? { firstTokenAt } : {}), ...sources },
-      { type: 'done', usage, finishReason: done.finishReason, model: request.model, ...sources },
+      { type: 'done', usage, finishReason: done.finishReason, model: request.model, ...sources, ...(done.systemFingerprint ? { systemFingerprint: done.systemFingerprint } : {}), ...(done.refusal ? { refusal: done.refusal } : {}) },
     );
     if (!finished) {
       // Ended meanwhile (cancelled, or taken for orphaned): whoever ended it told the limiter.

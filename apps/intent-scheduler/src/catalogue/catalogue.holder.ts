@@ -10,8 +10,11 @@ export class CatalogueHolder {
   private current: Catalogue;
   private currentVersion = 0;
 
+  private readonly startup: Catalogue;
+
   constructor(initial: unknown = DEFAULT_CATALOGUE) {
-    this.current = parseCatalogue(initial);
+    this.startup = parseCatalogue(initial);
+    this.current = this.startup;
   }
 
   get catalogue(): Catalogue {
@@ -24,7 +27,8 @@ export class CatalogueHolder {
 
   /** Throws CatalogueError (and keeps the current catalogue) when the document is invalid. */
   apply(body: unknown, version: number): Catalogue {
-    const next = parseCatalogue(body);
+    // null: the document was deleted, the start-up catalogue is in force again.
+    const next = body === null ? this.startup : parseCatalogue(body);
     this.current = next;
     this.currentVersion = version;
     return next;

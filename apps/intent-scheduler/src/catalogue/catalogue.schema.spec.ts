@@ -55,4 +55,14 @@ describe('intent catalogue validation', () => {
     expect(holder.version).toBe(2);
     expect(holder.catalogue.intents.map((i) => i.id)).toEqual(['only_one']);
   });
+
+  it('a holder goes back to its start-up catalogue when the document is deleted (a null body)', () => {
+    const holder = new CatalogueHolder();
+    const startup = holder.catalogue.intents.map((i) => i.id);
+    holder.apply({ intents: [intent({ id: 'only_one' })] }, 2);
+    const deleted = null; // the document was deleted
+    holder.apply(deleted, 3);
+    expect(holder.version).toBe(3);
+    expect(holder.catalogue.intents.map((i) => i.id)).toEqual(startup);
+  });
 });

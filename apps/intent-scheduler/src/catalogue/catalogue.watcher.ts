@@ -1,5 +1,5 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { ConfigDocuments, LOGGER } from '@aip/runtime';
+import { ConfigDocuments, LOGGER, type Watching } from '@aip/runtime';
 import type { Logger } from 'pino';
 import { SchedulerMetrics } from '../metrics/scheduler.metrics.ts';
 import { CatalogueError } from '@aip/contracts';
@@ -13,7 +13,7 @@ export const INTENTS_DOCUMENT = 'intents';
  */
 @Injectable()
 export class CatalogueWatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private stop: (() => void) | undefined;
+  private watching: Watching | undefined;
 
   constructor(
     @Inject(ConfigDocuments) private readonly documents: ConfigDocuments,
@@ -23,7 +23,7 @@ export class CatalogueWatcher implements OnApplicationBootstrap, BeforeApplicati
   ) {}
 
   onApplicationBootstrap(): void {
-    this.stop = this.documents.watch(
+    this.watching = this.documents.watch(
       INTENTS_DOCUMENT,
       ({ body, version }) => {
         try {
@@ -44,6 +44,6 @@ export class CatalogueWatcher implements OnApplicationBootstrap, BeforeApplicati
 
   // Before the HTTP server (and with it Redis) closes.
   beforeApplicationShutdown(): void {
-    this.stop?.();
+    this.watching?.stop();
   }
 }

@@ -4,6 +4,7 @@ import { effectiveQuietHours } from '../rules/local-time.ts';
 import { ApiError, ApiKeyGuard, ENV, type AuthenticatedRequest } from '@aip/runtime';
 import type { IntentSchedulerEnv } from '../intent-scheduler.config.ts';
 import { proactiveSettingsSchema, UserStateStore, type ProactiveSettings } from '../state/user-state.store.ts';
+import type { SettingsView } from './settings-view.schema.ts';
 
 const USER_ID = /^[^\s]{1,128}$/u;
 
@@ -46,7 +47,7 @@ export class SettingsController {
     return request.apiKey.tenantId;
   }
 
-  private async view(tenantId: string, userId: string, settings: ProactiveSettings) {
+  private async view(tenantId: string, userId: string, settings: ProactiveSettings): Promise<SettingsView> {
     const { defaults } = this.catalogue.catalogue;
     return {
       userId,

@@ -1,7 +1,41 @@
 import type { DocumentRecord, KnowledgeBaseRecord } from '@aip/knowledge';
+import { z } from 'zod';
+
+const nullableInt = z.number().int().nullable();
 
 /** What clients see of a document: status and progress, never another tenant's data. */
-export function documentView(record: DocumentRecord) {
+export const documentViewSchema = z
+  .object({
+    object: z.literal('knowledge.document'),
+    id: z.string(),
+    knowledgeBase: z.string(),
+    status: z.enum(['queued', 'indexing', 'indexed', 'failed', 'deleting']),
+    progress: z.object({ done: z.number().int(), total: z.number().int() }).meta({ description: 'Chunks of `version` embedded or reused so far.' }),
+    version: z.string().nullable(),
+    activeVersion: z.string().nullable().meta({ description: 'The version searches serve.' }),
+    title: z.string().nullable(),
+    mediaType: z.string().nullable(),
+    chunks: nullableInt,
+    embedded: nullableInt,
+    reused: nullableInt,
+    error: z.string().nullable(),
+    updatedAt: z.iso.datetime(),
+    indexedAt: z.iso.datetime().nullable(),
+  })
+  .meta({ id: 'Document' });
+
+/** A knowledge base and its chunk settings. */
+export const knowledgeBaseViewSchema = z
+  .object({ object: z.literal('knowledge.base'), id: z.string(), name: z.string().nullable(), description: z.string().nullable(), chunkSize: z.number().int(), chunkOverlap: z.number().int(), createdAt: z.iso.datetime() })
+  .meta({ id: 'KnowledgeBase' });
+
+/** What adding, replacing or deleting a document answers: the change is queued (202). */
+export const documentChangeSchema = z
+  .object({ object: z.literal('knowledge.document'), id: z.string(), knowledgeBase: z.string(), status: z.enum(['queued', 'deleting']), changeId: z.string().meta({ description: 'Id of the kb.change.* event.' }) })
+  .meta({ id: 'DocumentChange' });
+export type DocumentChange = z.infer<typeof documentChangeSchema>;
+
+export function documentView(record: DocumentRecord): z.infer<typeof documentViewSchema> {
   return {
     object: 'knowledge.document',
     id: record.docId,
@@ -21,7 +55,7 @@ export function documentView(record: DocumentRecord) {
   };
 }
 
-export function knowledgeBaseView(record: KnowledgeBaseRecord) {
+export function knowledgeBaseView(record: KnowledgeBaseRecord): z.infer<typeof knowledgeBaseViewSchema> {
   return {
     object: 'knowledge.base',
     id: record.kbId,

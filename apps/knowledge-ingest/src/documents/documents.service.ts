@@ -12,6 +12,7 @@ import { ContentStore } from '../content/content.store.ts';
 import { UploadQuota } from '../content/upload.quota.ts';
 import { mediaTypeOfName } from '../notifications/object-store.notification.ts';
 import { multipartFieldsSchema, type JsonDocument } from './document-request.schema.ts';
+import type { DocumentChange } from './document.view.ts';
 
 export interface UploadedFile {
   readonly filename: string;
@@ -148,7 +149,7 @@ export class DocumentsService {
     }
   }
 
-  async delete(tenantId: string, kbId: string, docId: string) {
+  async delete(tenantId: string, kbId: string, docId: string): Promise<DocumentChange> {
     const doc = { tenantId, kbId, docId };
     if (!(await this.registry.getDocument(doc))) throw errors.documentNotFound(docId);
     // Not served from now on; the queued delete removes the chunks in order with earlier changes.
@@ -157,7 +158,7 @@ export class DocumentsService {
     return { object: 'knowledge.document', id: docId, knowledgeBase: kbId, status: 'deleting', changeId: receipt.envelope.id };
   }
 
-  private async submit(submission: Submission) {
+  private async submit(submission: Submission): Promise<DocumentChange> {
     const { tenantId, kbId, docId, contentRef, mediaType, ...rest } = submission;
     const doc = { tenantId, kbId, docId };
     try {

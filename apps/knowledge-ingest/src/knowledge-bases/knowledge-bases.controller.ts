@@ -6,7 +6,9 @@ import { pathId } from '../common/ids.ts';
 import { KNOWLEDGE_STORE } from '../common/tokens.ts';
 import { knowledgeBaseView } from '../documents/document.view.ts';
 import type { KnowledgeIngestEnv } from '../knowledge-ingest.config.ts';
+import type { z } from 'zod';
 import { createKnowledgeBaseSchema } from './knowledge-base-request.schema.ts';
+import type { knowledgeBaseDeletedSchema, knowledgeBaseDetailSchema } from './knowledge-base-response.schema.ts';
 
 @Controller('v1/knowledge-bases')
 @UseGuards(ApiKeyGuard)
@@ -42,7 +44,7 @@ export class KnowledgeBasesController {
   }
 
   @Get(':kb')
-  async get(@Param('kb') kbId: string, @Req() request: AuthenticatedRequest) {
+  async get(@Param('kb') kbId: string, @Req() request: AuthenticatedRequest): Promise<z.infer<typeof knowledgeBaseDetailSchema>> {
     pathId(kbId, 'kb');
     const kb = await this.registry.getKnowledgeBase(request.apiKey.tenantId, kbId);
     if (!kb) throw errors.kbNotFound(kbId);
@@ -54,7 +56,7 @@ export class KnowledgeBasesController {
 
   /** Deletes the knowledge base, its documents and every chunk; nothing of it is served afterwards. */
   @Delete(':kb')
-  async remove(@Param('kb') kbId: string, @Req() request: AuthenticatedRequest) {
+  async remove(@Param('kb') kbId: string, @Req() request: AuthenticatedRequest): Promise<z.infer<typeof knowledgeBaseDeletedSchema>> {
     pathId(kbId, 'kb');
     const tenantId = request.apiKey.tenantId;
     if (!(await this.registry.getKnowledgeBase(tenantId, kbId))) throw errors.kbNotFound(kbId);

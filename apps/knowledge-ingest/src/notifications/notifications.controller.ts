@@ -6,6 +6,7 @@ import { KbEvents } from '../common/kb-events.ts';
 import { publishFailure } from '../common/publish-failure.ts';
 import { UploadQuota } from '../content/upload.quota.ts';
 import type { KnowledgeIngestEnv } from '../knowledge-ingest.config.ts';
+import type { NotificationReceipt } from './notification-receipt.schema.ts';
 import { mapObjectStoreNotification, objectStoreNotificationSchema } from './object-store.notification.ts';
 
 /**
@@ -26,11 +27,11 @@ export class NotificationsController {
 
   @Post()
   @HttpCode(202)
-  async notify(@Body() body: unknown, @Req() request: AuthenticatedRequest) {
+  async notify(@Body() body: unknown, @Req() request: AuthenticatedRequest): Promise<NotificationReceipt> {
     const tenantId = request.apiKey.tenantId;
     const notification = parseRequest(objectStoreNotificationSchema, body);
     const { changes, ignored } = mapObjectStoreNotification(notification, tenantId, this.env.OBJECT_STORE_MAPPINGS);
-    const accepted: { type: string; kbId: string; docId: string; changeId: string }[] = [];
+    const accepted: NotificationReceipt['accepted'] = [];
     // In record order: a create and a remove of one key in one notification stay in that order.
     for (const change of changes) {
       const doc = { tenantId, kbId: change.data.kbId, docId: change.data.docId };

@@ -4,6 +4,7 @@ import { ApiKeyGuard, parseRequest, type AuthenticatedRequest } from '@aip/runti
 import { errors } from '../common/errors.ts';
 import { pathId } from '../common/ids.ts';
 import { queryRequestSchema } from './query-request.schema.ts';
+import type { QueryResponse } from './query-response.schema.ts';
 
 @Controller('v1/knowledge-bases/:kb/query')
 @UseGuards(ApiKeyGuard)
@@ -16,7 +17,7 @@ export class QueryController {
   /** Passages of the knowledge base that answer the query, best first, each with its citation. */
   @Post()
   @HttpCode(200)
-  async query(@Param('kb') kbId: string, @Body() body: unknown, @Req() request: AuthenticatedRequest) {
+  async query(@Param('kb') kbId: string, @Body() body: unknown, @Req() request: AuthenticatedRequest): Promise<QueryResponse> {
     pathId(kbId, 'kb');
     const input = parseRequest(queryRequestSchema, body);
     const tenantId = request.apiKey.tenantId;

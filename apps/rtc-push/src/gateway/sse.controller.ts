@@ -1,25 +1,22 @@
 import { Body, Controller, Get, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import { CHAT_ERROR_CODES } from '@aip/chat-policy';
-import { chatFrame, CLOSE_CODES, pushId, REALTIME_LIMITS, REALTIME_PROTOCOL_VERSION, type ServerFrame } from '@aip/contracts';
+import { chatFrame, CLOSE_CODES, REALTIME_LIMITS, REALTIME_PROTOCOL_VERSION, type ServerFrame } from '@aip/contracts';
 import { ApiError, ENV, httpErrors } from '@aip/runtime';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import { AuthError, Authenticator, type Identity, type Invalidation } from '../auth/authenticator.ts';
 import { invalidationFrame, KeyGate, type Lease } from '../auth/key-gate.ts';
 import { ChatRelay } from '../chat/chat.relay.ts';
 import type { Connection } from '../delivery/connection.ts';
 import { DeliveryHub, TooManyConnectionsError } from '../delivery/delivery.hub.ts';
 import { RtcMetrics } from '../delivery/rtc.metrics.ts';
-import { isStreamId } from '@aip/tasks';
 import { PUSH_ID_MESSAGE } from '../protocol/push-id.ts';
 import type { RtcEnv } from '../rtc.config.ts';
+import { ackBody, streamId } from './sse-request.schema.ts';
 import { SseTransport } from './sse.transport.ts';
 
 /** Every refusal in the platform's error shape (`ApiError`, answered by `ApiErrorFilter` with the request id). */
 const invalid = (message: string, param: string | null = null) => httpErrors.invalid(message, param, 'invalid_frame');
 
-const streamId = pushId.refine(isStreamId, PUSH_ID_MESSAGE);
-const ackBody = z.union([z.object({ ids: z.array(streamId).min(1).max(REALTIME_LIMITS.maxAckIds) }), z.object({ upTo: streamId })]);
 
 /** A query parameter given once, as text; a repeated one (`?token=a&token=b`) is a client error, not a 500. */
 function queryParameter(request: FastifyRequest, name: string): string | undefined {

@@ -8,9 +8,14 @@ export const routingAliasesSchema = z.object({ models: z.record(z.string(), z.un
 
 /** The model aliases served: the apps' `MODELS` at start, then the routing document's aliases. */
 export class ModelCatalog {
-  constructor(public aliases: string[]) {}
+  aliases: string[];
 
+  constructor(private readonly startup: string[]) {
+    this.aliases = startup;
+  }
+
+  /** A routing document's aliases; null (the document was deleted): the start-up `MODELS` again. */
   applyRouting(body: unknown): void {
-    this.aliases = Object.keys(routingAliasesSchema.parse(body).models);
+    this.aliases = body === null ? this.startup : Object.keys(routingAliasesSchema.parse(body).models);
   }
 }

@@ -17,9 +17,10 @@ export class Moderation {
   filter: WordFilter;
   input: 'block' | 'mask';
 
-  constructor(initial: WordsDocument) {
-    this.filter = new WordFilter(initial.words);
-    this.input = initial.input;
+  /** `startup`: the app's SENSITIVE_WORDS settings, in force again when the `words` document is deleted. */
+  constructor(readonly startup: WordsDocument) {
+    this.filter = new WordFilter(startup.words);
+    this.input = startup.input;
   }
 
   /** Builds the new filter before swapping: a document that fails to build leaves the old list in force. */

@@ -1,20 +1,23 @@
 import { HttpException } from '@nestjs/common';
-import type { z } from 'zod';
+import { z } from 'zod';
 
-export type ApiErrorType =
-  | 'invalid_request_error'
-  | 'authentication_error'
-  | 'permission_error'
-  | 'not_found_error'
-  | 'conflict_error'
-  | 'rate_limit_error'
-  | 'api_error'
-  | 'service_unavailable';
+/**
+ * What every HTTP API of the platform answers on failure (OpenAI's error shape). The OpenAPI
+ * documents show this schema, and {@link ApiError} builds its body by its type.
+ */
+export const apiErrorBodySchema = z
+  .object({
+    error: z.object({
+      message: z.string(),
+      type: z.enum(['invalid_request_error', 'authentication_error', 'permission_error', 'not_found_error', 'conflict_error', 'rate_limit_error', 'api_error', 'service_unavailable']),
+      param: z.string().nullable(),
+      code: z.string().nullable(),
+    }),
+  })
+  .meta({ id: 'Error', description: "The platform's error shape (OpenAI's), with the request id in the x-request-id header." });
 
-/** What every HTTP API of the platform answers on failure (OpenAI's error shape). */
-export interface ApiErrorBody {
-  error: { message: string; type: ApiErrorType; param: string | null; code: string | null };
-}
+export type ApiErrorBody = z.infer<typeof apiErrorBodySchema>;
+export type ApiErrorType = ApiErrorBody['error']['type'];
 
 /**
  * An error in the shape OpenAI clients understand: `{ error: { message, type, param, code } }`.

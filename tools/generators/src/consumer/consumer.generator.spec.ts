@@ -48,7 +48,7 @@ describe('nx g @aip/generators:consumer', () => {
     expect(text('libs/contracts/src/schemas.ts')).toContain(`export * from './events/billing.schema.ts';`);
 
     const module = text('apps/rate-limiter/src/app.module.ts');
-    expect(module).toMatch(/controllers: \[AdmissionConsumer, HealthController, UsageRecordedConsumer\]/);
+    expect(module).toMatch(/controllers: \[AdmissionConsumer, HealthController, OpenApiController, UsageRecordedConsumer\]/);
     expect(module).toMatch(/\(book: PolicyBook\) => \(body\) => book.apply\(body\)\),\n\s+UsageRecordedService,\n\s+\]/);
     expect(module).toContain(`import { UsageRecordedConsumer } from './billing/usage-recorded.consumer.ts';`);
     expect(text('apps/rate-limiter/src/billing/usage-recorded.consumer.ts')).toContain(`@RocketMQEvent('billing.usage.recorded')\n  onUsageRecorded(@Payload() event: Envelope<'billing.usage.recorded'>)`);

@@ -1,0 +1,201 @@
+import { userProfile } from '@aip/contracts';
+import { apiKeyInputSchema, apiKeyRecordSchema, issuedApiKeySchema } from '@aip/keys';
+import { errorResponses, json, jsonBody, platformOpenApiDocument, security } from '@aip/runtime';
+import { profilePatch } from '@aip/tasks';
+import { z } from 'zod';
+import { accessEnvSchema, type AccessEnv } from './access.config.ts';
+import { chatCompletionChunkSchema, chatCompletionSchema, modelListSchema } from './chat/chat-response.schema.ts';
+import { chatRequestSchema } from './chat/chat-request.schema.ts';
+import { embeddingsRequestSchema, embeddingsResponseSchema } from './embeddings/embeddings.endpoint.ts';
+import { realtimeTokenRequestSchema, realtimeTokenSchema } from './realtime/realtime-token.schema.ts';
+import { taskViewSchema } from './tasks/task-view.schema.ts';
+import { profileViewSchema } from './users/profile-view.schema.ts';
+
+/** The limits the documented schemas carry; the checked-in document shows the defaults. */
+type DocumentedLimits = Pick<AccessEnv, 'MAX_MESSAGES' | 'EMBEDDINGS_MAX_INPUTS'>;
+const DEFAULT_LIMITS: DocumentedLimits = accessEnvSchema.pick({ MAX_MESSAGES: true, EMBEDDINGS_MAX_INPUTS: true }).parse({});
+
+const idempotencyKey = z.object({ 'idempotency-key': z.string().min(1).max(256).optional().meta({ description: 'The same key and body answer with the same task for 24 h; another body is a 409.' }) });
+const taskId = z.object({ id: z.string().meta({ description: 'The task id (`x-task-id` of a chat completion).' }) });
+const userId = z.object({ userId: z.string().meta({ description: "An end user of the key's tenant." }) });
+const keyId = z.object({ id: z.string() });
+const documentName = z.object({ name: z.enum(['routing', 'words', 'policies', 'intents']).meta({ description: 'The run-time document.' }) });
+const documentVersion = documentName.extend({ version: z.coerce.number().int().positive() });
+
+/** Bodies differ per document (routing, words, policies, intents): each is validated on PUT by its own schema. */
+const documentBody = z.record(z.string(), z.unknown()).meta({ id: 'ConfigDocumentBody', description: 'The document: model routing, sensitive words, rate-limit policies or the intent catalogue.' });
+const configDocument = z.object({ version: z.number().int().nonnegative(), body: documentBody.nullable().meta({ description: 'null: no document stored, the start-up settings apply.' }) }).meta({ id: 'ConfigDocument' });
+const configVersions = z.object({ data: z.array(z.object({ version: z.number().int().positive(), at: z.iso.datetime(), deleted: z.boolean() })).meta({ description: 'Newest first.' }) });
+const configVersion = z.object({ version: z.number().int().positive(), at: z.iso.datetime(), body: documentBody.nullable() });
+
+const issuedKey = issuedApiKeySchema.meta({ id: 'IssuedApiKey' });
+const sse = (description: string) => ({ description, content: { 'text/event-stream': { schema: z.string() } } });
+const authErrors = { 401: 'No API key, or an unknown or revoked one.' };
+const adminErrors = { 401: 'No admin token, or a wrong one.' };
+
+/** access's OpenAPI document: the OpenAI-compatible API, the task API, realtime tokens, profiles and the admin API. */
+export function appOpenApi(limits: DocumentedLimits = DEFAULT_LIMITS): Record<string, unknown> {
+  const chatRequest = chatRequestSchema(limits.MAX_MESSAGES).meta({ id: 'ChatCompletionRequest' });
+  const submissionErrors = errorResponses({
+    400: 'Invalid request, a field the platform does not carry out, or words on the list (`content_policy_violation`).',
+    ...authErrors,
+    403: 'The key may not use this model, or the session belongs to another user.',
+    404: 'No such model.',
+    409: 'The Idempotency-Key was used with another body, or by a concurrent request.',
+    429: 'Refused by the rate limits (Retry-After, x-ratelimit-*).',
+    503: 'The broker or Redis is unavailable; retry.',
+  });
+  return platformOpenApiDocument({
+    title: 'access',
+    description:
+      "The platform's front door: OpenAI's Chat Completions, Embeddings and Models APIs, the async task API, realtime tokens for browsers, end-user profiles and the admin API (API keys, run-time documents). With ADMIN_PORT set, `/admin/*` and `/metrics` answer on that port only.",
+    paths: {
+      '/v1/chat/completions': {
+        post: {
+          tags: ['openai'],
+          summary: 'Create a chat completion (JSON, or SSE with `stream: true`)',
+          security: security.apiKey,
+          requestParams: { header: idempotencyKey },
+          requestBody: jsonBody(chatRequest),
+          responses: {
+            '200': {
+              description: 'The answer: a chat completion, or with `stream: true` `data:` events of ChatCompletionChunk ending with `data: [DONE]`. Headers: x-request-id, x-task-id, x-ratelimit-*.',
+              content: { 'application/json': { schema: chatCompletionSchema }, 'text/event-stream': { schema: chatCompletionChunkSchema } },
+            },
+            ...submissionErrors,
+            ...errorResponses({ 502: 'Every model of the chain failed.', 504: 'The answer did not finish (start, when streamed) in time.' }),
+          },
+        },
+      },
+      '/v1/models': { get: { tags: ['openai'], summary: 'List the models the key may use', security: security.apiKey, responses: { '200': json('The chat models served and the embedding model.', modelListSchema), ...errorResponses(authErrors) } } },
+      '/v1/embeddings': {
+        post: {
+          tags: ['openai'],
+          summary: "Embed texts on the platform's embedding model",
+          security: security.apiKey,
+          requestBody: jsonBody(embeddingsRequestSchema(limits.EMBEDDINGS_MAX_INPUTS).meta({ id: 'EmbeddingsRequest' })),
+          responses: {
+            '200': json('One vector per text, in input order.', embeddingsResponseSchema),
+            ...errorResponses({ 400: 'Invalid request, token arrays, another `dimensions`, or a text longer than the model reads.', ...authErrors, 403: 'The key may not use the embedding model.', 404: 'No such embedding model.', 429: 'Refused by the key’s rate limits (Retry-After, x-ratelimit-*).', 503: 'The embedding model could not be loaded; retry.' }),
+          },
+        },
+      },
+      '/v1/tasks': {
+        post: {
+          tags: ['tasks'],
+          summary: 'Submit a chat request as a task (answered at once with its id)',
+          security: security.apiKey,
+          requestParams: { header: idempotencyKey },
+          requestBody: jsonBody(chatRequest),
+          responses: { '202': json('Accepted: the task, `queued`.', taskViewSchema), ...submissionErrors },
+        },
+      },
+      '/v1/tasks/{id}': {
+        get: { tags: ['tasks'], summary: 'Get a task', security: security.apiKey, requestParams: { path: taskId }, responses: { '200': json('The task.', taskViewSchema), ...errorResponses({ ...authErrors, 404: 'No such task for this tenant.' }) } },
+        delete: {
+          tags: ['tasks'],
+          summary: 'Cancel a task',
+          security: security.apiKey,
+          requestParams: { path: taskId },
+          responses: { '202': json('The task: `cancelled`, or still running until its worker sees the request.', taskViewSchema), ...errorResponses({ ...authErrors, 404: 'No such task for this tenant.' }) },
+        },
+      },
+      '/v1/tasks/{id}/events': {
+        get: {
+          tags: ['tasks'],
+          summary: "Follow a task's events (SSE, resumable with Last-Event-ID)",
+          security: security.apiKey,
+          requestParams: { path: taskId, header: z.object({ 'last-event-id': z.string().optional().meta({ description: 'Resume after this event id.' }) }) },
+          responses: {
+            '200': sse('Events `status`, `delta`, `tool_call`, `restart`, then `done` or `error`; each `data:` is the event as JSON, each `id:` a resumable event id.'),
+            ...errorResponses({ 400: 'A Last-Event-ID this stream never gave out.', ...authErrors, 404: 'No such task for this tenant.' }),
+          },
+        },
+      },
+      '/v1/realtime/tokens': {
+        post: {
+          tags: ['realtime'],
+          summary: "Issue a short-lived token for a user's browser (rtc-push)",
+          security: security.apiKey,
+          requestBody: jsonBody(realtimeTokenRequestSchema.meta({ id: 'RealtimeTokenRequest' })),
+          responses: { '201': json('The token and what it allows.', realtimeTokenSchema), ...errorResponses({ 400: 'Invalid request.', ...authErrors, 403: 'The key may not use a model asked for.', 404: 'A model asked for is not served.', 503: 'Token storage is unavailable.' }) },
+        },
+      },
+      '/v1/users/{userId}/profile': {
+        get: { tags: ['users'], summary: "Get a user's profile", security: security.apiKey, requestParams: { path: userId }, responses: { '200': json('The profile.', profileViewSchema), ...errorResponses({ 400: 'Invalid user id.', ...authErrors, 404: 'This user has no profile.' }) } },
+        put: {
+          tags: ['users'],
+          summary: 'Create or replace a profile (fields not sent are gone)',
+          security: security.apiKey,
+          requestParams: { path: userId },
+          requestBody: jsonBody(userProfile),
+          responses: { '200': json('The stored profile.', profileViewSchema), ...errorResponses({ 400: 'Invalid user id or profile.', ...authErrors, 503: 'The broker is unavailable; retry.' }) },
+        },
+        patch: {
+          tags: ['users'],
+          summary: 'Merge-patch a profile (null removes a field)',
+          security: security.apiKey,
+          requestParams: { path: userId },
+          requestBody: { required: true, content: { 'application/merge-patch+json': { schema: profilePatch }, 'application/json': { schema: profilePatch } } },
+          responses: { '200': json('The stored profile.', profileViewSchema), ...errorResponses({ 400: 'Invalid user id or profile.', ...authErrors, 503: 'The broker is unavailable; retry.' }) },
+        },
+        delete: { tags: ['users'], summary: 'Delete a profile', security: security.apiKey, requestParams: { path: userId }, responses: { '204': { description: 'Deleted.' }, ...errorResponses({ 400: 'Invalid user id.', ...authErrors, 404: 'This user has no profile.' }) } },
+      },
+      '/admin/keys': {
+        post: {
+          tags: ['admin'],
+          summary: 'Create an API key (the secret is shown once)',
+          security: security.admin,
+          requestBody: jsonBody(apiKeyInputSchema.meta({ id: 'ApiKeyInput' })),
+          responses: { '201': json('The secret and the key.', issuedKey), ...errorResponses({ 400: 'Invalid key, or a model nothing serves.', ...adminErrors }) },
+        },
+        get: {
+          tags: ['admin'],
+          summary: "List a tenant's keys",
+          security: security.admin,
+          requestParams: { query: z.object({ tenantId: z.string() }) },
+          responses: { '200': json('The keys, oldest first (never their secrets).', z.array(apiKeyRecordSchema.meta({ id: 'ApiKey' }))), ...errorResponses({ 400: 'tenantId is missing.', ...adminErrors }) },
+        },
+      },
+      '/admin/keys/{id}/rotate': {
+        post: { tags: ['admin'], summary: 'Give a key a new secret (the old one stops working at once)', security: security.admin, requestParams: { path: keyId }, responses: { '201': json('The new secret and the key.', issuedKey), ...errorResponses({ ...adminErrors, 404: 'No active key with that id.' }) } },
+      },
+      '/admin/keys/{id}': {
+        delete: { tags: ['admin'], summary: 'Revoke a key', security: security.admin, requestParams: { path: keyId }, responses: { '204': { description: 'Revoked.' }, ...errorResponses({ ...adminErrors, 404: 'No key with that id.' }) } },
+      },
+      '/admin/config/{name}': {
+        get: { tags: ['admin'], summary: 'Get the current version of a run-time document', security: security.admin, requestParams: { path: documentName }, responses: { '200': json('The document (routing: provider secrets redacted); version 0 and body null when none is stored.', configDocument), ...errorResponses({ ...adminErrors, 404: 'No such document.' }) } },
+        put: {
+          tags: ['admin'],
+          summary: 'Write a new version of a run-time document',
+          security: security.admin,
+          requestParams: { path: documentName },
+          requestBody: jsonBody(documentBody),
+          responses: { '200': json('The new version; every instance applies it within a second.', configDocument), ...errorResponses({ 400: 'The document is invalid.', ...adminErrors, 404: 'No such document.' }) },
+        },
+        delete: {
+          tags: ['admin'],
+          summary: 'Delete a run-time document: the start-up settings apply again',
+          security: security.admin,
+          requestParams: { path: documentName },
+          responses: { '200': json('The new version, with body null.', configDocument), ...errorResponses({ ...adminErrors, 404: 'No such document, or none is stored.' }) },
+        },
+      },
+      '/admin/config/{name}/versions': {
+        get: { tags: ['admin'], summary: 'List the versions of a run-time document', security: security.admin, requestParams: { path: documentName }, responses: { '200': json('Versions, newest first.', configVersions), ...errorResponses({ ...adminErrors, 404: 'No such document.' }) } },
+      },
+      '/admin/config/{name}/versions/{version}': {
+        get: { tags: ['admin'], summary: 'Get one version of a run-time document', security: security.admin, requestParams: { path: documentVersion }, responses: { '200': json('The version.', configVersion), ...errorResponses({ 400: 'Invalid version.', ...adminErrors, 404: 'No such document or version.' }) } },
+      },
+      '/admin/config/{name}/versions/{version}/restore': {
+        post: {
+          tags: ['admin'],
+          summary: "Restore a version: a new version with that version's body",
+          security: security.admin,
+          requestParams: { path: documentVersion },
+          responses: { '200': json('The new version; every instance applies it within a second.', configDocument), ...errorResponses({ 400: 'Invalid version, or one that is no longer a valid document.', ...adminErrors, 404: 'No such document or version.' }) },
+        },
+      },
+    },
+  });
+}
