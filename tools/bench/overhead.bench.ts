@@ -19,7 +19,7 @@ const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 
 const broker = await ensureBroker();
 const mock = await startMockLlm({ replyTokens: 20 });
-const routing = { models: { bench: { providers: [{ name: 'bench-mock', kind: 'openai-compatible', baseUrl: mock.url, model: 'm', firstTokenTimeoutMs: 10_000 }] } } };
+const routing = { models: { bench: { providers: [{ name: 'bench-mock', kind: 'openai-compatible', baseUrl: mock.url, model: 'm', firstTokenTimeoutMs: 10_000, capabilities: ['images'] }] } } };
 const env = { ...process.env, ROCKETMQ_ENDPOINTS: broker.endpoints, LOG_LEVEL: 'error', ADMIN_TOKEN, MODELS: 'bench', MODEL_ROUTING: JSON.stringify(routing), IP_RATE_LIMIT: '0', INFERENCE_SLOTS: '256', DEFAULT_POLICY: JSON.stringify({ id: 'bench', requestsPerMinute: 1_000_000, tokensPerMinute: 100_000_000, maxConcurrent: 10_000 }) };
 
 /** One platform (rate-limiter, inference, access) on its own Redis prefix; its access on `port`. */
@@ -41,6 +41,14 @@ const AGENT_FIELDS = {
   })),
   tool_choice: 'auto',
   seed: 7,
+};
+
+/**
+ * A vision request: one 64 KiB PNG inline, which the platform stores in Redis at the edge and the
+ * worker redeems (the claim check, ADR 0028) — the broker carries a reference, the upstream the image.
+ */
+const IMAGE_FIELDS = {
+  messages: [{ role: 'user', content: [{ type: 'text', text: 'hello there' }, { type: 'image_url', image_url: { url: `data:image/png;base64,${Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.alloc(65_528, 7)]).toString('base64')}` } }] }],
 };
 
 /** Time to the first answer chunk: text, or a tool call. */
@@ -88,8 +96,9 @@ const results: Awaited<ReturnType<typeof load>>[] = [];
 try {
   const direct = await load('mock upstream direct', () => ttft(`${mock.url}/chat/completions`, {}, 'm'));
   const directAgent = await load('direct, agent fields', () => ttft(`${mock.url}/chat/completions`, {}, 'm', AGENT_FIELDS));
-  results.push(direct, directAgent);
-  const added: Record<string, { plain: number[]; agent: number[] }> = {};
+  const directImage = await load('direct, 64 KiB image', () => ttft(`${mock.url}/chat/completions`, {}, 'm', IMAGE_FIELDS));
+  results.push(direct, directAgent, directImage);
+  const added: Record<string, { plain: number[]; agent: number[]; image?: number[] }> = {};
   for (const [label, fastPath] of [['two hops (limiter)', false], ['one hop (admitted by access)', true]] as const) {
     const platform = await startPlatform(fastPath ? 3901 : 3900, fastPath);
     try {
@@ -98,6 +107,12 @@ try {
       const agent = await load(`${label}, agent fields`, () => ttft(platform.url, platform.headers, 'bench', AGENT_FIELDS));
       results.push(plain, agent);
       added[label] = { plain: [plain.p50 - direct.p50, plain.p99 - direct.p99], agent: [agent.p50 - directAgent.p50, agent.p99 - directAgent.p99] };
+      if (fastPath) {
+        // The claim check on the path users take (one hop): what storing and redeeming an image adds.
+        const image = await load(`${label}, 64 KiB image`, () => ttft(platform.url, platform.headers, 'bench', IMAGE_FIELDS));
+        results.push(image);
+        added[label].image = [image.p50 - directImage.p50, image.p99 - directImage.p99];
+      }
     } finally {
       platform.stop();
       await new Promise((r) => setTimeout(r, 2_000));
@@ -106,8 +121,9 @@ try {
   console.log(`\n${cpus().length} cores, Node ${process.version}; ${RATE} req/s for ${SECONDS} s; time to first token (text or tool call), streaming, everything on this machine`);
   console.log(`| path | p50 TTFT | p99 TTFT | failures |\n|---|---|---|---|`);
   for (const r of results) console.log(`| ${r.name} | ${r.p50.toFixed(1)} ms | ${r.p99.toFixed(1)} ms | ${r.failures} |`);
-  console.log(`\n| added by the platform | p50 | p99 | p50, five tools forwarded | p99, five tools forwarded |\n|---|---|---|---|---|`);
-  for (const [label, { plain, agent }] of Object.entries(added)) console.log(`| ${label} | +${plain[0]!.toFixed(1)} ms | +${plain[1]!.toFixed(1)} ms | +${agent[0]!.toFixed(1)} ms | +${agent[1]!.toFixed(1)} ms |`);
+  const ms = (value: number | undefined) => (value === undefined ? '–' : `+${value.toFixed(1)} ms`);
+  console.log(`\n| added by the platform | p50 | p99 | p50, five tools forwarded | p99, five tools forwarded | p50, 64 KiB image (claim check) | p99, 64 KiB image |\n|---|---|---|---|---|---|---|`);
+  for (const [label, { plain, agent, image }] of Object.entries(added)) console.log(`| ${label} | ${ms(plain[0])} | ${ms(plain[1])} | ${ms(agent[0])} | ${ms(agent[1])} | ${ms(image?.[0])} | ${ms(image?.[1])} |`);
   const [before, after] = Object.values(added);
   if (before && after) console.log(`\none hop / two hops, added p50: x${(after.plain[0]! / before.plain[0]!).toFixed(2)}, added p99: x${(after.plain[1]! / before.plain[1]!).toFixed(2)}`);
 } finally {

@@ -132,13 +132,22 @@ const chatBody = {
   knowledge_bases: [],
 };
 
+/** What agents and vision clients send besides: n answers, an inline image (claim-checked), log probabilities. */
+const richChatBody = {
+  model: 'extractive',
+  n: 2,
+  logprobs: false,
+  messages: [{ role: 'user', content: [{ type: 'text', text: 'What is in this picture?' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', detail: 'low' } }] }],
+  max_tokens: 32,
+};
+
 const embeddingsBody = { model: 'all-minilm-l6-v2', input: ['Which sights are in Beijing?', 'hello'], encoding_format: 'float' };
 
 function access(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
   const auth = authorization(ctx.key);
   const admin = authorization(ctx.adminToken);
-  const chat = (path: '/v1/chat/completions' | '/v1/tasks') =>
-    fc.tuple(auth, jsonBody(chatBody), fc.boolean(), extraHeaders, fc.option(nastyString, { nil: undefined })).map(([a, body, stream, extra, idem]) => {
+  const chat = (path: '/v1/chat/completions' | '/v1/tasks', body: Parameters<typeof jsonBody>[0] = chatBody) =>
+    fc.tuple(auth, jsonBody(body), fc.boolean(), extraHeaders, fc.option(nastyString, { nil: undefined })).map(([a, body, stream, extra, idem]) => {
       // Half of them stream: a stream must end by itself, with no error chunk a client cannot act on.
       const streamed = stream && path === '/v1/chat/completions' ? Buffer.from(body.body.toString('latin1').replace(/^\{/, '{"stream":true,'), 'latin1') : body.body;
       return request('access', `POST ${path}`, { method: 'POST', target: path, headers: [...a, ...body.headers, ...extra, ...(idem === undefined ? [] : [['idempotency-key', idem] as [string, string]])], body: streamed, stream: 'end' });
@@ -146,6 +155,7 @@ function access(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
   return fc.oneof(
     { weight: 6, arbitrary: chat('/v1/chat/completions') },
     { weight: 2, arbitrary: chat('/v1/tasks') },
+    { weight: 2, arbitrary: chat('/v1/chat/completions', richChatBody) },
     { weight: 2, arbitrary: fc.tuple(auth, fc.constantFrom('GET', 'DELETE'), idOr(ctx.taskIds), extraHeaders).map(([a, method, id, extra]) => request('access', `${method} /v1/tasks/:id`, { method, target: `/v1/tasks/${id}`, headers: [...a, ...extra] })) },
     {
       weight: 2,
@@ -208,6 +218,17 @@ function accessAdmin(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
       ),
     },
     { weight: 1, arbitrary: fc.tuple(admin, named).map(([a, name]) => request('access-admin', 'GET /admin/config/:name', { method: 'GET', target: `/admin/config/${name}`, headers: a })) },
+    // Deletions and the history: a version is a number, anything else a 400, an unknown one a 404.
+    { weight: 1, arbitrary: fc.tuple(admin, named).map(([a, name]) => request('access-admin', 'DELETE /admin/config/:name', { method: 'DELETE', target: `/admin/config/${name}`, headers: a })) },
+    { weight: 1, arbitrary: fc.tuple(admin, named).map(([a, name]) => request('access-admin', 'GET /admin/config/:name/versions', { method: 'GET', target: `/admin/config/${name}/versions`, headers: a })) },
+    {
+      weight: 2,
+      arbitrary: fc.tuple(admin, named, fc.oneof(fc.nat({ max: 50 }).map(String), hostileSegment), fc.boolean()).map(([a, name, version, restore]) =>
+        restore
+          ? request('access-admin', 'POST /admin/config/:name/versions/:version/restore', { method: 'POST', target: `/admin/config/${name}/versions/${version}/restore`, headers: a })
+          : request('access-admin', 'GET /admin/config/:name/versions/:version', { method: 'GET', target: `/admin/config/${name}/versions/${version}`, headers: a }),
+      ),
+    },
     { weight: 1, arbitrary: fc.tuple(admin, deepJson).map(([a, body]) => request('access-admin', 'PUT /admin/config/:name', { method: 'PUT', target: '/admin/config/routing', headers: [...a, ['content-type', 'application/json']], body: Buffer.from(body) })) },
   );
 }

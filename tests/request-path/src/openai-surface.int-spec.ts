@@ -279,3 +279,33 @@ describe('log probabilities and the provider\'s fingerprint', () => {
     await expect(client.chat.completions.create({ ...ask, model: 'extractive' })).rejects.toMatchObject({ status: 400, code: 'unsupported_capability' });
   });
 });
+
+describe('n answers', () => {
+  // Regression (issue 14): `n: 2` gave one choice.
+  it('come as n choices, streamed and not, each its own generation; the task API asks for one task per answer', async () => {
+    const ask = { model: 'mock-agent', messages: [{ role: 'user' as const, content: 'hello there' }], n: 3 };
+    const completion = await client.chat.completions.create(ask).withResponse();
+    expect(completion.data.choices.map((choice) => choice.index)).toEqual([0, 1, 2]);
+    expect(completion.response.headers.get('x-task-id')!.split(', ')).toHaveLength(3);
+    const answer = completion.data.choices[0]!.message.content;
+    expect(answer).toEqual(expect.any(String));
+    const single = await client.chat.completions.create({ ...ask, n: 1 });
+    expect(completion.data.usage!.completion_tokens).toBe(3 * single.usage!.completion_tokens);
+
+    const texts = ['', '', ''];
+    const finished: number[] = [];
+    for await (const chunk of await client.chat.completions.create({ ...ask, stream: true })) {
+      for (const choice of chunk.choices) {
+        texts[choice.index] += choice.delta.content ?? '';
+        if (choice.finish_reason) finished.push(choice.index);
+      }
+    }
+    // The mock answers a prompt the same way every time: three equal texts, three ends.
+    expect(texts).toEqual([answer, answer, answer]);
+    expect(finished.sort()).toEqual([0, 1, 2]);
+
+    const task = await fetch(`${access.url}/v1/tasks`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(ask) });
+    expect(task.status).toBe(400);
+    expect((await task.json()).error).toMatchObject({ param: 'n', code: 'unsupported_parameter' });
+  });
+});

@@ -119,11 +119,15 @@ describe('the OpenAI-compatible API', () => {
         () => undefined,
         (error: unknown) => (error instanceof OpenAI.BadRequestError ? { status: error.status, code: error.code, param: error.param } : error),
       );
-    expect(await refusal({ n: 2 })).toEqual({ status: 400, code: 'unsupported_parameter', param: 'n' });
+    expect(await refusal({ n: 9 })).toEqual({ status: 400, code: 'invalid_value', param: 'n' });
+    // This platform masks words in answers: a token's log probability would spell them out.
     expect(await refusal({ logprobs: true })).toEqual({ status: 400, code: 'unsupported_parameter', param: 'logprobs' });
     expect(await refusal({ temprature: 0.3 })).toEqual({ status: 400, code: 'unknown_parameter', param: 'temprature' });
+    const audio = { role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } }] };
+    expect(await refusal({ messages: [audio] })).toEqual({ status: 400, code: 'unsupported_content', param: 'messages[0].content[1]' });
+    // Images are forwarded to providers that read them; the retrieval-only model does not.
     const image = { role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }] };
-    expect(await refusal({ messages: [image] })).toEqual({ status: 400, code: 'unsupported_content', param: 'messages[0].content[1]' });
+    expect(await refusal({ messages: [image] })).toEqual({ status: 400, code: 'unsupported_capability', param: null });
     // Tools and structured output are forwarded, but the retrieval-only model can do neither.
     const tools = [{ type: 'function', function: { name: 'weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
     expect(await refusal({ tools })).toEqual({ status: 400, code: 'unsupported_capability', param: null });

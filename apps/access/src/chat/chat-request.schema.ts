@@ -73,6 +73,9 @@ export const forwardedFields = {
   prediction: z.object({ type: z.literal('content'), content: z.union([z.string().max(1_000_000), z.array(z.object({ type: z.literal('text'), text: z.string() })).max(1_024)]) }),
 } as const;
 
+/** Most answers one request may ask for (`n`): each is a generation of its own. */
+export const MAX_CHOICES = 8;
+
 export function chatRequestSchema(maxMessages: number) {
   return z.object({
     model: z.string().min(1).max(128),
@@ -98,6 +101,8 @@ export function chatRequestSchema(maxMessages: number) {
     store: forwardedFields.store.nullable().optional(),
     service_tier: forwardedFields.service_tier.nullable().optional(),
     prediction: forwardedFields.prediction.nullable().optional(),
+    /** Answers to generate, each its own generation (ChatController); at most MAX_CHOICES. */
+    n: z.number().int().min(1).max(MAX_CHOICES).nullable().optional(),
     stream: z.boolean().optional().default(false),
     stream_options: z.object({ include_usage: z.boolean().optional() }).optional(),
     max_tokens: z.number().int().positive().max(1_000_000).optional(),

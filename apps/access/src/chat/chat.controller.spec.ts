@@ -85,17 +85,19 @@ const delta = (text: string): TaskEvent => ({ type: 'delta', text });
  * A controller whose task produces `events` (then its stream ends), or whatever `follow` yields.
  * The word list masks "forbidden".
  */
-function setup(events: TaskEvent[] | ((signal?: AbortSignal) => AsyncGenerator<TaskEvent>), keyModels?: string[]) {
+function setup(events: TaskEvent[] | Record<string, TaskEvent[]> | ((signal?: AbortSignal) => AsyncGenerator<TaskEvent>), keyModels?: string[]) {
   const submitted: { chat: ChatRequest; idempotencyKey: string | undefined }[] = [];
   const submissions = {
     parse: (body: unknown) => chatRequestSchema(256).parse(body),
-    submit: async (_key: ApiKeyRecord, chat: ChatRequest, idempotencyKey?: string) => (submitted.push({ chat, idempotencyKey }), { ...task, stream: chat.stream }),
+    // Task ids t1, t2, ... in the order of submission (one task per answer of `n`).
+    submit: async (_key: ApiKeyRecord, chat: ChatRequest, idempotencyKey?: string) => (submitted.push({ chat, idempotencyKey }), { ...task, id: `t${submitted.length}`, stream: chat.stream }),
   };
   const followed: { taskId: string; signal: AbortSignal | undefined }[] = [];
   const hub = {
     async *follow(taskId: string, _afterId: string, signal?: AbortSignal): AsyncGenerator<StoredEvent> {
       followed.push({ taskId, signal });
-      const source = typeof events === 'function' ? events(signal) : (async function* () { yield* events; })();
+      const list = Array.isArray(events) ? events : typeof events === 'object' ? (events[taskId] ?? []) : [];
+      const source = typeof events === 'function' ? events(signal) : (async function* () { yield* list; })();
       let n = 0;
       for await (const event of source) yield { id: `1700000000000-${n++}`, event };
     },
@@ -132,6 +134,46 @@ describe('ChatController', () => {
       expect(controller.models(request).data.map((model) => model.id)).toEqual(['gpt-x']);
       const open = setup([]);
       expect(open.controller.models(open.request)).toMatchObject({ object: 'list', data: [{ id: 'extractive', object: 'model' }, { id: 'gpt-x' }, { id: 'gpt-mini' }, { id: 'all-minilm-l6-v2' }] });
+    });
+  });
+
+  describe('n answers', () => {
+    const events = {
+      t1: [{ type: 'status', status: 'running' }, delta('The Forbidden City.'), done],
+      t2: [{ type: 'status', status: 'running' }, delta('The Great '), delta('Wall.'), { ...done, usage: { promptTokens: 7, completionTokens: 3, totalTokens: 10 }, finishReason: 'length' }],
+    } satisfies Record<string, TaskEvent[]>;
+
+    it('are one task each, answered as choices 0..n-1 with the usage of all of them', async () => {
+      const { complete, reply, submitted } = setup(events);
+      await complete({ n: 2 });
+      expect(submitted).toHaveLength(2);
+      expect(reply.headers['x-task-id']).toBe('t1, t2');
+      expect(reply.body).toMatchObject({
+        id: 'chatcmpl-t1',
+        choices: [
+          { index: 0, message: { content: 'The ********* City.' }, finish_reason: 'stop' },
+          { index: 1, message: { content: 'The Great Wall.' }, finish_reason: 'length' },
+        ],
+        usage: { prompt_tokens: 14, completion_tokens: 7, total_tokens: 21 },
+      });
+    });
+
+    it('stream interleaved, each chunk naming its choice, the usage chunk after both finished', async () => {
+      const { complete, reply } = setup(events);
+      await complete({ n: 2, stream: true, stream_options: { include_usage: true } });
+      const frames = reply.frames().filter((frame) => frame !== '[DONE]') as { choices: { index: number; delta: { content?: string }; finish_reason: string | null }[]; usage?: unknown }[];
+      const textOf = (index: number) => frames.flatMap((frame) => frame.choices.filter((choice) => choice.index === index).map((choice) => choice.delta.content ?? '')).join('');
+      expect(textOf(0)).toBe('The ********* City.');
+      expect(textOf(1)).toBe('The Great Wall.');
+      expect(frames.flatMap((frame) => frame.choices.filter((choice) => choice.finish_reason).map((choice) => [choice.index, choice.finish_reason])).sort()).toEqual([[0, 'stop'], [1, 'length']]);
+      expect(frames.at(-1)).toMatchObject({ choices: [], usage: { total_tokens: 21 } });
+      expect(reply.raw.written.at(-1)).toBe('data: [DONE]\n\n');
+    });
+
+    it('fail as a whole when one of them is refused', async () => {
+      const refused: TaskEvent = { type: 'error', code: 'rate_limited', message: 'rate limited', status: 429, retryAfterMs: 2_000 };
+      const { complete } = setup({ t1: events.t1, t2: [refused] });
+      expect(await httpError(complete({ n: 2 }))).toMatchObject({ status: 429, code: 'rate_limited' });
     });
   });
 

@@ -63,7 +63,8 @@ export class SubmissionService {
     return parsed.data;
   }
 
-  async submit(key: ApiKeyRecord, request: ChatRequest, idempotencyKey?: string): Promise<Task> {
+  /** `choice`: which of a request's `n` answers this task is (each its own task; ChatController). */
+  async submit(key: ApiKeyRecord, request: ChatRequest, idempotencyKey?: string, choice = 0): Promise<Task> {
     const acceptedAt = Date.now();
     // An alias added a moment ago (on another replica's admin API) is served now, not after this
     // replica's next periodic check: the newest routing is read before answering 404.
@@ -94,7 +95,7 @@ export class SubmissionService {
     }
     const fingerprint = createHash('sha256').update(JSON.stringify(request)).digest('hex');
     const taskId = randomUUID();
-    const slot = idempotencyKey ? `${this.env.REDIS_PREFIX}idem:access:{${key.tenantId}}:${idempotencyKey}` : undefined;
+    const slot = idempotencyKey ? `${this.env.REDIS_PREFIX}idem:access:{${key.tenantId}}:${idempotencyKey}${choice > 0 ? `#${choice}` : ''}` : undefined;
     if (slot) {
       const existing = await this.claimIdempotencyKey(slot, key.tenantId, `${taskId} ${fingerprint}`);
       if (existing) return existing;

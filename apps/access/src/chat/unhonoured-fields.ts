@@ -20,7 +20,6 @@ const empty = (value: unknown) => value === null || (Array.isArray(value) && val
 const NO_OP: Record<string, (value: unknown) => boolean> = {
   functions: empty,
   function_call: (value) => value === null || value === 'none' || value === 'auto',
-  n: (value) => value === null || value === 1,
   modalities: (value) => value === null || (Array.isArray(value) && value.every((modality) => modality === 'text')),
   audio: (value) => value === null,
   web_search_options: (value) => value === null,
@@ -39,7 +38,7 @@ const MESSAGE_NO_OP: Record<string, (value: unknown) => boolean> = {
 };
 
 /** Every top-level field the request schema reads (chat-request.schema.ts). */
-const READ = new Set(['model', 'messages', 'stream', 'stream_options', 'max_tokens', 'max_completion_tokens', 'temperature', 'user', 'session_id', 'priority', 'knowledge_bases', ...Object.keys(forwardedFields)]);
+const READ = new Set(['model', 'messages', 'n', 'stream', 'stream_options', 'max_tokens', 'max_completion_tokens', 'temperature', 'user', 'session_id', 'priority', 'knowledge_bases', ...Object.keys(forwardedFields)]);
 const MESSAGE_READ = new Set(['role', 'content', 'name', 'tool_calls', 'tool_call_id']);
 
 const notYet = (param: string): Unhonoured => ({ param, code: 'unsupported_parameter', message: `'${param}' is not supported by this platform yet; leave it out (or send its default).` });

@@ -37,6 +37,16 @@ describe('parseClientFrame', () => {
     expect(parseClientFrame('{"type":"chat","ref":"c1","text":"hi","messages":[{"role":"user","content":"hi"}]}')).toMatchObject({ ok: false });
   });
 
+  // Regression (issue 14): a chat frame's unknown fields were dropped, and the answer looked as if
+  // they had been honoured.
+  it('refuses a chat carrying what the socket does not carry out (tools, n, image parts), naming it', () => {
+    const tools = parseClientFrame('{"type":"chat","ref":"c1","text":"weather?","tools":[{"type":"function","function":{"name":"w"}}]}');
+    expect(tools).toMatchObject({ ok: false, error: { code: 'invalid_frame', ref: 'c1', message: expect.stringContaining('"tools"') } });
+    expect(parseClientFrame('{"type":"chat","ref":"c1","text":"hi","n":2}')).toMatchObject({ ok: false, error: { message: expect.stringContaining('"n"') } });
+    const image = parseClientFrame('{"type":"chat","ref":"c1","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://example.com/a.png"}}]}]}');
+    expect(image).toMatchObject({ ok: false, error: { code: 'invalid_frame', message: expect.stringContaining('messages.0.content') } });
+  });
+
   it('refuses push ids Redis cannot take (a part above 2^64 - 1) as invalid_frame', () => {
     const huge = '99999999999999999999-0';
     expect(parseClientFrame(JSON.stringify({ type: 'hello', v: 1, lastPushId: huge }))).toMatchObject({ ok: false, error: { code: 'invalid_frame', message: expect.stringContaining('lastPushId') } });

@@ -47,7 +47,7 @@ export const ackFrame = z.object({
   ids: z.array(pushId).min(1).max(REALTIME_LIMITS.maxAckIds),
 });
 
-export const chatMessageInput = z.object({
+export const chatMessageInput = z.strictObject({
   role: z.enum(['system', 'user', 'assistant']),
   content: z.string().max(REALTIME_LIMITS.maxChatChars),
 });
@@ -55,10 +55,12 @@ export const chatMessageInput = z.object({
 /**
  * A user message. Give `text` (one user turn) or `messages` (a whole conversation, OpenAI roles).
  * The answer streams back on the same socket as `accepted`, `delta`…, `sources`?, then `done` or
- * `error`, all carrying the same `ref`.
+ * `error`, all carrying the same `ref`. The socket is the end user's text chat: fields of OpenAI's
+ * API for agents (tools, response_format, images, n...) are the HTTP API's, and here a frame that
+ * carries one is refused naming it (strict), never answered as if it had been honoured.
  */
 export const chatFrame = z
-  .object({
+  .strictObject({
     type: z.literal('chat'),
     ref,
     text: z.string().min(1).max(REALTIME_LIMITS.maxChatChars).optional(),

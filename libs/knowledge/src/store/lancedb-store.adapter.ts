@@ -332,9 +332,10 @@ export class LanceDbStore implements KnowledgeStore {
           const message = String((error as Error).message);
           // Another process created it between our listing and our call: that is the goal.
           if (/already exists/i.test(message)) break;
-          // Two processes creating indexes at once (several workers starting together): Lance
-          // refuses the later commit; look again and retry.
-          if (/commit conflict|preempted|retry/i.test(message) && attempt < 5) {
+          // Two processes creating indexes at once (several workers starting together), or an index
+          // built while another writer overwrote the table: Lance refuses the later commit ("commit
+          // conflict", "Incompatible transaction"); look again and retry.
+          if (/commit conflict|incompatible transaction|preempted|retry/i.test(message) && attempt < 5) {
             await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
             await table.checkoutLatest();
             if ((await table.listIndices()).some((index) => index.columns.includes(column))) break;
