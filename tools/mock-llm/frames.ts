@@ -39,7 +39,7 @@ export interface Completion {
   /** When non-empty the answer is these calls, not `reply`. */
   readonly toolCalls: MockToolCall[];
   readonly finishReason: string;
-  readonly usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  readonly usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number; prompt_tokens_details?: { cached_tokens: number }; completion_tokens_details?: { reasoning_tokens: number } };
   readonly omitUsage: boolean;
   /** Content frames of a stream: one per word, or per tool-call fragment. */
   readonly frames: number;

@@ -266,7 +266,8 @@ function composeCompletion(mock: MockState, request: ChatCompletionRequest, beha
     reply,
     toolCalls,
     finishReason,
-    usage: { prompt_tokens: prompt, completion_tokens: completionTokens, total_tokens: prompt + completionTokens },
+    // Details as OpenAI sends them; half the prompt "cached", so a test can tell them from defaults.
+    usage: { prompt_tokens: prompt, completion_tokens: completionTokens, total_tokens: prompt + completionTokens, prompt_tokens_details: { cached_tokens: Math.floor(prompt / 2) }, completion_tokens_details: { reasoning_tokens: 0 } },
     omitUsage: behaviour.omitUsage,
     frames,
     tokensToSend: drop ? Math.min(behaviour.dropAfterTokens, frames) : frames,

@@ -64,6 +64,10 @@ export interface TokenUsage {
   promptTokens: number;
   completionTokens: number;
   totalTokens: number;
+  /** Prompt tokens the provider served from its cache (OpenAI's `prompt_tokens_details.cached_tokens`), when it says. */
+  cachedTokens?: number;
+  /** Completion tokens spent reasoning (`completion_tokens_details.reasoning_tokens`), when it says. */
+  reasoningTokens?: number;
   /** True when the upstream reported no usage and these figures were counted locally. */
   estimated?: boolean;
 }

@@ -141,7 +141,15 @@ export class OpenAICompatibleAdapter implements ChatModelPort {
       const stream = await this.client.chat.completions.create(this.body(request), signal ? { signal } : {});
       for await (const data of stream as AsyncIterable<ChatCompletionChunk>) {
         if (data.usage) {
-          usage = { promptTokens: data.usage.prompt_tokens, completionTokens: data.usage.completion_tokens, totalTokens: data.usage.total_tokens };
+          const cached = data.usage.prompt_tokens_details?.cached_tokens;
+          const reasoning = data.usage.completion_tokens_details?.reasoning_tokens;
+          usage = {
+            promptTokens: data.usage.prompt_tokens,
+            completionTokens: data.usage.completion_tokens,
+            totalTokens: data.usage.total_tokens,
+            ...(typeof cached === 'number' ? { cachedTokens: cached } : {}),
+            ...(typeof reasoning === 'number' ? { reasoningTokens: reasoning } : {}),
+          };
         }
         if (data.system_fingerprint) systemFingerprint = data.system_fingerprint;
         // One choice: the port owns `n`.

@@ -255,7 +255,7 @@ describe('embeddings', () => {
   }, 60_000);
 });
 
-describe('log probabilities and the provider\'s fingerprint', () => {
+describe('log probabilities, usage details and the provider\'s fingerprint', () => {
   it('reach the client as the provider sent them, streamed and not (logprobs: true, top_logprobs)', async () => {
     const ask = { model: 'mock-agent', messages: [{ role: 'user' as const, content: 'hello there' }], logprobs: true, top_logprobs: 2 };
     const completion = await client.chat.completions.create(ask);
@@ -264,6 +264,8 @@ describe('log probabilities and the provider\'s fingerprint', () => {
     expect(content.map((entry) => entry.token).join('')).toBe(completion.choices[0]!.message.content);
     expect(content.every((entry) => entry.top_logprobs.length === 2)).toBe(true);
     expect(completion.system_fingerprint).toEqual(expect.any(String));
+    // The mock reports half the prompt as cached, and no reasoning: passed on, not made up.
+    expect(completion.usage).toMatchObject({ prompt_tokens_details: { cached_tokens: Math.floor(completion.usage!.prompt_tokens / 2) }, completion_tokens_details: { reasoning_tokens: 0 } });
 
     let text = '';
     const tokens: string[] = [];

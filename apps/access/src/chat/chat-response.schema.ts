@@ -2,7 +2,17 @@ import { sourceSchema, tokenLogprobSchema } from '@aip/tasks';
 import { z } from 'zod';
 
 /** OpenAI's token counts of an answer. */
-export const chatUsageSchema = z.object({ prompt_tokens: z.number().int().nonnegative(), completion_tokens: z.number().int().nonnegative(), total_tokens: z.number().int().nonnegative() }).meta({ id: 'ChatUsage' });
+export const chatUsageSchema = z
+  .object({
+    prompt_tokens: z.number().int().nonnegative(),
+    completion_tokens: z.number().int().nonnegative(),
+    total_tokens: z.number().int().nonnegative(),
+    /** When the provider says: prompt tokens served from its cache. */
+    prompt_tokens_details: z.object({ cached_tokens: z.number().int().nonnegative() }).optional(),
+    /** When the provider says: completion tokens spent reasoning. */
+    completion_tokens_details: z.object({ reasoning_tokens: z.number().int().nonnegative() }).optional(),
+  })
+  .meta({ id: 'ChatUsage' });
 
 const finishReason = z.enum(['stop', 'length', 'content_filter', 'tool_calls']);
 /** Extension field: the passages the answer cites. */

@@ -4,7 +4,7 @@ import { ApiError, ApiKeyGuard, ENV, type AuthenticatedRequest } from '@aip/runt
 import { TaskEventHub, type RunningLimits, type Task, type TaskEvent } from '@aip/tasks';
 import type { FastifyReply } from 'fastify';
 import type { AccessEnv } from '../access.config.ts';
-import { openAiUsage } from '../common/openai-usage.ts';
+import { openAiUsage, totalUsage } from '../common/openai-usage.ts';
 import { rateLimitError, rateLimitHeaders } from '../common/rate-limit-headers.ts';
 import { Moderation } from '../moderation/moderation.service.ts';
 import { ModelCatalog } from '@aip/chat-policy';
@@ -16,8 +16,6 @@ import { AnswerText, AnswerToolCalls, followTask } from './task-relay.ts';
 type ErrorEvent = Extract<TaskEvent, { type: 'error' }>;
 
 type DoneEvent = Extract<TaskEvent, { type: 'done' }>;
-
-const sum = <T>(items: readonly T[], of: (item: T) => number) => items.reduce((total, item) => total + of(item), 0);
 
 /** One of a request's answers as the client sees it (text, tool calls, tokens), from its task's events. */
 class Choice {
@@ -133,7 +131,7 @@ export class ChatController {
     const id = `chatcmpl-${first.id}`;
     const created = Math.floor(first.createdAt / 1_000);
     const taskIds = tasks.map((task) => task.id).join(', ');
-    const usage = (done: DoneEvent[]) => openAiUsage({ promptTokens: sum(done, (d) => d.usage.promptTokens), completionTokens: sum(done, (d) => d.usage.completionTokens), totalTokens: sum(done, (d) => d.usage.totalTokens) });
+    const usage = (done: DoneEvent[]) => openAiUsage(totalUsage(done.map((event) => event.usage)));
     // The first answer's facts stand for the response's (they come from the same request and routing).
     const extras = (done: DoneEvent) => ({ ...(done.systemFingerprint ? { system_fingerprint: done.systemFingerprint } : {}), ...(done.sources ? { sources: done.sources } : {}) });
 

@@ -314,7 +314,8 @@ export class GenerationService {
     const { run, text, toolCalls, done, provider, firstTokenAt } = streamed;
     const tenantId = event.tenantId;
     const timings = { queueMs: queuedMs, totalMs: Date.now() - startedAt, ...(firstTokenAt ? { firstTokenMs: firstTokenAt - startedAt } : {}) };
-    const usage = { promptTokens: done.usage.promptTokens, completionTokens: done.usage.completionTokens, totalTokens: done.usage.totalTokens };
+    const { promptTokens, completionTokens, totalTokens, cachedTokens, reasoningTokens } = done.usage;
+    const usage = { promptTokens, completionTokens, totalTokens, ...(cachedTokens !== undefined ? { cachedTokens } : {}), ...(reasoningTokens !== undefined ? { reasoningTokens } : {}) };
     // History before the terminal event: a client that sees "done" and asks again finds the turn.
     // An answer that calls tools is not a turn yet: the client sends it back with the results.
     if (request.sessionId && toolCalls.length === 0) {

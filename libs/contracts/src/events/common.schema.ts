@@ -55,6 +55,10 @@ export const usage = z.object({
   promptTokens: z.number().int().nonnegative(),
   completionTokens: z.number().int().nonnegative(),
   totalTokens: z.number().int().nonnegative(),
+  /** Of promptTokens: served from the provider's cache, when it says (billed lower). */
+  cachedTokens: z.number().int().nonnegative().optional(),
+  /** Of completionTokens: spent reasoning, when the provider says. */
+  reasoningTokens: z.number().int().nonnegative().optional(),
 });
 
 export const errorInfo = z.object({
