@@ -33,6 +33,13 @@ describe('fields a chat request sends that the platform does not carry out', () 
     expect(unhonouredField({ ...ask, [param]: value })).toEqual({ param, code: 'unsupported_parameter', message: expect.stringContaining(`'${param}'`) });
   });
 
+  // Found by the fuzz suite (FUZZ_SEED=38382153): `"hasOwnProperty": 0` found Object.prototype's
+  // function as the field's no-op check, which threw: a 500.
+  it.each(['hasOwnProperty', 'toString', 'constructor', '__proto__', 'valueOf'])('refuses "%s", a name only Object.prototype has, as an unknown field', (field) => {
+    expect(unhonouredField(JSON.parse(`{"model":"extractive","messages":[{"role":"user","content":"hi","${field}":0}],"${field}":0}`) as Record<string, unknown>)).toMatchObject({ code: 'unknown_parameter' });
+    expect(unhonouredField({ ...ask, messages: [JSON.parse(`{"role":"user","content":"hi","${field}":0}`)] })).toMatchObject({ param: `messages[0].${field}`, code: 'unknown_parameter' });
+  });
+
   it('refuses a field OpenAI does not define, as OpenAI does', () => {
     expect(unhonouredField({ ...ask, temprature: 0.2 })).toEqual({ param: 'temprature', code: 'unknown_parameter', message: 'Unrecognized request argument supplied: temprature' });
     expect(unhonouredField({ ...ask, messages: [{ role: 'user', content: 'hi', mood: 'happy' }] })).toMatchObject({ param: 'messages[0].mood', code: 'unknown_parameter' });

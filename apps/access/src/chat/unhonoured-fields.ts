@@ -47,7 +47,8 @@ const notYet = (param: string): Unhonoured => ({ param, code: 'unsupported_param
 export function unhonouredField(body: Record<string, unknown>): Unhonoured | undefined {
   for (const [field, value] of Object.entries(body)) {
     if (READ.has(field)) continue;
-    const noOp = NO_OP[field];
+    // Own properties only: `hasOwnProperty`, `toString`... of Object.prototype are not fields (found by the fuzz suite: a 500).
+    const noOp = Object.hasOwn(NO_OP, field) ? NO_OP[field] : undefined;
     if (!noOp) return { param: field, code: 'unknown_parameter', message: `Unrecognized request argument supplied: ${field}` };
     if (value !== undefined && !noOp(value)) return notYet(field);
   }
@@ -58,7 +59,7 @@ export function unhonouredField(body: Record<string, unknown>): Unhonoured | und
     if (role === 'function') return { param: `messages[${index}].role`, code: 'unsupported_parameter', message: "'function' messages are OpenAI's deprecated form of tool calls: send 'tool' messages with tool_call_id." };
     for (const [field, value] of Object.entries(message)) {
       if (MESSAGE_READ.has(field)) continue;
-      const noOp = MESSAGE_NO_OP[field];
+      const noOp = Object.hasOwn(MESSAGE_NO_OP, field) ? MESSAGE_NO_OP[field] : undefined;
       const param = `messages[${index}].${field}`;
       if (!noOp) return { param, code: 'unknown_parameter', message: `Unrecognized request argument supplied: ${param}` };
       if (value !== undefined && !noOp(value)) return notYet(param);

@@ -76,6 +76,10 @@ describe('parseDocument', () => {
     expect(formatOf(`text/plain; charset=${' '.repeat(100_000)}"x"`)).toEqual({ format: 'text', charset: 'x' });
   });
 
+  it('refuses media types named like members of Object.prototype, as unsupported', () => {
+    for (const type of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) expect(() => formatOf(type)).toThrow(/not supported/);
+  });
+
   it('extracts the text and title of a PDF', async () => {
     const parsed = await parseDocument(pdfWithText(['The Great Wall is long.', 'Visit it in spring.'], 'Wall facts'), 'application/pdf');
     expect(parsed.format).toBe('pdf');

@@ -30,7 +30,8 @@ export const SUPPORTED_MEDIA_TYPES = Object.keys(FORMATS);
 export function formatOf(mediaType: string): { format: DocumentFormat; charset?: string } {
   const [essence = '', ...params] = mediaType.split(';').map((part) => part.trim());
   const type = essence.toLowerCase();
-  const format = FORMATS[type] ?? (type.startsWith('text/') ? 'text' : undefined);
+  // Own properties only: a media type "__proto__" or "constructor" is no format of Object.prototype's.
+  const format = (Object.hasOwn(FORMATS, type) ? FORMATS[type] : undefined) ?? (type.startsWith('text/') ? 'text' : undefined);
   if (!format) throw new IngestError('unsupported_media_type', `media type "${essence}" is not supported (supported: ${SUPPORTED_MEDIA_TYPES.join(', ')}, text/*)`);
   const charset = params.map(charsetOf).find(Boolean);
   return charset ? { format, charset: charset.toLowerCase() } : { format };
