@@ -43,6 +43,8 @@ export const accessEnvSchema = baseEnvSchema.extend({
   PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(100).default(5_000),
   /** Client-facing wait for a synchronous completion. */
   SYNC_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(600_000),
+  /** How long a stored response (`POST /v1/responses`, `store` true) is kept for GET and chaining: OpenAI's 30 days. */
+  RESPONSES_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   // POST /v1/embeddings: the platform's embedding model (EMBEDDINGS_PROVIDER, …), loaded on first use.
   ...embeddingsEnv,
   /** The model name clients ask `/v1/embeddings` for, listed by `/v1/models`. */

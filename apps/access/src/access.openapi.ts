@@ -8,6 +8,7 @@ import { chatCompletionChunkSchema, chatCompletionSchema, modelListSchema } from
 import { chatRequestSchema } from './chat/chat-request.schema.ts';
 import { embeddingsRequestSchema, embeddingsResponseSchema } from './embeddings/embeddings.endpoint.ts';
 import { realtimeTokenRequestSchema, realtimeTokenSchema } from './realtime/realtime-token.schema.ts';
+import { responseObjectSchema, responseRequestSchema, responseStreamEventSchema } from './responses/response-request.schema.ts';
 import { taskViewSchema } from './tasks/task-view.schema.ts';
 import { profileViewSchema } from './users/profile-view.schema.ts';
 
@@ -19,6 +20,7 @@ const idempotencyKey = z.object({ 'idempotency-key': z.string().min(1).max(256).
 const taskId = z.object({ id: z.string().meta({ description: 'The task id (`x-task-id` of a chat completion).' }) });
 const userId = z.object({ userId: z.string().meta({ description: "An end user of the key's tenant." }) });
 const keyId = z.object({ id: z.string() });
+const responseId = z.object({ id: z.string().meta({ description: 'The response id (resp_…).' }) });
 const documentName = z.object({ name: z.enum(['routing', 'words', 'policies', 'intents']).meta({ description: 'The run-time document.' }) });
 const documentVersion = documentName.extend({ version: z.coerce.number().int().positive() });
 
@@ -66,6 +68,29 @@ export function appOpenApi(limits: DocumentedLimits = DEFAULT_LIMITS): Record<st
             ...errorResponses({ 502: 'Every model of the chain failed.', 504: 'The answer did not finish (start, when streamed) in time.' }),
           },
         },
+      },
+      '/v1/responses': {
+        post: {
+          tags: ['openai'],
+          summary: "Create a response (OpenAI's Responses API; JSON, or SSE of semantic events with `stream: true`)",
+          security: security.apiKey,
+          requestBody: jsonBody(responseRequestSchema.meta({ id: 'ResponseRequest' })),
+          responses: {
+            '200': {
+              description: 'The response, or with `stream: true` its events (`event: <type>` / `data: ResponseStreamEvent`), ending with response.completed, response.incomplete or response.failed. Headers: x-request-id, x-task-id, x-ratelimit-*.',
+              content: { 'application/json': { schema: responseObjectSchema }, 'text/event-stream': { schema: responseStreamEventSchema } },
+            },
+            ...submissionErrors,
+            ...errorResponses({ 502: 'Every model of the chain failed.', 504: 'The answer did not finish (start, when streamed) in time.' }),
+          },
+        },
+      },
+      '/v1/responses/{id}': {
+        get: { tags: ['openai'], summary: 'Get a stored response', security: security.apiKey, requestParams: { path: responseId }, responses: { '200': json('The response (in_progress while its task runs).', responseObjectSchema), ...errorResponses({ ...authErrors, 404: "No such response of this key's tenant (or stored with store: false, or expired)." }) } },
+        delete: { tags: ['openai'], summary: 'Delete a stored response', security: security.apiKey, requestParams: { path: responseId }, responses: { '200': json('Deleted.', z.object({ id: z.string(), object: z.literal('response.deleted'), deleted: z.literal(true) })), ...errorResponses({ ...authErrors, 404: "No such response of this key's tenant." }) } },
+      },
+      '/v1/responses/{id}/input_items': {
+        get: { tags: ['openai'], summary: "A stored response's input items", security: security.apiKey, requestParams: { path: responseId }, responses: { '200': json('The input items, in order.', z.object({ object: z.literal('list'), data: z.array(z.record(z.string(), z.unknown())), first_id: z.string().nullable(), last_id: z.string().nullable(), has_more: z.boolean() })), ...errorResponses({ ...authErrors, 404: "No such response of this key's tenant." }) } },
       },
       '/v1/models': { get: { tags: ['openai'], summary: 'List the models the key may use', security: security.apiKey, responses: { '200': json('The chat models served and the embedding model.', modelListSchema), ...errorResponses(authErrors) } } },
       '/v1/embeddings': {

@@ -22,6 +22,8 @@ import { TasksController } from './tasks/tasks.controller.ts';
 import { RealtimeController } from './realtime/realtime.controller.ts';
 import { RealtimeTokenService } from './realtime/realtime-token.service.ts';
 import { ProfileController } from './users/profile.controller.ts';
+import { ResponseStore } from './responses/response.store.ts';
+import { ResponsesController } from './responses/responses.controller.ts';
 
 @Module({})
 export class AppModule {
@@ -33,7 +35,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'access', sendTimeoutMs: env.PUBLISH_TIMEOUT_MS, logger }), TerminusModule.forRoot({ logger: false })],
-      controllers: [ChatController, EmbeddingsController, TasksController, AdminController, ConfigController, RealtimeController, ProfileController, HealthController, OpenApiController],
+      controllers: [ChatController, ResponsesController, EmbeddingsController, TasksController, AdminController, ConfigController, RealtimeController, ProfileController, HealthController, OpenApiController],
       providers: [
         { provide: ENV, useValue: env },
         { provide: REDIS, useValue: redis },
@@ -46,6 +48,7 @@ export class AppModule {
         // Blocking stream reads get their own connection: they would stall every command behind them.
         { provide: TaskEventHub, useValue: new TaskEventHub(watchRedis(redis.duplicate(), logger, 'task events'), redis, env.REDIS_PREFIX) },
         { provide: Moderation, useValue: moderation },
+        { provide: ResponseStore, useValue: new ResponseStore(redis, env.REDIS_PREFIX, env.RESPONSES_TTL_DAYS * 86_400_000) },
         // Inline images of chat requests: stored here, referenced on the broker (ADR 0028).
         { provide: ClaimCheck, useValue: new ClaimCheck(new RedisObjectStore(redis, env.REDIS_PREFIX)) },
         {

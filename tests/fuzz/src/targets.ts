@@ -141,6 +141,8 @@ const richChatBody = {
   max_tokens: 32,
 };
 
+const responsesBody = { model: 'extractive', instructions: 'Be brief.', input: [{ role: 'user', content: [{ type: 'input_text', text: 'Which sights are in Beijing?' }] }], max_output_tokens: 64, metadata: { source: 'fuzz' } };
+
 const embeddingsBody = { model: 'all-minilm-l6-v2', input: ['Which sights are in Beijing?', 'hello'], encoding_format: 'float' };
 
 function access(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
@@ -156,6 +158,13 @@ function access(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
     { weight: 6, arbitrary: chat('/v1/chat/completions') },
     { weight: 2, arbitrary: chat('/v1/tasks') },
     { weight: 2, arbitrary: chat('/v1/chat/completions', richChatBody) },
+    {
+      weight: 2,
+      arbitrary: fc.tuple(auth, jsonBody(responsesBody), fc.boolean()).map(([a, body, stream]) =>
+        request('access', 'POST /v1/responses', { method: 'POST', target: '/v1/responses', headers: [...a, ...body.headers], body: stream ? Buffer.from(body.body.toString('latin1').replace(/^\{/, '{"stream":true,'), 'latin1') : body.body, stream: 'end' }),
+      ),
+    },
+    { weight: 1, arbitrary: fc.tuple(auth, fc.constantFrom('GET', 'DELETE'), hostileSegment).map(([a, method, id]) => request('access', `${method} /v1/responses/:id`, { method, target: `/v1/responses/${id}`, headers: a })) },
     { weight: 2, arbitrary: fc.tuple(auth, fc.constantFrom('GET', 'DELETE'), idOr(ctx.taskIds), extraHeaders).map(([a, method, id, extra]) => request('access', `${method} /v1/tasks/:id`, { method, target: `/v1/tasks/${id}`, headers: [...a, ...extra] })) },
     {
       weight: 2,
@@ -185,7 +194,7 @@ function access(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
         request('access', 'GET /admin/config/:name', { method: 'GET', target: `/admin/config/${name}`, headers: a }),
       ),
     },
-    { weight: 1, arbitrary: anywhere('access', ['/v1/chat/completions', '/v1/tasks', '/v1/models', '/v1/embeddings', '/admin/keys', '/admin/config/routing', '/v1/realtime/tokens']) },
+    { weight: 1, arbitrary: anywhere('access', ['/v1/chat/completions', '/v1/responses', '/v1/tasks', '/v1/models', '/v1/embeddings', '/admin/keys', '/admin/config/routing', '/v1/realtime/tokens']) },
   );
 }
 

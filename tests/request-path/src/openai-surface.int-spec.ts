@@ -316,6 +316,75 @@ describe('n answers', () => {
   });
 });
 
+describe('the Responses API', () => {
+  const weatherTool = { type: 'function' as const, name: 'get_weather', description: 'The current weather of a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false }, strict: true };
+
+  it('answers the SDK, keeps the response for GET and input_items, and continues a conversation from previous_response_id', async () => {
+    const first = await client.responses.create({ model: 'mock-agent', instructions: 'Be brief.', input: 'hello there' });
+    expect(first).toMatchObject({ object: 'response', status: 'completed', model: 'mock-agent', instructions: 'Be brief.', previous_response_id: null });
+    expect(first.output_text).toMatch(/^Echo: hello there/);
+    expect(first.usage!.input_tokens).toBeGreaterThan(0);
+    expect(received().messages).toEqual([{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hello there' }]);
+    expect(await client.responses.retrieve(first.id)).toMatchObject({ id: first.id, status: 'completed', output: first.output });
+    expect((await client.responses.inputItems.list(first.id)).data).toMatchObject([{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hello there' }] }]);
+
+    const second = await client.responses.create({ model: 'mock-agent', previous_response_id: first.id, input: [{ role: 'user', content: [{ type: 'input_text', text: 'and then?' }] }] });
+    expect(second).toMatchObject({ status: 'completed', previous_response_id: first.id });
+    // The platform kept the conversation: the provider got it whole (the first instructions are not carried over, as OpenAI does).
+    expect(received().messages).toEqual([{ role: 'user', content: 'hello there' }, { role: 'assistant', content: first.output_text }, { role: 'user', content: 'and then?' }]);
+
+    await client.responses.delete(first.id);
+    await expect(client.responses.retrieve(first.id)).rejects.toMatchObject({ status: 404 });
+    await expect(client.responses.create({ model: 'mock-agent', previous_response_id: first.id, input: 'again' })).rejects.toMatchObject({ status: 404, param: 'previous_response_id' });
+    // Another tenant's key finds nothing of it.
+    const { key: other } = await createKey(access, ADMIN_TOKEN, { tenantId: 'another-tenant', models: ['mock-agent'] });
+    await expect(new OpenAI({ apiKey: other, baseURL: `${access.url}/v1`, maxRetries: 0 }).responses.retrieve(second.id)).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('streams the semantic events in order, numbered, ending with response.completed', async () => {
+    const stream = await client.responses.create({ model: 'mock-agent', input: 'stream this', stream: true });
+    const types: string[] = [];
+    const sequence: number[] = [];
+    let text = '';
+    let completed: OpenAI.Responses.Response | undefined;
+    for await (const event of stream) {
+      types.push(event.type);
+      sequence.push(event.sequence_number);
+      if (event.type === 'response.output_text.delta') text += event.delta;
+      if (event.type === 'response.completed') completed = event.response;
+    }
+    expect(types.slice(0, 4)).toEqual(['response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added']);
+    expect(types.slice(-4)).toEqual(['response.output_text.done', 'response.content_part.done', 'response.output_item.done', 'response.completed']);
+    expect(sequence).toEqual(sequence.map((_, index) => index));
+    expect(text).toMatch(/^Echo: stream this/);
+    expect(completed!.output).toMatchObject([{ type: 'message', content: [{ type: 'output_text', text }] }]);
+  });
+
+  it('runs a function-calling round trip, streamed and not', async () => {
+    const asked = await client.responses.create({ model: 'mock-agent', input: 'What is the weather in Paris?', tools: [weatherTool] });
+    const call = asked.output.find((item) => item.type === 'function_call');
+    expect(call).toMatchObject({ type: 'function_call', name: 'get_weather', call_id: expect.any(String), arguments: expect.stringContaining('city') });
+    const answered = await client.responses.create({ model: 'mock-agent', previous_response_id: asked.id, tools: [weatherTool], input: [{ type: 'function_call_output', call_id: (call as { call_id: string }).call_id, output: '21 °C, sunny' }] });
+    expect(answered.output_text).toBe('Tool said: 21 °C, sunny');
+
+    const streamed: string[] = [];
+    let args = '';
+    for await (const event of await client.responses.create({ model: 'mock-agent', input: 'What is the weather in Paris?', tools: [weatherTool], stream: true })) {
+      streamed.push(event.type);
+      if (event.type === 'response.function_call_arguments.delta') args += event.delta;
+    }
+    expect(streamed).toContain('response.function_call_arguments.done');
+    expect(JSON.parse(args)).toHaveProperty('city');
+    expect(streamed.at(-1)).toBe('response.completed');
+  });
+
+  it('refuses what it does not carry out with a 400 naming it', async () => {
+    await expect(client.responses.create({ model: 'mock-agent', input: 'x', background: true })).rejects.toMatchObject({ status: 400, param: 'background' });
+    await expect(client.responses.create({ model: 'mock-agent', input: 'x', conversation: 'conv_1' } as never)).rejects.toMatchObject({ status: 400 });
+    await expect(client.responses.create({ model: 'no-such-model', input: 'x' })).rejects.toMatchObject({ status: 404 });
+  });
+});
+
 describe('the README', () => {
   // Every example a user copies must run: this is the README's tool-calling example, as printed,
   // but for its key, base URL and model alias (`gpt` there, the mock's alias here).

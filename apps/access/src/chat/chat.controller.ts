@@ -5,15 +5,14 @@ import { TaskEventHub, type RunningLimits, type Task, type TaskEvent } from '@ai
 import type { FastifyReply } from 'fastify';
 import type { AccessEnv } from '../access.config.ts';
 import { openAiUsage, totalUsage } from '../common/openai-usage.ts';
-import { rateLimitError, rateLimitHeaders } from '../common/rate-limit-headers.ts';
+import { rateLimitHeaders } from '../common/rate-limit-headers.ts';
+import { errorFor } from '../common/task-error.ts';
 import { Moderation } from '../moderation/moderation.service.ts';
 import { ModelCatalog } from '@aip/chat-policy';
 import type { AssistantMessage, ChatCompletion, ChoiceLogprobs, ModelList } from './chat-response.schema.ts';
 import type { ChatRequest } from './chat-request.schema.ts';
 import { SubmissionService } from './submission.service.ts';
 import { AnswerText, AnswerToolCalls, followTask } from './task-relay.ts';
-
-type ErrorEvent = Extract<TaskEvent, { type: 'error' }>;
 
 type DoneEvent = Extract<TaskEvent, { type: 'done' }>;
 
@@ -76,14 +75,6 @@ async function* merged<T>(streams: AsyncGenerator<T>[]): AsyncGenerator<{ index:
   }
 }
 
-function errorFor(event: ErrorEvent): ApiError {
-  if (event.status === 429) return rateLimitError(event);
-  if (event.status === 404) return new ApiError(404, event.message, 'not_found_error', event.code, 'model');
-  // The model cannot do what the request asks (tools for a retrieval-only model, …).
-  if (event.status === 400) return new ApiError(400, event.message, 'invalid_request_error', event.code, null);
-  if (event.status === 503) return new ApiError(503, event.message, 'service_unavailable', event.code);
-  return new ApiError(502, event.message, 'api_error', event.code);
-}
 
 /** `POST /v1/chat/completions` (JSON or SSE in OpenAI's chunk format) and `GET /v1/models` (chat and embedding models). */
 @Controller('v1')

@@ -1,0 +1,241 @@
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { StreamMasker } from '@aip/chat-policy';
+import { ApiError, ApiKeyGuard, ENV, parseRequest, type AuthenticatedRequest } from '@aip/runtime';
+import { TaskEventHub, TaskStore, type RunningLimits, type Task, type TaskEvent } from '@aip/tasks';
+import type { FastifyReply } from 'fastify';
+import type { AccessEnv } from '../access.config.ts';
+import { SubmissionService } from '../chat/submission.service.ts';
+import { AnswerText, AnswerToolCalls, followTask } from '../chat/task-relay.ts';
+import { rateLimitHeaders } from '../common/rate-limit-headers.ts';
+import { errorFor } from '../common/task-error.ts';
+import { Moderation } from '../moderation/moderation.service.ts';
+import { responseRequestSchema, type ResponseRequest } from './response-request.schema.ts';
+import { answerMessage, chatBodyOf, functionCallItem, messageItem, messagesOf, outputItemsOf, responseUsage, type AnsweredCall, type ChatWireMessage } from './response-items.ts';
+import { ResponseStore, type StoredResponse } from './response.store.ts';
+
+type DoneEvent = Extract<TaskEvent, { type: 'done' }>;
+
+const notFound = (id: string) => new ApiError(404, `No response with id '${id}' found.`, 'invalid_request_error', 'response_not_found', 'id');
+
+/**
+ * OpenAI's Responses API on the platform's task model (issue 15): a response is a chat request
+ * built from the stored conversation (`previous_response_id`) and the new input, admitted, run and
+ * billed like any other, on every model the routing serves — the platform keeps the state, the
+ * providers get chat completions. Streams OpenAI's semantic events (`response.created`,
+ * `response.output_text.delta`, function-call events, `response.completed` / `response.failed`,
+ * each with its `sequence_number`). Responses are the tenant's: another tenant's id is a 404.
+ */
+@Controller('v1/responses')
+@UseGuards(ApiKeyGuard)
+export class ResponsesController {
+  constructor(
+    @Inject(SubmissionService) private readonly submissions: SubmissionService,
+    @Inject(TaskEventHub) private readonly hub: TaskEventHub,
+    @Inject(TaskStore) private readonly tasks: TaskStore,
+    @Inject(ResponseStore) private readonly responses: ResponseStore,
+    @Inject(ENV) private readonly env: AccessEnv,
+    @Inject(Moderation) private readonly moderation: Moderation,
+  ) {}
+
+  @Post()
+  @HttpCode(200)
+  async create(@Req() request: AuthenticatedRequest, @Res() reply: FastifyReply, @Body() body: unknown) {
+    const input = parseRequest(responseRequestSchema, body);
+    const { tenantId } = request.apiKey;
+    let history: ChatWireMessage[] = [];
+    if (input.previous_response_id) {
+      const previous = await this.responses.get(tenantId, input.previous_response_id);
+      if (!previous) throw new ApiError(404, `Previous response with id '${input.previous_response_id}' not found.`, 'invalid_request_error', 'previous_response_not_found', 'previous_response_id');
+      if (!previous.final?.answer) throw new ApiError(400, `Previous response '${input.previous_response_id}' has not completed: continue from a completed response.`, 'invalid_request_error', 'previous_response_not_completed', 'previous_response_id');
+      history = [...previous.history, ...previous.inputMessages, previous.final.answer];
+    }
+    const chat = this.submissions.parse(chatBodyOf(input, history));
+    const task = await this.submissions.submit(request.apiKey, chat);
+    const id = `resp_${task.id}`;
+    const stored: StoredResponse | undefined =
+      input.store === false
+        ? undefined
+        : { id, taskId: task.id, createdAt: Math.floor(task.createdAt / 1_000), model: input.model, instructions: input.instructions ?? null, previousResponseId: input.previous_response_id ?? null, metadata: input.metadata ?? {}, input: input.input, history, inputMessages: messagesOf(input.input) };
+    if (stored) await this.responses.save(tenantId, stored);
+    const closed = new AbortController();
+    reply.raw.on('close', () => closed.abort());
+    try {
+      return await this.answer(request, reply, input, task, id, stored, closed.signal);
+    } finally {
+      closed.abort();
+    }
+  }
+
+  @Get(':id')
+  async get(@Req() request: AuthenticatedRequest, @Param('id') id: string) {
+    const stored = await this.responses.get(request.apiKey.tenantId, id);
+    if (!stored) throw notFound(id);
+    if (stored.final) return stored.final.response;
+    // Not seen to the end by the request that made it (its client left): the task tells.
+    const task = await this.tasks.getForTenant(stored.taskId, request.apiKey.tenantId);
+    const status = task?.status === 'completed' ? 'completed' : task?.status === 'queued' || task?.status === 'running' ? 'in_progress' : task?.status === 'cancelled' ? 'cancelled' : 'failed';
+    const calls = (task?.toolCalls ?? []).map((call) => ({ ...call, arguments: this.moderation.filter.maskJson(call.arguments) }));
+    return this.object(stored, status, status === 'completed' ? outputItemsOf(id, this.moderation.filter.mask(task?.result ?? ''), calls) : [], {
+      ...(task?.usage ? { usage: responseUsage(task.usage) } : {}),
+      ...(task?.error ? { error: { code: task.error.code, message: task.error.message } } : {}),
+    });
+  }
+
+  @Delete(':id')
+  async delete(@Req() request: AuthenticatedRequest, @Param('id') id: string) {
+    if (!(await this.responses.delete(request.apiKey.tenantId, id))) throw notFound(id);
+    return { id, object: 'response.deleted', deleted: true };
+  }
+
+  @Get(':id/input_items')
+  async inputItems(@Req() request: AuthenticatedRequest, @Param('id') id: string) {
+    const stored = await this.responses.get(request.apiKey.tenantId, id);
+    if (!stored) throw notFound(id);
+    const items = (typeof stored.input === 'string' ? [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: stored.input }] }] : stored.input).map((item, index) => ({ id: `in_${stored.taskId}_${index}`, ...item }));
+    return { object: 'list', data: items, first_id: items[0]?.id ?? null, last_id: items.at(-1)?.id ?? null, has_more: false };
+  }
+
+  /** The response object, OpenAI's shape, with what this request asked for. */
+  private object(stored: Pick<StoredResponse, 'id' | 'createdAt' | 'model' | 'instructions' | 'previousResponseId' | 'metadata'>, status: string, output: unknown[], extra: Record<string, unknown> = {}) {
+    return {
+      id: stored.id,
+      object: 'response',
+      created_at: stored.createdAt,
+      status,
+      model: stored.model,
+      output,
+      instructions: stored.instructions,
+      previous_response_id: stored.previousResponseId,
+      metadata: stored.metadata,
+      error: null,
+      incomplete_details: null,
+      usage: null,
+      ...extra,
+    };
+  }
+
+  private async answer(request: AuthenticatedRequest, reply: FastifyReply, input: ResponseRequest, task: Task, id: string, stored: StoredResponse | undefined, signal: AbortSignal) {
+    const filter = this.moderation.filter;
+    const meta = stored ?? { id, createdAt: Math.floor(task.createdAt / 1_000), model: input.model, instructions: input.instructions ?? null, previousResponseId: input.previous_response_id ?? null, metadata: input.metadata ?? {} };
+    const answer = new AnswerText();
+    const toolCalls = new AnswerToolCalls();
+    let limits: RunningLimits | undefined;
+    const calls = (): AnsweredCall[] => toolCalls.calls.map((call) => ({ id: call.id, name: call.function.name, arguments: filter.maskJson(call.function.arguments) }));
+    /** The response once its task is done, kept when stored. */
+    const finish = async (done: DoneEvent) => {
+      const text = filter.mask(answer.text);
+      const incomplete = done.finishReason === 'length' || done.finishReason === 'content_filter';
+      const response = this.object(meta, incomplete ? 'incomplete' : 'completed', outputItemsOf(id, text, calls()), {
+        usage: responseUsage(done.usage),
+        ...(incomplete ? { incomplete_details: { reason: done.finishReason === 'length' ? 'max_output_tokens' : 'content_filter' } } : {}),
+      });
+      if (stored) await this.responses.save(request.apiKey.tenantId, { ...stored, final: { response, answer: answerMessage(text, calls()) } });
+      return response;
+    };
+    const events = followTask(this.hub, task.id, { timeoutMs: this.env.SYNC_TIMEOUT_MS, signal });
+
+    if (!input.stream) {
+      for await (const { event } of events) {
+        if (event.type === 'delta') answer.delta(event.text);
+        else if (event.type === 'status') limits = event.limits ?? limits;
+        else if (event.type === 'tool_call') toolCalls.fragment(event);
+        else if (event.type === 'restart') {
+          answer.restart();
+          toolCalls.restart();
+        } else if (event.type === 'error') throw errorFor(event);
+        else if (event.type === 'done') {
+          for (const [name, value] of Object.entries({ 'x-request-id': String(request.id), 'x-task-id': task.id, ...rateLimitHeaders(limits) })) reply.header(name, value);
+          return reply.send(await finish(event));
+        }
+      }
+      throw new ApiError(504, 'The request did not finish in time.', 'api_error', 'timeout');
+    }
+
+    // OpenAI's semantic events, numbered; headers wait for the first event, so a refusal is still a real HTTP error.
+    let sequence = 0;
+    const send = (type: string, payload: Record<string, unknown>) => reply.raw.write(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence++, ...payload })}\n\n`);
+    let started = false;
+    const start = () => {
+      if (started) return;
+      started = true;
+      reply.hijack();
+      reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-request-id': String(request.id), 'x-task-id': task.id, ...rateLimitHeaders(limits) });
+      const created = this.object(meta, 'in_progress', []);
+      send('response.created', { response: created });
+      send('response.in_progress', { response: created });
+    };
+    const masker = new StreamMasker(filter);
+    // With words on the list, a call's arguments are masked as JSON once whole: sent at its end.
+    const holdArguments = filter.size > 0;
+    let nextIndex = 0;
+    let message: { index: number; id: string } | undefined;
+    const callIndexes = new Map<number, number>();
+    const openMessage = () => {
+      if (message) return message;
+      message = { index: nextIndex++, id: messageItem(id, '', 'in_progress').id };
+      send('response.output_item.added', { output_index: message.index, item: messageItem(id, '', 'in_progress') });
+      send('response.content_part.added', { item_id: message.id, output_index: message.index, content_index: 0, part: { type: 'output_text', text: '', annotations: [] } });
+      return message;
+    };
+    for await (const { event } of events) {
+      if (event.type === 'error') {
+        if (!started) throw errorFor(event);
+        send('response.failed', { response: this.object(meta, 'failed', [], { error: { code: event.code, message: event.message } }) });
+        break;
+      }
+      if (event.type === 'restart') {
+        if (toolCalls.started) {
+          send('response.failed', { response: this.object(meta, 'failed', [], { error: { code: 'worker_restarted', message: 'The worker generating this answer stopped during a tool call; retry the request.' } }) });
+          break;
+        }
+        answer.restart();
+        toolCalls.restart();
+        continue;
+      }
+      if (event.type === 'status') {
+        limits = event.limits ?? limits;
+        continue;
+      }
+      start();
+      if (event.type === 'delta') {
+        const text = masker.push(answer.delta(event.text));
+        if (text) {
+          const { index, id: itemId } = openMessage();
+          send('response.output_text.delta', { item_id: itemId, output_index: index, content_index: 0, delta: text });
+        }
+      } else if (event.type === 'tool_call') {
+        const fresh = toolCalls.fragment(event);
+        if (!fresh) continue;
+        if (fresh.id) {
+          callIndexes.set(fresh.index, nextIndex);
+          send('response.output_item.added', { output_index: nextIndex++, item: functionCallItem({ id: fresh.id, name: fresh.function.name ?? '', arguments: '' }, 'in_progress') });
+        }
+        const call = toolCalls.calls[fresh.index];
+        if (!holdArguments && call && fresh.function.arguments) send('response.function_call_arguments.delta', { item_id: `fc_${call.id}`, output_index: callIndexes.get(fresh.index), delta: fresh.function.arguments });
+      } else if (event.type === 'done') {
+        const rest = masker.end();
+        if (rest) {
+          const { index, id: itemId } = openMessage();
+          send('response.output_text.delta', { item_id: itemId, output_index: index, content_index: 0, delta: rest });
+        }
+        const response = await finish(event);
+        // An answer of no text and no calls is still one (empty) message, as in the response object.
+        if (!message && toolCalls.calls.length === 0) openMessage();
+        if (message) {
+          const text = filter.mask(answer.text);
+          send('response.output_text.done', { item_id: message.id, output_index: message.index, content_index: 0, text });
+          send('response.content_part.done', { item_id: message.id, output_index: message.index, content_index: 0, part: { type: 'output_text', text, annotations: [] } });
+          send('response.output_item.done', { output_index: message.index, item: messageItem(id, text, 'completed') });
+        }
+        calls().forEach((call, position) => {
+          const index = callIndexes.get(position) ?? nextIndex++;
+          send('response.function_call_arguments.done', { item_id: `fc_${call.id}`, output_index: index, arguments: call.arguments });
+          send('response.output_item.done', { output_index: index, item: functionCallItem(call, 'completed') });
+        });
+        send(response['status'] === 'incomplete' ? 'response.incomplete' : 'response.completed', { response });
+      }
+    }
+    if (!started) throw new ApiError(504, 'The request did not start in time.', 'api_error', 'timeout');
+    reply.raw.end();
+  }
+}
