@@ -89,6 +89,9 @@ export function appOpenApi(limits: DocumentedLimits = DEFAULT_LIMITS): Record<st
         get: { tags: ['openai'], summary: 'Get a stored response', security: security.apiKey, requestParams: { path: responseId }, responses: { '200': json('The response (in_progress while its task runs).', responseObjectSchema), ...errorResponses({ ...authErrors, 404: "No such response of this key's tenant (or stored with store: false, or expired)." }) } },
         delete: { tags: ['openai'], summary: 'Delete a stored response', security: security.apiKey, requestParams: { path: responseId }, responses: { '200': json('Deleted.', z.object({ id: z.string(), object: z.literal('response.deleted'), deleted: z.literal(true) })), ...errorResponses({ ...authErrors, 404: "No such response of this key's tenant." }) } },
       },
+      '/v1/responses/{id}/cancel': {
+        post: { tags: ['openai'], summary: 'Cancel a response still running (a background one)', security: security.apiKey, requestParams: { path: responseId }, responses: { '200': json('The response: cancelled, or as it ended if it already had.', responseObjectSchema), ...errorResponses({ ...authErrors, 404: "No such response of this key's tenant." }) } },
+      },
       '/v1/responses/{id}/input_items': {
         get: { tags: ['openai'], summary: "A stored response's input items", security: security.apiKey, requestParams: { path: responseId }, responses: { '200': json('The input items, in order.', z.object({ object: z.literal('list'), data: z.array(z.record(z.string(), z.unknown())), first_id: z.string().nullable(), last_id: z.string().nullable(), has_more: z.boolean() })), ...errorResponses({ ...authErrors, 404: "No such response of this key's tenant." }) } },
       },

@@ -103,7 +103,8 @@ describe('OpenAICompatibleAdapter against the mock upstream', () => {
     const result = await collect(adapter(upstream).stream(question));
     expect(result.error).toBeUndefined();
     expect(result.deltas).toEqual(['Echo:', ' hello', ' world', ' Echo:', ' hello', ' world']);
-    expect(result.done).toEqual({ type: 'done', finishReason: 'stop', usage: { promptTokens: 4, completionTokens: 6, totalTokens: 10 } });
+    // The provider's usage details (the mock reports half the prompt cached) and fingerprint are passed on as sent.
+    expect(result.done).toEqual({ type: 'done', finishReason: 'stop', systemFingerprint: 'mock-fp', usage: { promptTokens: 4, completionTokens: 6, totalTokens: 10, cachedTokens: 2, reasoningTokens: 0 } });
     expect(upstream.stats().lastRequest).toMatchObject({ model: 'mock-model', stream: true, stream_options: { include_usage: true }, max_tokens: 100 });
   });
 

@@ -18,6 +18,7 @@ const IMAGE_LIMIT = 65_536;
 const apps: RunningApp[] = [];
 const REDIS_PREFIX = `${uniqueName('e2e-openai')}:`;
 let upstream: MockLlm;
+let slowUpstream: MockLlm;
 let access: RunningApp;
 let client: OpenAI;
 let key: string;
@@ -39,10 +40,13 @@ beforeAll(async () => {
   const namespace = uniqueNamespace('e2e-openai');
   await provisionNamespace(namespace);
   upstream = await startMockLlm({});
+  // Ten seconds an answer: long enough to be cancelled mid-way.
+  slowUpstream = await startMockLlm({ replyTokens: 200, tokensPerSecond: 20 });
   const routing = {
     models: {
       extractive: { providers: [{ name: 'extractive', kind: 'extractive' }] },
       'mock-agent': { providers: [{ name: 'agent-upstream', kind: 'openai-compatible', baseUrl: upstream.url, model: 'gpt-agent', firstTokenTimeoutMs: 5_000 }] },
+      'mock-slow': { providers: [{ name: 'slow-upstream', kind: 'openai-compatible', baseUrl: slowUpstream.url, model: 'gpt-slow', firstTokenTimeoutMs: 5_000 }] },
       // Reads images: a text-only provider first, which a request with images must skip.
       'mock-vision': {
         providers: [
@@ -57,15 +61,15 @@ beforeAll(async () => {
   [, , access] = await startApps(apps, [
     startApp('rate-limiter', shared),
     startApp('inference', { ...shared, MODEL_ROUTING: JSON.stringify(routing), WORKER_ID: 'worker-openai' }),
-    startApp('access', { ...shared, ADMIN_TOKEN, MODELS: 'extractive,mock-agent,mock-vision', MAX_IMAGE_BYTES: String(IMAGE_LIMIT) }),
+    startApp('access', { ...shared, ADMIN_TOKEN, MODELS: 'extractive,mock-agent,mock-vision,mock-slow', MAX_IMAGE_BYTES: String(IMAGE_LIMIT) }),
   ]);
-  ({ key } = await createKey(access, ADMIN_TOKEN, { models: ['extractive', 'mock-agent', 'mock-vision'] }));
+  ({ key } = await createKey(access, ADMIN_TOKEN, { models: ['extractive', 'mock-agent', 'mock-vision', 'mock-slow'] }));
   client = new OpenAI({ apiKey: key, baseURL: `${access.url}/v1`, maxRetries: 0 });
 }, 180_000);
 
 afterAll(async () => {
   await Promise.all(apps.map(stopApp));
-  await upstream?.close();
+  await Promise.all([upstream, slowUpstream].map((mock) => mock?.close()));
 });
 
 describe('tools', () => {
@@ -378,8 +382,26 @@ describe('the Responses API', () => {
     expect(streamed.at(-1)).toBe('response.completed');
   });
 
+  it('runs in the background: queued at once, polled to its end, continued from; cancelled while it runs', async () => {
+    const textOf = (response: OpenAI.Responses.Response) => response.output.flatMap((item) => (item.type === 'message' ? item.content : [])).map((part) => (part.type === 'output_text' ? part.text : '')).join('');
+    const queued = await client.responses.create({ model: 'mock-agent', input: 'in the background', background: true });
+    expect(queued).toMatchObject({ status: 'queued', background: true, output: [] });
+    let polled = queued;
+    await eventually(async () => (polled = await client.responses.retrieve(queued.id)).status === 'completed', 'the background response to complete', 20_000);
+    expect(textOf(polled)).toMatch(/^Echo: in the background/);
+    expect(polled.usage!.output_tokens).toBeGreaterThan(0);
+    expect((await client.responses.create({ model: 'mock-agent', previous_response_id: queued.id, input: 'more' })).status).toBe('completed');
+    expect(received().messages.map((message) => message['role'])).toEqual(['user', 'assistant', 'user']);
+
+    const slow = await client.responses.create({ model: 'mock-slow', input: 'take your time', background: true });
+    await eventually(async () => (await client.responses.retrieve(slow.id)).status === 'in_progress', 'the slow response to start', 20_000);
+    await client.responses.cancel(slow.id);
+    await eventually(async () => (await client.responses.retrieve(slow.id)).status === 'cancelled', 'the slow response to be cancelled', 10_000);
+  }, 60_000);
+
   it('refuses what it does not carry out with a 400 naming it', async () => {
-    await expect(client.responses.create({ model: 'mock-agent', input: 'x', background: true })).rejects.toMatchObject({ status: 400, param: 'background' });
+    await expect(client.responses.create({ model: 'mock-agent', input: 'x', background: true, stream: true })).rejects.toMatchObject({ status: 400, param: 'stream' });
+    await expect(client.responses.create({ model: 'mock-agent', input: 'x', background: true, store: false })).rejects.toMatchObject({ status: 400, param: 'store' });
     await expect(client.responses.create({ model: 'mock-agent', input: 'x', conversation: 'conv_1' } as never)).rejects.toMatchObject({ status: 400 });
     await expect(client.responses.create({ model: 'no-such-model', input: 'x' })).rejects.toMatchObject({ status: 404 });
   });

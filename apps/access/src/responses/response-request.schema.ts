@@ -74,11 +74,19 @@ export const responseRequestSchema = z.strictObject({
   reasoning: z.strictObject({ effort: z.enum(['none', 'minimal', 'low', 'medium', 'high']).nullable().optional() }).nullable().optional(),
   /** `disabled` (OpenAI's default) is what the platform does: a context over the model's window is an error. */
   truncation: z.literal('disabled').nullable().optional(),
-  // Accepted only with the value that changes nothing (they are not carried out yet).
-  background: z.literal(false, { error: 'background responses are not supported yet: leave background out (the task API, POST /v1/tasks, is the asynchronous form)' }).nullable().optional(),
+  /** Answer at once (status `queued`) and run on: poll GET /v1/responses/{id}, cancel with POST …/cancel. */
+  background: z.boolean().nullable().optional(),
+  // Accepted only with the value that changes nothing (not carried out yet).
   include: z.array(z.never({ error: 'include is not supported yet: leave it out' })).max(0).nullable().optional(),
 });
 export type ResponseRequest = z.infer<typeof responseRequestSchema>;
+
+/** A request `responseRequestSchema` took that the platform still cannot honour: its 400 (param, message). */
+export function unsupportedCombination(request: ResponseRequest): { param: string; message: string } | undefined {
+  if (request.background && request.store === false) return { param: 'store', message: 'a background response is polled with GET /v1/responses/{id}: it must be stored (leave store out)' };
+  if (request.background && request.stream) return { param: 'stream', message: 'streaming a background response is not supported yet: poll GET /v1/responses/{id}, or stream without background' };
+  return undefined;
+}
 
 /** The response object (`POST /v1/responses`, `GET /v1/responses/{id}`), OpenAI's shape. */
 export const responseObjectSchema = z
@@ -86,7 +94,7 @@ export const responseObjectSchema = z
     id: z.string(),
     object: z.literal('response'),
     created_at: z.number().int(),
-    status: z.enum(['completed', 'incomplete', 'in_progress', 'failed', 'cancelled']),
+    status: z.enum(['completed', 'incomplete', 'in_progress', 'queued', 'failed', 'cancelled']),
     model: z.string(),
     output: z.array(
       z.union([
@@ -97,6 +105,8 @@ export const responseObjectSchema = z
     instructions: z.string().nullable(),
     previous_response_id: z.string().nullable(),
     metadata: z.record(z.string(), z.string()),
+    /** Made with `background: true`. */
+    background: z.boolean().optional(),
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
     incomplete_details: z.object({ reason: z.string() }).nullable(),
     usage: z

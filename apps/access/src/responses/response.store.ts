@@ -17,6 +17,8 @@ export interface StoredResponse {
   /** The conversation before this response's input, and that input, as chat messages. */
   history: ChatWireMessage[];
   inputMessages: ChatWireMessage[];
+  /** Made with `background: true`: answered at once, settled from its task when read. */
+  background?: boolean;
   /** Once it ended: the response object as answered, and the answer as a chat turn. */
   final?: { response: Record<string, unknown>; answer: ChatWireMessage | null };
 }

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { StreamMasker } from '@aip/chat-policy';
 import { ApiError, ApiKeyGuard, ENV, parseRequest, type AuthenticatedRequest } from '@aip/runtime';
-import { TaskEventHub, TaskStore, type RunningLimits, type Task, type TaskEvent } from '@aip/tasks';
+import { TaskEventHub, TaskStore, TERMINAL_STATUSES, type RunningLimits, type Task, type TaskEvent } from '@aip/tasks';
 import type { FastifyReply } from 'fastify';
 import type { AccessEnv } from '../access.config.ts';
 import { SubmissionService } from '../chat/submission.service.ts';
@@ -9,7 +9,7 @@ import { AnswerText, AnswerToolCalls, followTask } from '../chat/task-relay.ts';
 import { rateLimitHeaders } from '../common/rate-limit-headers.ts';
 import { errorFor } from '../common/task-error.ts';
 import { Moderation } from '../moderation/moderation.service.ts';
-import { responseRequestSchema, type ResponseRequest } from './response-request.schema.ts';
+import { responseRequestSchema, unsupportedCombination, type ResponseRequest } from './response-request.schema.ts';
 import { answerMessage, chatBodyOf, functionCallItem, messageItem, messagesOf, outputItemsOf, responseUsage, type AnsweredCall, type ChatWireMessage } from './response-items.ts';
 import { ResponseStore, type StoredResponse } from './response.store.ts';
 
@@ -41,13 +41,16 @@ export class ResponsesController {
   @HttpCode(200)
   async create(@Req() request: AuthenticatedRequest, @Res() reply: FastifyReply, @Body() body: unknown) {
     const input = parseRequest(responseRequestSchema, body);
+    const unsupported = unsupportedCombination(input);
+    if (unsupported) throw new ApiError(400, unsupported.message, 'invalid_request_error', 'unsupported_parameter', unsupported.param);
     const { tenantId } = request.apiKey;
     let history: ChatWireMessage[] = [];
     if (input.previous_response_id) {
       const previous = await this.responses.get(tenantId, input.previous_response_id);
       if (!previous) throw new ApiError(404, `Previous response with id '${input.previous_response_id}' not found.`, 'invalid_request_error', 'previous_response_not_found', 'previous_response_id');
-      if (!previous.final?.answer) throw new ApiError(400, `Previous response '${input.previous_response_id}' has not completed: continue from a completed response.`, 'invalid_request_error', 'previous_response_not_completed', 'previous_response_id');
-      history = [...previous.history, ...previous.inputMessages, previous.final.answer];
+      const settled = await this.settled(tenantId, previous);
+      if (!settled.final?.answer) throw new ApiError(400, `Previous response '${input.previous_response_id}' has not completed: continue from a completed response.`, 'invalid_request_error', 'previous_response_not_completed', 'previous_response_id');
+      history = [...settled.history, ...settled.inputMessages, settled.final.answer];
     }
     const chat = this.submissions.parse(chatBodyOf(input, history));
     const task = await this.submissions.submit(request.apiKey, chat);
@@ -55,8 +58,13 @@ export class ResponsesController {
     const stored: StoredResponse | undefined =
       input.store === false
         ? undefined
-        : { id, taskId: task.id, createdAt: Math.floor(task.createdAt / 1_000), model: input.model, instructions: input.instructions ?? null, previousResponseId: input.previous_response_id ?? null, metadata: input.metadata ?? {}, input: input.input, history, inputMessages: messagesOf(input.input) };
+        : { id, taskId: task.id, createdAt: Math.floor(task.createdAt / 1_000), model: input.model, instructions: input.instructions ?? null, previousResponseId: input.previous_response_id ?? null, metadata: input.metadata ?? {}, input: input.input, history, inputMessages: messagesOf(input.input), background: input.background ?? false };
     if (stored) await this.responses.save(tenantId, stored);
+    // The task model's asynchronous form: the same durable path, answered at once, polled later.
+    if (input.background && stored) {
+      reply.header('x-request-id', String(request.id)).header('x-task-id', task.id);
+      return reply.send(this.object(stored, 'queued', [], { background: true }));
+    }
     const closed = new AbortController();
     reply.raw.on('close', () => closed.abort());
     try {
@@ -70,15 +78,54 @@ export class ResponsesController {
   async get(@Req() request: AuthenticatedRequest, @Param('id') id: string) {
     const stored = await this.responses.get(request.apiKey.tenantId, id);
     if (!stored) throw notFound(id);
-    if (stored.final) return stored.final.response;
-    // Not seen to the end by the request that made it (its client left): the task tells.
+    const settled = await this.settled(request.apiKey.tenantId, stored);
+    if (settled.final) return settled.final.response;
     const task = await this.tasks.getForTenant(stored.taskId, request.apiKey.tenantId);
-    const status = task?.status === 'completed' ? 'completed' : task?.status === 'queued' || task?.status === 'running' ? 'in_progress' : task?.status === 'cancelled' ? 'cancelled' : 'failed';
-    const calls = (task?.toolCalls ?? []).map((call) => ({ ...call, arguments: this.moderation.filter.maskJson(call.arguments) }));
-    return this.object(stored, status, status === 'completed' ? outputItemsOf(id, this.moderation.filter.mask(task?.result ?? ''), calls) : [], {
-      ...(task?.usage ? { usage: responseUsage(task.usage) } : {}),
-      ...(task?.error ? { error: { code: task.error.code, message: task.error.message } } : {}),
+    return this.object(stored, task?.status === 'running' ? 'in_progress' : 'queued', [], stored.background ? { background: true } : {});
+  }
+
+  /** Cancels a response still running (a background one, or one whose client left): its task is cancelled. */
+  @Post(':id/cancel')
+  @HttpCode(200)
+  async cancel(@Req() request: AuthenticatedRequest, @Param('id') id: string) {
+    const { tenantId } = request.apiKey;
+    const stored = await this.responses.get(tenantId, id);
+    if (!stored) throw notFound(id);
+    const task = await this.tasks.getForTenant(stored.taskId, tenantId);
+    if (task && !TERMINAL_STATUSES.includes(task.status)) {
+      await this.tasks.requestCancel(task.id);
+      // Not picked up by a worker yet: cancelled here; a worker that takes it later sees the flag.
+      if (task.status === 'queued') await this.tasks.finish(task.id, 'cancelled', {}, { type: 'status', status: 'cancelled' });
+    }
+    const settled = await this.settled(tenantId, stored);
+    return settled.final?.response ?? this.object(stored, 'in_progress', [], { background: stored.background ?? false });
+  }
+
+  /**
+   * The stored response with its end, once its task has one: a background response, or one whose
+   * client left before the end, is settled from the task (and kept so) the first time it is read.
+   */
+  private async settled(tenantId: string, stored: StoredResponse): Promise<StoredResponse> {
+    if (stored.final) return stored;
+    const task = await this.tasks.getForTenant(stored.taskId, tenantId);
+    if (!task || !TERMINAL_STATUSES.includes(task.status)) {
+      // The task expired before anyone read its end: nothing more will come.
+      return task ? stored : { ...stored, final: { response: this.object(stored, 'failed', [], { error: { code: 'expired', message: 'The response expired before it was read.' } }), answer: null } };
+    }
+    const filter = this.moderation.filter;
+    const text = filter.mask(task.result ?? '');
+    const calls = (task.toolCalls ?? []).map((call) => ({ ...call, arguments: filter.maskJson(call.arguments) }));
+    const incomplete = task.finishReason === 'length' || task.finishReason === 'content_filter';
+    const status = task.status === 'completed' ? (incomplete ? 'incomplete' : 'completed') : task.status === 'cancelled' ? 'cancelled' : 'failed';
+    const response = this.object(stored, status, task.status === 'completed' ? outputItemsOf(stored.id, text, calls) : [], {
+      ...(task.usage ? { usage: responseUsage(task.usage) } : {}),
+      ...(task.error ? { error: { code: task.error.code, message: task.error.message } } : {}),
+      ...(incomplete ? { incomplete_details: { reason: task.finishReason === 'length' ? 'max_output_tokens' : 'content_filter' } } : {}),
+      ...(stored.background ? { background: true } : {}),
     });
+    const settled = { ...stored, final: { response, answer: task.status === 'completed' ? answerMessage(text, calls) : null } };
+    await this.responses.save(tenantId, settled);
+    return settled;
   }
 
   @Delete(':id')
