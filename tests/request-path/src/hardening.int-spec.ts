@@ -126,8 +126,9 @@ describe('a request that cannot make its deadline', () => {
     // Before the fix all of them waited the whole 20 s deadline in the queue. Now only those that
     // could make it when they arrived are parked: the queue positions a token reaches within the
     // deadline (20 s / 10 s = 2, and a third when a token is due right at the deadline), and any of
-    // them may still miss it on a busy machine and be refused then.
-    const answeredEarly = refused.filter((result) => result.elapsed < DEADLINE_MS / 2);
+    // them may still miss it on a busy machine and be refused then. "Early" is well before the
+    // deadline: a clean-clone CI run had a refusal answered at the half-deadline mark under load.
+    const answeredEarly = refused.filter((result) => result.elapsed < DEADLINE_MS * 0.75);
     expect(answeredEarly.length).toBeGreaterThanOrEqual(refused.length - 3);
     expect(Math.min(...answeredEarly.map((result) => result.retryAfter))).toBeGreaterThanOrEqual(10);
   }, 60_000);

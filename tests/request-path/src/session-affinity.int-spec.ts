@@ -6,9 +6,10 @@ import type { Redis } from 'ioredis';
 // SESSION_AFFINITY on share the pins in Redis and route each session's requests through the lane
 // of its worker; three inference workers each hold a lane and drain the lane of one that dies.
 const ADMIN_TOKEN = 'e2e-admin-token-affinity-0123';
-// Not shorter: on a loaded 2-core CI machine a worker's heartbeat (every fifth of this) can be late by a
-// second, and a worker whose heartbeat lapsed is not chosen (its sessions fail over).
-const HEARTBEAT_TTL_MS = 4_000;
+// Not shorter: on a loaded 2-core CI machine a worker's heartbeat (every fifth of this) can be late by
+// seconds, and a worker whose heartbeat lapsed is not chosen (its sessions fail over). 4 s was once
+// too short in a clean-clone CI run (the sessions of a lapsed worker moved).
+const HEARTBEAT_TTL_MS = 6_000;
 const REDIS_PREFIX = `${uniqueName('affinity')}:`;
 let redis: Redis;
 const apps: RunningApp[] = [];
@@ -83,6 +84,9 @@ beforeAll(async () => {
   access = await startApp('access', { ...shared, ADMIN_TOKEN, MODELS: 'extractive,mock-slow' });
   apps.push(access);
   key = (await createKey(access, ADMIN_TOKEN, { models: ['extractive', 'mock-slow'] })).key;
+  // Ready is not yet chosen: a worker reports its lane on its first heartbeat, and until all three
+  // have, new sessions can only go to those that did (once, all three sessions went to one worker).
+  await eventually(async () => (await redis.zcount(`${REDIS_PREFIX}rl:{w:default}:alive`, `(${Date.now()}`, '+inf')) === 3, 'the three workers to report their lanes', 30_000);
 }, 180_000);
 
 afterAll(async () => {

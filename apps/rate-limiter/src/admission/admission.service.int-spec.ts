@@ -96,13 +96,13 @@ describe('the deadline-queue pump', () => {
       await new Promise((resolve) => setTimeout(resolve, 300)); // a dozen pump ticks fail
       for (const event of parked) expect((await tasks.get(event.data.taskId))?.status).toBe('queued');
       // Its reservation was given back each time, so a request that never ran holds no slot.
-      await eventually(async () => (await admission.usage(record.id)).concurrent === 0, 'no slot held while the broker is down', 2_000);
+      await eventually(async () => (await admission.usage(record.id)).concurrent === 0, 'no slot held while the broker is down', 10_000);
     } finally {
       brokerDown = false;
     }
-    await eventually(() => admittedIds().includes(parked[0]!.data.taskId), 'the first parked request admitted after the outage', 5_000);
+    await eventually(() => admittedIds().includes(parked[0]!.data.taskId), 'the first parked request admitted after the outage', 15_000);
     // The other still waits for the slot (it is never lost, only briefly in the pump's hands).
-    await eventually(async () => (await queue.cancel(parked[1]!.data.taskId)) !== undefined, 'the second still parked', 2_000);
+    await eventually(async () => (await queue.cancel(parked[1]!.data.taskId)) !== undefined, 'the second still parked', 10_000);
   });
 
   it('loses nothing when Redis also refuses to take a request back: it is kept in memory and put back once Redis answers', async () => {
@@ -116,13 +116,13 @@ describe('the deadline-queue pump', () => {
     try {
       await admission.release(reservationOf(first.data.taskId));
       // Taken by the pump, not forwarded, not taken back: before the fix it was gone here.
-      await eventually(async () => (await queue.size()) === 0, 'the pump to take the parked request', 2_000);
+      await eventually(async () => (await queue.size()) === 0, 'the pump to take the parked request', 10_000);
       await new Promise((resolve) => setTimeout(resolve, 300));
     } finally {
       brokerDown = false;
       putBackRefused = false;
     }
-    await eventually(() => admittedIds().includes(parked.data.taskId), 'the request admitted once Redis and the broker are back', 5_000);
+    await eventually(() => admittedIds().includes(parked.data.taskId), 'the request admitted once Redis and the broker are back', 15_000);
   });
 
   it('refuses at once what the key cannot park (MAX_PARKED_PER_KEY), with the reason', async () => {
@@ -148,7 +148,7 @@ describe('the deadline-queue pump', () => {
     await service.submit(waiting);
     await tasks.requestCancel(waiting.data.taskId);
     await admission.release(reservationOf(running.data.taskId));
-    await eventually(async () => (await queue.size()) === 0, 'the cancelled request leaves the queue', 5_000);
+    await eventually(async () => (await queue.size()) === 0, 'the cancelled request leaves the queue', 15_000);
     expect(admittedIds()).not.toContain(waiting.data.taskId);
     expect((await admission.usage(record.id)).concurrent).toBe(0);
   });
@@ -160,12 +160,12 @@ describe('the deadline-queue pump', () => {
     await service.submit(late);
     brokerDown = true;
     try {
-      await eventually(async () => (await tasks.get(late.data.taskId))?.status === 'rejected', 'the late request rejected', 5_000);
+      await eventually(async () => (await tasks.get(late.data.taskId))?.status === 'rejected', 'the late request rejected', 15_000);
     } finally {
       brokerDown = false;
     }
     // Given up once a slot could no longer free in time, or at the deadline itself.
     expect(['concurrency_limit', 'deadline_exceeded']).toContain((await tasks.get(late.data.taskId))?.error?.code);
-    await eventually(async () => (await queue.size()) === 0, 'nothing left parked', 2_000);
+    await eventually(async () => (await queue.size()) === 0, 'nothing left parked', 10_000);
   });
 });
