@@ -85,7 +85,10 @@ describe('the deadline-queue pump', () => {
     const first = await submitted(record.id);
     await service.submit(first);
     expect(admittedIds()).toContain(first.data.taskId);
-    const parked = [await submitted(record.id), await submitted(record.id)];
+    // A later deadline for the second: the queue orders a key's requests by deadline, then by id, and
+    // two made in the same millisecond were ordered by their random ids (the test then waited for
+    // the wrong one: it failed about one run in five).
+    const parked = [await submitted(record.id), await submitted(record.id, 16_000)];
     for (const event of parked) await service.submit(event);
     for (const event of parked) expect((await tasks.get(event.data.taskId))?.status).toBe('queued');
 
