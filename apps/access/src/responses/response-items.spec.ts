@@ -1,5 +1,5 @@
 import { responseRequestSchema } from './response-request.schema.ts';
-import { answerMessage, chatBodyOf, messagesOf, outputItemsOf, responseUsage } from './response-items.ts';
+import { answerMessage, chatBodyOf, endingOf, messagesOf, outputItemsOf, responseUsage } from './response-items.ts';
 
 const request = (body: Record<string, unknown>) => responseRequestSchema.parse({ model: 'gpt-x', input: 'hi', ...body });
 
@@ -59,6 +59,12 @@ describe('the Responses API as chat requests', () => {
     expect(outputItemsOf('resp_t1', '', calls)).toEqual([{ type: 'function_call', id: 'fc_c1', call_id: 'c1', name: 'weather', arguments: '{"city":"Paris"}', status: 'completed' }]);
     expect(outputItemsOf('resp_t1', 'Hello.', [])).toEqual([{ type: 'message', id: 'msg_t1', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'Hello.', annotations: [] }] }]);
     expect(answerMessage('', calls)).toEqual({ role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'weather', arguments: '{"city":"Paris"}' } }] });
+    expect([endingOf('stop'), endingOf('tool_calls'), endingOf('length'), endingOf('content_filter')]).toEqual([
+      { status: 'completed' },
+      { status: 'completed' },
+      { status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' } },
+      { status: 'incomplete', incomplete_details: { reason: 'content_filter' } },
+    ]);
     expect(responseUsage({ promptTokens: 10, completionTokens: 5, totalTokens: 15, cachedTokens: 4 })).toEqual({ input_tokens: 10, input_tokens_details: { cached_tokens: 4 }, output_tokens: 5, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 15 });
   });
 });

@@ -98,6 +98,13 @@ export function answerMessage(text: string, calls: readonly AnsweredCall[]): Cha
     : { role: 'assistant', content: text };
 }
 
+/** How an answer that finished ended: `incomplete` (cut by max_output_tokens or the content filter) or `completed`. */
+export function endingOf(finishReason: string | undefined): { status: 'completed' | 'incomplete'; incomplete_details?: { reason: string } } {
+  if (finishReason === 'length') return { status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' } };
+  if (finishReason === 'content_filter') return { status: 'incomplete', incomplete_details: { reason: 'content_filter' } };
+  return { status: 'completed' };
+}
+
 /** Usage in the Responses API's names. */
 export function responseUsage(usage: { promptTokens: number; completionTokens: number; totalTokens: number; cachedTokens?: number | undefined; reasoningTokens?: number | undefined }) {
   return {

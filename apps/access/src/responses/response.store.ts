@@ -2,16 +2,20 @@ import type { Redis } from 'ioredis';
 import type { ResponseRequest } from './response-request.schema.ts';
 import type { ChatWireMessage } from './response-items.ts';
 
-/** A response as kept (`store` true, the default): enough to show it again and to continue from it. */
-export interface StoredResponse {
+/** What every response object says of the request that made it, stored or not. */
+export interface ResponseMeta {
   id: string;
-  taskId: string;
   /** Seconds since the epoch (OpenAI's `created_at`). */
   createdAt: number;
   model: string;
   instructions: string | null;
   previousResponseId: string | null;
   metadata: Record<string, string>;
+}
+
+/** A response as kept (`store` true, the default): enough to show it again and to continue from it. */
+export interface StoredResponse extends ResponseMeta {
+  taskId: string;
   /** The request's input, as sent (GET …/input_items). */
   input: ResponseRequest['input'];
   /** The conversation before this response's input, and that input, as chat messages. */

@@ -10,8 +10,8 @@ import { rateLimitHeaders } from '../common/rate-limit-headers.ts';
 import { errorFor } from '../common/task-error.ts';
 import { Moderation } from '../moderation/moderation.service.ts';
 import { responseRequestSchema, unsupportedCombination, type ResponseRequest } from './response-request.schema.ts';
-import { answerMessage, chatBodyOf, functionCallItem, messageItem, messagesOf, outputItemsOf, responseUsage, type AnsweredCall, type ChatWireMessage } from './response-items.ts';
-import { ResponseStore, type StoredResponse } from './response.store.ts';
+import { answerMessage, chatBodyOf, endingOf, functionCallItem, messageItem, messagesOf, outputItemsOf, responseUsage, type AnsweredCall, type ChatWireMessage } from './response-items.ts';
+import { ResponseStore, type ResponseMeta, type StoredResponse } from './response.store.ts';
 
 type DoneEvent = Extract<TaskEvent, { type: 'done' }>;
 
@@ -54,11 +54,8 @@ export class ResponsesController {
     }
     const chat = this.submissions.parse(chatBodyOf(input, history));
     const task = await this.submissions.submit(request.apiKey, chat);
-    const id = `resp_${task.id}`;
-    const stored: StoredResponse | undefined =
-      input.store === false
-        ? undefined
-        : { id, taskId: task.id, createdAt: Math.floor(task.createdAt / 1_000), model: input.model, instructions: input.instructions ?? null, previousResponseId: input.previous_response_id ?? null, metadata: input.metadata ?? {}, input: input.input, history, inputMessages: messagesOf(input.input), background: input.background ?? false };
+    const meta: ResponseMeta = { id: `resp_${task.id}`, createdAt: Math.floor(task.createdAt / 1_000), model: input.model, instructions: input.instructions ?? null, previousResponseId: input.previous_response_id ?? null, metadata: input.metadata ?? {} };
+    const stored: StoredResponse | undefined = input.store === false ? undefined : { ...meta, taskId: task.id, input: input.input, history, inputMessages: messagesOf(input.input), background: input.background ?? false };
     if (stored) await this.responses.save(tenantId, stored);
     // The task model's asynchronous form: the same durable path, answered at once, polled later.
     if (input.background && stored) {
@@ -68,7 +65,7 @@ export class ResponsesController {
     const closed = new AbortController();
     reply.raw.on('close', () => closed.abort());
     try {
-      return await this.answer(request, reply, input, task, id, stored, closed.signal);
+      return await this.answer(request, reply, input, task, meta, stored, closed.signal);
     } finally {
       closed.abort();
     }
@@ -115,12 +112,11 @@ export class ResponsesController {
     const filter = this.moderation.filter;
     const text = filter.mask(task.result ?? '');
     const calls = (task.toolCalls ?? []).map((call) => ({ ...call, arguments: filter.maskJson(call.arguments) }));
-    const incomplete = task.finishReason === 'length' || task.finishReason === 'content_filter';
-    const status = task.status === 'completed' ? (incomplete ? 'incomplete' : 'completed') : task.status === 'cancelled' ? 'cancelled' : 'failed';
+    const { status, ...ending } = task.status === 'completed' ? endingOf(task.finishReason) : { status: task.status === 'cancelled' ? 'cancelled' : 'failed' };
     const response = this.object(stored, status, task.status === 'completed' ? outputItemsOf(stored.id, text, calls) : [], {
       ...(task.usage ? { usage: responseUsage(task.usage) } : {}),
       ...(task.error ? { error: { code: task.error.code, message: task.error.message } } : {}),
-      ...(incomplete ? { incomplete_details: { reason: task.finishReason === 'length' ? 'max_output_tokens' : 'content_filter' } } : {}),
+      ...ending,
       ...(stored.background ? { background: true } : {}),
     });
     const settled = { ...stored, final: { response, answer: task.status === 'completed' ? answerMessage(text, calls) : null } };
@@ -143,7 +139,7 @@ export class ResponsesController {
   }
 
   /** The response object, OpenAI's shape, with what this request asked for. */
-  private object(stored: Pick<StoredResponse, 'id' | 'createdAt' | 'model' | 'instructions' | 'previousResponseId' | 'metadata'>, status: string, output: unknown[], extra: Record<string, unknown> = {}) {
+  private object(stored: ResponseMeta, status: string, output: unknown[], extra: Record<string, unknown> = {}) {
     return {
       id: stored.id,
       object: 'response',
@@ -161,9 +157,9 @@ export class ResponsesController {
     };
   }
 
-  private async answer(request: AuthenticatedRequest, reply: FastifyReply, input: ResponseRequest, task: Task, id: string, stored: StoredResponse | undefined, signal: AbortSignal) {
+  private async answer(request: AuthenticatedRequest, reply: FastifyReply, input: ResponseRequest, task: Task, meta: ResponseMeta, stored: StoredResponse | undefined, signal: AbortSignal) {
+    const { id } = meta;
     const filter = this.moderation.filter;
-    const meta = stored ?? { id, createdAt: Math.floor(task.createdAt / 1_000), model: input.model, instructions: input.instructions ?? null, previousResponseId: input.previous_response_id ?? null, metadata: input.metadata ?? {} };
     const answer = new AnswerText();
     const toolCalls = new AnswerToolCalls();
     let limits: RunningLimits | undefined;
@@ -171,12 +167,10 @@ export class ResponsesController {
     /** The response once its task is done, kept when stored. */
     const finish = async (done: DoneEvent) => {
       const text = filter.mask(answer.text);
-      const incomplete = done.finishReason === 'length' || done.finishReason === 'content_filter';
-      const response = this.object(meta, incomplete ? 'incomplete' : 'completed', outputItemsOf(id, text, calls()), {
-        usage: responseUsage(done.usage),
-        ...(incomplete ? { incomplete_details: { reason: done.finishReason === 'length' ? 'max_output_tokens' : 'content_filter' } } : {}),
-      });
-      if (stored) await this.responses.save(request.apiKey.tenantId, { ...stored, final: { response, answer: answerMessage(text, calls()) } });
+      const answered = calls();
+      const { status, ...ending } = endingOf(done.finishReason);
+      const response = this.object(meta, status, outputItemsOf(id, text, answered), { usage: responseUsage(done.usage), ...ending });
+      if (stored) await this.responses.save(request.apiKey.tenantId, { ...stored, final: { response, answer: answerMessage(text, answered) } });
       return response;
     };
     const events = followTask(this.hub, task.id, { timeoutMs: this.env.SYNC_TIMEOUT_MS, signal });
