@@ -6,7 +6,7 @@ import { MessagingModule } from '@aip/messaging';
 import { AdmissionFastPath, admissionFastPath, PolicyBook } from '@aip/rate-limit';
 import { applyRoutingDocument, applyWordsDocument, ModelCatalog } from '@aip/chat-policy';
 import { ConfigDocuments, connectionOf, documentWatch, ENV, HealthController, LOGGER, OpenApiController, provideOpenApi, REDIS, ROUTING_WATCH, watchRedis } from '@aip/runtime';
-import { ClaimCheck, RedisObjectStore, ProfileStore, SessionHistoryStore, TaskEventHub, TaskStore } from '@aip/tasks';
+import { ClaimCheck, RedisObjectStore, ProfileStore, ConversationStore, TaskEventHub, TaskStore } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { appOpenApi } from './access.openapi.ts';
@@ -43,7 +43,7 @@ export class AppModule {
         provideOpenApi(appOpenApi),
         { provide: ApiKeyStore, useValue: new ApiKeyStore(redis, env.REDIS_PREFIX) },
         { provide: TaskStore, useValue: new TaskStore(redis, { prefix: env.REDIS_PREFIX }) },
-        { provide: SessionHistoryStore, useValue: new SessionHistoryStore(redis, { prefix: env.REDIS_PREFIX }) },
+        { provide: ConversationStore, useValue: new ConversationStore(redis, { prefix: env.REDIS_PREFIX, retentionMs: env.CONVERSATION_RETENTION_DAYS }) },
         { provide: ProfileStore, useValue: new ProfileStore(redis, { prefix: env.REDIS_PREFIX }) },
         // Blocking stream reads get their own connection: they would stall every command behind them.
         { provide: TaskEventHub, useValue: new TaskEventHub(watchRedis(redis.duplicate(), logger, 'task events'), redis, env.REDIS_PREFIX) },

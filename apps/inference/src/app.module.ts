@@ -3,7 +3,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { CooldownStore, ModelRouter, modelRoutingSchema, openRoutingSecrets, SecretBox } from '@aip/llm';
 import { MessagingModule } from '@aip/messaging';
 import { ConfigDocuments, connectionOf, documentWatch, ENV, HealthController, LOGGER, OpenApiController, provideOpenApi, REDIS, ROUTING_WATCH } from '@aip/runtime';
-import { ClaimCheck, RedisObjectStore, ProfileStore, SessionHistoryStore, TaskStore } from '@aip/tasks';
+import { ClaimCheck, RedisObjectStore, ProfileStore, ConversationStore, TaskStore } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { appOpenApi } from './inference.openapi.ts';
@@ -27,7 +27,7 @@ export class AppModule {
         { provide: LOGGER, useValue: logger },
         provideOpenApi(appOpenApi),
         { provide: TaskStore, useValue: new TaskStore(redis, { prefix: env.REDIS_PREFIX }) },
-        { provide: SessionHistoryStore, useValue: new SessionHistoryStore(redis, { prefix: env.REDIS_PREFIX }) },
+        { provide: ConversationStore, useValue: new ConversationStore(redis, { prefix: env.REDIS_PREFIX, retentionMs: env.CONVERSATION_RETENTION_DAYS }) },
         { provide: ProfileStore, useValue: new ProfileStore(redis, { prefix: env.REDIS_PREFIX }) },
         { provide: ModelRouter, useValue: new ModelRouter(env.MODEL_ROUTING ? JSON.parse(env.MODEL_ROUTING) : undefined, { cooldowns: new CooldownStore(redis, { prefix: env.REDIS_PREFIX }), logger }) },
         ...(knowledge ? [{ provide: KNOWLEDGE, useValue: knowledge }] : []),

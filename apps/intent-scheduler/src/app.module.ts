@@ -6,7 +6,7 @@ import { ChatOpenAI } from '@langchain/openai';
 import { ApiKeyStore } from '@aip/keys';
 import { EventPublisher, MessagingModule } from '@aip/messaging';
 import { ConfigDocuments, connectionOf, ENV, HealthController, LOGGER, OpenApiController, provideOpenApi, REDIS } from '@aip/runtime';
-import { SessionHistoryStore } from '@aip/tasks';
+import { ConversationStore } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { appOpenApi } from './intent-scheduler.openapi.ts';
@@ -105,7 +105,7 @@ export class AppModule {
           inject: [ActivityStore, UserStateStore, PushDispatcher, CatalogueHolder, SchedulerMetrics, INTENT_CLASSIFIER],
           useFactory: (activity: ActivityStore, users: UserStateStore, dispatcher: PushDispatcher, holder: CatalogueHolder, metrics: SchedulerMetrics, classifier: IntentClassifier) => {
             const worker = new SessionWorker(
-              { activity, users, history: new SessionHistoryStore(redis, { prefix: env.REDIS_PREFIX }), classifier: () => classifier, catalogue: () => holder.catalogue, dispatcher, metrics, logger },
+              { activity, users, conversations: new ConversationStore(redis, { prefix: env.REDIS_PREFIX, retentionMs: env.CONVERSATION_RETENTION_DAYS }), classifier: () => classifier, catalogue: () => holder.catalogue, dispatcher, metrics, logger },
               { sessionsPerShard: env.INTENT_SESSIONS_PER_SHARD, recentTurns: env.INTENT_RECENT_TURNS, interestTtlMs: env.INTENT_INTEREST_TTL_MS },
             );
             const freshMs = Math.max(1, Math.floor(env.INTENT_TICK_MS / 2));

@@ -7,7 +7,7 @@ import { createEmbeddings, embeddingsConfigOf } from '@aip/embeddings';
 import { ApiKeyStore } from '@aip/keys';
 import { EventPublisher, MessagingMetrics, RocketMQContext, RocketMQEvent, RocketMQServer } from '@aip/messaging';
 import { ConfigDocuments, startPlatformApp } from '@aip/runtime';
-import { SessionHistoryStore } from '@aip/tasks';
+import { ConversationStore, textItem } from '@aip/tasks';
 import { Collector, deleteKeys, eventually, provisionNamespace, testConnection, testRedis, testRedisUrl, uniqueName, uniqueNamespace } from '@aip/testing';
 import type { Embeddings } from '@langchain/core/embeddings';
 import type { Redis } from 'ioredis';
@@ -36,7 +36,7 @@ type Push = { envelope: Envelope<'rtc.push.proactive'> | Envelope<'rtc.push.noti
 let redis: Redis;
 let embeddings: Embeddings;
 let publisher: EventPublisher;
-let history: SessionHistoryStore;
+let history: ConversationStore;
 let apiKey: string;
 const schedulers: NestFastifyApplication[] = [];
 let pushConsumer: INestMicroservice;
@@ -96,7 +96,8 @@ async function shardPasses(times = 2) {
 let tasks = 0;
 /** What an inference worker does at the end of a turn: history first, then `ai.inference.completed`. */
 async function conversation(tenantId: string, sessionId: string, userId: string, turns: { role: 'user' | 'assistant'; content: string }[], taskId = `task-${++tasks}`) {
-  await history.append(tenantId, sessionId, turns);
+  await history.claim(tenantId, sessionId, `user:${userId}`);
+  await history.append(tenantId, sessionId, turns.map((turn) => textItem(turn.role, turn.content)));
   await publisher.publish(
     'ai.inference.completed',
     {
@@ -144,7 +145,7 @@ beforeAll(async () => {
   const started = Date.now();
   ({ embeddings } = await createEmbeddings(embeddingsConfigOf({})));
   process.stderr.write(`[intent-scheduler] embedding model ready in ${Date.now() - started} ms\n`);
-  history = new SessionHistoryStore(redis, { prefix });
+  history = new ConversationStore(redis, { prefix });
   publisher = new EventPublisher({ connection: testConnection(namespace), source: 'it', logger, metrics: MessagingMetrics.for(new Registry()) });
   ({ key: apiKey } = await new ApiKeyStore(redis, prefix).create({ tenantId: TENANT }));
   // The run-time catalogue: the default with a short "user just spoke" grace, so the test is quick.

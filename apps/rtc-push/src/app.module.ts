@@ -7,7 +7,7 @@ import { ApiKeyStore } from '@aip/keys';
 import { EventPublisher, MessagingModule } from '@aip/messaging';
 import { admissionFastPath, PolicyBook } from '@aip/rate-limit';
 import { ConfigDocuments, connectionOf, documentWatch, ENV, HealthController, LOGGER, OpenApiController, provideOpenApi, REDIS, watchRedis } from '@aip/runtime';
-import { SessionHistoryStore, TaskEventHub, TaskStore } from '@aip/tasks';
+import { ConversationStore, TaskEventHub, TaskStore } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { appOpenApi } from './rtc-push.openapi.ts';
@@ -111,7 +111,7 @@ export class AppModule {
           provide: ChatRelay,
           inject: [TaskStore, TaskEventHub, EventPublisher, ModelCatalog, Moderation, PolicyBook],
           useFactory: (tasks: TaskStore, events: TaskEventHub, publisher: EventPublisher, catalog: ModelCatalog, moderation: Moderation, policies: PolicyBook) =>
-            new ChatRelay(tasks, events, publisher, admissionFastPath(redis, env.REDIS_PREFIX, policies, env.ADMISSION_FAST_PATH, (fields, message) => logger.warn(fields, message)), { catalog, moderation, sessions: new SessionHistoryStore(redis, { prefix: env.REDIS_PREFIX }) }, { defaultModel: env.DEFAULT_MODEL, defaultMaxTokens: env.DEFAULT_MAX_TOKENS, admissionDeadlineMs: env.ADMISSION_DEADLINE_MS, timeoutMs: env.CHAT_TIMEOUT_MS }),
+            new ChatRelay(tasks, events, publisher, admissionFastPath(redis, env.REDIS_PREFIX, policies, env.ADMISSION_FAST_PATH, (fields, message) => logger.warn(fields, message)), { catalog, moderation, sessions: new ConversationStore(redis, { prefix: env.REDIS_PREFIX, retentionMs: env.CONVERSATION_RETENTION_DAYS }) }, { defaultModel: env.DEFAULT_MODEL, defaultMaxTokens: env.DEFAULT_MAX_TOKENS, admissionDeadlineMs: env.ADMISSION_DEADLINE_MS, timeoutMs: env.CHAT_TIMEOUT_MS }),
         },
         {
           provide: PushRouter,

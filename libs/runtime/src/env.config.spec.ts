@@ -43,3 +43,23 @@ describe('removed topic and group settings', () => {
     expect(() => loadEnv(baseEnvSchema, { PUSH_TOPIC: 'rtc-push-test', KB_CONSUMER_GROUP: 'kb' })).toThrow(/PUSH_TOPIC, KB_CONSUMER_GROUP: no longer exist.*ROCKETMQ_NAMESPACE/);
   });
 });
+
+describe('CONVERSATION_RETENTION_DAYS', () => {
+  const retention = (value?: string) => loadEnv(baseEnvSchema, value === undefined ? {} : { CONVERSATION_RETENTION_DAYS: value }).CONVERSATION_RETENTION_DAYS;
+  const DAY = 86_400_000;
+
+  it('keeps conversations 30 days by default, for every tenant', () => {
+    expect(retention()('acme')).toBe(30 * DAY);
+  });
+
+  it('takes exceptions per tenant after the days for everyone', () => {
+    const days = retention('14, acme=7,bank=365');
+    expect([days('acme'), days('bank'), days('other')]).toEqual([7 * DAY, 365 * DAY, 14 * DAY]);
+  });
+
+  it('refuses to start on a value it cannot read, naming it', () => {
+    expect(() => retention('forever')).toThrow(/CONVERSATION_RETENTION_DAYS: "forever"/);
+    expect(() => retention('30,acme')).toThrow(/"acme": tenant=days/);
+    expect(() => retention('30,acme=0')).toThrow(/"acme=0"/);
+  });
+});

@@ -53,6 +53,26 @@ export const baseEnvSchema = z.object({
   ROCKETMQ_TLS: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   REDIS_PREFIX: z.string().default('aip:'),
+  /**
+   * How many days a conversation (its items, its stored responses) is kept after its last change
+   * (ADR 0029): one number for every tenant, then `tenant=days` exceptions, comma-separated
+   * (`30,acme=7,bank=365`). Every app that writes conversations reads it; the same value everywhere.
+   */
+  CONVERSATION_RETENTION_DAYS: z
+    .string()
+    .default('30')
+    .transform((value, ctx) => {
+      const [all, ...exceptions] = value.split(',').map((part) => part.trim());
+      const days = (text: string | undefined) => (text !== undefined && /^\d{1,5}$/.test(text) && Number(text) > 0 ? Number(text) : undefined);
+      const byTenant = new Map<string, number>();
+      for (const exception of exceptions) {
+        const [tenant, count] = exception.split('=');
+        if (!tenant || days(count) === undefined) ctx.addIssue({ code: 'custom', message: `"${exception}": tenant=days (a whole number of days, at least 1)` });
+        else byTenant.set(tenant, days(count)!);
+      }
+      if (days(all) === undefined) ctx.addIssue({ code: 'custom', message: `"${all}": the days for every tenant first (a whole number, at least 1)` });
+      return (tenantId: string) => (byTenant.get(tenantId) ?? days(all) ?? 30) * 86_400_000;
+    }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   INSTANCE_ID: z.string().optional(),
   /**

@@ -3,7 +3,7 @@ import type { ApiKeyRecord } from '@aip/keys';
 import { PublishError, type EventPublisher } from '@aip/messaging';
 import type { AdmissionFastPath } from '@aip/rate-limit';
 import { IMAGE_TOKENS } from '@aip/llm';
-import { ClaimCheck, type ObjectStore, type SessionHistoryStore, type Task, type TaskEvent, type TaskStatus, type TaskStore } from '@aip/tasks';
+import { ClaimCheck, type ObjectStore, type ConversationStore, type Task, type TaskEvent, type TaskStatus, type TaskStore } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { AccessEnv } from '../access.config.ts';
 import { Moderation } from '../moderation/moderation.service.ts';
@@ -71,7 +71,7 @@ function setup(options: { input?: 'block' | 'mask'; sessionOwner?: boolean; clai
   const owners: string[] = [];
   /** Set `failure` for a broker that refuses publishes. */
   const broker: { failure?: Error } = {};
-  const sessions = { claimOwner: async (_tenant: string, _session: string, owner: string) => (owners.push(owner), options.sessionOwner ?? true) };
+  const sessions = { claim: async (_tenant: string, _session: string, owner: string) => (owners.push(owner), options.sessionOwner ?? true) };
   const publisher = {
     publish: async (type: string, data: Record<string, unknown>, { tenantId }: { tenantId: string }) => {
       if (broker.failure) throw broker.failure;
@@ -80,7 +80,7 @@ function setup(options: { input?: 'block' | 'mask'; sessionOwner?: boolean; clai
   };
   const service = new SubmissionService(
     tasks as unknown as TaskStore,
-    sessions as unknown as SessionHistoryStore,
+    sessions as unknown as ConversationStore,
     publisher as unknown as EventPublisher,
     redis as unknown as Redis,
     env,

@@ -6,7 +6,7 @@ import { estimateTokens, estimateToolDefinitionTokens } from '@aip/llm';
 import { EventPublisher, PublishError } from '@aip/messaging';
 import { AdmissionFastPath } from '@aip/rate-limit';
 import { ApiError, appMetrics, ENV, REDIS, ROUTING_WATCH, type DocumentWatch } from '@aip/runtime';
-import { ClaimCheck, SessionHistoryStore, TaskStore, type Task } from '@aip/tasks';
+import { ClaimCheck, ConversationStore, TaskStore, type Task } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import type { AccessEnv } from '../access.config.ts';
@@ -28,7 +28,7 @@ export class SubmissionService {
 
   constructor(
     @Inject(TaskStore) private readonly tasks: TaskStore,
-    @Inject(SessionHistoryStore) private readonly sessions: SessionHistoryStore,
+    @Inject(ConversationStore) private readonly sessions: ConversationStore,
     @Inject(EventPublisher) private readonly publisher: EventPublisher,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(ENV) private readonly env: AccessEnv,
@@ -90,7 +90,7 @@ export class SubmissionService {
     }
     // A session's history reaches the model: only the end user (or, without one, the key) that
     // started it may continue it.
-    if (request.session_id && !(await this.sessions.claimOwner(key.tenantId, request.session_id, request.user ? `user:${request.user}` : `key:${key.id}`))) {
+    if (request.session_id && !(await this.sessions.claim(key.tenantId, request.session_id, request.user ? `user:${request.user}` : `key:${key.id}`))) {
       throw errors.sessionNotOwned();
     }
     const fingerprint = createHash('sha256').update(JSON.stringify(request)).digest('hex');

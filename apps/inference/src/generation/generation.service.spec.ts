@@ -2,7 +2,7 @@ import { jest } from '@jest/globals';
 import type { Envelope } from '@aip/contracts';
 import { LlmError, UnsupportedRequestError, type ChatChunk, type ChatStreamRequest, type ModelRouter } from '@aip/llm';
 import type { EventPublisher } from '@aip/messaging';
-import { ClaimCheck, type ObjectStore, StaleRunError, type ImageRef, TERMINAL_STATUSES, type ProfileStore, type RunLiveness, type SessionHistoryStore, type Task, type TaskEvent, type TaskStatus, type TaskStore } from '@aip/tasks';
+import { ClaimCheck, textItem, type ObjectStore, StaleRunError, type ImageRef, TERMINAL_STATUSES, type ProfileStore, type RunLiveness, type ConversationStore, type Task, type TaskEvent, type TaskStatus, type TaskStore } from '@aip/tasks';
 import { pino } from 'pino';
 import type { InferenceEnv } from '../inference.config.ts';
 import { GenerationService } from './generation.service.ts';
@@ -84,7 +84,7 @@ function setup(script: Script, seen: ChatStreamRequest[] = [], vision: { images?
   const tasks = new FakeTasks();
   const published: Published[] = [];
   const turns: unknown[] = [];
-  const history = { recent: async () => [], append: async (_tenant: string, _session: string, added: unknown[]) => void turns.push(...added) };
+  const history = { recent: async () => ({ items: [], older: 0 }), append: async (_tenant: string, _session: string, added: unknown[]) => (turns.push(...added), []) };
   const chain = {
     name: 'gpt-x',
     images: vision.images ?? false,
@@ -102,7 +102,7 @@ function setup(script: Script, seen: ChatStreamRequest[] = [], vision: { images?
   const env = { WORKER_ID: 'worker-a', REDIS_PREFIX: 'aip:', HISTORY_TOKEN_BUDGET: 2_000, DELTA_FLUSH_MS: 20, RAG_TOP_K: 0, RAG_REWRITE_TIMEOUT_MS: 3_000, LEASE_MS: 10_000, RUN_REDELIVERY_GRACE_MS: 60_000 } as InferenceEnv;
   const service = new GenerationService(
     tasks as unknown as TaskStore,
-    history as unknown as SessionHistoryStore,
+    history as unknown as ConversationStore,
     profiles as unknown as ProfileStore,
     models as unknown as ModelRouter,
     publisher as unknown as EventPublisher,
@@ -153,10 +153,10 @@ describe('GenerationService', () => {
     expect(published.map((event) => event.type)).toEqual(['ai.inference.started', 'ai.inference.completed']);
     expect(published[1]).toMatchObject({ tenantId: 'acme', data: { taskId: 't1', reservationId: 'r1', provider: 'provider-a', usage: { totalTokens: 5 }, finishReason: 'stop' } });
     // The next request of the session finds this turn.
-    expect(turns).toEqual([{ role: 'user', content: 'Which sights are in Beijing?' }, { role: 'assistant', content: 'The Forbidden City.' }]);
+    expect(turns).toEqual([textItem('user', 'Which sights are in Beijing?'), textItem('assistant', 'The Forbidden City.')]);
   });
 
-  it('streams a model\'s tool calls to the task and completes it with the calls assembled; no history turn yet', async () => {
+  it('streams a model\'s tool calls to the task and completes it with the calls assembled, kept in the conversation', async () => {
     const { service, tasks, published, turns } = setup(async function* () {
       yield { type: 'tool_call', index: 0, id: 'call_1', name: 'get_weather', arguments: '{"city":' };
       yield { type: 'tool_call', index: 1, id: 'call_2', name: 'get_time', arguments: '{}' };
@@ -176,8 +176,12 @@ describe('GenerationService', () => {
     });
     expect(tasks.events.at(-1)).toMatchObject({ type: 'done', finishReason: 'tool_calls' });
     expect(published.at(-1)).toMatchObject({ type: 'ai.inference.completed', data: { finishReason: 'tool_calls' } });
-    // The client sends the calls back with their results: that exchange is the turn, not this.
-    expect(turns).toEqual([]);
+    // The conversation keeps the calls: the client's next request brings their results.
+    expect(turns).toEqual([
+      textItem('user', 'Which sights are in Beijing?'),
+      { type: 'function_call', call_id: 'call_1', name: 'get_weather', arguments: '{"city":"Beijing"}' },
+      { type: 'function_call', call_id: 'call_2', name: 'get_time', arguments: '{}' },
+    ]);
   });
 
   it('ends the task with a 400 naming the model when no provider of it can do what the request asks', async () => {

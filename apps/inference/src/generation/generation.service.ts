@@ -3,7 +3,7 @@ import type { Envelope } from '@aip/contracts';
 import { capabilityNeeds, LlmError, ModelRouter, needsImages, UnknownModelError, UnsupportedRequestError, type ChatChunk, type ChatMessage, type ChatStreamRequest, type FallbackChain, type LlmErrorKind, type MessagePart, type ToolCall } from '@aip/llm';
 import { EventPublisher } from '@aip/messaging';
 import { ENV, LOGGER, ROUTING_WATCH, type DocumentWatch } from '@aip/runtime';
-import { ClaimCheck, ClaimCheckError, ProfileStore, SessionHistoryStore, StaleRunError, TaskStore, ToolCallAssembly, type TaskEvent, type TaskRun } from '@aip/tasks';
+import { ClaimCheck, ClaimCheckError, ProfileStore, ConversationStore, chatTurnsOf, itemsOfExchange, textTurnsOf, StaleRunError, TaskStore, ToolCallAssembly, type TaskEvent, type TaskRun, type Turn } from '@aip/tasks';
 import type { Logger } from 'pino';
 import type { InferenceEnv } from '../inference.config.ts';
 import { KNOWLEDGE, lastUserTurn, NO_GROUNDING, searchQuery, toGrounding, usedSources, type Grounding, type KnowledgeSearch } from './grounding.ts';
@@ -30,6 +30,9 @@ interface Streamed {
 }
 
 /** The lifecycle event's common part: what the limiter needs to reconcile the reservation. */
+/** The newest items a prompt is built from (the token budget then keeps what fits; the rest is counted in its marker). */
+const HISTORY_ITEMS = 100;
+
 const lifecycleOf = ({ data: { request, reservationId } }: Admitted) => ({ taskId: request.taskId, apiKeyId: request.apiKeyId, ...(reservationId ? { reservationId } : {}) });
 
 /** What a client is told when the model fails, by kind: actionable, and free of provider details. */
@@ -54,7 +57,7 @@ const CLIENT_MESSAGES: Record<LlmErrorKind, string> = {
 export class GenerationService {
   constructor(
     @Inject(TaskStore) private readonly tasks: TaskStore,
-    @Inject(SessionHistoryStore) private readonly history: SessionHistoryStore,
+    @Inject(ConversationStore) private readonly conversations: ConversationStore,
     @Inject(ProfileStore) private readonly profiles: ProfileStore,
     @Inject(ModelRouter) private readonly models: ModelRouter,
     @Inject(EventPublisher) private readonly publisher: EventPublisher,
@@ -220,15 +223,16 @@ export class GenerationService {
     const tenantId = event.tenantId;
     const [profile, turns] = await Promise.all([
       this.profiles.forPrompt(tenantId, request.userId),
-      request.sessionId ? this.history.recent(tenantId, request.sessionId) : Promise.resolve([]),
+      request.sessionId ? this.conversations.recent(tenantId, request.sessionId, HISTORY_ITEMS) : Promise.resolve({ items: [], older: 0 }),
     ]);
     const messages = assemblePrompt({
       user: { ...(request.metadata ? { tags: request.metadata } : {}), ...(profile ? { profile } : {}), now: new Date() },
-      history: turns,
+      history: chatTurnsOf(turns.items),
+      older: turns.older,
       messages: await this.turnsOf(event),
       historyBudget: this.env.HISTORY_TOKEN_BUDGET,
     });
-    return { messages, grounding: await this.ground(tenantId, request, turns, chain) };
+    return { messages, grounding: await this.ground(tenantId, request, textTurnsOf(turns.items), chain) };
   }
 
   /**
@@ -317,10 +321,11 @@ export class GenerationService {
     const { promptTokens, completionTokens, totalTokens, cachedTokens, reasoningTokens } = done.usage;
     const usage = { promptTokens, completionTokens, totalTokens, ...(cachedTokens !== undefined ? { cachedTokens } : {}), ...(reasoningTokens !== undefined ? { reasoningTokens } : {}) };
     // History before the terminal event: a client that sees "done" and asks again finds the turn.
-    // An answer that calls tools is not a turn yet: the client sends it back with the results.
-    if (request.sessionId && toolCalls.length === 0) {
-      const lastUser = [...request.messages].reverse().find((m) => m.role === 'user');
-      await this.history.append(tenantId, request.sessionId, [...(lastUser ? [{ role: 'user' as const, content: lastUser.content }] : []), { role: 'assistant', content: text }]);
+    // What the client said this time (its message, or its tools' results) and the answer, with the
+    // calls it made: the next request brings their results. A conversation deleted meanwhile stays so.
+    if (request.sessionId) {
+      const kept = await this.conversations.append(tenantId, request.sessionId, itemsOfExchange(request.messages, { text, toolCalls }));
+      if (!kept) this.logger.info({ taskId: request.taskId, sessionId: request.sessionId }, 'conversation gone (deleted or expired) before the answer ended: the turn is not kept');
     }
     const used = usedSources(grounding, text, done.citedPassages);
     const sources = used.length ? { sources: used } : {};
@@ -361,7 +366,7 @@ export class GenerationService {
    * query when a language model is in the chain). The knowledge base being down degrades the
    * answer, it does not fail it: the model answers without passages and the worker logs why.
    */
-  private async ground(tenantId: string, request: Envelope<'ai.request.admitted'>['data']['request'], turns: Awaited<ReturnType<SessionHistoryStore['recent']>>, chain: FallbackChain): Promise<Grounding> {
+  private async ground(tenantId: string, request: Envelope<'ai.request.admitted'>['data']['request'], turns: Turn[], chain: FallbackChain): Promise<Grounding> {
     const question = lastUserTurn(request.messages);
     if (!this.knowledge || !question || this.env.RAG_TOP_K === 0 || request.knowledgeBases?.length === 0) return NO_GROUNDING;
     const usesLanguageModel = this.models.current().models[request.model]?.providers.some((provider) => provider.kind !== 'extractive') ?? false;

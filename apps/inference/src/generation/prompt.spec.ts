@@ -1,4 +1,4 @@
-import { assemblePrompt } from './prompt.ts';
+import { assemblePrompt, omittedMarker } from './prompt.ts';
 
 describe('assemblePrompt', () => {
   const messages = [{ role: 'user' as const, content: 'and hotels?' }];
@@ -46,7 +46,26 @@ describe('assemblePrompt', () => {
       { role: 'assistant' as const, content: 'The Forbidden City.' },
     ];
     const prompt = assemblePrompt({ history, messages, historyBudget: 30 });
-    expect(prompt.map((m) => m.content)).toEqual(['old answer', 'sights in Beijing?', 'The Forbidden City.', 'and hotels?']);
+    expect(prompt.map((m) => m.content)).toEqual([omittedMarker(1), 'old answer', 'sights in Beijing?', 'The Forbidden City.', 'and hotels?']);
+  });
+
+  it('says how many older messages are left out, counting those the store did not return', () => {
+    const prompt = assemblePrompt({ history: [{ role: 'user', content: 'hi' }], older: 41, messages, historyBudget: 100 });
+    expect(prompt.map((m) => m.content)).toEqual(['[41 earlier messages of this conversation are not shown.]', 'hi', 'and hotels?']);
+    expect(assemblePrompt({ history: [{ role: 'user', content: 'hi' }], older: 0, messages, historyBudget: 100 }).map((m) => m.content)).toEqual(['hi', 'and hotels?']);
+  });
+
+  it('never keeps a tool result without the call it answers', () => {
+    const call = { id: 'c1', name: 'weather', arguments: '{"city":"' + 'x'.repeat(400) + '"}' };
+    const history = [
+      { role: 'user' as const, content: 'weather?' },
+      { role: 'assistant' as const, content: '', toolCalls: [call] },
+      { role: 'tool' as const, content: 'sunny', toolCallId: 'c1' },
+      { role: 'assistant' as const, content: 'It is sunny.' },
+    ];
+    const prompt = assemblePrompt({ history, messages, historyBudget: 40 });
+    expect(prompt.map((m) => m.role)).toEqual(['system', 'assistant', 'user']);
+    expect(prompt[0]!.content).toBe(omittedMarker(3));
   });
 
   it('drops all history when the budget is zero', () => {

@@ -1,6 +1,5 @@
 import type { UserProfile } from '@aip/contracts';
 import { estimateTokens, type ChatMessage } from '@aip/llm';
-import type { Turn } from '@aip/tasks';
 
 /** What the system message knows about the user: the API key's profile tags and the user's own profile. */
 export interface PromptUser {
@@ -42,25 +41,34 @@ export function profileInstruction(profile: UserProfile, now?: Date): string {
   return lines.length > 0 ? `About the user, from their profile (facts and preferences to respect, not instructions):\n${lines.join('\n')}` : '';
 }
 
+/** Said where older turns of the conversation are left out (never dropped without a word). */
+export const omittedMarker = (count: number) => `[${count} earlier message${count === 1 ? '' : 's'} of this conversation ${count === 1 ? 'is' : 'are'} not shown.]`;
+
 /**
  * Assembles the prompt: what we know about the user as one system message (the key's profile
- * tags, then the user's profile), then as much recent history as fits the budget (newest kept),
- * then the request's own messages.
+ * tags, then the user's profile), then as much recent history as fits the budget (newest kept;
+ * a tool result is never kept without the call it answers), a marker saying how many older
+ * messages are left out (`older`: those the store did not even return), then the request's own
+ * messages.
  */
-export function assemblePrompt(input: { user?: PromptUser; history: Turn[]; messages: ChatMessage[]; historyBudget: number }): ChatMessage[] {
+export function assemblePrompt(input: { user?: PromptUser; history: ChatMessage[]; older?: number; messages: ChatMessage[]; historyBudget: number }): ChatMessage[] {
   const about: string[] = [];
   const tags = Object.entries(input.user?.tags ?? {});
   if (tags.length > 0) about.push(`What we know about the user: ${tags.map(([key, value]) => `${key}: ${value}`).join('; ')}.`);
   const instruction = input.user?.profile ? profileInstruction(input.user.profile, input.user.now) : '';
   if (instruction) about.push(instruction);
   const prompt: ChatMessage[] = about.length > 0 ? [{ role: 'system', content: about.join('\n\n') }] : [];
-  const kept: Turn[] = [];
+  let kept = 0;
   let used = 0;
   for (const turn of [...input.history].reverse()) {
     const cost = estimateTokens([turn]);
     if (used + cost > input.historyBudget) break;
-    kept.unshift(turn);
+    kept += 1;
     used += cost;
   }
-  return [...prompt, ...kept, ...input.messages];
+  let first = input.history.length - kept;
+  while (first < input.history.length && input.history[first]!.role === 'tool') first += 1;
+  const omitted = first + (input.older ?? 0);
+  const history = input.history.slice(first);
+  return [...prompt, ...(omitted > 0 && input.historyBudget > 0 ? [{ role: 'system' as const, content: omittedMarker(omitted) }] : []), ...history, ...input.messages];
 }

@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { TopicEmbeddings, TRAVEL_TOPICS } from '../../test/fake-embeddings.ts';
+import { textItem, type ConversationItem } from '@aip/tasks';
 import type { Candidate, Turn } from '../analysis/analyser.ts';
 import { EmbeddingClassifier } from '../analysis/embedding.classifier.ts';
 import { parseCatalogue } from '@aip/contracts';
@@ -15,6 +16,9 @@ import { SessionWorker } from './session.worker.ts';
 const T0 = Date.UTC(2026, 10, 22, 12, 0);
 const catalogue = parseCatalogue(DEFAULT_CATALOGUE);
 const ref: SessionRef = { tenantId: 'acme', sessionId: 's1', userId: 'u1' };
+
+/** A text turn as the conversation store keeps it. */
+const itemOf = (turn: Turn, index: number): ConversationItem => ({ ...textItem(turn.role, turn.content), id: `msg_${index}`, status: 'completed' });
 
 function setup(turns: Turn[], decide: (request: PushRequest) => Decision['outcome'] | 'lock_lost' = () => 'sent') {
   const clock = { now: T0 };
@@ -38,7 +42,7 @@ function setup(turns: Turn[], decide: (request: PushRequest) => Decision['outcom
         forget: async () => undefined,
       },
       users: { recordInterests: async (_t, _u, terms) => void interests.push([...terms]) },
-      history: { recent: async () => (reads++, turns) },
+      conversations: { recent: async () => (reads++, { items: turns.map(itemOf), older: 0 }) },
       classifier: () => new EmbeddingClassifier(embeddings),
       catalogue: () => catalogue,
       dispatcher: {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { analyse, type Candidate, type Turn } from '../analysis/analyser.ts';
+import { textTurnsOf, type ConversationStore } from '@aip/tasks';
+import { analyse, type Candidate } from '../analysis/analyser.ts';
 import type { IntentClassifier } from '../analysis/classifier.port.ts';
 import type { Catalogue } from '@aip/contracts';
 import type { SchedulerMetrics } from '../metrics/scheduler.metrics.ts';
@@ -27,7 +28,7 @@ export class SessionWorker {
     private readonly deps: {
       activity: Pick<ActivityStore, 'sessions' | 'due' | 'state' | 'saveCandidates' | 'forget'>;
       users: Pick<UserStateStore, 'recordInterests'>;
-      history: { recent(tenantId: string, sessionId: string, limit?: number): Promise<Turn[]> };
+      conversations: Pick<ConversationStore, 'recent'>;
       classifier: () => IntentClassifier;
       catalogue: () => Catalogue;
       dispatcher: Pick<PushDispatcher, 'dispatch'>;
@@ -101,10 +102,10 @@ export class SessionWorker {
   }
 
   private async analyse(state: SessionState): Promise<Candidate[]> {
-    const { history, users, metrics, logger } = this.deps;
+    const { conversations, users, metrics, logger } = this.deps;
     const catalogue = this.deps.catalogue();
     const classifier = this.deps.classifier();
-    const turns = await history.recent(state.tenantId, state.sessionId, this.options.recentTurns);
+    const turns = textTurnsOf((await conversations.recent(state.tenantId, state.sessionId, this.options.recentTurns)).items);
     const outcome = await analyse(turns, state.lastActivityAt, catalogue, classifier);
     const fromWords = outcome.candidates.find((c) => catalogue.intents.find((i) => i.id === c.intent)?.trigger === 'user_turns');
     metrics.classifications.inc({ classifier: classifier.name, intent: fromWords?.intent ?? outcome.skipped[0]?.intent ?? 'none' });

@@ -5,7 +5,7 @@ import { estimateTokens } from '@aip/llm';
 import { PublishError, type EventPublisher } from '@aip/messaging';
 import type { AdmissionFastPath } from '@aip/rate-limit';
 import { appMetrics } from '@aip/runtime';
-import type { SessionHistoryStore, TaskEventHub, TaskStore } from '@aip/tasks';
+import type { ConversationStore, TaskEventHub, TaskStore } from '@aip/tasks';
 import type { Identity } from '../auth/authenticator.ts';
 
 export interface ChatRelayOptions {
@@ -22,7 +22,7 @@ export interface ChatRelayPolicy {
   /** The `words` document: requests blocked or masked, answers masked. */
   moderation: Moderation;
   /** Who owns which session: a user continues only their own conversations (as on access). */
-  sessions: Pick<SessionHistoryStore, 'claimOwner'>;
+  sessions: Pick<ConversationStore, 'claim'>;
 }
 
 /**
@@ -57,7 +57,7 @@ export class ChatRelay {
     if (!admission.ok) return fail(admission.refusal.code, admission.refusal.message);
     const { messages } = admission;
     if (frame.sessionId) {
-      const owned = await this.policy.sessions.claimOwner(identity.tenantId, frame.sessionId, `user:${identity.userId}`).catch(() => undefined);
+      const owned = await this.policy.sessions.claim(identity.tenantId, frame.sessionId, `user:${identity.userId}`).catch(() => undefined);
       if (owned === undefined) return fail(CHAT_ERROR_CODES.unavailable, 'storage (Redis) is unavailable; retry later');
       if (!owned) return fail('session_not_owned', 'This session belongs to another user of this tenant; start a new session.');
     }

@@ -68,3 +68,5 @@ export const errorInfo = z.object({
 
 export type ImageRef = z.infer<typeof imageRef>;
 export type ContentPart = z.infer<typeof contentPart>;
+export type ChatMessage = z.infer<typeof chatMessage>;
+export type ToolCall = z.infer<typeof toolCall>;

@@ -1,0 +1,265 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { textOf, withId, type ConversationItem, type NewConversationItem } from './conversation-items.ts';
+import { succeeded } from './task.store.ts';
+
+/** A conversation as the Conversations API shows it (without its items). */
+export interface Conversation {
+  id: string;
+  /** Who it belongs to: `user:<id>` (an end user) or `key:<id>` (an API key acting for nobody in particular). */
+  owner: string;
+  createdAt: number;
+  updatedAt: number;
+  metadata: Record<string, string>;
+  /** The first words of its first user message; null until there is one. */
+  title: string | null;
+  /** Items stored now, and the oldest removed to keep it within `maxItems`. */
+  itemCount: number;
+  trimmed: number;
+}
+
+export interface ItemPage {
+  data: ConversationItem[];
+  hasMore: boolean;
+}
+
+// Who a conversation belongs to is set when it is made (by the Conversations API, or by the first
+// request naming it as `session_id`): 2 = made now, 1 = it is the caller's, 0 = another owner's.
+const CLAIM_LUA = `
+local owner = redis.call('HGET', KEYS[1], 'owner')
+if owner then
+  if owner ~= ARGV[1] then return 0 end
+  return 1
+end
+redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'createdAt', ARGV[2], 'updatedAt', ARGV[2], 'metadata', ARGV[4], 'seq', 0, 'trimmed', 0)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 2
+`;
+
+// Items in order (seq), the oldest removed beyond ARGV[3]; the title set once, from the first user
+// message. Nothing is written to a conversation that is gone (deleted or expired): an answer that
+// finishes after its conversation was deleted does not bring it back. Returns the owner, or false.
+const APPEND_LUA = `
+local owner = redis.call('HGET', KEYS[1], 'owner')
+if not owner then return false end
+local n = tonumber(ARGV[4])
+for i = 0, n - 1 do
+  local id = ARGV[6 + i * 2]
+  local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+  redis.call('HSET', KEYS[2], id, ARGV[7 + i * 2])
+  redis.call('ZADD', KEYS[3], seq, id)
+end
+local over = redis.call('ZCARD', KEYS[3]) - tonumber(ARGV[3])
+if over > 0 then
+  local oldest = redis.call('ZRANGE', KEYS[3], 0, over - 1)
+  redis.call('HDEL', KEYS[2], unpack(oldest))
+  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, over - 1)
+  redis.call('HINCRBY', KEYS[1], 'trimmed', over)
+end
+if ARGV[5] ~= '' and not redis.call('HGET', KEYS[1], 'title') then redis.call('HSET', KEYS[1], 'title', ARGV[5]) end
+redis.call('HSET', KEYS[1], 'updatedAt', ARGV[2])
+for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[1]) end
+return owner
+`;
+
+const SET_METADATA_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'metadata', ARGV[1], 'updatedAt', ARGV[2])
+return 1
+`;
+
+const TITLE_CHARS = 80;
+
+/** A title from the first words of a text: at most 80 characters, cut at a word. */
+export function titleOf(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  if (flat.length <= TITLE_CHARS) return flat;
+  const cut = flat.slice(0, TITLE_CHARS - 1);
+  const space = cut.lastIndexOf(' ');
+  return `${space > TITLE_CHARS / 2 ? cut.slice(0, space) : cut}…`;
+}
+
+export interface ConversationStoreOptions {
+  prefix?: string;
+  /** How long a conversation is kept after its last change, per tenant (ms). Default 30 days. */
+  retentionMs?: (tenantId: string) => number;
+  /** Items kept per conversation; older ones are removed and counted (`trimmed`). Default 1,000. */
+  maxItems?: number;
+}
+
+/**
+ * Conversations in Redis (ADR 0029): chat completions' `session_id`, the Responses API's
+ * `conversation` and the realtime socket's sessions all name one. Per conversation, under one hash
+ * tag (`{tenant:id}`, so every script touches one slot): its record (owner, times, metadata, title),
+ * its items by id, their order, and the stored responses made in it. Per owner, an index of their
+ * conversations by last change (`conversations:{tenant:owner}`), kept beside, not in the same
+ * script. Everything expires after the tenant's retention since the last change.
+ */
+export class ConversationStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly options: ConversationStoreOptions = {},
+  ) {}
+
+  private keys(tenantId: string, id: string) {
+    const base = `${this.options.prefix ?? ''}conversation:{${tenantId}:${id}}`;
+    return { record: base, items: `${base}:items`, order: `${base}:order`, responses: `${base}:responses` };
+  }
+
+  private indexKey(tenantId: string, owner: string) {
+    return `${this.options.prefix ?? ''}conversations:{${tenantId}:${owner}}`;
+  }
+
+  private retention(tenantId: string): number {
+    return this.options.retentionMs?.(tenantId) ?? 30 * 86_400_000;
+  }
+
+  /** A new conversation of `owner`, with its first items. */
+  async create(tenantId: string, owner: string, input: { metadata?: Record<string, string>; items?: NewConversationItem[] } = {}): Promise<{ conversation: Conversation; items: ConversationItem[] }> {
+    const id = `conv_${randomBytes(16).toString('hex')}`;
+    await this.claim(tenantId, id, owner, input.metadata);
+    const items = input.items?.length ? await this.append(tenantId, id, input.items) : [];
+    return { conversation: (await this.get(tenantId, id))!, items: items ?? [] };
+  }
+
+  /**
+   * Makes the conversation `owner`'s if nobody has it (a client-chosen `session_id` used for the
+   * first time), or confirms it is theirs; false when it is someone else's.
+   */
+  async claim(tenantId: string, id: string, owner: string, metadata: Record<string, string> = {}): Promise<boolean> {
+    const now = Date.now();
+    const claimed = Number(await this.redis.eval(CLAIM_LUA, 1, this.keys(tenantId, id).record, owner, now, this.retention(tenantId), JSON.stringify(metadata)));
+    if (claimed === 2) await this.index(tenantId, owner, id, now);
+    return claimed > 0;
+  }
+
+  private async index(tenantId: string, owner: string, id: string, at: number): Promise<void> {
+    const key = this.indexKey(tenantId, owner);
+    succeeded(await this.redis.multi().zadd(key, at, id).pexpire(key, this.retention(tenantId)).exec());
+  }
+
+  async get(tenantId: string, id: string): Promise<Conversation | undefined> {
+    const keys = this.keys(tenantId, id);
+    const [record, count] = await Promise.all([this.redis.hgetall(keys.record), this.redis.zcard(keys.order)]);
+    return recordOf(id, record, count);
+  }
+
+  /** Appends items (ids given here); undefined when the conversation is gone. */
+  async append(tenantId: string, id: string, items: readonly NewConversationItem[]): Promise<ConversationItem[] | undefined> {
+    if (items.length === 0) return [];
+    const keys = this.keys(tenantId, id);
+    const stored = items.map(withId);
+    const firstUser = items.find((item) => item.type === 'message' && item.role === 'user');
+    const title = firstUser?.type === 'message' ? titleOf(textOf(firstUser)) : '';
+    const now = Date.now();
+    const owner = (await this.redis.eval(
+      APPEND_LUA,
+      4,
+      keys.record,
+      keys.items,
+      keys.order,
+      keys.responses,
+      this.retention(tenantId),
+      now,
+      this.options.maxItems ?? 1_000,
+      stored.length,
+      title,
+      ...stored.flatMap((item) => [item.id, JSON.stringify(item)]),
+    )) as string | null;
+    if (!owner) return undefined;
+    await this.index(tenantId, owner, id, now);
+    return stored;
+  }
+
+  /** A page of items after the item `after` (exclusive), newest first unless `order` is `asc`. */
+  async items(tenantId: string, id: string, page: { limit: number; after?: string | undefined; order?: 'asc' | 'desc' | undefined }): Promise<ItemPage | undefined> {
+    const keys = this.keys(tenantId, id);
+    const descending = page.order !== 'asc';
+    let start = 0;
+    if (page.after) {
+      const rank = descending ? await this.redis.zrevrank(keys.order, page.after) : await this.redis.zrank(keys.order, page.after);
+      if (rank === null) return (await this.redis.exists(keys.record)) ? { data: [], hasMore: false } : undefined;
+      start = rank + 1;
+    }
+    const ids = descending ? await this.redis.zrevrange(keys.order, start, start + page.limit) : await this.redis.zrange(keys.order, start, start + page.limit);
+    if (ids.length === 0 && !(await this.redis.exists(keys.record))) return undefined;
+    const data = await this.load(keys.items, ids.slice(0, page.limit));
+    return { data, hasMore: ids.length > page.limit };
+  }
+
+  private async load(itemsKey: string, ids: string[]): Promise<ConversationItem[]> {
+    if (ids.length === 0) return [];
+    const raw = await this.redis.hmget(itemsKey, ...ids);
+    return raw.flatMap((item) => (item ? [JSON.parse(item) as ConversationItem] : []));
+  }
+
+  async item(tenantId: string, id: string, itemId: string): Promise<ConversationItem | undefined> {
+    const raw = await this.redis.hget(this.keys(tenantId, id).items, itemId);
+    return raw ? (JSON.parse(raw) as ConversationItem) : undefined;
+  }
+
+  async deleteItem(tenantId: string, id: string, itemId: string): Promise<boolean> {
+    const keys = this.keys(tenantId, id);
+    const [[, removed]] = succeeded(await this.redis.multi().zrem(keys.order, itemId).hdel(keys.items, itemId).exec()) as [[null, number]];
+    return removed === 1;
+  }
+
+  /** The newest `limit` items, oldest first, and how many older ones there are (or were) besides. */
+  async recent(tenantId: string, id: string, limit = 100): Promise<{ items: ConversationItem[]; older: number }> {
+    const keys = this.keys(tenantId, id);
+    const [ids, count, trimmed] = await Promise.all([this.redis.zrange(keys.order, -limit, -1), this.redis.zcard(keys.order), this.redis.hget(keys.record, 'trimmed')]);
+    return { items: await this.load(keys.items, ids), older: count - ids.length + Number(trimmed ?? 0) };
+  }
+
+  async setMetadata(tenantId: string, id: string, metadata: Record<string, string>): Promise<boolean> {
+    return Number(await this.redis.eval(SET_METADATA_LUA, 1, this.keys(tenantId, id).record, JSON.stringify(metadata), Date.now())) === 1;
+  }
+
+  /** Records a stored response made in the conversation, so deleting the conversation deletes it too. */
+  async linkResponse(tenantId: string, id: string, responseId: string): Promise<void> {
+    const key = this.keys(tenantId, id).responses;
+    succeeded(await this.redis.multi().sadd(key, responseId).pexpire(key, this.retention(tenantId)).exec());
+  }
+
+  /** Deletes the conversation with its items; answers what it was and the responses made in it (for the caller to delete). */
+  async delete(tenantId: string, id: string): Promise<{ conversation: Conversation; responseIds: string[] } | undefined> {
+    const keys = this.keys(tenantId, id);
+    const conversation = await this.get(tenantId, id);
+    if (!conversation) return undefined;
+    const responseIds = await this.redis.smembers(keys.responses);
+    await this.redis.del(keys.record, keys.items, keys.order, keys.responses);
+    await this.redis.zrem(this.indexKey(tenantId, conversation.owner), id);
+    return { conversation, responseIds };
+  }
+
+  /** The owner's conversations, most recently changed first, after the conversation `after`. */
+  async list(tenantId: string, owner: string, page: { limit: number; after?: string | undefined }): Promise<{ data: Conversation[]; hasMore: boolean }> {
+    const key = this.indexKey(tenantId, owner);
+    let start = 0;
+    if (page.after) {
+      const rank = await this.redis.zrevrank(key, page.after);
+      if (rank === null) return { data: [], hasMore: false };
+      start = rank + 1;
+    }
+    const ids = await this.redis.zrevrange(key, start, start + page.limit);
+    const found = await Promise.all(ids.slice(0, page.limit).map(async (id) => [id, await this.get(tenantId, id)] as const));
+    // Expired conversations leave their index entry behind: removed when met.
+    const gone = found.filter(([, conversation]) => !conversation).map(([id]) => id);
+    if (gone.length > 0) await this.redis.zrem(key, ...gone);
+    return { data: found.flatMap(([, conversation]) => (conversation ? [conversation] : [])), hasMore: ids.length > page.limit };
+  }
+}
+
+function recordOf(id: string, record: Record<string, string>, itemCount: number): Conversation | undefined {
+  if (!record['owner']) return undefined;
+  return {
+    id,
+    owner: record['owner'],
+    createdAt: Number(record['createdAt']),
+    updatedAt: Number(record['updatedAt']),
+    metadata: JSON.parse(record['metadata'] ?? '{}') as Record<string, string>,
+    title: record['title'] ?? null,
+    itemCount,
+    trimmed: Number(record['trimmed'] ?? 0),
+  };
+}
