@@ -11,6 +11,17 @@ import { realtimeTokenRequestSchema, realtimeTokenSchema } from './realtime/real
 import { responseObjectSchema, responseRequestSchema, responseStreamEventSchema } from './responses/response-request.schema.ts';
 import { taskViewSchema } from './tasks/task-view.schema.ts';
 import { profileViewSchema } from './users/profile-view.schema.ts';
+import {
+  conversationCreateSchema,
+  conversationItemSchema,
+  conversationListSchema,
+  conversationObjectSchema,
+  conversationsQuerySchema,
+  conversationUpdateSchema,
+  itemListSchema,
+  itemsCreateSchema,
+  itemsQuerySchema,
+} from './conversations/conversation.schema.ts';
 
 /** The limits the documented schemas carry; the checked-in document shows the defaults. */
 type DocumentedLimits = Pick<AccessEnv, 'MAX_MESSAGES' | 'EMBEDDINGS_MAX_INPUTS'>;
@@ -33,6 +44,13 @@ const configVersion = z.object({ version: z.number().int().positive(), at: z.iso
 const issuedKey = issuedApiKeySchema.meta({ id: 'IssuedApiKey' });
 const sse = (description: string) => ({ description, content: { 'text/event-stream': { schema: z.string() } } });
 const authErrors = { 401: 'No API key, or an unknown or revoked one.' };
+/** Routes an end user's browser may call with its realtime token (acting for that user only), or a key. */
+const endUserSecurity: Record<string, string[]>[] = [{ apiKey: [] }, { realtimeToken: [] }];
+const userAuthErrors = { 401: 'No API key or realtime token, or an unknown, expired or revoked one.' };
+const actingUser = z.object({ 'x-user-id': z.string().optional().meta({ description: 'With an API key: the end user the request acts for (their conversations only). A realtime token always acts for its own user.' }) });
+const conversationId = z.object({ id: z.string().meta({ description: 'The conversation id (conv_…, or a session_id a chat request chose).' }) });
+const conversationItemId = conversationId.extend({ itemId: z.string().meta({ description: 'The item id (msg_…, fc_…, fco_…).' }) });
+const conversationMissing = 'No such conversation of the user (or key) the request acts for.';
 const adminErrors = { 401: 'No admin token, or a wrong one.' };
 
 /** access's OpenAPI document: the OpenAI-compatible API, the task API, realtime tokens, profiles and the admin API. */
@@ -50,7 +68,8 @@ export function appOpenApi(limits: DocumentedLimits = DEFAULT_LIMITS): Record<st
   return platformOpenApiDocument({
     title: 'access',
     description:
-      "The platform's front door: OpenAI's Chat Completions, Embeddings and Models APIs, the async task API, realtime tokens for browsers, end-user profiles and the admin API (API keys, run-time documents). With ADMIN_PORT set, `/admin/*` and `/metrics` answer on that port only.",
+      "The platform's front door: OpenAI's Chat Completions, Embeddings and Models APIs, the async task API, realtime tokens for browsers, OpenAI's Responses and Conversations APIs, end-user profiles and exports, and the admin API (API keys, run-time documents). With ADMIN_PORT set, `/admin/*` and `/metrics` answer on that port only.",
+    securitySchemes: { realtimeToken: { type: 'http', scheme: 'bearer', description: "An end user's realtime token (POST /v1/realtime/tokens): acts for that user only." } },
     paths: {
       '/v1/chat/completions': {
         post: {
@@ -94,6 +113,32 @@ export function appOpenApi(limits: DocumentedLimits = DEFAULT_LIMITS): Record<st
       },
       '/v1/responses/{id}/input_items': {
         get: { tags: ['openai'], summary: "A stored response's input items", security: security.apiKey, requestParams: { path: responseId }, responses: { '200': json('The input items, in order.', z.object({ object: z.literal('list'), data: z.array(z.record(z.string(), z.unknown())), first_id: z.string().nullable(), last_id: z.string().nullable(), has_more: z.boolean() })), ...errorResponses({ ...authErrors, 404: "No such response of this key's tenant." }) } },
+      },
+      '/v1/conversations': {
+        post: { tags: ['conversations'], summary: 'Create a conversation, with up to 20 first items', security: endUserSecurity, requestParams: { header: actingUser }, requestBody: jsonBody(conversationCreateSchema), responses: { '200': json('The conversation.', conversationObjectSchema), ...errorResponses({ 400: 'Invalid request, an inline image, or words on the list.', ...userAuthErrors, 403: 'X-User-Id names another user than the token.' }) } },
+        get: { tags: ['conversations'], summary: "The caller's conversations, most recently changed first (the platform's)", security: endUserSecurity, requestParams: { header: actingUser, query: conversationsQuerySchema }, responses: { '200': json('A page of conversations.', conversationListSchema), ...errorResponses({ 400: 'Invalid query.', ...userAuthErrors }) } },
+      },
+      '/v1/conversations/{id}': {
+        get: { tags: ['conversations'], summary: 'Get a conversation', security: endUserSecurity, requestParams: { header: actingUser, path: conversationId }, responses: { '200': json('The conversation.', conversationObjectSchema), ...errorResponses({ ...userAuthErrors, 404: conversationMissing }) } },
+        post: { tags: ['conversations'], summary: "Replace a conversation's metadata", security: endUserSecurity, requestParams: { header: actingUser, path: conversationId }, requestBody: jsonBody(conversationUpdateSchema), responses: { '200': json('The conversation.', conversationObjectSchema), ...errorResponses({ 400: 'Invalid metadata.', ...userAuthErrors, 404: conversationMissing }) } },
+        delete: { tags: ['conversations'], summary: 'Delete a conversation with its items and stored responses (publishes conversation.deleted)', security: endUserSecurity, requestParams: { header: actingUser, path: conversationId }, responses: { '200': json('Deleted.', z.object({ id: z.string(), object: z.literal('conversation.deleted'), deleted: z.literal(true) })), ...errorResponses({ ...userAuthErrors, 404: conversationMissing, 503: 'The broker is unavailable; nothing was deleted, retry.' }) } },
+      },
+      '/v1/conversations/{id}/items': {
+        get: { tags: ['conversations'], summary: "A page of a conversation's items (newest first unless order=asc)", security: endUserSecurity, requestParams: { header: actingUser, path: conversationId, query: itemsQuerySchema }, responses: { '200': json('A page of items.', itemListSchema), ...errorResponses({ 400: 'Invalid query.', ...userAuthErrors, 404: conversationMissing }) } },
+        post: { tags: ['conversations'], summary: 'Add up to 20 items to a conversation', security: endUserSecurity, requestParams: { header: actingUser, path: conversationId }, requestBody: jsonBody(itemsCreateSchema), responses: { '200': json('The items added, with their ids.', itemListSchema), ...errorResponses({ 400: 'Invalid items, an inline image, or words on the list.', ...userAuthErrors, 404: conversationMissing }) } },
+      },
+      '/v1/conversations/{id}/items/{itemId}': {
+        get: { tags: ['conversations'], summary: 'Get an item', security: endUserSecurity, requestParams: { header: actingUser, path: conversationItemId }, responses: { '200': json('The item.', conversationItemSchema), ...errorResponses({ ...userAuthErrors, 404: 'No such conversation or item.' }) } },
+        delete: { tags: ['conversations'], summary: 'Delete an item', security: endUserSecurity, requestParams: { header: actingUser, path: conversationItemId }, responses: { '200': json('The conversation.', conversationObjectSchema), ...errorResponses({ ...userAuthErrors, 404: 'No such conversation or item.' }) } },
+      },
+      '/v1/users/{userId}/export': {
+        get: {
+          tags: ['users'],
+          summary: 'Everything kept of an end user: profile and conversations with their items (JSON)',
+          security: endUserSecurity,
+          requestParams: { path: userId },
+          responses: { '200': json('The export.', z.object({ object: z.literal('user.export'), user_id: z.string(), exported_at: z.string(), profile: z.record(z.string(), z.unknown()).nullable(), conversations: z.array(conversationObjectSchema.extend({ items: z.array(conversationItemSchema) })) })), ...errorResponses({ 400: 'Invalid user id.', ...userAuthErrors, 404: "A realtime token of another user." }) },
+        },
       },
       '/v1/models': { get: { tags: ['openai'], summary: 'List the models the key may use', security: security.apiKey, responses: { '200': json('The chat models served and the embedding model.', modelListSchema), ...errorResponses(authErrors) } } },
       '/v1/embeddings': {
@@ -150,11 +195,11 @@ export function appOpenApi(limits: DocumentedLimits = DEFAULT_LIMITS): Record<st
         },
       },
       '/v1/users/{userId}/profile': {
-        get: { tags: ['users'], summary: "Get a user's profile", security: security.apiKey, requestParams: { path: userId }, responses: { '200': json('The profile.', profileViewSchema), ...errorResponses({ 400: 'Invalid user id.', ...authErrors, 404: 'This user has no profile.' }) } },
+        get: { tags: ['users'], summary: "Get a user's profile", security: endUserSecurity, requestParams: { path: userId }, responses: { '200': json('The profile.', profileViewSchema), ...errorResponses({ 400: 'Invalid user id.', ...authErrors, 404: 'This user has no profile.' }) } },
         put: {
           tags: ['users'],
           summary: 'Create or replace a profile (fields not sent are gone)',
-          security: security.apiKey,
+          security: endUserSecurity,
           requestParams: { path: userId },
           requestBody: jsonBody(userProfile),
           responses: { '200': json('The stored profile.', profileViewSchema), ...errorResponses({ 400: 'Invalid user id or profile.', ...authErrors, 503: 'The broker is unavailable; retry.' }) },
@@ -162,12 +207,12 @@ export function appOpenApi(limits: DocumentedLimits = DEFAULT_LIMITS): Record<st
         patch: {
           tags: ['users'],
           summary: 'Merge-patch a profile (null removes a field)',
-          security: security.apiKey,
+          security: endUserSecurity,
           requestParams: { path: userId },
           requestBody: { required: true, content: { 'application/merge-patch+json': { schema: profilePatch }, 'application/json': { schema: profilePatch } } },
           responses: { '200': json('The stored profile.', profileViewSchema), ...errorResponses({ 400: 'Invalid user id or profile.', ...authErrors, 503: 'The broker is unavailable; retry.' }) },
         },
-        delete: { tags: ['users'], summary: 'Delete a profile', security: security.apiKey, requestParams: { path: userId }, responses: { '204': { description: 'Deleted.' }, ...errorResponses({ 400: 'Invalid user id.', ...authErrors, 404: 'This user has no profile.' }) } },
+        delete: { tags: ['users'], summary: 'Delete a profile', security: endUserSecurity, requestParams: { path: userId }, responses: { '204': { description: 'Deleted.' }, ...errorResponses({ 400: 'Invalid user id.', ...authErrors, 404: 'This user has no profile.' }) } },
       },
       '/admin/keys': {
         post: {

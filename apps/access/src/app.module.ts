@@ -22,6 +22,8 @@ import { TasksController } from './tasks/tasks.controller.ts';
 import { RealtimeController } from './realtime/realtime.controller.ts';
 import { RealtimeTokenService } from './realtime/realtime-token.service.ts';
 import { ProfileController } from './users/profile.controller.ts';
+import { UserExportController } from './users/user-export.controller.ts';
+import { ConversationsController } from './conversations/conversations.controller.ts';
 import { ResponseStore } from './responses/response.store.ts';
 import { ResponsesController } from './responses/responses.controller.ts';
 
@@ -35,7 +37,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'access', sendTimeoutMs: env.PUBLISH_TIMEOUT_MS, logger }), TerminusModule.forRoot({ logger: false })],
-      controllers: [ChatController, ResponsesController, EmbeddingsController, TasksController, AdminController, ConfigController, RealtimeController, ProfileController, HealthController, OpenApiController],
+      controllers: [ChatController, ResponsesController, EmbeddingsController, TasksController, AdminController, ConfigController, RealtimeController, ProfileController, ConversationsController, UserExportController, HealthController, OpenApiController],
       providers: [
         { provide: ENV, useValue: env },
         { provide: REDIS, useValue: redis },

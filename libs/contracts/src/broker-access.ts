@@ -36,6 +36,7 @@ export const EVENT_PUBLISHERS: Readonly<Partial<Record<EventType, readonly strin
   // Profiles are written through access's API only.
   'user.profile.updated': ['access'],
   'user.profile.deleted': ['access'],
+  'conversation.deleted': ['access'],
   'config.policy.changed': ['access'],
   'config.words.changed': ['access'],
   'config.routing.changed': ['access'],

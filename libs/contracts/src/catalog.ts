@@ -4,7 +4,7 @@ import { inferenceCancelled, inferenceCompleted, inferenceFailed, inferenceStart
 import { kbChangeDelete, kbChangeUpsert, kbDocumentDeleted, kbDocumentFailed, kbDocumentIndexed } from './events/knowledge.schema.ts';
 import { pushNotice, pushProactive } from './events/push.schema.ts';
 import { requestAdmitted, requestRejected, requestSubmitted } from './events/request.schema.ts';
-import { userProfileDeleted, userProfileUpdated } from './events/user.schema.ts';
+import { conversationDeleted, userProfileDeleted, userProfileUpdated } from './events/user.schema.ts';
 import { fifoGroupOf, messageKeyOf } from './message-naming.ts';
 import { CONSUMER_GROUPS, TOPICS, type ConsumerGroupKey, type TopicKey } from './topology.ts';
 
@@ -104,6 +104,11 @@ export const EVENTS = {
     topic: 'userProfile', tag: 'deleted', schema: userProfileDeleted, consumers: [],
     messageGroup: (d) => fifoGroupOf(d.userId), key: (d) => messageKeyOf(d.userId),
     summary: "A user's profile was deleted (erasure: drop any copy of it).",
+  }),
+  'conversation.deleted': event({
+    topic: 'userProfile', tag: 'conversation-deleted', schema: conversationDeleted, consumers: ['intentScheduler'],
+    messageGroup: (d) => fifoGroupOf(d.userId ?? d.conversationId), key: (d) => messageKeyOf(d.conversationId),
+    summary: 'A conversation was deleted with its items and stored responses: drop what was derived from it (proactive state).',
   }),
   'config.policy.changed': event({
     topic: 'configChange', tag: 'policy', schema: configChanged, consumers: [],

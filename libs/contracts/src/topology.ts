@@ -34,7 +34,7 @@ export const TOPICS = {
   kbChange: { name: 'kb-change', messageType: 'FIFO', description: 'Knowledge base changes (uploads and change-data-capture); message group = kbId:docId.' },
   kbLifecycle: { name: 'kb-lifecycle', messageType: 'NORMAL', description: 'Knowledge document lifecycle: indexed, deleted, failed.' },
   rtcPush: { name: 'rtc-push', messageType: 'FIFO', description: 'The central topic of proactive prompts and notices; message group = user id.' },
-  userProfile: { name: 'user-profile', messageType: 'FIFO', description: 'End-user profile changes (updated, deleted); message group = user id, so the changes of one user stay in order.' },
+  userProfile: { name: 'user-profile', messageType: 'FIFO', description: 'End-user data changes: profiles (updated, deleted) and conversations (deleted); message group = user id, so the changes of one user stay in order.' },
   configChange: { name: 'config-change', messageType: 'NORMAL', description: 'Audit trail of run-time document changes; instances apply documents by polling Redis (ADR 0020).' },
 } as const satisfies Record<string, TopicSpec>;
 

@@ -45,9 +45,11 @@ describe('ConversationStore (real Redis)', () => {
     expect(await store().claim('acme', 'chosen-by-client', 'user:ada')).toBe(true);
     expect(await store().claim('acme', 'chosen-by-client', 'user:ada')).toBe(true);
     expect(await store().claim('acme', 'chosen-by-client', 'user:mallory')).toBe(false);
-    await store().linkResponse('acme', 'chosen-by-client', 'resp_1');
+    await store().link('acme', 'chosen-by-client', 'response:resp_1');
+    await store().link('acme', 'chosen-by-client', 'task:t1');
     const deleted = await store().delete('acme', 'chosen-by-client');
-    expect(deleted).toMatchObject({ conversation: { owner: 'user:ada' }, responseIds: ['resp_1'] });
+    expect(deleted).toMatchObject({ conversation: { owner: 'user:ada' } });
+    expect(deleted?.linked.sort()).toEqual(['response:resp_1', 'task:t1']);
     // An answer that ends after the deletion does not bring the conversation back.
     expect(await store().append('acme', 'chosen-by-client', [textItem('assistant', 'late')])).toBeUndefined();
     expect(await store().get('acme', 'chosen-by-client')).toBeUndefined();

@@ -91,7 +91,7 @@ export interface ConversationStoreOptions {
  * Conversations in Redis (ADR 0029): chat completions' `session_id`, the Responses API's
  * `conversation` and the realtime socket's sessions all name one. Per conversation, under one hash
  * tag (`{tenant:id}`, so every script touches one slot): its record (owner, times, metadata, title),
- * its items by id, their order, and the stored responses made in it. Per owner, an index of their
+ * its items by id, their order, and the tasks and stored responses made in it. Per owner, an index of their
  * conversations by last change (`conversations:{tenant:owner}`), kept beside, not in the same
  * script. Everything expires after the tenant's retention since the last change.
  */
@@ -103,7 +103,7 @@ export class ConversationStore {
 
   private keys(tenantId: string, id: string) {
     const base = `${this.options.prefix ?? ''}conversation:{${tenantId}:${id}}`;
-    return { record: base, items: `${base}:items`, order: `${base}:order`, responses: `${base}:responses` };
+    return { record: base, items: `${base}:items`, order: `${base}:order`, linked: `${base}:linked` };
   }
 
   private indexKey(tenantId: string, owner: string) {
@@ -158,7 +158,7 @@ export class ConversationStore {
       keys.record,
       keys.items,
       keys.order,
-      keys.responses,
+      keys.linked,
       this.retention(tenantId),
       now,
       this.options.maxItems ?? 1_000,
@@ -215,21 +215,24 @@ export class ConversationStore {
     return Number(await this.redis.eval(SET_METADATA_LUA, 1, this.keys(tenantId, id).record, JSON.stringify(metadata), Date.now())) === 1;
   }
 
-  /** Records a stored response made in the conversation, so deleting the conversation deletes it too. */
-  async linkResponse(tenantId: string, id: string, responseId: string): Promise<void> {
-    const key = this.keys(tenantId, id).responses;
-    succeeded(await this.redis.multi().sadd(key, responseId).pexpire(key, this.retention(tenantId)).exec());
+  /**
+   * Records what else holds the conversation's words — a task (`task:<id>`: its result and events)
+   * or a stored response (`response:<id>`) — so deleting the conversation deletes them too.
+   */
+  async link(tenantId: string, id: string, ref: `task:${string}` | `response:${string}`): Promise<void> {
+    const key = this.keys(tenantId, id).linked;
+    succeeded(await this.redis.multi().sadd(key, ref).pexpire(key, this.retention(tenantId)).exec());
   }
 
-  /** Deletes the conversation with its items; answers what it was and the responses made in it (for the caller to delete). */
-  async delete(tenantId: string, id: string): Promise<{ conversation: Conversation; responseIds: string[] } | undefined> {
+  /** Deletes the conversation with its items; answers what it was and what was linked to it (for the caller to delete). */
+  async delete(tenantId: string, id: string): Promise<{ conversation: Conversation; linked: string[] } | undefined> {
     const keys = this.keys(tenantId, id);
     const conversation = await this.get(tenantId, id);
     if (!conversation) return undefined;
-    const responseIds = await this.redis.smembers(keys.responses);
-    await this.redis.del(keys.record, keys.items, keys.order, keys.responses);
+    const linked = await this.redis.smembers(keys.linked);
+    await this.redis.del(keys.record, keys.items, keys.order, keys.linked);
     await this.redis.zrem(this.indexKey(tenantId, conversation.owner), id);
-    return { conversation, responseIds };
+    return { conversation, linked };
   }
 
   /** The owner's conversations, most recently changed first, after the conversation `after`. */

@@ -228,6 +228,15 @@ export class TaskStore {
     return record;
   }
 
+  /**
+   * Erases a task: its record, result and events (its conversation was deleted). A worker still
+   * running it finds its run superseded and stops writing; a reader finds no such task.
+   */
+  async erase(id: string): Promise<void> {
+    await this.redis.del(this.taskKey(id), this.eventsKey(id), this.cancelKey(id));
+    await this.redis.zrem(this.runningKey(), id);
+  }
+
   async get(id: string): Promise<Task | undefined> {
     const raw = await this.redis.hgetall(this.taskKey(id));
     return raw['id'] ? deserialise(raw) : undefined;

@@ -110,6 +110,8 @@ export class SubmissionService {
       throw error;
     }
     const task = await this.tasks.create({ id: taskId, tenantId: key.tenantId, keyId: key.id, model: request.model, stream: request.stream, ...(request.session_id ? { sessionId: request.session_id } : {}) });
+    // The task holds the conversation's words too: deleting the conversation erases it.
+    if (request.session_id) await this.sessions.link(key.tenantId, request.session_id, `task:${taskId}`);
     const messages = request.messages.map((m, index) => ({
       role: m.role,
       content: filter.mask(m.content),

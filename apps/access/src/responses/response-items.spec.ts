@@ -1,4 +1,4 @@
-import { responseRequestSchema } from './response-request.schema.ts';
+import { responseRequestSchema, unsupportedCombination } from './response-request.schema.ts';
 import { answerMessage, chatBodyOf, endingOf, messagesOf, outputItemsOf, responseUsage } from './response-items.ts';
 
 const request = (body: Record<string, unknown>) => responseRequestSchema.parse({ model: 'gpt-x', input: 'hi', ...body });
@@ -50,8 +50,15 @@ describe('the Responses API as chat requests', () => {
 
   it('refuses what it does not carry out, naming it', () => {
     expect(responseRequestSchema.safeParse({ model: 'm', input: 'x', include: ['reasoning.encrypted_content'] }).success).toBe(false);
-    expect(responseRequestSchema.safeParse({ model: 'm', input: 'x', conversation: 'c' }).error?.issues[0]).toMatchObject({ code: 'unrecognized_keys', keys: ['conversation'] });
+    expect(responseRequestSchema.safeParse({ model: 'm', input: 'x', prompt_cache_key: 'c' }).error?.issues[0]).toMatchObject({ code: 'unrecognized_keys', keys: ['prompt_cache_key'] });
+    const both = responseRequestSchema.parse({ model: 'm', input: 'x', conversation: { id: 'conv_1' }, previous_response_id: 'resp_1' });
+    expect(unsupportedCombination(both)).toMatchObject({ param: 'previous_response_id' });
     expect(responseRequestSchema.safeParse({ model: 'm', input: [{ role: 'user', content: [{ type: 'input_audio', data: 'x' }] }] }).success).toBe(false);
+  });
+
+  it('runs a response in its conversation: the conversation is the session the worker reads and adds to', () => {
+    const request = responseRequestSchema.parse({ model: 'm', input: 'and tomorrow?', instructions: 'be brief', user: 'u-1' });
+    expect(chatBodyOf(request, [], { user: 'u-2', conversationId: 'conv_1' })).toMatchObject({ session_id: 'conv_1', user: 'u-2', messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'and tomorrow?' }] });
   });
 
   it('answers with output items and the conversation turn a later request continues from', () => {

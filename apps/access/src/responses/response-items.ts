@@ -42,7 +42,7 @@ function contentOf(item: Extract<InputItem, { role: string }>): string | Record<
  * The chat request of a response: the instructions (this request's only: OpenAI does not carry
  * them over a chain), the conversation so far, the new input, and the fields translated to chat's.
  */
-export function chatBodyOf(request: ResponseRequest, history: readonly ChatWireMessage[]): Record<string, unknown> {
+export function chatBodyOf(request: ResponseRequest, history: readonly ChatWireMessage[], context: { user?: string | undefined; conversationId?: string | undefined } = {}): Record<string, unknown> {
   const format = request.text?.format;
   const choice = request.tool_choice;
   const body: Record<string, unknown> = {
@@ -59,8 +59,10 @@ export function chatBodyOf(request: ResponseRequest, history: readonly ChatWireM
     ...(request.metadata ? { metadata: request.metadata } : {}),
     ...(request.reasoning?.effort ? { reasoning_effort: request.reasoning.effort } : {}),
   };
-  const user = request.safety_identifier ?? request.user;
+  const user = context.user ?? request.safety_identifier ?? request.user;
   if (user) body['user'] = user;
+  // A conversation is a session: the worker reads its items into the prompt and adds this exchange.
+  if (context.conversationId) body['session_id'] = context.conversationId;
   return body;
 }
 

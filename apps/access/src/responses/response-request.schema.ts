@@ -57,6 +57,8 @@ export const responseRequestSchema = z.strictObject({
   instructions: z.string().max(1_000_000).nullable().optional(),
   /** Continue from a stored response: its input and output come before this input. */
   previous_response_id: z.string().min(1).max(256).nullable().optional(),
+  /** The conversation this response belongs to: its items come before this input, and this input and the answer are added to it. */
+  conversation: z.union([z.string().min(1).max(256), z.strictObject({ id: z.string().min(1).max(256) })]).nullable().optional(),
   stream: z.boolean().nullable().optional(),
   /** Keep the response for GET, chaining and input_items (default true, as OpenAI). */
   store: z.boolean().nullable().optional(),
@@ -83,6 +85,7 @@ export type ResponseRequest = z.infer<typeof responseRequestSchema>;
 
 /** A request `responseRequestSchema` took that the platform still cannot honour: its 400 (param, message). */
 export function unsupportedCombination(request: ResponseRequest): { param: string; message: string } | undefined {
+  if (request.conversation && request.previous_response_id) return { param: 'previous_response_id', message: 'a response continues either a conversation or a previous response: send conversation or previous_response_id, not both' };
   if (request.background && request.store === false) return { param: 'store', message: 'a background response is polled with GET /v1/responses/{id}: it must be stored (leave store out)' };
   if (request.background && request.stream) return { param: 'stream', message: 'streaming a background response is not supported yet: poll GET /v1/responses/{id}, or stream without background' };
   return undefined;
@@ -104,6 +107,8 @@ export const responseObjectSchema = z
     ),
     instructions: z.string().nullable(),
     previous_response_id: z.string().nullable(),
+    /** The conversation it belongs to, if any. */
+    conversation: z.object({ id: z.string() }).nullable(),
     metadata: z.record(z.string(), z.string()),
     /** Made with `background: true`. */
     background: z.boolean().optional(),

@@ -10,12 +10,16 @@ export interface ResponseMeta {
   model: string;
   instructions: string | null;
   previousResponseId: string | null;
+  /** The conversation it was made in, if any. */
+  conversationId: string | null;
   metadata: Record<string, string>;
 }
 
 /** A response as kept (`store` true, the default): enough to show it again and to continue from it. */
 export interface StoredResponse extends ResponseMeta {
   taskId: string;
+  /** Who made it (ADR 0029: `user:<id>` or `key:<id>`); only they read, continue, cancel or delete it. Absent on responses stored before owners were. */
+  owner?: string;
   /** The request's input, as sent (GET …/input_items). */
   input: ResponseRequest['input'];
   /** The conversation before this response's input, and that input, as chat messages. */

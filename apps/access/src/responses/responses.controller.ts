@@ -1,13 +1,15 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { StreamMasker } from '@aip/chat-policy';
 import { ApiError, ApiKeyGuard, ENV, parseRequest, type AuthenticatedRequest } from '@aip/runtime';
-import { TaskEventHub, TaskStore, TERMINAL_STATUSES, type RunningLimits, type Task, type TaskEvent } from '@aip/tasks';
+import { ConversationStore, TaskEventHub, TaskStore, TERMINAL_STATUSES, type RunningLimits, type Task, type TaskEvent } from '@aip/tasks';
 import type { FastifyReply } from 'fastify';
 import type { AccessEnv } from '../access.config.ts';
 import { SubmissionService } from '../chat/submission.service.ts';
 import { AnswerText, AnswerToolCalls, followTask } from '../chat/task-relay.ts';
 import { rateLimitHeaders } from '../common/rate-limit-headers.ts';
+import { actingFor, type Acting } from '../common/acting-user.ts';
 import { errorFor } from '../common/task-error.ts';
+import { conversationNotFound } from '../conversations/conversations.controller.ts';
 import { Moderation } from '../moderation/moderation.service.ts';
 import { responseRequestSchema, unsupportedCombination, type ResponseRequest } from './response-request.schema.ts';
 import { answerMessage, chatBodyOf, endingOf, functionCallItem, messageItem, messagesOf, outputItemsOf, responseUsage, type AnsweredCall, type ChatWireMessage } from './response-items.ts';
@@ -35,7 +37,14 @@ export class ResponsesController {
     @Inject(ResponseStore) private readonly responses: ResponseStore,
     @Inject(ENV) private readonly env: AccessEnv,
     @Inject(Moderation) private readonly moderation: Moderation,
+    @Inject(ConversationStore) private readonly conversations: ConversationStore,
   ) {}
+
+  /** A stored response the caller may see: its owner's (404 for anyone else, as for one that does not exist). */
+  private async owned(acting: Acting, id: string): Promise<StoredResponse | undefined> {
+    const stored = await this.responses.get(acting.tenantId, id);
+    return stored && (stored.owner === undefined || stored.owner === acting.owner) ? stored : undefined;
+  }
 
   @Post()
   @HttpCode(200)
@@ -43,20 +52,30 @@ export class ResponsesController {
     const input = parseRequest(responseRequestSchema, body);
     const unsupported = unsupportedCombination(input);
     if (unsupported) throw new ApiError(400, unsupported.message, 'invalid_request_error', 'unsupported_parameter', unsupported.param);
-    const { tenantId } = request.apiKey;
+    const acting = actingFor(request, input.safety_identifier ?? input.user);
+    const { tenantId } = acting;
     let history: ChatWireMessage[] = [];
+    const conversationId = typeof input.conversation === 'string' ? input.conversation : input.conversation?.id;
+    if (conversationId) {
+      const conversation = await this.conversations.get(tenantId, conversationId);
+      if (!conversation || conversation.owner !== acting.owner) throw conversationNotFound(conversationId, 'conversation');
+    }
     if (input.previous_response_id) {
-      const previous = await this.responses.get(tenantId, input.previous_response_id);
+      const previous = await this.owned(acting, input.previous_response_id);
       if (!previous) throw new ApiError(404, `Previous response with id '${input.previous_response_id}' not found.`, 'invalid_request_error', 'previous_response_not_found', 'previous_response_id');
       const settled = await this.settled(tenantId, previous);
       if (!settled.final?.answer) throw new ApiError(400, `Previous response '${input.previous_response_id}' has not completed: continue from a completed response.`, 'invalid_request_error', 'previous_response_not_completed', 'previous_response_id');
       history = [...settled.history, ...settled.inputMessages, settled.final.answer];
     }
-    const chat = this.submissions.parse(chatBodyOf(input, history));
+    const chat = this.submissions.parse(chatBodyOf(input, history, { user: acting.user, conversationId }));
     const task = await this.submissions.submit(request.apiKey, chat);
-    const meta: ResponseMeta = { id: `resp_${task.id}`, createdAt: Math.floor(task.createdAt / 1_000), model: input.model, instructions: input.instructions ?? null, previousResponseId: input.previous_response_id ?? null, metadata: input.metadata ?? {} };
-    const stored: StoredResponse | undefined = input.store === false ? undefined : { ...meta, taskId: task.id, input: input.input, history, inputMessages: messagesOf(input.input), background: input.background ?? false };
-    if (stored) await this.responses.save(tenantId, stored);
+    const meta: ResponseMeta = { id: `resp_${task.id}`, createdAt: Math.floor(task.createdAt / 1_000), model: input.model, instructions: input.instructions ?? null, previousResponseId: input.previous_response_id ?? null, conversationId: conversationId ?? null, metadata: input.metadata ?? {} };
+    const stored: StoredResponse | undefined = input.store === false ? undefined : { ...meta, taskId: task.id, owner: acting.owner, input: input.input, history, inputMessages: messagesOf(input.input), background: input.background ?? false };
+    if (stored) {
+      await this.responses.save(tenantId, stored);
+      // Deleting the conversation deletes the responses made in it.
+      if (conversationId) await this.conversations.link(tenantId, conversationId, `response:${stored.id}`);
+    }
     // The task model's asynchronous form: the same durable path, answered at once, polled later.
     if (input.background && stored) {
       reply.header('x-request-id', String(request.id)).header('x-task-id', task.id);
@@ -73,7 +92,7 @@ export class ResponsesController {
 
   @Get(':id')
   async get(@Req() request: AuthenticatedRequest, @Param('id') id: string) {
-    const stored = await this.responses.get(request.apiKey.tenantId, id);
+    const stored = await this.owned(actingFor(request), id);
     if (!stored) throw notFound(id);
     const settled = await this.settled(request.apiKey.tenantId, stored);
     if (settled.final) return settled.final.response;
@@ -86,7 +105,7 @@ export class ResponsesController {
   @HttpCode(200)
   async cancel(@Req() request: AuthenticatedRequest, @Param('id') id: string) {
     const { tenantId } = request.apiKey;
-    const stored = await this.responses.get(tenantId, id);
+    const stored = await this.owned(actingFor(request), id);
     if (!stored) throw notFound(id);
     const task = await this.tasks.getForTenant(stored.taskId, tenantId);
     if (task && !TERMINAL_STATUSES.includes(task.status)) {
@@ -126,13 +145,13 @@ export class ResponsesController {
 
   @Delete(':id')
   async delete(@Req() request: AuthenticatedRequest, @Param('id') id: string) {
-    if (!(await this.responses.delete(request.apiKey.tenantId, id))) throw notFound(id);
+    if (!(await this.owned(actingFor(request), id)) || !(await this.responses.delete(request.apiKey.tenantId, id))) throw notFound(id);
     return { id, object: 'response.deleted', deleted: true };
   }
 
   @Get(':id/input_items')
   async inputItems(@Req() request: AuthenticatedRequest, @Param('id') id: string) {
-    const stored = await this.responses.get(request.apiKey.tenantId, id);
+    const stored = await this.owned(actingFor(request), id);
     if (!stored) throw notFound(id);
     const items = (typeof stored.input === 'string' ? [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: stored.input }] }] : stored.input).map((item, index) => ({ id: `in_${stored.taskId}_${index}`, ...item }));
     return { object: 'list', data: items, first_id: items[0]?.id ?? null, last_id: items.at(-1)?.id ?? null, has_more: false };
@@ -149,6 +168,7 @@ export class ResponsesController {
       output,
       instructions: stored.instructions,
       previous_response_id: stored.previousResponseId,
+      conversation: stored.conversationId ? { id: stored.conversationId } : null,
       metadata: stored.metadata,
       error: null,
       incomplete_details: null,

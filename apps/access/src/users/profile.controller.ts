@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Put, Req, UseGuards } from '@nestjs/common';
 import { idProblem } from '@aip/contracts';
 import { EventPublisher, PublishError } from '@aip/messaging';
-import { ApiKeyGuard, type AuthenticatedRequest } from '@aip/runtime';
+import { ApiError, ApiKeyOrUserTokenGuard, type AuthenticatedRequest } from '@aip/runtime';
 import { InvalidProfileError, ProfileStore, type StoredProfile } from '@aip/tasks';
 import { errors } from '../common/errors.ts';
 import type { ProfileView } from './profile-view.schema.ts';
@@ -14,10 +14,11 @@ function view(userId: string, stored: StoredProfile): ProfileView {
  * End-user profiles (`/v1/users/{userId}/profile`): what inference tells the model about a user
  * (name, answer language, time zone, interests, preferences). Scoped by the API key's tenant: a
  * user id names a user of that tenant, so another tenant's user of the same id is simply not
- * there (404). Every change publishes `user.profile.updated` or `user.profile.deleted`.
+ * there (404). An end user's realtime token reads and edits only its own user's profile (another
+ * user's is a 404). Every change publishes `user.profile.updated` or `user.profile.deleted`.
  */
 @Controller('v1/users/:userId/profile')
-@UseGuards(ApiKeyGuard)
+@UseGuards(ApiKeyOrUserTokenGuard)
 export class ProfileController {
   constructor(
     @Inject(ProfileStore) private readonly profiles: ProfileStore,
@@ -26,7 +27,7 @@ export class ProfileController {
 
   @Get()
   async get(@Req() request: AuthenticatedRequest, @Param('userId') userId: string) {
-    const stored = await this.profiles.get(request.apiKey.tenantId, checked(userId));
+    const stored = await this.profiles.get(request.apiKey.tenantId, userInPath(request, userId));
     if (!stored) throw errors.profileNotFound();
     return view(userId, stored);
   }
@@ -34,7 +35,7 @@ export class ProfileController {
   /** Creates or replaces the whole profile: fields not sent are gone. */
   @Put()
   async put(@Req() request: AuthenticatedRequest, @Param('userId') userId: string, @Body() body: unknown) {
-    const stored = await refusing(() => this.profiles.put(request.apiKey.tenantId, checked(userId), body));
+    const stored = await refusing(() => this.profiles.put(request.apiKey.tenantId, userInPath(request, userId), body));
     await this.published(() => this.publisher.publish('user.profile.updated', { userId, ...stored }, { tenantId: request.apiKey.tenantId }));
     return view(userId, stored);
   }
@@ -42,7 +43,7 @@ export class ProfileController {
   /** A merge patch: fields sent replace, `null` removes, `preferences` merge by name. Creates the profile when there is none. */
   @Patch()
   async patch(@Req() request: AuthenticatedRequest, @Param('userId') userId: string, @Body() body: unknown) {
-    const stored = await refusing(() => this.profiles.patch(request.apiKey.tenantId, checked(userId), body));
+    const stored = await refusing(() => this.profiles.patch(request.apiKey.tenantId, userInPath(request, userId), body));
     await this.published(() => this.publisher.publish('user.profile.updated', { userId, ...stored }, { tenantId: request.apiKey.tenantId }));
     return view(userId, stored);
   }
@@ -50,7 +51,7 @@ export class ProfileController {
   @Delete()
   @HttpCode(204)
   async delete(@Req() request: AuthenticatedRequest, @Param('userId') userId: string): Promise<void> {
-    const deleted = await this.profiles.delete(request.apiKey.tenantId, checked(userId));
+    const deleted = await this.profiles.delete(request.apiKey.tenantId, userInPath(request, userId));
     if (!deleted) throw errors.profileNotFound();
     await this.published(() => this.publisher.publish('user.profile.deleted', { userId, ...deleted }, { tenantId: request.apiKey.tenantId }));
   }
@@ -69,10 +70,15 @@ export class ProfileController {
   }
 }
 
-/** The user id of the path, by the platform's one id rule (400 naming `userId` otherwise). */
-function checked(userId: string): string {
+/**
+ * The user id of the path, by the platform's one id rule (400 naming `userId` otherwise), when the
+ * request may act for that user: an end user's realtime token only for its own (another user is a
+ * 404: their data is not there for this caller).
+ */
+export function userInPath(request: AuthenticatedRequest, userId: string): string {
   const problem = idProblem(userId);
   if (problem) throw errors.invalid(`userId ${problem}`, 'userId', 'invalid_user_id');
+  if (request.endUser !== undefined && request.endUser !== userId) throw new ApiError(404, 'No such user for this token.', 'not_found_error', 'user_not_found');
   return userId;
 }
 

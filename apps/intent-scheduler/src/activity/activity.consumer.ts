@@ -12,7 +12,7 @@ const eventTime = (time: string) => Math.min(Date.parse(time), Date.now());
 
 /**
  * What the scheduler consumes, in the app's group `intent-scheduler`: `ai-request` and
- * `ai-lifecycle` (session activity) and `kb-lifecycle` (new content). Thin: each handler records
+ * `ai-lifecycle` (session activity), `kb-lifecycle` (new content) and `user-profile` (deleted conversations). Thin: each handler records
  * one fact or hands the event to one service.
  */
 @Controller()
@@ -49,6 +49,12 @@ export class ActivityConsumer {
     const { sessionId, userId, taskId } = event.data;
     if (!sessionId) return;
     await this.activity.userSpoke({ tenantId: event.tenantId, sessionId, userId }, taskId, eventTime(event.time), this.env.INTENT_PENDING_MAX_MS);
+  }
+
+  // A deleted conversation leaves nothing behind: no prompt about it is analysed or pushed.
+  @RocketMQEvent('conversation.deleted', { concurrency: 4 })
+  async onConversationDeleted(@Payload() event: Envelope<'conversation.deleted'>) {
+    await this.activity.deleteSession({ tenantId: event.tenantId, sessionId: event.data.conversationId, userId: event.data.userId });
   }
 
   @RocketMQEvent('kb.document.indexed', { concurrency: 4 })

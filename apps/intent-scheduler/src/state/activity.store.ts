@@ -118,6 +118,15 @@ export class ActivityStore {
     return (await this.redis.zrangebyscore(key, '-inf', now, 'LIMIT', 0, limit)).map(refOf);
   }
 
+  /** The conversation was deleted: its state, its place among the active sessions and its due prompts are gone. */
+  async deleteSession(ref: Pick<SessionRef, 'tenantId' | 'sessionId'> & { userId?: string | undefined }): Promise<void> {
+    await this.redis.del(this.sessionKey(ref.tenantId, ref.sessionId));
+    if (ref.userId === undefined) return; // sessions without a user are never pushed to, nor indexed
+    const indexed = { ...ref, userId: ref.userId };
+    await this.redis.zrem(this.shardKey(this.shardOf(indexed)), member(indexed));
+    await this.forget(indexed);
+  }
+
   /** The session is gone (its hash expired): nothing of it stays due. */
   async forget(ref: SessionRef): Promise<void> {
     await this.redis.zrem(this.dueKey(this.shardOf(ref)), member(ref));

@@ -64,6 +64,19 @@ describe('ActivityStore on Redis', () => {
   });
 });
 
+describe('a deleted conversation', () => {
+  it('leaves no state, no place among the active sessions and no due prompt', async () => {
+    const ref: SessionRef = { tenantId: 'acme', sessionId: 'deleted-one', userId: 'u-del' };
+    await activity.answered(ref, 't1', T0);
+    await activity.saveCandidates(ref, T0, [candidate(T0 + 60_000)]);
+    expect(await activity.due(0, T0 + 60_000, 100)).toContainEqual(ref);
+    await activity.deleteSession(ref);
+    expect(await activity.state(ref)).toBeUndefined();
+    expect(await activity.sessions(0, T0 + 60_000, 100)).not.toContainEqual(ref);
+    expect(await activity.due(0, T0 + 60_000, 100)).not.toContainEqual(ref);
+  });
+});
+
 describe('UserStateStore on Redis', () => {
   it('lets exactly the cap through when pushes race, and a released push can be taken again', async () => {
     const taken = await Promise.all(Array.from({ length: 10 }, () => users.reserveDaily('acme', 'u1', '2026-11-22', 3)));

@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import { readRealtimeGrant } from '@aip/chat-policy';
-import { REALTIME_LIMITS, REALTIME_TOKEN_PREFIX, realtimeTokenClaims, realtimeTokenKey } from '@aip/contracts';
+import { REALTIME_LIMITS, REALTIME_TOKEN_PREFIX } from '@aip/contracts';
 import type { ApiKeyRecord, ApiKeyStore } from '@aip/keys';
-import { ApiKeyCache, bearerSecret, KeyStoreUnavailableError } from '@aip/runtime';
+import { ApiKeyCache, bearerSecret, KeyStoreUnavailableError, readRealtimeToken } from '@aip/runtime';
 import type { Redis } from 'ioredis';
 
 export interface Identity {
@@ -82,20 +81,17 @@ export class Authenticator {
   }
 
   private async withToken(token: string): Promise<Identity> {
-    if (!token.startsWith(REALTIME_TOKEN_PREFIX) || token.length > 256) throw new AuthError('invalid realtime token');
-    const digest = createHash('sha256').update(token).digest('hex');
-    let raw: string | null;
+    let found: Awaited<ReturnType<typeof readRealtimeToken>>;
     try {
-      raw = await this.redis.get(realtimeTokenKey(this.prefix, digest));
+      found = await readRealtimeToken(this.redis, this.prefix, token);
     } catch {
       throw new AuthError('token storage (Redis) is unavailable', 'unavailable');
     }
-    const stored: unknown = raw ? JSON.parse(raw) : undefined;
-    const claims = realtimeTokenClaims.safeParse(stored);
-    if (!claims.success || claims.data.expiresAt <= Date.now()) throw new AuthError('invalid or expired realtime token');
-    const key = await this.lookup(() => this.keys.activeById(claims.data.keyId));
-    if (!key || key.tenantId !== claims.data.tenantId) throw new AuthError('the API key of this token was revoked');
-    return { tenantId: claims.data.tenantId, userId: claims.data.userId, key, via: 'token', expiresAt: claims.data.expiresAt, grant: readRealtimeGrant(stored) };
+    if (!found) throw new AuthError('invalid or expired realtime token');
+    const { claims, stored } = found;
+    const key = await this.lookup(() => this.keys.activeById(claims.keyId));
+    if (!key || key.tenantId !== claims.tenantId) throw new AuthError('the API key of this token was revoked');
+    return { tenantId: claims.tenantId, userId: claims.userId, key, via: 'token', expiresAt: claims.expiresAt, grant: readRealtimeGrant(stored) };
   }
 
   private async lookup(query: () => Promise<ApiKeyRecord | undefined>): Promise<ApiKeyRecord | undefined> {

@@ -22,7 +22,7 @@ export interface ChatRelayPolicy {
   /** The `words` document: requests blocked or masked, answers masked. */
   moderation: Moderation;
   /** Who owns which session: a user continues only their own conversations (as on access). */
-  sessions: Pick<ConversationStore, 'claim'>;
+  sessions: Pick<ConversationStore, 'claim' | 'link'>;
 }
 
 /**
@@ -65,6 +65,8 @@ export class ChatRelay {
     const acceptedAt = Date.now();
     try {
       await this.tasks.create({ id: taskId, tenantId: identity.tenantId, keyId: identity.key.id, model, stream: true, ...(frame.sessionId ? { sessionId: frame.sessionId } : {}) });
+      // Deleting the conversation erases its tasks too (ADR 0029).
+      if (frame.sessionId) await this.policy.sessions.link(identity.tenantId, frame.sessionId, `task:${taskId}`);
       const submitted: EventData<'ai.request.submitted'> = {
       taskId,
       apiKeyId: identity.key.id,

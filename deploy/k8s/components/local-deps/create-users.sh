@@ -93,7 +93,7 @@ allow knowledge-ingest Group:knowledge-ingest Sub
 
 user intent-scheduler "${ROCKETMQ_SECRET_INTENT_SCHEDULER:?set ROCKETMQ_SECRET_INTENT_SCHEDULER}"
 allow intent-scheduler Topic:rtc-push Pub
-allow intent-scheduler Topic:ai-lifecycle,Topic:ai-request,Topic:kb-lifecycle,Group:intent-scheduler Sub
+allow intent-scheduler Topic:ai-lifecycle,Topic:ai-request,Topic:kb-lifecycle,Topic:user-profile,Group:intent-scheduler Sub
 
 user rtc-push "${ROCKETMQ_SECRET_RTC_PUSH:?set ROCKETMQ_SECRET_RTC_PUSH}"
 allow rtc-push Topic:ai-inference,Topic:ai-request Pub

@@ -104,3 +104,14 @@ export const userProfileDeleted = z.object({
   revision: z.number().int().positive(),
   deletedAt: z.iso.datetime({ offset: true }),
 });
+
+/**
+ * A conversation was deleted (by its owner, through access): its items and stored responses are
+ * gone; a consumer drops whatever it derived from it (the intent-scheduler its proactive state).
+ */
+export const conversationDeleted = z.object({
+  conversationId: idSchema,
+  /** The end user it belonged to; absent when an API key made it for nobody in particular. */
+  userId: idSchema.optional(),
+  deletedAt: z.iso.datetime({ offset: true }),
+});
