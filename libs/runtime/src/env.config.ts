@@ -67,8 +67,9 @@ export const baseEnvSchema = z.object({
       const byTenant = new Map<string, number>();
       for (const exception of exceptions) {
         const [tenant, count] = exception.split('=');
-        if (!tenant || days(count) === undefined) ctx.addIssue({ code: 'custom', message: `"${exception}": tenant=days (a whole number of days, at least 1)` });
-        else byTenant.set(tenant, days(count)!);
+        const tenantDays = days(count);
+        if (!tenant || tenantDays === undefined) ctx.addIssue({ code: 'custom', message: `"${exception}": tenant=days (a whole number of days, at least 1)` });
+        else byTenant.set(tenant, tenantDays);
       }
       if (days(all) === undefined) ctx.addIssue({ code: 'custom', message: `"${all}": the days for every tenant first (a whole number, at least 1)` });
       return (tenantId: string) => (byTenant.get(tenantId) ?? days(all) ?? 30) * 86_400_000;

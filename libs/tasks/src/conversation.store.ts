@@ -119,7 +119,10 @@ export class ConversationStore {
     const id = `conv_${randomBytes(16).toString('hex')}`;
     await this.claim(tenantId, id, owner, input.metadata);
     const items = input.items?.length ? await this.append(tenantId, id, input.items) : [];
-    return { conversation: (await this.get(tenantId, id))!, items: items ?? [] };
+    const conversation = await this.get(tenantId, id);
+    // Only a deletion racing the creation of a random id it cannot know could get here.
+    if (!conversation || !items) throw new Error(`conversation ${id} vanished while it was created`);
+    return { conversation, items };
   }
 
   /**
