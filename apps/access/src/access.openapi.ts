@@ -8,7 +8,7 @@ import { chatCompletionChunkSchema, chatCompletionSchema, modelListSchema } from
 import { chatRequestSchema } from './chat/chat-request.schema.ts';
 import { embeddingsRequestSchema, embeddingsResponseSchema } from './embeddings/embeddings.endpoint.ts';
 import { realtimeTokenRequestSchema, realtimeTokenSchema } from './realtime/realtime-token.schema.ts';
-import { responseObjectSchema, responseRequestSchema, responseStreamEventSchema } from './responses/response-request.schema.ts';
+import { responseObjectSchema, responseRequestSchema, responseStreamEventSchema, retrieveQuerySchema } from './responses/response-request.schema.ts';
 import { taskViewSchema } from './tasks/task-view.schema.ts';
 import { profileViewSchema } from './users/profile-view.schema.ts';
 import {
@@ -105,7 +105,13 @@ export function appOpenApi(limits: DocumentedLimits = DEFAULT_LIMITS): Record<st
         },
       },
       '/v1/responses/{id}': {
-        get: { tags: ['openai'], summary: 'Get a stored response', security: security.apiKey, requestParams: { path: responseId }, responses: { '200': json('The response (in_progress while its task runs).', responseObjectSchema), ...errorResponses({ ...authErrors, 404: "No such response of this key's tenant (or stored with store: false, or expired)." }) } },
+        get: {
+          tags: ['openai'],
+          summary: 'Get a stored response, or (stream=true) its events again after starting_after',
+          security: security.apiKey,
+          requestParams: { path: responseId, header: actingUser, query: retrieveQuerySchema },
+          responses: { '200': { description: 'The response (in_progress while its task runs); with stream=true, its events as `POST /v1/responses` streamed them, numbered the same.', content: { 'application/json': { schema: responseObjectSchema }, 'text/event-stream': { schema: responseStreamEventSchema } } }, ...errorResponses({ 400: 'Invalid query.', ...authErrors, 404: 'No such response of the user (or key) the request acts for (or stored with store: false, or expired); with stream=true, also when its events expired.' }) },
+        },
         delete: { tags: ['openai'], summary: 'Delete a stored response', security: security.apiKey, requestParams: { path: responseId }, responses: { '200': json('Deleted.', z.object({ id: z.string(), object: z.literal('response.deleted'), deleted: z.literal(true) })), ...errorResponses({ ...authErrors, 404: "No such response of this key's tenant." }) } },
       },
       '/v1/responses/{id}/cancel': {

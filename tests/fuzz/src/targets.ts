@@ -143,6 +143,9 @@ const richChatBody = {
 
 const responsesBody = { model: 'extractive', instructions: 'Be brief.', input: [{ role: 'user', content: [{ type: 'input_text', text: 'Which sights are in Beijing?' }] }], max_output_tokens: 64, metadata: { source: 'fuzz' } };
 
+const conversationBody = { metadata: { topic: 'fuzz' }, items: [{ type: 'message', role: 'user', content: 'Which sights are in Beijing?' }, { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'The Forbidden City.' }] }] };
+const conversationRoutes = ['', '/items', '/items/msg_0', '/items?limit=2&order=asc&after=msg_0'];
+
 const embeddingsBody = { model: 'all-minilm-l6-v2', input: ['Which sights are in Beijing?', 'hello'], encoding_format: 'float' };
 
 function access(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
@@ -165,6 +168,21 @@ function access(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
       ),
     },
     { weight: 1, arbitrary: fc.tuple(auth, fc.constantFrom('GET', 'DELETE'), hostileSegment).map(([a, method, id]) => request('access', `${method} /v1/responses/:id`, { method, target: `/v1/responses/${id}`, headers: a })) },
+    // Conversations: made with hostile bodies, the acting user named by a hostile X-User-Id, read back by hostile ids and queries.
+    {
+      weight: 2,
+      arbitrary: fc.tuple(auth, jsonBody(conversationBody), fc.option(nastyString, { nil: undefined })).map(([a, body, user]) =>
+        request('access', 'POST /v1/conversations', { method: 'POST', target: '/v1/conversations', headers: [...a, ...body.headers, ...(user === undefined ? [] : [['x-user-id', user] as [string, string]])], body: body.body }),
+      ),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(auth, fc.constantFrom('GET', 'POST', 'DELETE'), hostileSegment, fc.constantFrom(...conversationRoutes), query('limit')).map(([a, method, id, route, q]) =>
+        request('access', `${method} /v1/conversations/:id${route.replace(/\?.*/, '')}`, { method, target: `/v1/conversations/${id}${route}${route.includes('?') ? '' : q}`, headers: method === 'POST' ? [...a, ['content-type', 'application/json']] : a, ...(method === 'POST' ? { body: Buffer.from(JSON.stringify({ items: conversationBody.items })) } : {}) }),
+      ),
+    },
+    { weight: 1, arbitrary: fc.tuple(auth, query('after')).map(([a, q]) => request('access', 'GET /v1/conversations', { method: 'GET', target: `/v1/conversations${q}`, headers: a })) },
+    { weight: 1, arbitrary: fc.tuple(auth, hostileSegment).map(([a, user]) => request('access', 'GET /v1/users/:userId/export', { method: 'GET', target: `/v1/users/${user}/export`, headers: a })) },
     { weight: 2, arbitrary: fc.tuple(auth, fc.constantFrom('GET', 'DELETE'), idOr(ctx.taskIds), extraHeaders).map(([a, method, id, extra]) => request('access', `${method} /v1/tasks/:id`, { method, target: `/v1/tasks/${id}`, headers: [...a, ...extra] })) },
     {
       weight: 2,
@@ -194,7 +212,7 @@ function access(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
         request('access', 'GET /admin/config/:name', { method: 'GET', target: `/admin/config/${name}`, headers: a }),
       ),
     },
-    { weight: 1, arbitrary: anywhere('access', ['/v1/chat/completions', '/v1/responses', '/v1/tasks', '/v1/models', '/v1/embeddings', '/admin/keys', '/admin/config/routing', '/v1/realtime/tokens']) },
+    { weight: 1, arbitrary: anywhere('access', ['/v1/chat/completions', '/v1/responses', '/v1/conversations', '/v1/tasks', '/v1/models', '/v1/embeddings', '/admin/keys', '/admin/config/routing', '/v1/realtime/tokens']) },
   );
 }
 

@@ -329,4 +329,28 @@ describe('the proactive path in the web page (Chromium)', () => {
     expect(await answer.locator('.text').textContent()).toMatch(/Peninsula/);
     expect((await answer.locator('.sources li').allTextContents()).join(' ')).toMatch(/hotel/i);
   });
+
+  it("lists its user's conversations and switches between them, the chat showing each one's messages", async () => {
+    const titles = () => page.locator('#conversation-list .conversation').allTextContents();
+    // The conversation of the tests above (and the one asked on "another device") are listed by their first question.
+    await eventually(async () => (await titles()).includes('What are the sights in Beijing?'), 'the first conversation in the list', 15_000);
+
+    await page.click('#new-conversation');
+    expect(await page.locator('#messages .message').count()).toBe(0);
+    await page.fill('#chat-input', 'Which museums are in Shanghai?');
+    await page.press('#chat-input', 'Enter');
+    const answer = page.locator('.message.assistant').last();
+    await eventually(async () => (await answer.getAttribute('data-status')) === 'done', 'the answer in the new conversation', 60_000);
+    await eventually(async () => (await titles())[0] === 'Which museums are in Shanghai?', 'the new conversation at the top of the list', 15_000);
+
+    // Back to the first: its messages, not the new one's.
+    await page.locator('#conversation-list .conversation', { hasText: 'What are the sights in Beijing?' }).locator('button').click();
+    const users = () => page.locator('#messages .message.user').allTextContents();
+    await eventually(async () => (await users()).includes('What are the sights in Beijing?'), "the first conversation's messages", 15_000);
+    expect(await users()).not.toContain('Which museums are in Shanghai?');
+    expect(await page.locator('#conversation-list .conversation.current').textContent()).toBe('What are the sights in Beijing?');
+    // And a reload stays in it.
+    await page.reload();
+    await eventually(async () => (await users()).includes('What are the sights in Beijing?'), 'the same conversation after a reload', 30_000);
+  });
 });

@@ -362,6 +362,26 @@ describe('the Responses API', () => {
     expect(sequence).toEqual(sequence.map((_, index) => index));
     expect(text).toMatch(/^Echo: stream this/);
     expect(completed!.output).toMatchObject([{ type: 'message', content: [{ type: 'output_text', text }] }]);
+
+    // A client whose stream broke after event 3 resumes after it: the same events, the same numbers.
+    const resumed: { type: string; sequence_number: number }[] = [];
+    for await (const event of await client.responses.retrieve(completed!.id, { stream: true, starting_after: 3 })) resumed.push(event);
+    expect(resumed.map((event) => event.sequence_number)).toEqual(sequence.slice(4));
+    expect(resumed.map((event) => event.type)).toEqual(types.slice(4));
+  });
+
+  it('streams a background response, and follows it again from the start with GET ?stream=true', async () => {
+    const types: string[] = [];
+    let id = '';
+    for await (const event of await client.responses.create({ model: 'mock-agent', input: 'background and streamed', background: true, stream: true })) {
+      types.push(event.type);
+      if (event.type === 'response.created') id = event.response.id;
+    }
+    expect(types.at(-1)).toBe('response.completed');
+    const again: string[] = [];
+    for await (const event of await client.responses.retrieve(id, { stream: true })) again.push(event.type);
+    expect(again).toEqual(types);
+    expect(await client.responses.retrieve(id)).toMatchObject({ status: 'completed', background: true });
   });
 
   it('runs a function-calling round trip, streamed and not', async () => {
@@ -400,9 +420,10 @@ describe('the Responses API', () => {
   }, 60_000);
 
   it('refuses what it does not carry out with a 400 naming it', async () => {
-    await expect(client.responses.create({ model: 'mock-agent', input: 'x', background: true, stream: true })).rejects.toMatchObject({ status: 400, param: 'stream' });
     await expect(client.responses.create({ model: 'mock-agent', input: 'x', background: true, store: false })).rejects.toMatchObject({ status: 400, param: 'store' });
-    await expect(client.responses.create({ model: 'mock-agent', input: 'x', conversation: 'conv_1' } as never)).rejects.toMatchObject({ status: 400 });
+    await expect(client.responses.create({ model: 'mock-agent', input: 'x', prompt_cache_key: 'k' })).rejects.toMatchObject({ status: 400, message: expect.stringContaining('prompt_cache_key') });
+    // A conversation that is not there (conversations.int-spec.ts runs them).
+    await expect(client.responses.create({ model: 'mock-agent', input: 'x', conversation: 'conv_1' })).rejects.toMatchObject({ status: 404, param: 'conversation' });
     await expect(client.responses.create({ model: 'no-such-model', input: 'x' })).rejects.toMatchObject({ status: 404 });
   });
 });

@@ -83,11 +83,17 @@ export const responseRequestSchema = z.strictObject({
 });
 export type ResponseRequest = z.infer<typeof responseRequestSchema>;
 
+/** `GET /v1/responses/{id}`: as JSON, or (`stream=true`) its events again, after `starting_after`. */
+export const retrieveQuerySchema = z.strictObject({
+  stream: z.enum(['true', 'false']).optional(),
+  starting_after: z.coerce.number().int().min(-1).optional(),
+  include: z.never({ error: 'include is not supported yet: leave it out' }).optional(),
+});
+
 /** A request `responseRequestSchema` took that the platform still cannot honour: its 400 (param, message). */
 export function unsupportedCombination(request: ResponseRequest): { param: string; message: string } | undefined {
   if (request.conversation && request.previous_response_id) return { param: 'previous_response_id', message: 'a response continues either a conversation or a previous response: send conversation or previous_response_id, not both' };
   if (request.background && request.store === false) return { param: 'store', message: 'a background response is polled with GET /v1/responses/{id}: it must be stored (leave store out)' };
-  if (request.background && request.stream) return { param: 'stream', message: 'streaming a background response is not supported yet: poll GET /v1/responses/{id}, or stream without background' };
   return undefined;
 }
 

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { StreamMasker } from '@aip/chat-policy';
 import { ApiError, ApiKeyGuard, ENV, parseRequest, type AuthenticatedRequest } from '@aip/runtime';
 import { ConversationStore, TaskEventHub, TaskStore, TERMINAL_STATUSES, type RunningLimits, type Task, type TaskEvent } from '@aip/tasks';
@@ -11,7 +11,7 @@ import { actingFor, type Acting } from '../common/acting-user.ts';
 import { errorFor } from '../common/task-error.ts';
 import { conversationNotFound } from '../conversations/conversations.controller.ts';
 import { Moderation } from '../moderation/moderation.service.ts';
-import { responseRequestSchema, unsupportedCombination, type ResponseRequest } from './response-request.schema.ts';
+import { responseRequestSchema, retrieveQuerySchema, unsupportedCombination, type ResponseRequest } from './response-request.schema.ts';
 import { answerMessage, chatBodyOf, endingOf, functionCallItem, messageItem, messagesOf, outputItemsOf, responseUsage, type AnsweredCall, type ChatWireMessage } from './response-items.ts';
 import { ResponseStore, type ResponseMeta, type StoredResponse } from './response.store.ts';
 
@@ -76,8 +76,9 @@ export class ResponsesController {
       // Deleting the conversation deletes the responses made in it.
       if (conversationId) await this.conversations.link(tenantId, conversationId, `response:${stored.id}`);
     }
-    // The task model's asynchronous form: the same durable path, answered at once, polled later.
-    if (input.background && stored) {
+    // The task model's asynchronous form: the same durable path, answered at once, polled later
+    // (or streamed now, and followed again with GET …?stream=true when the stream breaks).
+    if (input.background && stored && !input.stream) {
       reply.header('x-request-id', String(request.id)).header('x-task-id', task.id);
       return reply.send(this.object(stored, 'queued', [], { background: true }));
     }
@@ -90,14 +91,32 @@ export class ResponsesController {
     }
   }
 
+  /**
+   * The stored response; with `stream=true`, its events from the start again, or after
+   * `starting_after` (a sequence number): a client whose stream broke resumes where it was, a
+   * background response is followed live. The events are made again from the task's stream, so
+   * they are the same events with the same numbers.
+   */
   @Get(':id')
-  async get(@Req() request: AuthenticatedRequest, @Param('id') id: string) {
+  async get(@Req() request: AuthenticatedRequest, @Res() reply: FastifyReply, @Param('id') id: string, @Query() query: unknown) {
+    const { stream, starting_after: startingAfter } = parseRequest(retrieveQuerySchema, query);
     const stored = await this.owned(actingFor(request), id);
     if (!stored) throw notFound(id);
+    if (stream === 'true') {
+      const task = await this.tasks.getForTenant(stored.taskId, request.apiKey.tenantId);
+      if (!task) throw new ApiError(404, `The events of response '${id}' are no longer kept; GET it without stream.`, 'invalid_request_error', 'response_events_expired', 'stream');
+      const closed = new AbortController();
+      reply.raw.on('close', () => closed.abort());
+      try {
+        return await this.answer(request, reply, { stream: true }, task, stored, stored, closed.signal, startingAfter ?? -1);
+      } finally {
+        closed.abort();
+      }
+    }
     const settled = await this.settled(request.apiKey.tenantId, stored);
-    if (settled.final) return settled.final.response;
+    if (settled.final) return reply.send(settled.final.response);
     const task = await this.tasks.getForTenant(stored.taskId, request.apiKey.tenantId);
-    return this.object(stored, task?.status === 'running' ? 'in_progress' : 'queued', [], stored.background ? { background: true } : {});
+    return reply.send(this.object(stored, task?.status === 'running' ? 'in_progress' : 'queued', [], stored.background ? { background: true } : {}));
   }
 
   /** Cancels a response still running (a background one, or one whose client left): its task is cancelled. */
@@ -177,8 +196,9 @@ export class ResponsesController {
     };
   }
 
-  private async answer(request: AuthenticatedRequest, reply: FastifyReply, input: ResponseRequest, task: Task, meta: ResponseMeta, stored: StoredResponse | undefined, signal: AbortSignal) {
+  private async answer(request: AuthenticatedRequest, reply: FastifyReply, input: Pick<ResponseRequest, 'stream'>, task: Task, meta: ResponseMeta, stored: StoredResponse | undefined, signal: AbortSignal, startingAfter = -1) {
     const { id } = meta;
+    const background = stored?.background ? { background: true } : {};
     const filter = this.moderation.filter;
     const answer = new AnswerText();
     const toolCalls = new AnswerToolCalls();
@@ -189,7 +209,7 @@ export class ResponsesController {
       const text = filter.mask(answer.text);
       const answered = calls();
       const { status, ...ending } = endingOf(done.finishReason);
-      const response = this.object(meta, status, outputItemsOf(id, text, answered), { usage: responseUsage(done.usage), ...ending });
+      const response = this.object(meta, status, outputItemsOf(id, text, answered), { usage: responseUsage(done.usage), ...ending, ...background });
       if (stored) await this.responses.save(request.apiKey.tenantId, { ...stored, final: { response, answer: answerMessage(text, answered) } });
       return response;
     };
@@ -214,14 +234,18 @@ export class ResponsesController {
 
     // OpenAI's semantic events, numbered; headers wait for the first event, so a refusal is still a real HTTP error.
     let sequence = 0;
-    const send = (type: string, payload: Record<string, unknown>) => reply.raw.write(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence++, ...payload })}\n\n`);
+    // Numbered from the task's first event on every read: a resumed stream skips what it had.
+    const send = (type: string, payload: Record<string, unknown>) => {
+      const number = sequence++;
+      if (number > startingAfter) reply.raw.write(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: number, ...payload })}\n\n`);
+    };
     let started = false;
     const start = () => {
       if (started) return;
       started = true;
       reply.hijack();
       reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-request-id': String(request.id), 'x-task-id': task.id, ...rateLimitHeaders(limits) });
-      const created = this.object(meta, 'in_progress', []);
+      const created = this.object(meta, 'in_progress', [], background);
       send('response.created', { response: created });
       send('response.in_progress', { response: created });
     };

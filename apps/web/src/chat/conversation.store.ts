@@ -63,6 +63,16 @@ export class Conversation extends Store<readonly Entry[]> {
     super([]);
   }
 
+  /** Shows another, stored conversation in place of this one: its messages, and its answers as done. */
+  show(messages: readonly { role: 'user' | 'assistant'; text: string }[]): void {
+    this.set(
+      messages.map((message): Entry => {
+        const key = this.nextKey();
+        return message.role === 'user' ? { kind: 'user', key, text: message.text } : { kind: 'answer', key, ref: `stored-${key}`, text: message.text, meta: '', status: 'done', done: true };
+      }),
+    );
+  }
+
   addUser(text: string): void {
     this.append({ kind: 'user', key: this.nextKey(), text });
   }

@@ -6,12 +6,13 @@ import type { PageServices } from '../page.services.ts';
 import { RealtimeClient, type StateDetail } from '../realtime/realtime.client.ts';
 import { ChatPanel } from './chat.view.tsx';
 import { ConnectionIndicator } from './connection.view.tsx';
+import { ConversationsPanel } from './conversations.view.tsx';
 import { KeyDialog, type KeyDialogRequest } from './key-dialog.view.tsx';
 import { KnowledgePanel } from './knowledge.view.tsx';
 import { PromptsPanel } from './prompts.view.tsx';
 
 export function App({ services }: { services: PageServices }) {
-  const { config, credentials, tokens, conversation, uploads, speaker, sessionId } = services;
+  const { config, credentials, tokens, conversation, conversations, uploads, speaker } = services;
   const [detail, setDetail] = useState<StateDetail>({ state: 'idle', attempt: 0, reconnects: 0 });
   const [pushes, setPushes] = useState<readonly PushFrame[]>([]);
   const [dialog, setDialog] = useState<KeyDialogRequest>();
@@ -42,7 +43,11 @@ export function App({ services }: { services: PageServices }) {
       conversation.addProactive(push);
       speaker.say(push.text, document.documentElement.lang || 'en');
     });
-    next.on('chat', (frame) => conversation.onFrame(frame));
+    next.on('chat', (frame) => {
+      conversation.onFrame(frame);
+      // The conversation moved to the top of the list (or is new there).
+      if (frame.type === 'done') void conversations.refresh().catch((error: unknown) => console.warn('conversations', error));
+    });
     next.on('error', (frame) => console.warn('realtime error', frame));
     client.current = next;
     next.start();
@@ -55,6 +60,14 @@ export function App({ services }: { services: PageServices }) {
     window.addEventListener('online', online);
     document.documentElement.dataset['ready'] = 'true';
     connect();
+    // The tab's conversation as stored (after a reload), and the list beside it.
+    if (credentials.apiKey) {
+      void conversations
+        .open(conversations.value.current)
+        .then((messages) => conversation.show(messages))
+        .catch(() => undefined); // a new conversation is not stored yet
+      void conversations.refresh().catch((error: unknown) => console.warn('conversations', error));
+    }
     return () => {
       window.removeEventListener('offline', offline);
       window.removeEventListener('online', online);
@@ -67,7 +80,7 @@ export function App({ services }: { services: PageServices }) {
     const ref = `c-${crypto.randomUUID()}`;
     conversation.addUser(text);
     conversation.startAnswer(ref);
-    if (!client.current.sendChat({ ref, text, sessionId, model: config.model })) conversation.fail(ref, 'not connected — try again when the connection is back');
+    if (!client.current.sendChat({ ref, text, sessionId: conversations.value.current, model: config.model })) conversation.fail(ref, 'not connected — try again when the connection is back');
   };
 
   const save = (apiKey: string, userId: string) => {
@@ -95,6 +108,14 @@ export function App({ services }: { services: PageServices }) {
         </button>
       </header>
       <main class="layout">
+        <ConversationsPanel
+          conversations={conversations}
+          onOpen={(id) => void conversations.open(id).then((messages) => conversation.show(messages), (error: unknown) => console.warn('conversation', error))}
+          onNew={() => {
+            conversations.startNew();
+            conversation.show([]);
+          }}
+        />
         <ChatPanel conversation={conversation} canSend={detail.state === 'open'} onAsk={ask} />
         <aside class="side">
           {/* Accepting the offer sends it back with the prompt's own words: they carry what it is about (the city). */}
