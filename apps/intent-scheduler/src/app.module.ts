@@ -6,7 +6,7 @@ import { ChatOpenAI } from '@langchain/openai';
 import { ApiKeyStore } from '@aip/keys';
 import { EventPublisher, MessagingModule } from '@aip/messaging';
 import { ConfigDocuments, connectionOf, ENV, HealthController, LOGGER, OpenApiController, provideOpenApi, REDIS } from '@aip/runtime';
-import { ConversationStore } from '@aip/tasks';
+import { ConversationStore, ProfileStore } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { appOpenApi } from './intent-scheduler.openapi.ts';
@@ -64,6 +64,8 @@ export class AppModule {
   static register(env: IntentSchedulerEnv, deps: IntentSchedulerDeps): DynamicModule {
     const { redis, logger } = deps;
     const prefix = `${env.REDIS_PREFIX}intent:`;
+    // The profiles access writes (libs/tasks' key layout): their time zone is the user's when their proactive settings name none.
+    const profiles = new ProfileStore(redis, { prefix: env.REDIS_PREFIX });
     return {
       module: AppModule,
       imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'intent-scheduler', logger }), TerminusModule.forRoot({ logger: false }), ScheduleModule.forRoot()],
@@ -93,7 +95,7 @@ export class AppModule {
           provide: PushDispatcher,
           inject: [UserStateStore, PUSH_PUBLISHER, CatalogueHolder, SchedulerMetrics],
           useFactory: (users: UserStateStore, publisher: PushPublisher, holder: CatalogueHolder, metrics: SchedulerMetrics) =>
-            new PushDispatcher(users, publisher, () => holder.catalogue, metrics, logger),
+            new PushDispatcher(users, publisher, () => holder.catalogue, metrics, logger, Date.now, async (tenantId, userId) => (await profiles.forPrompt(tenantId, userId))?.timeZone),
         },
         {
           provide: NewContentNotifier,

@@ -278,6 +278,23 @@ describe('intent-scheduler on the real broker, Redis and embedding model', () =>
     expect(pushesFor(stranger, OTHER_TENANT)).toHaveLength(0);
   });
 
+  it("follows users' data: interests declared in a profile count, a deleted profile leaves none, a deleted conversation leaves no prompt", async () => {
+    const userId = uniqueName('profiled');
+    const interestsOf = () => redis.zrange(`${prefix}intent:user:{${TENANT}:${userId}}:interests`, 0, -1);
+    await publisher.publish('user.profile.updated', { userId, profile: { interests: ['Jazz', 'hiking'] }, revision: 1, updatedAt: new Date().toISOString() }, { tenantId: TENANT });
+    await eventually(async () => (await interestsOf()).sort().join() === 'hiking,jazz', 'the profile interests recorded');
+    expect(await redis.zscore(`${prefix}intent:interest:{${TENANT}}:jazz`, userId)).not.toBeNull();
+    await publisher.publish('user.profile.deleted', { userId, revision: 2, deletedAt: new Date().toISOString() }, { tenantId: TENANT });
+    await eventually(async () => (await interestsOf()).length === 0 && (await redis.zscore(`${prefix}intent:interest:{${TENANT}}:jazz`, userId)) === null, 'the interests forgotten');
+
+    // A conversation whose prompt is due is deleted: its state goes, and no prompt comes of it.
+    const talker = await awakeUser('deleter');
+    const sessionId = uniqueName('session');
+    await redis.hset(`${prefix}intent:session:{${TENANT}:${sessionId}}`, 'userId', talker, 'lastActivityAt', Date.now());
+    await publisher.publish('conversation.deleted', { conversationId: sessionId, userId: talker, deletedAt: new Date().toISOString() }, { tenantId: TENANT });
+    await eventually(async () => (await redis.exists(`${prefix}intent:session:{${TENANT}:${sessionId}}`)) === 0, 'the session state dropped');
+  });
+
   it('settings API: API key required, bad input named, interests shown, tenant from the key', async () => {
     const userId = await awakeUser('settings');
     const url = `${await schedulers[0]!.getUrl()}/v1/users/${userId}/proactive-settings`;

@@ -96,12 +96,12 @@ export const EVENTS = {
     messageGroup: (d) => fifoGroupOf(d.userId), key: (d) => messageKeyOf(d.userId), summary: 'A notice for one user.',
   }),
   'user.profile.updated': event({
-    topic: 'userProfile', tag: 'updated', schema: userProfileUpdated, consumers: [],
+    topic: 'userProfile', tag: 'updated', schema: userProfileUpdated, consumers: ['intentScheduler'],
     messageGroup: (d) => fifoGroupOf(d.userId), key: (d) => messageKeyOf(d.userId),
     summary: "A user's profile was created, replaced or changed; carries the whole profile as it now is.",
   }),
   'user.profile.deleted': event({
-    topic: 'userProfile', tag: 'deleted', schema: userProfileDeleted, consumers: [],
+    topic: 'userProfile', tag: 'deleted', schema: userProfileDeleted, consumers: ['intentScheduler'],
     messageGroup: (d) => fifoGroupOf(d.userId), key: (d) => messageKeyOf(d.userId),
     summary: "A user's profile was deleted (erasure: drop any copy of it).",
   }),

@@ -5,6 +5,7 @@ import { RocketMQEvent } from '@aip/messaging';
 import { ENV } from '@aip/runtime';
 import type { IntentSchedulerEnv } from '../intent-scheduler.config.ts';
 import { ActivityStore } from '../state/activity.store.ts';
+import { UserStateStore } from '../state/user-state.store.ts';
 import { NewContentNotifier } from './new-content.notifier.ts';
 
 /** The event's time, never in the future: a producer whose clock runs ahead must not postpone pushes. */
@@ -12,7 +13,7 @@ const eventTime = (time: string) => Math.min(Date.parse(time), Date.now());
 
 /**
  * What the scheduler consumes, in the app's group `intent-scheduler`: `ai-request` and
- * `ai-lifecycle` (session activity), `kb-lifecycle` (new content) and `user-profile` (deleted conversations). Thin: each handler records
+ * `ai-lifecycle` (session activity), `kb-lifecycle` (new content) and `user-profile` (profiles: interests; deleted conversations). Thin: each handler records
  * one fact or hands the event to one service.
  */
 @Controller()
@@ -20,6 +21,7 @@ export class ActivityConsumer {
   constructor(
     @Inject(ActivityStore) private readonly activity: ActivityStore,
     @Inject(NewContentNotifier) private readonly notifier: NewContentNotifier,
+    @Inject(UserStateStore) private readonly users: UserStateStore,
     @Inject(ENV) private readonly env: IntentSchedulerEnv,
   ) {}
 
@@ -49,6 +51,20 @@ export class ActivityConsumer {
     const { sessionId, userId, taskId } = event.data;
     if (!sessionId) return;
     await this.activity.userSpoke({ tenantId: event.tenantId, sessionId, userId }, taskId, eventTime(event.time), this.env.INTENT_PENDING_MAX_MS);
+  }
+
+  // The interests a user declares in their profile count like those heard in their conversations
+  // (new-content notices); recorded again on every change, they last as long as those do.
+  @RocketMQEvent('user.profile.updated', { concurrency: 4 })
+  async onProfileUpdated(@Payload() event: Envelope<'user.profile.updated'>) {
+    const { userId, profile } = event.data;
+    await this.users.recordInterests(event.tenantId, userId, profile.interests ?? [], eventTime(event.time), this.env.INTENT_INTEREST_TTL_MS);
+  }
+
+  // Erasure: nothing the scheduler knows of the user's interests stays.
+  @RocketMQEvent('user.profile.deleted', { concurrency: 4 })
+  async onProfileDeleted(@Payload() event: Envelope<'user.profile.deleted'>) {
+    await this.users.forgetInterests(event.tenantId, event.data.userId);
   }
 
   // A deleted conversation leaves nothing behind: no prompt about it is analysed or pushed.

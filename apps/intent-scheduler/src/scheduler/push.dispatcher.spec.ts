@@ -83,6 +83,18 @@ describe('PushDispatcher', () => {
     expect(await counted('city_attractions', 'suppressed', 'quiet_hours')).toBe(1);
   });
 
+  it("takes the time zone of the user's profile when their proactive settings name none", async () => {
+    const { state, publisher, counted } = setup();
+    const zones: Record<string, string> = { u1: 'Pacific/Auckland', u2: 'Asia/Tokyo' };
+    const dispatcher = new PushDispatcher(state, publisher, () => catalogue, SchedulerMetrics.for(new Registry()), pino({ level: 'silent' }), () => NOON_UTC, async (_tenant, userId) => zones[userId]);
+    expect(await dispatcher.dispatch(hotel)).toMatchObject({ outcome: 'suppressed', reason: 'quiet_hours' }); // 01:00 in Auckland
+    // The settings' own zone wins over the profile's.
+    state.settingsByUser.set('acme/u1', { optOut: false, timezone: 'Asia/Tokyo' });
+    expect(await dispatcher.dispatch(hotel)).toMatchObject({ outcome: 'sent' });
+    expect(await dispatcher.dispatch({ ...hotel, userId: 'u2' })).toMatchObject({ outcome: 'sent' });
+    expect(await counted('city_attractions', 'suppressed', 'quiet_hours')).toBe(0); // counted on the other registry
+  });
+
   it('stops at the daily cap of the user\'s local day', async () => {
     const { dispatcher } = setup();
     const outcomes = [];

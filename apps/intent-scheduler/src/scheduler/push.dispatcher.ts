@@ -54,6 +54,8 @@ export class PushDispatcher {
     private readonly metrics: SchedulerMetrics,
     private readonly logger: Logger,
     private readonly clock: () => number = Date.now,
+    /** The time zone of the user's profile (access's `/v1/users/{id}/profile`), used when their proactive settings name none. */
+    private readonly profileTimeZone: (tenantId: string, userId: string) => Promise<string | undefined> = async () => undefined,
   ) {}
 
   /** `fence` is called right before the effect; false means another replica owns the work now. */
@@ -61,15 +63,16 @@ export class PushDispatcher {
     const { tenantId, userId, intent } = request;
     const { defaults } = this.catalogue();
     const now = this.clock();
-    const settings = await this.users.settings(tenantId, userId);
-    const timezone = settings?.timezone ?? defaults.timezone;
+    const [settings, profileZone] = await Promise.all([this.users.settings(tenantId, userId), this.profileTimeZone(tenantId, userId)]);
+    const timezone = settings?.timezone ?? profileZone ?? defaults.timezone;
     const day = localTime(now, timezone).day;
     const history = await this.users.history(tenantId, userId, intent, day);
     const verdict = evaluate({
       now,
       timezone,
       optOut: settings?.optOut ?? false,
-      quietHours: effectiveQuietHours(settings, defaults.quietHours),
+      // The default quiet hours apply once the user's zone is known: from their settings, or their profile.
+      quietHours: effectiveQuietHours(settings?.timezone || !profileZone ? settings : { ...settings, timezone: profileZone }, defaults.quietHours),
       pendingUntil: request.session?.pendingUntil,
       lastUserAt: request.session?.lastUserAt,
       userGraceMs: defaults.userGraceMs,

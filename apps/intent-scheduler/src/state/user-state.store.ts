@@ -95,6 +95,14 @@ export class UserStateStore {
     await tx.exec();
   }
 
+  /** Forgets every interest of the user (their profile was deleted: erasure), in the tenant's index too. */
+  async forgetInterests(tenantId: string, userId: string): Promise<void> {
+    const mine = `${this.user(tenantId, userId)}:interests`;
+    const terms = await this.redis.zrange(mine, 0, -1);
+    for (const term of terms) await this.redis.zrem(`${this.prefix}interest:{${tenantId}}:${term}`, userId);
+    await this.redis.del(mine);
+  }
+
   async interests(tenantId: string, userId: string, now: number, ttlMs: number): Promise<string[]> {
     return this.redis.zrevrangebyscore(`${this.user(tenantId, userId)}:interests`, '+inf', now - ttlMs);
   }
