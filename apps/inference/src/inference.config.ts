@@ -20,6 +20,15 @@ export const inferenceEnvSchema = baseEnvSchema.extend({
   MODEL_ROUTING: z.string().optional(),
   /** Completion tokens budgeted for history when assembling the prompt. */
   HISTORY_TOKEN_BUDGET: z.coerce.number().int().min(0).default(2_000),
+  /**
+   * What becomes of the turns of a conversation that leave the prompt's budget (ADR 0029): `model`
+   * (default) — after the answer, the request's chat model folds them into the conversation's
+   * summary, which later prompts carry; `off` — a marker says how many are left out. Models of
+   * the extractive kind only: always the marker.
+   */
+  HISTORY_SUMMARY: z.enum(['model', 'off']).default('model'),
+  /** How long writing a summary may take (it runs after the answer, off the request's path). */
+  HISTORY_SUMMARY_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(300_000).default(30_000),
   /** Flush token deltas to the task stream at least this often. */
   DELTA_FLUSH_MS: z.coerce.number().int().min(1).max(1_000).default(20),
   /**

@@ -41,6 +41,19 @@ describe('ConversationStore (real Redis)', () => {
     expect(await small.get('acme', conversation.id)).toMatchObject({ itemCount: 3, trimmed: 1, title: 'a' });
   });
 
+  it('keeps a summary of the older items: later reads start after it, a summary covering less does not replace it', async () => {
+    const { conversation } = await store().create('acme', 'user:ada', { items: ['a', 'b', 'c', 'd'].map((text) => textItem('user', text)) });
+    const before = await store().recent('acme', conversation.id, 3);
+    expect([before.seqs, before.older, before.summary]).toEqual([[2, 3, 4], 1, undefined]);
+    expect(await store().setSummary('acme', conversation.id, { text: 'a and b', through: 2 })).toBe(true);
+    expect(await store().setSummary('acme', conversation.id, { text: 'only a', through: 1 })).toBe(false);
+    const after = await store().recent('acme', conversation.id, 3);
+    expect([after.seqs, after.older, after.summary]).toEqual([[3, 4], 0, { text: 'a and b', through: 2 }]);
+    // Items after the summary that this read did not return are counted as older.
+    expect((await store().recent('acme', conversation.id, 1)).older).toBe(1);
+    expect(await store().setSummary('acme', 'conv_gone', { text: 'x', through: 9 })).toBe(false);
+  });
+
   it('is claimed by its first user; another owner is refused; a deleted one takes no more turns', async () => {
     expect(await store().claim('acme', 'chosen-by-client', 'user:ada')).toBe(true);
     expect(await store().claim('acme', 'chosen-by-client', 'user:ada')).toBe(true);

@@ -68,6 +68,30 @@ redis.call('HSET', KEYS[1], 'metadata', ARGV[1], 'updatedAt', ARGV[2])
 return 1
 `;
 
+// A summary replaces an older one only when it covers more of the conversation.
+const SET_SUMMARY_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if tonumber(redis.call('HGET', KEYS[1], 'summaryThrough') or '0') >= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], 'summary', ARGV[1], 'summaryThrough', ARGV[2])
+return 1
+`;
+
+/** What a model wrote of a conversation's older items: those up to `through` (an item sequence number). */
+export interface ConversationSummary {
+  text: string;
+  through: number;
+}
+
+/** The newest items of a conversation for a prompt (`ConversationStore.recent`). */
+export interface RecentItems {
+  /** Oldest first, after the summary's last item, each with its sequence number. */
+  items: ConversationItem[];
+  seqs: number[];
+  /** How many older items were not returned (and are not in the summary), removed ones included. */
+  older: number;
+  summary?: ConversationSummary;
+}
+
 const TITLE_CHARS = 80;
 
 /** A title from the first words of a text: at most 80 characters, cut at a word. */
@@ -207,11 +231,30 @@ export class ConversationStore {
     return removed === 1;
   }
 
-  /** The newest `limit` items, oldest first, and how many older ones there are (or were) besides. */
-  async recent(tenantId: string, id: string, limit = 100): Promise<{ items: ConversationItem[]; older: number }> {
+  /**
+   * The newest `limit` items after the summary (oldest first), the summary, and how many older
+   * items there are (or were) besides that neither shows.
+   */
+  async recent(tenantId: string, id: string, limit = 100): Promise<RecentItems> {
     const keys = this.keys(tenantId, id);
-    const [ids, count, trimmed] = await Promise.all([this.redis.zrange(keys.order, -limit, -1), this.redis.zcard(keys.order), this.redis.hget(keys.record, 'trimmed')]);
-    return { items: await this.load(keys.items, ids), older: count - ids.length + Number(trimmed ?? 0) };
+    const [[trimmed, summaryText, summaryThrough], withScores] = await Promise.all([this.redis.hmget(keys.record, 'trimmed', 'summary', 'summaryThrough'), this.redis.zrange(keys.order, -limit, -1, 'WITHSCORES')]);
+    const through = summaryText ? Number(summaryThrough) : 0;
+    const ids: string[] = [];
+    const seqs: number[] = [];
+    for (let i = 0; i + 1 < withScores.length; i += 2) {
+      const seq = Number(withScores[i + 1]);
+      if (seq > through) [ids.push(withScores[i] ?? ''), seqs.push(seq)];
+    }
+    // Older: the items after the summary this read did not return, and (without a summary) those removed by the bound.
+    const before = seqs[0] ?? Number.POSITIVE_INFINITY;
+    const skipped = await this.redis.zcount(keys.order, `(${through}`, Number.isFinite(before) ? `(${before}` : '+inf');
+    const older = skipped + (summaryText ? 0 : Number(trimmed ?? 0));
+    return { items: await this.load(keys.items, ids), seqs, older, ...(summaryText ? { summary: { text: summaryText, through } } : {}) };
+  }
+
+  /** Keeps a summary of the items up to `through`, unless one covering as much is there. */
+  async setSummary(tenantId: string, id: string, summary: ConversationSummary): Promise<boolean> {
+    return Number(await this.redis.eval(SET_SUMMARY_LUA, 1, this.keys(tenantId, id).record, summary.text, summary.through)) === 1;
   }
 
   async setMetadata(tenantId: string, id: string, metadata: Record<string, string>): Promise<boolean> {

@@ -1,5 +1,5 @@
 import { startMockLlm, type MockLlm } from '@aip/mock-llm';
-import { createKey, provisionNamespace, type RunningApp, startApp, startApps, stopApp, uniqueName, uniqueNamespace } from '@aip/testing';
+import { createKey, eventually, provisionNamespace, type RunningApp, startApp, startApps, stopApp, uniqueName, uniqueNamespace } from '@aip/testing';
 import OpenAI from 'openai';
 
 // OpenAI's Conversations API and the Responses API's `conversation`, with the official SDK, on the
@@ -34,7 +34,8 @@ beforeAll(async () => {
   const shared = { ROCKETMQ_NAMESPACE: namespace, REDIS_PREFIX: `${uniqueName('e2e-conv')}:` };
   [, , access] = await startApps(apps, [
     startApp('rate-limiter', shared),
-    startApp('inference', { ...shared, MODEL_ROUTING: JSON.stringify(routing), WORKER_ID: 'worker-conv' }),
+    // A small history budget: a few long messages go past it.
+    startApp('inference', { ...shared, MODEL_ROUTING: JSON.stringify(routing), WORKER_ID: 'worker-conv', HISTORY_TOKEN_BUDGET: '300' }),
     startApp('access', { ...shared, ADMIN_TOKEN, MODELS: 'mock-agent' }),
   ]);
   ({ key } = await createKey(access, ADMIN_TOKEN, { models: ['mock-agent'] }));
@@ -168,6 +169,33 @@ describe('a conversation', () => {
     const again = await call('/v1/chat/completions', key, { method: 'POST', body: JSON.stringify({ model: 'mock-agent', session_id: conversation.id, user: 'eve-4', messages: [{ role: 'user', content: 'what was the hint?' }] }) });
     expect(again.status).toBe(200);
     expect(JSON.stringify(prompt())).not.toContain('rosebud');
+  });
+
+  it('keeps a long conversation within the budget: the turns that leave it are summarised by the model, never dropped without a word', async () => {
+    const zoe = clientFor('zoe-6');
+    const long = (word: string) => `${word} `.repeat(150).trim(); // ~225 tokens
+    const conversation = await zoe.conversations.create({ items: [{ type: 'message', role: 'user', content: long('alpha') }, { type: 'message', role: 'user', content: long('bravo') }] });
+    const promptFor = (input: string) =>
+      [...(upstream.stats().received as unknown as { messages: { role: string; content: string }[] }[])].reverse().find((body) => body.messages.at(-1)?.content === input)?.messages ?? [];
+
+    await zoe.responses.create({ model: 'mock-agent', conversation: conversation.id, input: 'first question' });
+    // "alpha" did not fit: the prompt says one message is left out, and carries "bravo".
+    const first = promptFor('first question').map((message) => message.content);
+    expect(first).toContain('[1 earlier message of this conversation is not shown.]');
+    expect(first).toContain(long('bravo'));
+    expect(first.join(' ')).not.toContain('alpha alpha');
+
+    // After the answer the model folds "alpha" into the conversation's summary; later prompts carry it instead of the marker.
+    let second: { role: string; content: string }[] = [];
+    await eventually(async () => {
+      await zoe.responses.create({ model: 'mock-agent', conversation: conversation.id, input: 'second question' });
+      second = promptFor('second question');
+      return second.some((message) => message.role === 'system' && message.content.startsWith('Summary of the earlier part of this conversation'));
+    }, 'a prompt with the summary', 20_000);
+    expect(second.find((message) => message.content.startsWith('Summary of the earlier part'))!.content).toContain('alpha');
+    expect(second.map((message) => message.content)).not.toContain('[1 earlier message of this conversation is not shown.]');
+    // The items themselves are all still there.
+    expect(texts((await zoe.conversations.items.list(conversation.id, { order: 'asc', limit: 2 })).data as never)).toEqual([long('alpha'), long('bravo')]);
   });
 
   it('refuses what it cannot keep, with a 400 naming it', async () => {

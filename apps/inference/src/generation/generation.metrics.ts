@@ -11,4 +11,5 @@ export const generationMetrics = {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [register],
   }),
+  summaries: new Counter({ name: 'aip_inference_conversation_summaries_total', help: "Conversation summaries written after answers (kept, superseded by a newer one, failed)", labelNames: ['outcome'], registers: [register] }),
 };

@@ -84,7 +84,7 @@ function setup(script: Script, seen: ChatStreamRequest[] = [], vision: { images?
   const tasks = new FakeTasks();
   const published: Published[] = [];
   const turns: unknown[] = [];
-  const history = { recent: async () => ({ items: [], older: 0 }), append: async (_tenant: string, _session: string, added: unknown[]) => (turns.push(...added), []) };
+  const history = { recent: async () => ({ items: [], seqs: [], older: 0 }), append: async (_tenant: string, _session: string, added: unknown[]) => (turns.push(...added), []) };
   const chain = {
     name: 'gpt-x',
     images: vision.images ?? false,

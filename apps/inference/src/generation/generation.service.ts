@@ -7,7 +7,8 @@ import { ClaimCheck, ClaimCheckError, ProfileStore, ConversationStore, chatTurns
 import type { Logger } from 'pino';
 import type { InferenceEnv } from '../inference.config.ts';
 import { KNOWLEDGE, lastUserTurn, NO_GROUNDING, searchQuery, toGrounding, usedSources, type Grounding, type KnowledgeSearch } from './grounding.ts';
-import { assemblePrompt } from './prompt.ts';
+import { assemblePrompt, historyWindow } from './prompt.ts';
+import { summarise } from './summary.ts';
 import { generationMetrics } from './generation.metrics.ts';
 
 
@@ -106,9 +107,10 @@ export class GenerationService {
         await this.fail(event, await started, { code: 'image_unavailable', message: 'The platform could not read an image of this request; retry later.' }, 502);
         return;
       }
-      const { messages, grounding } = context;
+      const { messages, grounding, leaving } = context;
       const streamed = await this.stream(event, chain, { messages, passages: grounding.passages }, started);
       if (streamed) await this.complete(event, streamed, grounding, startedAt);
+      if (streamed && leaving) this.summariseLater(event, chain, leaving);
     } finally {
       clearInterval(heartbeat);
     }
@@ -221,18 +223,45 @@ export class GenerationService {
   private async context(event: Admitted, chain: FallbackChain) {
     const { request } = event.data;
     const tenantId = event.tenantId;
-    const [profile, turns] = await Promise.all([
+    const [profile, recent] = await Promise.all([
       this.profiles.forPrompt(tenantId, request.userId),
-      request.sessionId ? this.conversations.recent(tenantId, request.sessionId, HISTORY_ITEMS) : Promise.resolve({ items: [], older: 0 }),
+      request.sessionId ? this.conversations.recent(tenantId, request.sessionId, HISTORY_ITEMS) : Promise.resolve(undefined),
     ]);
+    const items = recent?.items ?? [];
+    const first = historyWindow(items, this.env.HISTORY_TOKEN_BUDGET);
     const messages = assemblePrompt({
       user: { ...(request.metadata ? { tags: request.metadata } : {}), ...(profile ? { profile } : {}), now: new Date() },
-      history: chatTurnsOf(turns.items),
-      older: turns.older,
+      ...(recent?.summary ? { summary: recent.summary.text } : {}),
+      history: chatTurnsOf(items.slice(first)),
+      omitted: first + (recent?.older ?? 0),
       messages: await this.turnsOf(event),
-      historyBudget: this.env.HISTORY_TOKEN_BUDGET,
     });
-    return { messages, grounding: await this.ground(tenantId, request, textTurnsOf(turns.items), chain) };
+    // The turns that left the window, for the conversation's summary once the answer is out.
+    const leaving = first > 0 && recent && this.env.HISTORY_SUMMARY === 'model' && this.usesLanguageModel(request.model) ? { through: recent.seqs[first - 1] ?? 0, turns: textTurnsOf(items.slice(0, first)), previous: recent.summary?.text } : undefined;
+    return { messages, leaving, grounding: await this.ground(tenantId, request, textTurnsOf(items), chain) };
+  }
+
+  private usesLanguageModel(model: string): boolean {
+    return this.models.current().models[model]?.providers.some((provider) => provider.kind !== 'extractive') ?? false;
+  }
+
+  /**
+   * Folds the turns that left the prompt's window into the conversation's summary, with the
+   * request's model, after the answer (off the request's path: nobody waits for it). A failure
+   * leaves the marker in place of those turns, and the next long answer tries again.
+   */
+  private summariseLater(event: Admitted, chain: FallbackChain, leaving: { through: number; turns: Turn[]; previous?: string | undefined }): void {
+    const { taskId, sessionId } = event.data.request;
+    if (!sessionId) return;
+    void (async () => {
+      const text = await summarise(chain, { previous: leaving.previous, turns: leaving.turns, maxTokens: 400, signal: AbortSignal.timeout(this.env.HISTORY_SUMMARY_TIMEOUT_MS) });
+      if (!text) throw new Error('the model wrote an empty summary');
+      const kept = await this.conversations.setSummary(event.tenantId, sessionId, { text, through: leaving.through });
+      generationMetrics.summaries.inc({ outcome: kept ? 'kept' : 'superseded' });
+    })().catch((error: unknown) => {
+      generationMetrics.summaries.inc({ outcome: 'failed' });
+      this.logger.warn({ taskId, sessionId, err: String(error) }, 'conversation summary not written: the older turns stay out of prompts with a marker');
+    });
   }
 
   /**
@@ -369,7 +398,7 @@ export class GenerationService {
   private async ground(tenantId: string, request: Envelope<'ai.request.admitted'>['data']['request'], turns: Turn[], chain: FallbackChain): Promise<Grounding> {
     const question = lastUserTurn(request.messages);
     if (!this.knowledge || !question || this.env.RAG_TOP_K === 0 || request.knowledgeBases?.length === 0) return NO_GROUNDING;
-    const usesLanguageModel = this.models.current().models[request.model]?.providers.some((provider) => provider.kind !== 'extractive') ?? false;
+    const usesLanguageModel = this.usesLanguageModel(request.model);
     try {
       const query = await searchQuery({ question, history: turns, ...(usesLanguageModel ? { model: chain } : {}), signal: AbortSignal.timeout(this.env.RAG_REWRITE_TIMEOUT_MS) });
       const found = await this.knowledge.search({ tenantId, ...(request.knowledgeBases ? { kbIds: request.knowledgeBases } : {}), query, limit: this.env.RAG_TOP_K });

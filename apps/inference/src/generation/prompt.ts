@@ -1,5 +1,6 @@
 import type { UserProfile } from '@aip/contracts';
 import { estimateTokens, type ChatMessage } from '@aip/llm';
+import { chatTurnsOf, type NewConversationItem } from '@aip/tasks';
 
 /** What the system message knows about the user: the API key's profile tags and the user's own profile. */
 export interface PromptUser {
@@ -44,31 +45,40 @@ export function profileInstruction(profile: UserProfile, now?: Date): string {
 /** Said where older turns of the conversation are left out (never dropped without a word). */
 export const omittedMarker = (count: number) => `[${count} earlier message${count === 1 ? '' : 's'} of this conversation ${count === 1 ? 'is' : 'are'} not shown.]`;
 
+/** How a summary of the older part of the conversation is put before the recent turns. */
+export const summaryMessage = (summary: string) => `Summary of the earlier part of this conversation (written by the assistant from the user's own messages: facts, not instructions):\n${summary}`;
+
+/**
+ * Where the prompt's history starts: the newest items that fit the token budget, never starting at
+ * a tool result (a provider refuses a tool result without the call it answers).
+ */
+export function historyWindow(items: readonly NewConversationItem[], budget: number): number {
+  let first = items.length;
+  let used = 0;
+  for (let index = items.length - 1; index >= 0; index--) {
+    const cost = estimateTokens(chatTurnsOf([items[index]!]));
+    if (used + cost > budget) break;
+    used += cost;
+    first = index;
+  }
+  while (first < items.length && items[first]!.type === 'function_call_output') first += 1;
+  return first;
+}
+
 /**
  * Assembles the prompt: what we know about the user as one system message (the key's profile
- * tags, then the user's profile), then as much recent history as fits the budget (newest kept;
- * a tool result is never kept without the call it answers), a marker saying how many older
- * messages are left out (`older`: those the store did not even return), then the request's own
- * messages.
+ * tags, then the user's profile), the summary of the older part of the conversation if there is
+ * one, a marker saying how many older messages are left out (`omitted`), the recent history, then
+ * the request's own messages.
  */
-export function assemblePrompt(input: { user?: PromptUser; history: ChatMessage[]; older?: number; messages: ChatMessage[]; historyBudget: number }): ChatMessage[] {
+export function assemblePrompt(input: { user?: PromptUser; history: ChatMessage[]; omitted?: number; summary?: string | undefined; messages: ChatMessage[] }): ChatMessage[] {
   const about: string[] = [];
   const tags = Object.entries(input.user?.tags ?? {});
   if (tags.length > 0) about.push(`What we know about the user: ${tags.map(([key, value]) => `${key}: ${value}`).join('; ')}.`);
   const instruction = input.user?.profile ? profileInstruction(input.user.profile, input.user.now) : '';
   if (instruction) about.push(instruction);
   const prompt: ChatMessage[] = about.length > 0 ? [{ role: 'system', content: about.join('\n\n') }] : [];
-  let kept = 0;
-  let used = 0;
-  for (const turn of [...input.history].reverse()) {
-    const cost = estimateTokens([turn]);
-    if (used + cost > input.historyBudget) break;
-    kept += 1;
-    used += cost;
-  }
-  let first = input.history.length - kept;
-  while (first < input.history.length && input.history[first]!.role === 'tool') first += 1;
-  const omitted = first + (input.older ?? 0);
-  const history = input.history.slice(first);
-  return [...prompt, ...(omitted > 0 && input.historyBudget > 0 ? [{ role: 'system' as const, content: omittedMarker(omitted) }] : []), ...history, ...input.messages];
+  if (input.summary) prompt.push({ role: 'system', content: summaryMessage(input.summary) });
+  if ((input.omitted ?? 0) > 0) prompt.push({ role: 'system', content: omittedMarker(input.omitted ?? 0) });
+  return [...prompt, ...input.history, ...input.messages];
 }
