@@ -52,6 +52,9 @@ describe('ConversationStore (real Redis)', () => {
     // Items after the summary that this read did not return are counted as older.
     expect((await store().recent('acme', conversation.id, 1)).older).toBe(1);
     expect(await store().setSummary('acme', 'conv_gone', { text: 'x', through: 9 })).toBe(false);
+    // What a summary job reads: the items after one sequence number, up to another.
+    const texts = (await store().between('acme', conversation.id, 1, 3)).map((item) => item.type === 'message' && item.content[0]?.type === 'input_text' && item.content[0].text);
+    expect(texts).toEqual(['b', 'c']);
   });
 
   it('is claimed by its first user; another owner is refused; a deleted one takes no more turns', async () => {

@@ -3,6 +3,9 @@ import type { Redis } from 'ioredis';
 import { textOf, withId, type ConversationItem, type NewConversationItem } from './conversation-items.ts';
 import { succeeded } from './task.store.ts';
 
+/** What else holds a conversation's words: its tasks and stored responses. */
+export type LinkRef = `task:${string}` | `response:${string}`;
+
 /** A conversation as the Conversations API shows it (without its items). */
 export interface Conversation {
   id: string;
@@ -27,13 +30,42 @@ export interface ItemPage {
 // request naming it as `session_id`): 2 = made now, 1 = it is the caller's, 0 = another owner's.
 const CLAIM_LUA = `
 local owner = redis.call('HGET', KEYS[1], 'owner')
+local outcome = 1
 if owner then
   if owner ~= ARGV[1] then return 0 end
-  return 1
+else
+  redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'createdAt', ARGV[2], 'updatedAt', ARGV[2], 'metadata', ARGV[4], 'seq', 0, 'trimmed', 0)
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  outcome = 2
 end
-redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'createdAt', ARGV[2], 'updatedAt', ARGV[2], 'metadata', ARGV[4], 'seq', 0, 'trimmed', 0)
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return 2
+if ARGV[5] ~= '' then
+  redis.call('SADD', KEYS[2], ARGV[5])
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+end
+return outcome
+`;
+
+// The newest ARGV[1] items after the summary, with their sequence numbers, the summary, and how
+// many items after the summary are older than those returned: one round trip for a prompt.
+const RECENT_LUA = `
+local record = redis.call('HMGET', KEYS[1], 'trimmed', 'summary', 'summaryThrough')
+local through = 0
+if record[2] then through = tonumber(record[3]) end
+local window = redis.call('ZRANGE', KEYS[3], -tonumber(ARGV[1]), -1, 'WITHSCORES')
+local ids, seqs = {}, {}
+for i = 1, #window, 2 do
+  local seq = tonumber(window[i + 1])
+  if seq > through then
+    ids[#ids + 1] = window[i]
+    seqs[#seqs + 1] = seq
+  end
+end
+local before = '+inf'
+if #seqs > 0 then before = '(' .. seqs[1] end
+local skipped = redis.call('ZCOUNT', KEYS[3], '(' .. through, before)
+local items = {}
+if #ids > 0 then items = redis.call('HMGET', KEYS[2], unpack(ids)) end
+return {record[1] or '0', record[2] or '', through, skipped, seqs, items}
 `;
 
 // Items in order (seq), the oldest removed beyond ARGV[3]; the title set once, from the first user
@@ -120,10 +152,22 @@ export interface ConversationStoreOptions {
  * script. Everything expires after the tenant's retention since the last change.
  */
 export class ConversationStore {
+  // EVALSHA, not EVAL: a script's text is sent once per connection (ioredis falls back to EVAL after a NOSCRIPT).
+  private readonly scripts: Record<'claim' | 'append' | 'recent' | 'setSummary' | 'setMetadata', (...keysThenArgs: (string | number)[]) => Promise<unknown>>;
+
   constructor(
     private readonly redis: Redis,
     private readonly options: ConversationStoreOptions = {},
-  ) {}
+  ) {
+    const define = (name: string, keys: number, lua: string) => {
+      const command = `aipConversation${name}`;
+      if (!(command in redis)) redis.defineCommand(command, { numberOfKeys: keys, lua });
+      const call = (redis as unknown as Record<string, (...args: (string | number)[]) => Promise<unknown>>)[command];
+      if (!call) throw new Error(`ioredis did not define ${command}`);
+      return (...keysThenArgs: (string | number)[]) => call.apply(redis, keysThenArgs);
+    };
+    this.scripts = { claim: define('Claim', 2, CLAIM_LUA), append: define('Append', 4, APPEND_LUA), recent: define('Recent', 3, RECENT_LUA), setSummary: define('SetSummary', 1, SET_SUMMARY_LUA), setMetadata: define('SetMetadata', 1, SET_METADATA_LUA) };
+  }
 
   private keys(tenantId: string, id: string) {
     const base = `${this.options.prefix ?? ''}conversation:{${tenantId}:${id}}`;
@@ -141,7 +185,7 @@ export class ConversationStore {
   /** A new conversation of `owner`, with its first items. */
   async create(tenantId: string, owner: string, input: { metadata?: Record<string, string>; items?: NewConversationItem[] } = {}): Promise<{ conversation: Conversation; items: ConversationItem[] }> {
     const id = `conv_${randomBytes(16).toString('hex')}`;
-    await this.claim(tenantId, id, owner, input.metadata);
+    await this.claim(tenantId, id, owner, input.metadata ? { metadata: input.metadata } : {});
     const items = input.items?.length ? await this.append(tenantId, id, input.items) : [];
     const conversation = await this.get(tenantId, id);
     // Only a deletion racing the creation of a random id it cannot know could get here.
@@ -151,11 +195,13 @@ export class ConversationStore {
 
   /**
    * Makes the conversation `owner`'s if nobody has it (a client-chosen `session_id` used for the
-   * first time), or confirms it is theirs; false when it is someone else's.
+   * first time), or confirms it is theirs; false when it is someone else's. With `link`, records
+   * in the same step what else will hold its words (the request's task: see `link`).
    */
-  async claim(tenantId: string, id: string, owner: string, metadata: Record<string, string> = {}): Promise<boolean> {
+  async claim(tenantId: string, id: string, owner: string, options: { metadata?: Record<string, string>; link?: LinkRef } = {}): Promise<boolean> {
     const now = Date.now();
-    const claimed = Number(await this.redis.eval(CLAIM_LUA, 1, this.keys(tenantId, id).record, owner, now, this.retention(tenantId), JSON.stringify(metadata)));
+    const keys = this.keys(tenantId, id);
+    const claimed = Number(await this.scripts.claim(keys.record, keys.linked, owner, now, this.retention(tenantId), JSON.stringify(options.metadata ?? {}), options.link ?? ''));
     if (claimed === 2) await this.index(tenantId, owner, id, now);
     return claimed > 0;
   }
@@ -179,9 +225,7 @@ export class ConversationStore {
     const firstUser = items.find((item) => item.type === 'message' && item.role === 'user');
     const title = firstUser?.type === 'message' ? titleOf(textOf(firstUser)) : '';
     const now = Date.now();
-    const owner = (await this.redis.eval(
-      APPEND_LUA,
-      4,
+    const owner = (await this.scripts.append(
       keys.record,
       keys.items,
       keys.order,
@@ -237,35 +281,34 @@ export class ConversationStore {
    */
   async recent(tenantId: string, id: string, limit = 100): Promise<RecentItems> {
     const keys = this.keys(tenantId, id);
-    const [[trimmed, summaryText, summaryThrough], withScores] = await Promise.all([this.redis.hmget(keys.record, 'trimmed', 'summary', 'summaryThrough'), this.redis.zrange(keys.order, -limit, -1, 'WITHSCORES')]);
-    const through = summaryText ? Number(summaryThrough) : 0;
-    const ids: string[] = [];
-    const seqs: number[] = [];
-    for (let i = 0; i + 1 < withScores.length; i += 2) {
-      const seq = Number(withScores[i + 1]);
-      if (seq > through) [ids.push(withScores[i] ?? ''), seqs.push(seq)];
-    }
+    const [trimmed, summary, through, skipped, seqs, raw] = (await this.scripts.recent(keys.record, keys.items, keys.order, limit)) as [string, string, number, number, number[], (string | null)[]];
     // Older: the items after the summary this read did not return, and (without a summary) those removed by the bound.
-    const before = seqs[0] ?? Number.POSITIVE_INFINITY;
-    const skipped = await this.redis.zcount(keys.order, `(${through}`, Number.isFinite(before) ? `(${before}` : '+inf');
-    const older = skipped + (summaryText ? 0 : Number(trimmed ?? 0));
-    return { items: await this.load(keys.items, ids), seqs, older, ...(summaryText ? { summary: { text: summaryText, through } } : {}) };
+    const older = skipped + (summary ? 0 : Number(trimmed));
+    const items = raw.flatMap((item) => (item ? [JSON.parse(item) as ConversationItem] : []));
+    return { items, seqs, older, ...(summary ? { summary: { text: summary, through } } : {}) };
+  }
+
+  /** The items with a sequence number after `after` and up to `through`, oldest first, at most `limit` (the newest of them). */
+  async between(tenantId: string, id: string, after: number, through: number, limit = 200): Promise<ConversationItem[]> {
+    const keys = this.keys(tenantId, id);
+    const ids = await this.redis.zrevrangebyscore(keys.order, through, `(${after}`, 'LIMIT', 0, limit);
+    return this.load(keys.items, ids.reverse());
   }
 
   /** Keeps a summary of the items up to `through`, unless one covering as much is there. */
   async setSummary(tenantId: string, id: string, summary: ConversationSummary): Promise<boolean> {
-    return Number(await this.redis.eval(SET_SUMMARY_LUA, 1, this.keys(tenantId, id).record, summary.text, summary.through)) === 1;
+    return Number(await this.scripts.setSummary(this.keys(tenantId, id).record, summary.text, summary.through)) === 1;
   }
 
   async setMetadata(tenantId: string, id: string, metadata: Record<string, string>): Promise<boolean> {
-    return Number(await this.redis.eval(SET_METADATA_LUA, 1, this.keys(tenantId, id).record, JSON.stringify(metadata), Date.now())) === 1;
+    return Number(await this.scripts.setMetadata(this.keys(tenantId, id).record, JSON.stringify(metadata), Date.now())) === 1;
   }
 
   /**
    * Records what else holds the conversation's words — a task (`task:<id>`: its result and events)
    * or a stored response (`response:<id>`) — so deleting the conversation deletes them too.
    */
-  async link(tenantId: string, id: string, ref: `task:${string}` | `response:${string}`): Promise<void> {
+  async link(tenantId: string, id: string, ref: LinkRef): Promise<void> {
     const key = this.keys(tenantId, id).linked;
     succeeded(await this.redis.multi().sadd(key, ref).pexpire(key, this.retention(tenantId)).exec());
   }

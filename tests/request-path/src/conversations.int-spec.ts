@@ -30,15 +30,15 @@ beforeAll(async () => {
   const namespace = uniqueNamespace('e2e-conv');
   await provisionNamespace(namespace);
   upstream = await startMockLlm({});
-  const routing = { models: { 'mock-agent': { providers: [{ name: 'agent-upstream', kind: 'openai-compatible', baseUrl: upstream.url, model: 'gpt-agent', firstTokenTimeoutMs: 5_000 }] } } };
+  const routing = { models: { extractive: { providers: [{ name: 'extractive', kind: 'extractive' }] }, 'mock-agent': { providers: [{ name: 'agent-upstream', kind: 'openai-compatible', baseUrl: upstream.url, model: 'gpt-agent', firstTokenTimeoutMs: 5_000 }] } } };
   const shared = { ROCKETMQ_NAMESPACE: namespace, REDIS_PREFIX: `${uniqueName('e2e-conv')}:` };
   [, , access] = await startApps(apps, [
     startApp('rate-limiter', shared),
     // A small history budget: a few long messages go past it.
     startApp('inference', { ...shared, MODEL_ROUTING: JSON.stringify(routing), WORKER_ID: 'worker-conv', HISTORY_TOKEN_BUDGET: '300' }),
-    startApp('access', { ...shared, ADMIN_TOKEN, MODELS: 'mock-agent' }),
+    startApp('access', { ...shared, ADMIN_TOKEN, MODELS: 'mock-agent,extractive' }),
   ]);
-  ({ key } = await createKey(access, ADMIN_TOKEN, { models: ['mock-agent'] }));
+  ({ key } = await createKey(access, ADMIN_TOKEN, { models: ['mock-agent', 'extractive'] }));
 }, 180_000);
 
 afterAll(async () => {
@@ -87,6 +87,16 @@ describe('a conversation', () => {
     expect(prompt().map((message) => message.content)).not.toContain('Forget this one.');
 
     expect(await ada.conversations.update(conversation.id, { metadata: { topic: 'tea' } })).toMatchObject({ metadata: { topic: 'tea' } });
+  });
+
+  it('works on the embedded model as on a provider: the SDK runs the same calls', async () => {
+    const uma = clientFor('uma-7');
+    const conversation = await uma.conversations.create({ items: [{ type: 'message', role: 'user', content: 'Which sights are in Beijing?' }] });
+    const answered = await uma.responses.create({ model: 'extractive', conversation: conversation.id, input: 'And in Shanghai?' });
+    expect(answered).toMatchObject({ status: 'completed', conversation: { id: conversation.id } });
+    expect(answered.output_text.length).toBeGreaterThan(0);
+    const items = await uma.conversations.items.list(conversation.id, { order: 'asc' });
+    expect(texts(items.data as never)).toEqual(['Which sights are in Beijing?', 'And in Shanghai?', answered.output_text]);
   });
 
   it("streams a response in a conversation and keeps the exchange", async () => {

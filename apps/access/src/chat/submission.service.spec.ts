@@ -71,7 +71,7 @@ function setup(options: { input?: 'block' | 'mask'; sessionOwner?: boolean; clai
   const owners: string[] = [];
   /** Set `failure` for a broker that refuses publishes. */
   const broker: { failure?: Error } = {};
-  const sessions = { claim: async (_tenant: string, _session: string, owner: string) => (owners.push(owner), options.sessionOwner ?? true), link: async () => undefined };
+  const sessions = { claim: async (_tenant: string, _session: string, owner: string) => (owners.push(owner), options.sessionOwner ?? true) };
   const publisher = {
     publish: async (type: string, data: Record<string, unknown>, { tenantId }: { tenantId: string }) => {
       if (broker.failure) throw broker.failure;

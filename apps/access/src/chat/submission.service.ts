@@ -88,13 +88,14 @@ export class SubmissionService {
         throw errors.contentPolicy(blocked ? 'messages' : null);
       }
     }
+    const taskId = randomUUID();
     // A session's history reaches the model: only the end user (or, without one, the key) that
-    // started it may continue it.
-    if (request.session_id && !(await this.sessions.claim(key.tenantId, request.session_id, request.user ? `user:${request.user}` : `key:${key.id}`))) {
+    // started it may continue it. The task holds the conversation's words too: linked in the same
+    // step, so deleting the conversation erases it.
+    if (request.session_id && !(await this.sessions.claim(key.tenantId, request.session_id, request.user ? `user:${request.user}` : `key:${key.id}`, { link: `task:${taskId}` }))) {
       throw errors.sessionNotOwned();
     }
     const fingerprint = createHash('sha256').update(JSON.stringify(request)).digest('hex');
-    const taskId = randomUUID();
     const slot = idempotencyKey ? `${this.env.REDIS_PREFIX}idem:access:{${key.tenantId}}:${idempotencyKey}${choice > 0 ? `#${choice}` : ''}` : undefined;
     if (slot) {
       const existing = await this.claimIdempotencyKey(slot, key.tenantId, `${taskId} ${fingerprint}`);
@@ -110,8 +111,6 @@ export class SubmissionService {
       throw error;
     }
     const task = await this.tasks.create({ id: taskId, tenantId: key.tenantId, keyId: key.id, model: request.model, stream: request.stream, ...(request.session_id ? { sessionId: request.session_id } : {}) });
-    // The task holds the conversation's words too: deleting the conversation erases it.
-    if (request.session_id) await this.sessions.link(key.tenantId, request.session_id, `task:${taskId}`);
     const messages = request.messages.map((m, index) => ({
       role: m.role,
       content: filter.mask(m.content),

@@ -32,7 +32,7 @@ interface Streamed {
 
 /** The lifecycle event's common part: what the limiter needs to reconcile the reservation. */
 /** The newest items a prompt is built from (the token budget then keeps what fits; the rest is counted in its marker). */
-const HISTORY_ITEMS = 100;
+const HISTORY_ITEMS = 50;
 
 const lifecycleOf = ({ data: { request, reservationId } }: Admitted) => ({ taskId: request.taskId, apiKeyId: request.apiKeyId, ...(reservationId ? { reservationId } : {}) });
 
@@ -236,8 +236,13 @@ export class GenerationService {
       omitted: first + (recent?.older ?? 0),
       messages: await this.turnsOf(event),
     });
-    // The turns that left the window, for the conversation's summary once the answer is out.
-    const leaving = first > 0 && recent && this.env.HISTORY_SUMMARY === 'model' && this.usesLanguageModel(request.model) ? { through: recent.seqs[first - 1] ?? 0, turns: textTurnsOf(items.slice(0, first)), previous: recent.summary?.text } : undefined;
+    // The items neither shown nor summarised (cut by the budget, or older than this read), for the
+    // conversation's summary once the answer is out: after the summary's last item, up to the last one left out.
+    const shownFrom = recent?.seqs[first];
+    const leaving =
+      recent && first + recent.older > 0 && this.env.HISTORY_SUMMARY === 'model' && this.usesLanguageModel(request.model)
+        ? { after: recent.summary?.through ?? 0, through: first > 0 ? (recent.seqs[first - 1] ?? 0) : (shownFrom ?? 1) - 1, previous: recent.summary?.text }
+        : undefined;
     return { messages, leaving, grounding: await this.ground(tenantId, request, textTurnsOf(items), chain) };
   }
 
@@ -250,11 +255,12 @@ export class GenerationService {
    * request's model, after the answer (off the request's path: nobody waits for it). A failure
    * leaves the marker in place of those turns, and the next long answer tries again.
    */
-  private summariseLater(event: Admitted, chain: FallbackChain, leaving: { through: number; turns: Turn[]; previous?: string | undefined }): void {
+  private summariseLater(event: Admitted, chain: FallbackChain, leaving: { after: number; through: number; previous?: string | undefined }): void {
     const { taskId, sessionId } = event.data.request;
-    if (!sessionId) return;
+    if (!sessionId || leaving.through <= leaving.after) return;
     void (async () => {
-      const text = await summarise(chain, { previous: leaving.previous, turns: leaving.turns, maxTokens: 400, signal: AbortSignal.timeout(this.env.HISTORY_SUMMARY_TIMEOUT_MS) });
+      const turns = textTurnsOf(await this.conversations.between(event.tenantId, sessionId, leaving.after, leaving.through));
+      const text = await summarise(chain, { previous: leaving.previous, turns, maxTokens: 400, signal: AbortSignal.timeout(this.env.HISTORY_SUMMARY_TIMEOUT_MS) });
       if (!text) throw new Error('the model wrote an empty summary');
       const kept = await this.conversations.setSummary(event.tenantId, sessionId, { text, through: leaving.through });
       generationMetrics.summaries.inc({ outcome: kept ? 'kept' : 'superseded' });

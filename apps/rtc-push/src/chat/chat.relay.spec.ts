@@ -28,7 +28,7 @@ function setup(policy: { words?: string[]; input?: 'block' | 'mask'; models?: st
   const catalog = new ModelCatalog(policy.models ?? ['extractive']);
   // Owners in memory, with the store's rule: the first user of a session id owns it.
   const owners = new Map<string, string>();
-  const sessions = { claim: async (tenantId: string, sessionId: string, owner: string) => (owners.get(`${tenantId}/${sessionId}`) ?? (owners.set(`${tenantId}/${sessionId}`, owner), owner)) === owner, link: async () => undefined };
+  const sessions = { claim: async (tenantId: string, sessionId: string, owner: string) => (owners.get(`${tenantId}/${sessionId}`) ?? (owners.set(`${tenantId}/${sessionId}`, owner), owner)) === owner };
   const moderation = new Moderation({ words: policy.words ?? [], input: policy.input ?? 'block' });
   const run = async (hub: TaskEventHub, frame: Partial<ChatFrame> = {}, who: Identity = identity) => {
     const frames: ServerFrame[] = [];

@@ -22,7 +22,7 @@ export interface ChatRelayPolicy {
   /** The `words` document: requests blocked or masked, answers masked. */
   moderation: Moderation;
   /** Who owns which session: a user continues only their own conversations (as on access). */
-  sessions: Pick<ConversationStore, 'claim' | 'link'>;
+  sessions: Pick<ConversationStore, 'claim'>;
 }
 
 /**
@@ -56,17 +56,16 @@ export class ChatRelay {
     );
     if (!admission.ok) return fail(admission.refusal.code, admission.refusal.message);
     const { messages } = admission;
+    const taskId = randomUUID();
     if (frame.sessionId) {
-      const owned = await this.policy.sessions.claim(identity.tenantId, frame.sessionId, `user:${identity.userId}`).catch(() => undefined);
+      // Linked to its task in the same step: deleting the conversation erases the task too (ADR 0029).
+      const owned = await this.policy.sessions.claim(identity.tenantId, frame.sessionId, `user:${identity.userId}`, { link: `task:${taskId}` }).catch(() => undefined);
       if (owned === undefined) return fail(CHAT_ERROR_CODES.unavailable, 'storage (Redis) is unavailable; retry later');
       if (!owned) return fail('session_not_owned', 'This session belongs to another user of this tenant; start a new session.');
     }
-    const taskId = randomUUID();
     const acceptedAt = Date.now();
     try {
       await this.tasks.create({ id: taskId, tenantId: identity.tenantId, keyId: identity.key.id, model, stream: true, ...(frame.sessionId ? { sessionId: frame.sessionId } : {}) });
-      // Deleting the conversation erases its tasks too (ADR 0029).
-      if (frame.sessionId) await this.policy.sessions.link(identity.tenantId, frame.sessionId, `task:${taskId}`);
       const submitted: EventData<'ai.request.submitted'> = {
       taskId,
       apiKeyId: identity.key.id,
