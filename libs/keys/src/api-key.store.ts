@@ -17,6 +17,12 @@ export const apiKeyInputSchema = z.object({
   models: z.array(z.string().min(1)).max(256).optional(),
   /** Rate-limit policy document (validated by the limiter). */
   policy: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * The tenant's admin key (ADR 0029): acting for no user, it reads and deletes every conversation
+   * and stored response of its tenant (support, erasure on request). Every key may act for a user
+   * it names; only this one sees what belongs to other keys or users without naming them.
+   */
+  admin: z.boolean().optional(),
   /** Profile tags handed to the model as context. */
   profile: z.record(z.string(), z.string().max(256)).optional(),
 });

@@ -128,6 +128,13 @@ describe('a conversation', () => {
     for (const attempt of refused) await expect(attempt).rejects.toMatchObject({ status: 404 });
     // The key acting for nobody in particular is not ada either.
     await expect(new OpenAI({ apiKey: key, baseURL: `${access.url}/v1`, maxRetries: 0 }).conversations.retrieve(conversation.id)).rejects.toMatchObject({ status: 404 });
+    // The tenant's admin key (support, erasure) reads it without naming anyone; another tenant's admin key does not.
+    const { key: adminKey } = await createKey(access, ADMIN_TOKEN, { models: ['mock-agent'], admin: true });
+    const support = new OpenAI({ apiKey: adminKey, baseURL: `${access.url}/v1`, maxRetries: 0 });
+    expect(await support.conversations.retrieve(conversation.id)).toMatchObject({ id: conversation.id, title: 'secret plans' });
+    expect((await support.responses.retrieve(response.id)).id).toBe(response.id);
+    const { key: foreignAdmin } = await createKey(access, ADMIN_TOKEN, { tenantId: 'other-tenant', models: ['mock-agent'], admin: true });
+    await expect(new OpenAI({ apiKey: foreignAdmin, baseURL: `${access.url}/v1`, maxRetries: 0 }).conversations.retrieve(conversation.id)).rejects.toMatchObject({ status: 404 });
     // chat completions' session_id: the conversation is not bob's to continue.
     const stolen = await call('/v1/chat/completions', key, { method: 'POST', body: JSON.stringify({ model: 'mock-agent', session_id: conversation.id, user: 'bob-2', messages: [{ role: 'user', content: 'hi' }] }) });
     expect(stolen.status).toBe(403);

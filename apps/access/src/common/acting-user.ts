@@ -11,6 +11,15 @@ export interface Acting {
 
 export const ownerOf = (keyId: string, user: string | undefined) => (user ? `user:${user}` : `key:${keyId}`);
 
+/**
+ * Whether the request may read and change what belongs to `owner`: its owner, or the tenant's
+ * admin key acting for nobody in particular (a realtime token it issued is its user's, not admin).
+ */
+export function mayAccess(request: AuthenticatedRequest, acting: Acting, owner: string | undefined): boolean {
+  if (owner === undefined || owner === acting.owner) return true;
+  return request.apiKey.admin === true && request.endUser === undefined && acting.user === undefined;
+}
+
 /** The user id an owner string names, if it names one. */
 export const userOfOwner = (owner: string) => (owner.startsWith('user:') ? owner.slice('user:'.length) : undefined);
 

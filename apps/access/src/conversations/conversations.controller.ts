@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, Re
 import { EventPublisher, PublishError } from '@aip/messaging';
 import { ApiError, ApiKeyOrUserTokenGuard, parseRequest, type AuthenticatedRequest } from '@aip/runtime';
 import { ConversationStore, TaskStore, type Conversation } from '@aip/tasks';
-import { actingFor, userOfOwner, type Acting } from '../common/acting-user.ts';
+import { actingFor, mayAccess, userOfOwner, type Acting } from '../common/acting-user.ts';
 import { errors } from '../common/errors.ts';
 import { ResponseStore } from '../responses/response.store.ts';
 import { Moderation } from '../moderation/moderation.service.ts';
@@ -60,7 +60,7 @@ export class ConversationsController {
 
   @Get(':id')
   async retrieve(@Req() request: AuthenticatedRequest, @Param('id') id: string) {
-    return conversationObject(await this.owned(actingFor(request), id));
+    return conversationObject(await this.owned(request, id));
   }
 
   /** Replaces the metadata (OpenAI's update). */
@@ -69,9 +69,9 @@ export class ConversationsController {
   async update(@Req() request: AuthenticatedRequest, @Param('id') id: string, @Body() body: unknown) {
     const { metadata } = parseRequest(conversationUpdateSchema, body);
     const acting = actingFor(request);
-    await this.owned(acting, id);
+    await this.owned(request, id, acting);
     if (!(await this.conversations.setMetadata(acting.tenantId, id, metadata))) throw conversationNotFound(id);
-    return conversationObject(await this.owned(acting, id));
+    return conversationObject(await this.owned(request, id, acting));
   }
 
   /**
@@ -82,7 +82,7 @@ export class ConversationsController {
   @Delete(':id')
   async delete(@Req() request: AuthenticatedRequest, @Param('id') id: string) {
     const acting = actingFor(request);
-    const conversation = await this.owned(acting, id);
+    const conversation = await this.owned(request, id, acting);
     const userId = userOfOwner(conversation.owner);
     try {
       await this.publisher.publish('conversation.deleted', { conversationId: id, ...(userId ? { userId } : {}), deletedAt: new Date().toISOString() }, { tenantId: acting.tenantId });
@@ -106,7 +106,7 @@ export class ConversationsController {
   async items(@Req() request: AuthenticatedRequest, @Param('id') id: string, @Query() query: unknown) {
     const page = parseRequest(itemsQuerySchema, query);
     const acting = actingFor(request);
-    await this.owned(acting, id);
+    await this.owned(request, id, acting);
     const found = await this.conversations.items(acting.tenantId, id, page);
     if (!found) throw conversationNotFound(id);
     return listOf(found.data, found.hasMore);
@@ -117,7 +117,7 @@ export class ConversationsController {
   async addItems(@Req() request: AuthenticatedRequest, @Param('id') id: string, @Body() body: unknown) {
     const input = parseRequest(itemsCreateSchema, body);
     const acting = actingFor(request);
-    await this.owned(acting, id);
+    await this.owned(request, id, acting);
     const added = await this.conversations.append(acting.tenantId, id, this.kept(input.items));
     if (!added) throw conversationNotFound(id);
     return listOf(added, false);
@@ -126,7 +126,7 @@ export class ConversationsController {
   @Get(':id/items/:itemId')
   async item(@Req() request: AuthenticatedRequest, @Param('id') id: string, @Param('itemId') itemId: string) {
     const acting = actingFor(request);
-    await this.owned(acting, id);
+    await this.owned(request, id, acting);
     const item = await this.conversations.item(acting.tenantId, id, itemId);
     if (!item) throw itemNotFound(itemId);
     return item;
@@ -136,14 +136,14 @@ export class ConversationsController {
   @Delete(':id/items/:itemId')
   async deleteItem(@Req() request: AuthenticatedRequest, @Param('id') id: string, @Param('itemId') itemId: string) {
     const acting = actingFor(request);
-    await this.owned(acting, id);
+    await this.owned(request, id, acting);
     if (!(await this.conversations.deleteItem(acting.tenantId, id, itemId))) throw itemNotFound(itemId);
-    return conversationObject(await this.owned(acting, id));
+    return conversationObject(await this.owned(request, id, acting));
   }
 
-  private async owned(acting: Acting, id: string): Promise<Conversation> {
+  private async owned(request: AuthenticatedRequest, id: string, acting: Acting = actingFor(request)): Promise<Conversation> {
     const conversation = await this.conversations.get(acting.tenantId, id);
-    if (!conversation || conversation.owner !== acting.owner) throw conversationNotFound(id);
+    if (!conversation || !mayAccess(request, acting, conversation.owner)) throw conversationNotFound(id);
     return conversation;
   }
 

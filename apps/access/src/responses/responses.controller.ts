@@ -7,7 +7,7 @@ import type { AccessEnv } from '../access.config.ts';
 import { SubmissionService } from '../chat/submission.service.ts';
 import { AnswerText, AnswerToolCalls, followTask } from '../chat/task-relay.ts';
 import { rateLimitHeaders } from '../common/rate-limit-headers.ts';
-import { actingFor, type Acting } from '../common/acting-user.ts';
+import { actingFor, mayAccess, type Acting } from '../common/acting-user.ts';
 import { errorFor } from '../common/task-error.ts';
 import { conversationNotFound } from '../conversations/conversations.controller.ts';
 import { Moderation } from '../moderation/moderation.service.ts';
@@ -41,9 +41,9 @@ export class ResponsesController {
   ) {}
 
   /** A stored response the caller may see: its owner's (404 for anyone else, as for one that does not exist). */
-  private async owned(acting: Acting, id: string): Promise<StoredResponse | undefined> {
+  private async owned(request: AuthenticatedRequest, id: string, acting: Acting = actingFor(request)): Promise<StoredResponse | undefined> {
     const stored = await this.responses.get(acting.tenantId, id);
-    return stored && (stored.owner === undefined || stored.owner === acting.owner) ? stored : undefined;
+    return stored && mayAccess(request, acting, stored.owner) ? stored : undefined;
   }
 
   @Post()
@@ -61,7 +61,7 @@ export class ResponsesController {
       if (!conversation || conversation.owner !== acting.owner) throw conversationNotFound(conversationId, 'conversation');
     }
     if (input.previous_response_id) {
-      const previous = await this.owned(acting, input.previous_response_id);
+      const previous = await this.owned(request, input.previous_response_id, acting);
       if (!previous) throw new ApiError(404, `Previous response with id '${input.previous_response_id}' not found.`, 'invalid_request_error', 'previous_response_not_found', 'previous_response_id');
       const settled = await this.settled(tenantId, previous);
       if (!settled.final?.answer) throw new ApiError(400, `Previous response '${input.previous_response_id}' has not completed: continue from a completed response.`, 'invalid_request_error', 'previous_response_not_completed', 'previous_response_id');
@@ -100,7 +100,7 @@ export class ResponsesController {
   @Get(':id')
   async get(@Req() request: AuthenticatedRequest, @Res() reply: FastifyReply, @Param('id') id: string, @Query() query: unknown) {
     const { stream, starting_after: startingAfter } = parseRequest(retrieveQuerySchema, query);
-    const stored = await this.owned(actingFor(request), id);
+    const stored = await this.owned(request, id);
     if (!stored) throw notFound(id);
     if (stream === 'true') {
       const task = await this.tasks.getForTenant(stored.taskId, request.apiKey.tenantId);
@@ -124,7 +124,7 @@ export class ResponsesController {
   @HttpCode(200)
   async cancel(@Req() request: AuthenticatedRequest, @Param('id') id: string) {
     const { tenantId } = request.apiKey;
-    const stored = await this.owned(actingFor(request), id);
+    const stored = await this.owned(request, id);
     if (!stored) throw notFound(id);
     const task = await this.tasks.getForTenant(stored.taskId, tenantId);
     if (task && !TERMINAL_STATUSES.includes(task.status)) {
@@ -164,13 +164,13 @@ export class ResponsesController {
 
   @Delete(':id')
   async delete(@Req() request: AuthenticatedRequest, @Param('id') id: string) {
-    if (!(await this.owned(actingFor(request), id)) || !(await this.responses.delete(request.apiKey.tenantId, id))) throw notFound(id);
+    if (!(await this.owned(request, id)) || !(await this.responses.delete(request.apiKey.tenantId, id))) throw notFound(id);
     return { id, object: 'response.deleted', deleted: true };
   }
 
   @Get(':id/input_items')
   async inputItems(@Req() request: AuthenticatedRequest, @Param('id') id: string) {
-    const stored = await this.owned(actingFor(request), id);
+    const stored = await this.owned(request, id);
     if (!stored) throw notFound(id);
     const items = (typeof stored.input === 'string' ? [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: stored.input }] }] : stored.input).map((item, index) => ({ id: `in_${stored.taskId}_${index}`, ...item }));
     return { object: 'list', data: items, first_id: items[0]?.id ?? null, last_id: items.at(-1)?.id ?? null, has_more: false };
