@@ -55,6 +55,13 @@ describe('ConversationStore (real Redis)', () => {
     // What a summary job reads: the items after one sequence number, up to another.
     const texts = (await store().between('acme', conversation.id, 1, 3)).map((item) => item.type === 'message' && item.content[0]?.type === 'input_text' && item.content[0].text);
     expect(texts).toEqual(['b', 'c']);
+    // Deleting an item the summary was written from deletes the summary; a newer item leaves it.
+    const [a, , c] = (await store().items('acme', conversation.id, { limit: 4, order: 'asc' }))!.data;
+    expect(await store().deleteItem('acme', conversation.id, c!.id)).toBe(true);
+    expect((await store().recent('acme', conversation.id)).summary).toEqual({ text: 'a and b', through: 2 });
+    expect(await store().deleteItem('acme', conversation.id, a!.id)).toBe(true);
+    expect((await store().recent('acme', conversation.id)).summary).toBeUndefined();
+    expect(await store().deleteItem('acme', conversation.id, a!.id)).toBe(false);
   });
 
   it('is claimed by its first user; another owner is refused; a deleted one takes no more turns', async () => {

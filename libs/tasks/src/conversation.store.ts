@@ -124,6 +124,15 @@ export interface RecentItems {
   summary?: ConversationSummary;
 }
 
+const DELETE_ITEM_LUA = `
+local seq = redis.call('ZSCORE', KEYS[3], ARGV[1])
+if not seq then return 0 end
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+if tonumber(seq) <= tonumber(redis.call('HGET', KEYS[1], 'summaryThrough') or '0') then redis.call('HDEL', KEYS[1], 'summary', 'summaryThrough') end
+return 1
+`;
+
 const TITLE_CHARS = 80;
 
 /** A title from the first words of a text: at most 80 characters, cut at a word. */
@@ -153,7 +162,7 @@ export interface ConversationStoreOptions {
  */
 export class ConversationStore {
   // EVALSHA, not EVAL: a script's text is sent once per connection (ioredis falls back to EVAL after a NOSCRIPT).
-  private readonly scripts: Record<'claim' | 'append' | 'recent' | 'setSummary' | 'setMetadata', (...keysThenArgs: (string | number)[]) => Promise<unknown>>;
+  private readonly scripts: Record<'claim' | 'append' | 'recent' | 'setSummary' | 'setMetadata' | 'deleteItem', (...keysThenArgs: (string | number)[]) => Promise<unknown>>;
 
   constructor(
     private readonly redis: Redis,
@@ -166,7 +175,7 @@ export class ConversationStore {
       if (!call) throw new Error(`ioredis did not define ${command}`);
       return (...keysThenArgs: (string | number)[]) => call.apply(redis, keysThenArgs);
     };
-    this.scripts = { claim: define('Claim', 2, CLAIM_LUA), append: define('Append', 4, APPEND_LUA), recent: define('Recent', 3, RECENT_LUA), setSummary: define('SetSummary', 1, SET_SUMMARY_LUA), setMetadata: define('SetMetadata', 1, SET_METADATA_LUA) };
+    this.scripts = { claim: define('Claim', 2, CLAIM_LUA), append: define('Append', 4, APPEND_LUA), recent: define('Recent', 3, RECENT_LUA), setSummary: define('SetSummary', 1, SET_SUMMARY_LUA), setMetadata: define('SetMetadata', 1, SET_METADATA_LUA), deleteItem: define('DeleteItem', 3, DELETE_ITEM_LUA) };
   }
 
   private keys(tenantId: string, id: string) {
@@ -269,10 +278,13 @@ export class ConversationStore {
     return raw ? (JSON.parse(raw) as ConversationItem) : undefined;
   }
 
+  /**
+   * Deletes an item. When the conversation's summary was written from it, the summary goes too (what
+   * a user deletes must not live on in a summary); the next long answer writes one from what is left.
+   */
   async deleteItem(tenantId: string, id: string, itemId: string): Promise<boolean> {
     const keys = this.keys(tenantId, id);
-    const [[, removed]] = succeeded(await this.redis.multi().zrem(keys.order, itemId).hdel(keys.items, itemId).exec()) as [[null, number]];
-    return removed === 1;
+    return Number(await this.scripts.deleteItem(keys.record, keys.items, keys.order, itemId)) === 1;
   }
 
   /**
