@@ -49,6 +49,8 @@ describe('ConversationStore (real Redis)', () => {
     expect(await store().setSummary('acme', conversation.id, { text: 'only a', through: 1 })).toBe(false);
     const after = await store().recent('acme', conversation.id, 3);
     expect([after.seqs, after.older, after.summary]).toEqual([[3, 4], 0, { text: 'a and b', through: 2 }]);
+    // An analysis of the conversation reads the newest items, summary or not.
+    expect((await store().latest('acme', conversation.id, 3)).length).toBe(3);
     // Items after the summary that this read did not return are counted as older.
     expect((await store().recent('acme', conversation.id, 1)).older).toBe(1);
     expect(await store().setSummary('acme', 'conv_gone', { text: 'x', through: 9 })).toBe(false);

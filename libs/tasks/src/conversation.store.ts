@@ -300,6 +300,12 @@ export class ConversationStore {
     return { items, seqs, older, ...(summary ? { summary: { text: summary, through } } : {}) };
   }
 
+  /** The newest `limit` items, oldest first, summary or not (what an analysis of the conversation reads). */
+  async latest(tenantId: string, id: string, limit: number): Promise<ConversationItem[]> {
+    const keys = this.keys(tenantId, id);
+    return this.load(keys.items, await this.redis.zrange(keys.order, -limit, -1));
+  }
+
   /** The items with a sequence number after `after` and up to `through`, oldest first, at most `limit` (the newest of them). */
   async between(tenantId: string, id: string, after: number, through: number, limit = 200): Promise<ConversationItem[]> {
     const keys = this.keys(tenantId, id);

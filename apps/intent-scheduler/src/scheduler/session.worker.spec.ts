@@ -42,7 +42,7 @@ function setup(turns: Turn[], decide: (request: PushRequest) => Decision['outcom
         forget: async () => undefined,
       },
       users: { recordInterests: async (_t, _u, terms) => void interests.push([...terms]) },
-      conversations: { recent: async () => (reads++, { items: turns.map(itemOf), seqs: turns.map((_, i) => i + 1), older: 0 }) },
+      conversations: { latest: async () => (reads++, turns.map(itemOf)) },
       classifier: () => new EmbeddingClassifier(embeddings),
       catalogue: () => catalogue,
       dispatcher: {

@@ -28,7 +28,7 @@ export class SessionWorker {
     private readonly deps: {
       activity: Pick<ActivityStore, 'sessions' | 'due' | 'state' | 'saveCandidates' | 'forget'>;
       users: Pick<UserStateStore, 'recordInterests'>;
-      conversations: Pick<ConversationStore, 'recent'>;
+      conversations: Pick<ConversationStore, 'latest'>;
       classifier: () => IntentClassifier;
       catalogue: () => Catalogue;
       dispatcher: Pick<PushDispatcher, 'dispatch'>;
@@ -105,7 +105,7 @@ export class SessionWorker {
     const { conversations, users, metrics, logger } = this.deps;
     const catalogue = this.deps.catalogue();
     const classifier = this.deps.classifier();
-    const turns = textTurnsOf((await conversations.recent(state.tenantId, state.sessionId, this.options.recentTurns)).items);
+    const turns = textTurnsOf(await conversations.latest(state.tenantId, state.sessionId, this.options.recentTurns));
     const outcome = await analyse(turns, state.lastActivityAt, catalogue, classifier);
     const fromWords = outcome.candidates.find((c) => catalogue.intents.find((i) => i.id === c.intent)?.trigger === 'user_turns');
     metrics.classifications.inc({ classifier: classifier.name, intent: fromWords?.intent ?? outcome.skipped[0]?.intent ?? 'none' });
