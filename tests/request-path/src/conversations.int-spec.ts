@@ -61,11 +61,11 @@ describe('a conversation', () => {
       { role: 'user', content: 'What is my name?' },
     ]);
 
-    // Chat completions continue the same conversation by its id.
+    // Chat completions continue the same conversation by its id, for the user the backend names (X-User-Id, or the body's user).
     const chat = await fetch(`${access.url}/v1/chat/completions`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'mock-agent', session_id: conversation.id, user: 'ada', messages: [{ role: 'user', content: 'And my topic?' }] }),
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'x-user-id': 'ada' },
+      body: JSON.stringify({ model: 'mock-agent', session_id: conversation.id, messages: [{ role: 'user', content: 'And my topic?' }] }),
     });
     expect(chat.status).toBe(200);
     expect(prompt().map((message) => message.content)).toEqual(['My name is Ada.', 'What is my name?', answered.output_text, 'And my topic?']);

@@ -88,7 +88,7 @@ const delta = (text: string): TaskEvent => ({ type: 'delta', text });
 function setup(events: TaskEvent[] | Record<string, TaskEvent[]> | ((signal?: AbortSignal) => AsyncGenerator<TaskEvent>), keyModels?: string[]) {
   const submitted: { chat: ChatRequest; idempotencyKey: string | undefined }[] = [];
   const submissions = {
-    parse: (body: unknown) => chatRequestSchema(256).parse(body),
+    parseFor: (_request: unknown, body: unknown) => chatRequestSchema(256).parse(body),
     // Task ids t1, t2, ... in the order of submission (one task per answer of `n`).
     submit: async (_key: ApiKeyRecord, chat: ChatRequest, idempotencyKey?: string) => (submitted.push({ chat, idempotencyKey }), { ...task, id: `t${submitted.length}`, stream: chat.stream }),
   };

@@ -99,7 +99,7 @@ export class ChatController {
   @Post('chat/completions')
   @HttpCode(200)
   async complete(@Req() request: AuthenticatedRequest, @Res() reply: FastifyReply, @Body() body: unknown, @Headers('idempotency-key') idempotencyKey?: string) {
-    const chat = this.submissions.parse(body);
+    const chat = this.submissions.parseFor(request, body);
     // `n` answers are n generations, each a task of its own: admitted, run and billed like any
     // request, on whichever workers are free, and for every model (OpenAI counts the prompt once).
     const tasks = await Promise.all(Array.from({ length: chat.n ?? 1 }, (_, index) => this.submissions.submit(request.apiKey, chat, idempotencyKey, index)));

@@ -5,11 +5,12 @@ import type { ApiKeyRecord } from '@aip/keys';
 import { estimateTokens, estimateToolDefinitionTokens } from '@aip/llm';
 import { EventPublisher, PublishError } from '@aip/messaging';
 import { AdmissionFastPath } from '@aip/rate-limit';
-import { ApiError, appMetrics, ENV, REDIS, ROUTING_WATCH, type DocumentWatch } from '@aip/runtime';
+import { ApiError, appMetrics, ENV, REDIS, ROUTING_WATCH, type AuthenticatedRequest, type DocumentWatch } from '@aip/runtime';
 import { ClaimCheck, ConversationStore, TaskStore, type Task } from '@aip/tasks';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import type { AccessEnv } from '../access.config.ts';
+import { actingFor } from '../common/acting-user.ts';
 import { errors } from '../common/errors.ts';
 import { Moderation } from '../moderation/moderation.service.ts';
 import { ModelCatalog } from '@aip/chat-policy';
@@ -61,6 +62,17 @@ export class SubmissionService {
       throw new ApiError(400, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '), 'invalid_request_error', 'invalid_value', issue.path.join('.') || null);
     }
     return parsed.data;
+  }
+
+  /**
+   * `parse`, with the end user the request acts for (ADR 0029): the body's `user`, or the
+   * `X-User-Id` header of a backend acting for its users (both: they must agree), so a chat's
+   * `session_id` is the same user's conversation as the Conversations API's.
+   */
+  parseFor(request: AuthenticatedRequest, body: unknown): ChatRequest {
+    const chat = this.parse(body);
+    const { user } = actingFor(request, chat.user);
+    return user === undefined ? chat : { ...chat, user };
   }
 
   /** `choice`: which of a request's `n` answers this task is (each its own task; ChatController). */

@@ -42,7 +42,7 @@ export class TasksController {
   @Post()
   @HttpCode(202)
   async create(@Req() request: AuthenticatedRequest, @Body() body: unknown, @Headers('idempotency-key') idempotencyKey?: string) {
-    const chat = this.submissions.parse(body);
+    const chat = this.submissions.parseFor(request, body);
     // A task is one answer; `n` of them are n tasks (POST /v1/chat/completions makes them for you).
     if ((chat.n ?? 1) > 1) throw errors.invalid('A task holds one answer: send n tasks, or ask POST /v1/chat/completions for n answers.', 'n', 'unsupported_parameter');
     return view(await this.submissions.submit(request.apiKey, chat, idempotencyKey), this.moderation.filter);
