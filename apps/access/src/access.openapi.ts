@@ -76,7 +76,7 @@ export function appOpenApi(limits: DocumentedLimits = DEFAULT_LIMITS): Record<st
           tags: ['openai'],
           summary: 'Create a chat completion (JSON, or SSE with `stream: true`)',
           security: security.apiKey,
-          requestParams: { header: idempotencyKey },
+          requestParams: { header: idempotencyKey.extend(actingUser.shape) },
           requestBody: jsonBody(chatRequest),
           responses: {
             '200': {
@@ -93,6 +93,7 @@ export function appOpenApi(limits: DocumentedLimits = DEFAULT_LIMITS): Record<st
           tags: ['openai'],
           summary: "Create a response (OpenAI's Responses API; JSON, or SSE of semantic events with `stream: true`)",
           security: security.apiKey,
+          requestParams: { header: actingUser },
           requestBody: jsonBody(responseRequestSchema.meta({ id: 'ResponseRequest' })),
           responses: {
             '200': {
@@ -112,13 +113,13 @@ export function appOpenApi(limits: DocumentedLimits = DEFAULT_LIMITS): Record<st
           requestParams: { path: responseId, header: actingUser, query: retrieveQuerySchema },
           responses: { '200': { description: 'The response (in_progress while its task runs); with stream=true, its events as `POST /v1/responses` streamed them, numbered the same.', content: { 'application/json': { schema: responseObjectSchema }, 'text/event-stream': { schema: responseStreamEventSchema } } }, ...errorResponses({ 400: 'Invalid query.', ...authErrors, 404: 'No such response of the user (or key) the request acts for (or stored with store: false, or expired); with stream=true, also when its events expired.' }) },
         },
-        delete: { tags: ['openai'], summary: 'Delete a stored response', security: security.apiKey, requestParams: { path: responseId }, responses: { '200': json('Deleted.', z.object({ id: z.string(), object: z.literal('response.deleted'), deleted: z.literal(true) })), ...errorResponses({ ...authErrors, 404: "No such response of this key's tenant." }) } },
+        delete: { tags: ['openai'], summary: 'Delete a stored response', security: security.apiKey, requestParams: { path: responseId, header: actingUser }, responses: { '200': json('Deleted.', z.object({ id: z.string(), object: z.literal('response.deleted'), deleted: z.literal(true) })), ...errorResponses({ ...authErrors, 404: "No such response of this key's tenant." }) } },
       },
       '/v1/responses/{id}/cancel': {
-        post: { tags: ['openai'], summary: 'Cancel a response still running (a background one)', security: security.apiKey, requestParams: { path: responseId }, responses: { '200': json('The response: cancelled, or as it ended if it already had.', responseObjectSchema), ...errorResponses({ ...authErrors, 404: "No such response of this key's tenant." }) } },
+        post: { tags: ['openai'], summary: 'Cancel a response still running (a background one)', security: security.apiKey, requestParams: { path: responseId, header: actingUser }, responses: { '200': json('The response: cancelled, or as it ended if it already had.', responseObjectSchema), ...errorResponses({ ...authErrors, 404: "No such response of this key's tenant." }) } },
       },
       '/v1/responses/{id}/input_items': {
-        get: { tags: ['openai'], summary: "A stored response's input items", security: security.apiKey, requestParams: { path: responseId }, responses: { '200': json('The input items, in order.', z.object({ object: z.literal('list'), data: z.array(z.record(z.string(), z.unknown())), first_id: z.string().nullable(), last_id: z.string().nullable(), has_more: z.boolean() })), ...errorResponses({ ...authErrors, 404: "No such response of this key's tenant." }) } },
+        get: { tags: ['openai'], summary: "A stored response's input items", security: security.apiKey, requestParams: { path: responseId, header: actingUser }, responses: { '200': json('The input items, in order.', z.object({ object: z.literal('list'), data: z.array(z.record(z.string(), z.unknown())), first_id: z.string().nullable(), last_id: z.string().nullable(), has_more: z.boolean() })), ...errorResponses({ ...authErrors, 404: "No such response of this key's tenant." }) } },
       },
       '/v1/conversations': {
         post: { tags: ['conversations'], summary: 'Create a conversation, with up to 20 first items', security: endUserSecurity, requestParams: { header: actingUser }, requestBody: jsonBody(conversationCreateSchema), responses: { '200': json('The conversation.', conversationObjectSchema), ...errorResponses({ 400: 'Invalid request, an inline image, or words on the list.', ...userAuthErrors, 403: 'X-User-Id names another user than the token.' }) } },
@@ -164,7 +165,7 @@ export function appOpenApi(limits: DocumentedLimits = DEFAULT_LIMITS): Record<st
           tags: ['tasks'],
           summary: 'Submit a chat request as a task (answered at once with its id)',
           security: security.apiKey,
-          requestParams: { header: idempotencyKey },
+          requestParams: { header: idempotencyKey.extend(actingUser.shape) },
           requestBody: jsonBody(chatRequest),
           responses: { '202': json('Accepted: the task, `queued`.', taskViewSchema), ...submissionErrors },
         },
