@@ -28,6 +28,7 @@ import { ShardLocks } from './sharding/shard-lock.ts';
 import { ShardRunner } from './sharding/shard-runner.ts';
 import { ActivityStore } from './state/activity.store.ts';
 import { UserStateStore } from './state/user-state.store.ts';
+import { PROFILE_TIME_ZONE, type ProfileTimeZone } from './rules/local-time.ts';
 import { EMBEDDINGS } from './tokens.ts';
 
 /** What the process hands the module: clients it owns and closes itself. */
@@ -66,6 +67,7 @@ export class AppModule {
     const prefix = `${env.REDIS_PREFIX}intent:`;
     // The profiles access writes (libs/tasks' key layout): their time zone is the user's when their proactive settings name none.
     const profiles = new ProfileStore(redis, { prefix: env.REDIS_PREFIX });
+    const profileTimeZone: ProfileTimeZone = async (tenantId, userId) => (await profiles.forPrompt(tenantId, userId))?.timeZone;
     return {
       module: AppModule,
       imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'intent-scheduler', logger }), TerminusModule.forRoot({ logger: false }), ScheduleModule.forRoot()],
@@ -82,6 +84,7 @@ export class AppModule {
         { provide: ApiKeyStore, useValue: new ApiKeyStore(redis, env.REDIS_PREFIX) },
         { provide: ActivityStore, useValue: new ActivityStore(redis, { prefix, shards: env.INTENT_SHARDS, windowMs: env.INTENT_ACTIVITY_WINDOW_MS }) },
         { provide: UserStateStore, useValue: new UserStateStore(redis, prefix) },
+        { provide: PROFILE_TIME_ZONE, useValue: profileTimeZone },
         { provide: INTENT_CLASSIFIER, useValue: classifierOf(env, deps) },
         {
           provide: PUSH_PUBLISHER,
@@ -95,7 +98,7 @@ export class AppModule {
           provide: PushDispatcher,
           inject: [UserStateStore, PUSH_PUBLISHER, CatalogueHolder, SchedulerMetrics],
           useFactory: (users: UserStateStore, publisher: PushPublisher, holder: CatalogueHolder, metrics: SchedulerMetrics) =>
-            new PushDispatcher(users, publisher, () => holder.catalogue, metrics, logger, Date.now, async (tenantId, userId) => (await profiles.forPrompt(tenantId, userId))?.timeZone),
+            new PushDispatcher(users, publisher, () => holder.catalogue, metrics, logger, Date.now, profileTimeZone),
         },
         {
           provide: NewContentNotifier,

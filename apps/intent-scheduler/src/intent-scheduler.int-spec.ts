@@ -7,7 +7,7 @@ import { createEmbeddings, embeddingsConfigOf } from '@aip/embeddings';
 import { ApiKeyStore } from '@aip/keys';
 import { EventPublisher, MessagingMetrics, RocketMQContext, RocketMQEvent, RocketMQServer } from '@aip/messaging';
 import { ConfigDocuments, startPlatformApp } from '@aip/runtime';
-import { ConversationStore, textItem } from '@aip/tasks';
+import { ConversationStore, ProfileStore, textItem } from '@aip/tasks';
 import { Collector, deleteKeys, eventually, provisionNamespace, testConnection, testRedis, testRedisUrl, uniqueName, uniqueNamespace } from '@aip/testing';
 import type { Embeddings } from '@langchain/core/embeddings';
 import type { Redis } from 'ioredis';
@@ -316,6 +316,10 @@ describe('intent-scheduler on the real broker, Redis and embedding model', () =>
     const { key: otherKey } = await new ApiKeyStore(redis, prefix).create({ tenantId: OTHER_TENANT });
     const other = (await (await fetch(url, { headers: { authorization: `Bearer ${otherKey}` } })).json()) as Record<string, unknown>;
     expect(other).toMatchObject({ settings: { optOut: false }, interests: [] });
+    // A time zone in the user's profile (written by access) is the one in effect when the settings name none.
+    await new ProfileStore(redis, { prefix }).put(TENANT, userId, { timeZone: 'Asia/Tokyo' });
+    const zoned = (await (await fetch(url, { headers: { authorization: `Bearer ${apiKey}` } })).json()) as Record<string, unknown>;
+    expect(zoned).toMatchObject({ settings: { optOut: false }, effective: { timezone: 'Asia/Tokyo' } });
   });
 
   it('a new catalogue version applies at run time; an invalid one is refused and the last good one stays', async () => {

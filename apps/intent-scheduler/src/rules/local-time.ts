@@ -28,13 +28,20 @@ export function inQuietHours(minutes: number, quiet: QuietHours | null | undefin
   return start < end ? minutes >= start && minutes < end : minutes >= start || minutes < end;
 }
 
+/** The user's time zone: their proactive settings', else their profile's (access's `/v1/users/{id}/profile`); undefined when neither says. */
+export const userTimeZone = (settings: { timezone?: string } | undefined, profileZone: string | undefined): string | undefined => settings?.timezone ?? profileZone;
+
+/** Where the time zone of a user's profile comes from (the profiles access writes; nothing in tests). */
+export type ProfileTimeZone = (tenantId: string, userId: string) => Promise<string | undefined>;
+export const PROFILE_TIME_ZONE = Symbol('PROFILE_TIME_ZONE');
+
 /**
  * The quiet hours that apply to a user: their own (null = none), else the catalogue's default —
- * but only when we know their time zone. The default is a local night; without the user's time
- * zone we cannot tell when that is, and a night in UTC is the middle of the day for much of the
- * world.
+ * but only when we know their time zone (`zone`, from `userTimeZone`). The default is a local
+ * night; without the user's time zone we cannot tell when that is, and a night in UTC is the
+ * middle of the day for much of the world.
  */
-export function effectiveQuietHours(settings: { timezone?: string; quietHours?: QuietHours | null } | undefined, fallback: QuietHours | null): QuietHours | null {
+export function effectiveQuietHours(settings: { quietHours?: QuietHours | null } | undefined, fallback: QuietHours | null, zone: string | undefined): QuietHours | null {
   if (settings?.quietHours !== undefined) return settings.quietHours;
-  return settings?.timezone ? fallback : null;
+  return zone ? fallback : null;
 }

@@ -1,4 +1,4 @@
-import { effectiveQuietHours, inQuietHours, localTime } from './local-time.ts';
+import { effectiveQuietHours, inQuietHours, localTime, userTimeZone } from './local-time.ts';
 import { cooldownRule, dailyCapRule, dedupeKey, evaluate, expiryRule, optOutRule, quietHoursRule, streamingRule, userActiveRule, type RuleInput } from './rules.ts';
 
 const NOON_UTC = Date.UTC(2026, 10, 22, 12, 0);
@@ -31,12 +31,16 @@ describe('quiet hours of a user', () => {
   const night = { start: '22:00', end: '08:00' };
 
   it("are the user's own when set (null = none), the default only when the user's time zone is known", () => {
-    expect(effectiveQuietHours({ quietHours: { start: '12:00', end: '13:00' } }, night)).toEqual({ start: '12:00', end: '13:00' });
-    expect(effectiveQuietHours({ timezone: 'Asia/Tokyo', quietHours: null }, night)).toBeNull();
-    expect(effectiveQuietHours({ timezone: 'Asia/Tokyo' }, night)).toEqual(night);
+    expect(effectiveQuietHours({ quietHours: { start: '12:00', end: '13:00' } }, night, undefined)).toEqual({ start: '12:00', end: '13:00' });
+    expect(effectiveQuietHours({ quietHours: null }, night, 'Asia/Tokyo')).toBeNull();
+    expect(effectiveQuietHours({}, night, 'Asia/Tokyo')).toEqual(night);
+    // The zone is the settings' own, else the profile's.
+    expect(userTimeZone({ timezone: 'Asia/Tokyo' }, 'Europe/Berlin')).toBe('Asia/Tokyo');
+    expect(userTimeZone({}, 'Europe/Berlin')).toBe('Europe/Berlin');
+    expect(userTimeZone(undefined, undefined)).toBeUndefined();
     // Unknown time zone: a night in UTC is the afternoon elsewhere, so no default applies.
-    expect(effectiveQuietHours({}, night)).toBeNull();
-    expect(effectiveQuietHours(undefined, night)).toBeNull();
+    expect(effectiveQuietHours({}, night, undefined)).toBeNull();
+    expect(effectiveQuietHours(undefined, night, undefined)).toBeNull();
   });
 });
 

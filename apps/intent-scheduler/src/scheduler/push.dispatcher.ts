@@ -2,7 +2,7 @@ import type { EventInput } from '@aip/contracts';
 import type { Logger } from 'pino';
 import type { Catalogue } from '@aip/contracts';
 import type { SchedulerMetrics } from '../metrics/scheduler.metrics.ts';
-import { effectiveQuietHours, localTime } from '../rules/local-time.ts';
+import { effectiveQuietHours, localTime, userTimeZone, type ProfileTimeZone } from '../rules/local-time.ts';
 import { dedupeKey, evaluate } from '../rules/rules.ts';
 import type { UserStateStore } from '../state/user-state.store.ts';
 
@@ -55,7 +55,7 @@ export class PushDispatcher {
     private readonly logger: Logger,
     private readonly clock: () => number = Date.now,
     /** The time zone of the user's profile (access's `/v1/users/{id}/profile`), used when their proactive settings name none. */
-    private readonly profileTimeZone: (tenantId: string, userId: string) => Promise<string | undefined> = async () => undefined,
+    private readonly profileTimeZone: ProfileTimeZone = async () => undefined,
   ) {}
 
   /** `fence` is called right before the effect; false means another replica owns the work now. */
@@ -64,7 +64,8 @@ export class PushDispatcher {
     const { defaults } = this.catalogue();
     const now = this.clock();
     const [settings, profileZone] = await Promise.all([this.users.settings(tenantId, userId), this.profileTimeZone(tenantId, userId)]);
-    const timezone = settings?.timezone ?? profileZone ?? defaults.timezone;
+    const zone = userTimeZone(settings, profileZone);
+    const timezone = zone ?? defaults.timezone;
     const day = localTime(now, timezone).day;
     const history = await this.users.history(tenantId, userId, intent, day);
     const verdict = evaluate({
@@ -72,7 +73,7 @@ export class PushDispatcher {
       timezone,
       optOut: settings?.optOut ?? false,
       // The default quiet hours apply once the user's zone is known: from their settings, or their profile.
-      quietHours: effectiveQuietHours(settings?.timezone || !profileZone ? settings : { ...settings, timezone: profileZone }, defaults.quietHours),
+      quietHours: effectiveQuietHours(settings, defaults.quietHours, zone),
       pendingUntil: request.session?.pendingUntil,
       lastUserAt: request.session?.lastUserAt,
       userGraceMs: defaults.userGraceMs,

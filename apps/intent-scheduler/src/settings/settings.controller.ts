@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Inject, Param, Put, Req, UseGuards } from '@nestjs/common';
 import { CatalogueHolder } from '../catalogue/catalogue.holder.ts';
-import { effectiveQuietHours } from '../rules/local-time.ts';
+import { effectiveQuietHours, PROFILE_TIME_ZONE, userTimeZone, type ProfileTimeZone } from '../rules/local-time.ts';
 import { ApiError, ApiKeyGuard, ENV, type AuthenticatedRequest } from '@aip/runtime';
 import type { IntentSchedulerEnv } from '../intent-scheduler.config.ts';
 import { proactiveSettingsSchema, UserStateStore, type ProactiveSettings } from '../state/user-state.store.ts';
@@ -20,6 +20,7 @@ export class SettingsController {
     @Inject(UserStateStore) private readonly users: UserStateStore,
     @Inject(CatalogueHolder) private readonly catalogue: CatalogueHolder,
     @Inject(ENV) private readonly env: IntentSchedulerEnv,
+    @Inject(PROFILE_TIME_ZONE) private readonly profileTimeZone: ProfileTimeZone,
   ) {}
 
   @Get()
@@ -49,13 +50,15 @@ export class SettingsController {
 
   private async view(tenantId: string, userId: string, settings: ProactiveSettings): Promise<SettingsView> {
     const { defaults } = this.catalogue.catalogue;
+    // What the dispatcher applies: the settings' zone, else the profile's, else the catalogue's.
+    const zone = userTimeZone(settings, await this.profileTimeZone(tenantId, userId));
     return {
       userId,
       settings,
       effective: {
-        timezone: settings.timezone ?? defaults.timezone,
+        timezone: zone ?? defaults.timezone,
         optOut: settings.optOut,
-        quietHours: effectiveQuietHours(settings, defaults.quietHours),
+        quietHours: effectiveQuietHours(settings, defaults.quietHours, zone),
         dailyCap: defaults.dailyCap,
       },
       interests: await this.users.interests(tenantId, userId, Date.now(), this.env.INTENT_INTEREST_TTL_MS),
