@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { ConversationStore, textItem } from '@aip/tasks';
-import { percentile } from './percentile.ts';
+import { closedLoop, type Figure } from './closed-loop.ts';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const OPS = Number(process.env['BENCH_OPS'] ?? 5_000);
@@ -21,24 +21,8 @@ const HISTORY = Number(process.env['BENCH_HISTORY'] ?? 40);
 const SESSIONS = 200;
 const RUN = `aip:bench:${randomUUID().slice(0, 8)}:`;
 
-interface Figure { name: string; opsPerSecond: number; p50Ms: number; p99Ms: number }
-
-async function measure(name: string, op: (i: number) => Promise<unknown>): Promise<Figure> {
-  const latencies = new Array<number>(OPS);
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < OPS) {
-      const i = next++;
-      const t0 = performance.now();
-      await op(i);
-      latencies[i] = performance.now() - t0;
-    }
-  }));
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return { name, opsPerSecond: OPS / seconds, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99) };
-}
+/** Runs `op` OPS times with CONCURRENCY in flight; latency per op. */
+const measure = (name: string, op: (i: number) => Promise<unknown>): Promise<Figure> => closedLoop(name, OPS, CONCURRENCY, op);
 
 const CLAIM_LUA = `local c = redis.call('GET', KEYS[1]) if c and c ~= ARGV[1] then return 0 end redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1`;
 const turn = (role: 'user' | 'assistant', i: number) => (role === 'user' ? `Which sights are there in city number ${i}?` : `In city ${i} there are a museum, a park and an old town worth a visit.`);

@@ -25,7 +25,7 @@ import { cpus } from 'node:os';
 import { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { ADMIT_LUA, AdmissionControl, WorkerRegistry, type AdmitResult, type RateLimitPolicy } from '@aip/rate-limit';
-import { percentile } from './percentile.ts';
+import { closedLoop, type Figure } from './closed-loop.ts';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const OPS = Number(process.env['BENCH_OPS'] ?? 20_000);
@@ -34,25 +34,8 @@ const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 2);
 const KEYS = 1_000;
 const RUN = `aip:bench:${randomUUID().slice(0, 8)}:`;
 
-interface Figure { name: string; opsPerSecond: number; p50Ms: number; p99Ms: number }
-
 /** Runs `op` OPS times with CONCURRENCY in flight; latency per op. */
-async function measure(name: string, op: (i: number) => Promise<unknown>): Promise<Figure> {
-  const latencies = new Array<number>(OPS);
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < OPS) {
-      const i = next++;
-      const t0 = performance.now();
-      await op(i);
-      latencies[i] = performance.now() - t0;
-    }
-  }));
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return { name, opsPerSecond: OPS / seconds, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99) };
-}
+const measure = (name: string, op: (i: number) => Promise<unknown>): Promise<Figure> => closedLoop(name, OPS, CONCURRENCY, op);
 
 function best(figures: Figure[]): Figure {
   return figures.reduce((a, b) => (b.opsPerSecond > a.opsPerSecond ? b : a));
