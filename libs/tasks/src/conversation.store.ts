@@ -268,9 +268,7 @@ export class ConversationStore {
   }
 
   private async load(itemsKey: string, ids: string[]): Promise<ConversationItem[]> {
-    if (ids.length === 0) return [];
-    const raw = await this.redis.hmget(itemsKey, ...ids);
-    return raw.flatMap((item) => (item ? [JSON.parse(item) as ConversationItem] : []));
+    return ids.length === 0 ? [] : parsed(await this.redis.hmget(itemsKey, ...ids));
   }
 
   async item(tenantId: string, id: string, itemId: string): Promise<ConversationItem | undefined> {
@@ -296,8 +294,7 @@ export class ConversationStore {
     const [trimmed, summary, through, skipped, seqs, raw] = (await this.scripts.recent(keys.record, keys.items, keys.order, limit)) as [string, string, number, number, number[], (string | null)[]];
     // Older: the items after the summary this read did not return, and (without a summary) those removed by the bound.
     const older = skipped + (summary ? 0 : Number(trimmed));
-    const items = raw.flatMap((item) => (item ? [JSON.parse(item) as ConversationItem] : []));
-    return { items, seqs, older, ...(summary ? { summary: { text: summary, through } } : {}) };
+    return { items: parsed(raw), seqs, older, ...(summary ? { summary: { text: summary, through } } : {}) };
   }
 
   /** The newest `limit` items, oldest first, summary or not (what an analysis of the conversation reads). */
@@ -358,6 +355,11 @@ export class ConversationStore {
     if (gone.length > 0) await this.redis.zrem(key, ...gone);
     return { data: found.flatMap(([, conversation]) => (conversation ? [conversation] : [])), hasMore: ids.length > page.limit };
   }
+}
+
+/** Stored items (JSON), those still there. */
+function parsed(raw: readonly (string | null)[]): ConversationItem[] {
+  return raw.flatMap((item) => (item ? [JSON.parse(item) as ConversationItem] : []));
 }
 
 function recordOf(id: string, record: Record<string, string>, itemCount: number): Conversation | undefined {

@@ -5,7 +5,7 @@ import { actingFor } from '../common/acting-user.ts';
 import { conversationObject } from '../conversations/conversation.schema.ts';
 import { userInPath } from './profile.controller.ts';
 
-/** Conversations read per page while exporting. */
+/** Conversations listed per page while exporting. */
 const PAGE = 100;
 
 /**
@@ -29,13 +29,8 @@ export class UserExportController {
     for (let after: string | undefined, more = true; more; ) {
       const page = await this.conversations.list(acting.tenantId, acting.owner, { limit: PAGE, ...(after ? { after } : {}) });
       for (const conversation of page.data) {
-        const items = [];
-        for (let itemsAfter: string | undefined, itemsMore = true; itemsMore; ) {
-          const found = await this.conversations.items(acting.tenantId, conversation.id, { limit: PAGE, order: 'asc', ...(itemsAfter ? { after: itemsAfter } : {}) });
-          items.push(...(found?.data ?? []));
-          [itemsAfter, itemsMore] = [found?.data.at(-1)?.id, found?.hasMore ?? false];
-        }
-        conversations.push({ ...conversationObject(conversation), items });
+        // Every item, oldest first: a conversation holds a bounded number (ConversationStore's maxItems).
+        conversations.push({ ...conversationObject(conversation), items: await this.conversations.latest(acting.tenantId, conversation.id, Number.MAX_SAFE_INTEGER) });
       }
       [after, more] = [page.data.at(-1)?.id, page.hasMore];
     }
