@@ -3,17 +3,28 @@
 // hop: access → ai-inference → inference → Redis stream → access, ADR 0025) and, as the baseline,
 // every request through the limiter (ADMISSION_FAST_PATH=false: access → ai-request → rate-limiter
 // → ai-inference → …). Prints p50/p99 time to first token for each and what the platform adds.
+// Then, on the one-hop path, a load at each of BENCH_RATES and a capacity search: the rate raised
+// until what the platform adds at p99 passes 250 ms (or requests fail). Every phase through the
+// platform prints the CPU each process spent per request (tools/bench/cpu.ts) and the ceiling that
+// follows on this machine's cores.
 // Run: npm run bench:overhead (builds first; starts the local broker if none runs).
-// Env: BENCH_RPS (100), BENCH_SECONDS (10).
+// Env: BENCH_RPS (100), BENCH_SECONDS (10), BENCH_RATES (10,100,300; empty: none),
+//      BENCH_CAPACITY (1: search; 0: skip), BENCH_CAPACITY_P99_MS (250), BENCH_COMPARE (0: skip the
+//      two-hop / one-hop comparison at BENCH_RPS).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { startMockLlm } from '@aip/mock-llm';
 import { ensureBroker } from '@aip/rocketmq-local';
+import { cpuTable, machineProcesses, meterCpu, type TrackedProcess } from './cpu.ts';
 import { percentile } from './percentile.ts';
 
 const RATE = Number(process.env['BENCH_RPS'] ?? 100);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
+const RATES = (process.env['BENCH_RATES'] ?? '10,100,300').split(',').filter(Boolean).map(Number);
+const CAPACITY = process.env['BENCH_CAPACITY'] !== '0';
+const COMPARE = process.env['BENCH_COMPARE'] !== '0';
+const CAPACITY_P99_MS = Number(process.env['BENCH_CAPACITY_P99_MS'] ?? 250);
 const root = join(import.meta.dirname, '..', '..');
 const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 
@@ -25,12 +36,14 @@ const env = { ...process.env, ROCKETMQ_ENDPOINTS: broker.endpoints, LOG_LEVEL: '
 /** One platform (rate-limiter, inference, access) on its own Redis prefix; its access on `port`. */
 async function startPlatform(port: number, fastPath: boolean) {
   const own = { ...env, REDIS_PREFIX: `bench${Date.now()}-${port}:`, ADMISSION_FAST_PATH: String(fastPath) };
-  const children: ChildProcess[] = ['rate-limiter', 'inference', 'access'].map((name) => spawn(process.execPath, [join(root, 'apps', name, 'dist', 'main.js')], { env: { ...own, PORT: name === 'access' ? String(port) : '0' }, stdio: 'inherit' }));
+  const names = ['rate-limiter', 'inference', 'access'];
+  const children: ChildProcess[] = names.map((name) => spawn(process.execPath, [join(root, 'apps', name, 'dist', 'main.js')], { env: { ...own, PORT: name === 'access' ? String(port) : '0' }, stdio: 'inherit' }));
+  const processes: TrackedProcess[] = [...names.map((name, i) => ({ name, pid: children[i]!.pid! })), ...machineProcesses()];
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 120 && !(await fetch(`${base}/health/ready`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 500));
   await new Promise((r) => setTimeout(r, 3_000)); // consumers subscribed and polling
   const { key } = (await (await fetch(`${base}/admin/keys`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ tenantId: 'bench' }) })).json()) as { key: string };
-  return { url: `${base}/v1/chat/completions`, headers: { authorization: `Bearer ${key}` }, stop: () => children.forEach((child) => child.kill('SIGTERM')) };
+  return { url: `${base}/v1/chat/completions`, headers: { authorization: `Bearer ${key}` }, processes, stop: () => children.forEach((child) => child.kill('SIGTERM')) };
 }
 
 /** What an agent sends besides its messages: five function tools (~2 KB), forwarded as they are (ADR 0024). */
@@ -69,14 +82,14 @@ async function ttft(url: string, headers: Record<string, string>, model: string,
   return first;
 }
 
-async function load(name: string, call: () => Promise<number>) {
+async function load(name: string, call: () => Promise<number>, rate = RATE) {
   const latencies: number[] = [];
   let failures = 0;
   const reasons = new Map<string, number>();
   const pending: Promise<void>[] = [];
   const started = performance.now();
-  for (let i = 0; i < RATE * SECONDS; i++) {
-    const due = started + (i * 1_000) / RATE;
+  for (let i = 0; i < rate * SECONDS; i++) {
+    const due = started + (i * 1_000) / rate;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     pending.push(call().then((ms) => void latencies.push(ms), (error: unknown) => {
@@ -86,9 +99,49 @@ async function load(name: string, call: () => Promise<number>) {
   }
   await Promise.all(pending);
   latencies.sort((a, b) => a - b);
-  const result = { name, requests: RATE * SECONDS, failures, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) };
-  console.log(`${name.padEnd(22)} ${RATE} req/s x ${SECONDS} s: p50 ${result.p50.toFixed(1)} ms  p99 ${result.p99.toFixed(1)} ms  failures ${failures}${reasons.size ? ` (${[...reasons].map(([reason, count]) => `${count} × ${reason}`).join('; ')})` : ''}`);
+  const result = { name, rate, requests: rate * SECONDS, failures, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) };
+  console.log(`${name.padEnd(22)} ${rate} req/s x ${SECONDS} s: p50 ${result.p50.toFixed(1)} ms  p99 ${result.p99.toFixed(1)} ms  failures ${failures}${reasons.size ? ` (${[...reasons].map(([reason, count]) => `${count} × ${reason}`).join('; ')})` : ''}`);
   return result;
+}
+
+/** Rates of the capacity search, lowest first: it stops at the first that fails its bound. */
+const CAPACITY_STEPS = [25, 50, 75, 100, 150, 200, 300, 400, 500];
+
+/**
+ * The one-hop path at each of RATES, then the capacity search; each rate against the mock measured
+ * directly at the same rate, with the CPU every process spent per request.
+ */
+async function rateSweep() {
+  const platform = await startPlatform(3902, true);
+  const rows: string[] = [];
+  const measure = async (rate: number) => {
+    const direct = await load('mock upstream direct', () => ttft(`${mock.url}/chat/completions`, {}, 'm'), rate);
+    const meter = meterCpu(platform.processes, 'benchmark client + mock upstream');
+    const started = performance.now();
+    const through = await load('one hop', () => ttft(platform.url, platform.headers, 'bench'), rate);
+    const seconds = (performance.now() - started) / 1_000;
+    const added = { p50: through.p50 - direct.p50, p99: through.p99 - direct.p99 };
+    rows.push(`| ${rate} req/s | ${direct.p50.toFixed(1)} / ${direct.p99.toFixed(1)} ms | ${through.p50.toFixed(1)} / ${through.p99.toFixed(1)} ms | +${added.p50.toFixed(1)} / +${added.p99.toFixed(1)} ms | ${through.failures} |`);
+    console.log(`\nCPU at ${rate} req/s (one hop; ${through.requests} requests over ${seconds.toFixed(1)} s, until the last answer):\n${cpuTable(meter.stop(), through.requests, seconds)}\n`);
+    return { added, failures: through.failures };
+  };
+  try {
+    await load('warm-up, one hop', () => ttft(platform.url, platform.headers, 'bench'), 10);
+    for (const rate of RATES) await measure(rate);
+    let capacity: number | undefined;
+    if (CAPACITY) {
+      capacity = 0;
+      for (const rate of CAPACITY_STEPS) {
+        const { added, failures } = await measure(rate);
+        if (failures > 0 || added.p99 > CAPACITY_P99_MS) break;
+        capacity = rate;
+      }
+    }
+    console.log(`\n| one hop, ${SECONDS} s per rate | direct p50 / p99 | platform p50 / p99 | added p50 / p99 | failures |\n|---|---|---|---|---|\n${rows.join('\n')}`);
+    if (capacity !== undefined) console.log(`\ncapacity (highest of ${CAPACITY_STEPS.join(', ')} req/s with added p99 ≤ ${CAPACITY_P99_MS} ms and no failures): ${capacity ? `${capacity} req/s` : `below ${CAPACITY_STEPS[0]} req/s`}`);
+  } finally {
+    platform.stop();
+  }
 }
 
 // One platform at a time: two would share the two cores.
@@ -99,7 +152,8 @@ try {
   const directImage = await load('direct, 64 KiB image', () => ttft(`${mock.url}/chat/completions`, {}, 'm', IMAGE_FIELDS));
   results.push(direct, directAgent, directImage);
   const added: Record<string, { plain: number[]; agent: number[]; image?: number[] }> = {};
-  for (const [label, fastPath] of [['two hops (limiter)', false], ['one hop (admitted by access)', true]] as const) {
+  const paths = [['two hops (limiter)', false], ['one hop (admitted by access)', true]] as const;
+  for (const [label, fastPath] of COMPARE ? paths : []) {
     const platform = await startPlatform(fastPath ? 3901 : 3900, fastPath);
     try {
       await load(`warm-up, ${label}`, () => ttft(platform.url, platform.headers, 'bench'));
@@ -126,6 +180,7 @@ try {
   for (const [label, { plain, agent, image }] of Object.entries(added)) console.log(`| ${label} | ${ms(plain[0])} | ${ms(plain[1])} | ${ms(agent[0])} | ${ms(agent[1])} | ${ms(image?.[0])} | ${ms(image?.[1])} |`);
   const [before, after] = Object.values(added);
   if (before && after) console.log(`\none hop / two hops, added p50: x${(after.plain[0]! / before.plain[0]!).toFixed(2)}, added p99: x${(after.plain[1]! / before.plain[1]!).toFixed(2)}`);
+  if (RATES.length > 0 || CAPACITY) await rateSweep();
 } finally {
   await mock.close();
 }

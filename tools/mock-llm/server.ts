@@ -34,6 +34,9 @@
  *   dropAfterTokens    words sent before drop-mid-stream cuts the connection (default 3)
  *   omitUsage          never send usage (neither the stream usage chunk nor `usage` in JSON), like
  *                      upstreams that ignore stream_options (default false)
+ *   prefillMsPerToken  delay per prompt token before the first token (default 0); with the start
+ *                      option `prefixCache`, tokens of a prompt prefix this server answered recently
+ *                      are free and reported as cached_tokens (prefix-cache.ts) — a KV cache per server
  *
  * stats().received keeps the last 100 request bodies as received, for assertions on what a client
  * forwarded.
@@ -43,6 +46,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { answerWords, promptTokens, toolCallsFor, words } from './answers.ts';
+import { PrefixCache } from './prefix-cache.ts';
 import { argumentPieces, delay, openAiError, openExchange, sendCompletion, sendJson, streamAtOnce, streamPaced, type Completion, type Exchange } from './frames.ts';
 import type { ChatCompletionRequest, MockFailure, MockLlm, MockLlmBehaviour, MockLlmOptions, MockLlmStats } from './types.ts';
 
@@ -61,6 +65,7 @@ const DEFAULT_BEHAVIOUR: MockLlmBehaviour = {
   retryAfterSeconds: 1,
   dropAfterTokens: 3,
   omitUsage: false,
+  prefillMsPerToken: 0,
 };
 
 const FAILURES: readonly MockFailure[] = ['none', 'http500', 'http429', 'http401', 'hang', 'drop-mid-stream', 'http400-context-length'];
@@ -103,6 +108,8 @@ interface MockState {
   readonly stats: MockLlmStats;
   /** Numbers the completion ids. */
   sequence: number;
+  /** The simulated KV cache, when the server was started with `prefixCache`. */
+  readonly prefixCache: PrefixCache | undefined;
 }
 
 /** The behaviour the options ask for (the defaults for the rest), validated; fresh stats. */
@@ -117,6 +124,7 @@ function initialState(options: MockLlmOptions): MockState {
     models: options.models ?? ['mock-llm'],
     stats: { requests: 0, streams: 0, completed: 0, failed: 0, aborted: 0, tokensSent: 0, lastRequest: undefined, received: [] },
     sequence: 0,
+    prefixCache: options.prefixCache ? new PrefixCache() : undefined,
   };
 }
 
@@ -195,11 +203,16 @@ async function chatCompletions(mock: MockState, req: IncomingMessage, res: Serve
     mock.stats.failed++;
     return; // never answer; close() destroys the socket
   }
-  if (behaviour.firstTokenDelayMs > 0) await delay(behaviour.firstTokenDelayMs);
+  const messages = request.messages ?? [];
+  const cached = mock.prefixCache?.cachedTokens(messages);
+  const prefillMs = behaviour.prefillMsPerToken * (promptTokens(request) - (cached ?? 0));
+  if (behaviour.firstTokenDelayMs + prefillMs > 0) await delay(behaviour.firstTokenDelayMs + prefillMs);
   if (res.destroyed) return;
   if (sendInjectedError(exchange, behaviour, request)) return;
 
-  const completion = composeCompletion(mock, request, behaviour);
+  const completion = composeCompletion(mock, request, behaviour, cached);
+  // The engine keeps the prompt and the answer it generated: the next turn begins with both.
+  mock.prefixCache?.remember(completion.toolCalls.length > 0 ? messages : [...messages, { role: 'assistant', content: completion.reply.join(' ') }]);
   if (request.stream !== true) sendCompletion(exchange, completion);
   else if (behaviour.tokensPerSecond <= 0) streamAtOnce(exchange, completion);
   else await streamPaced(exchange, completion, 1000 / behaviour.tokensPerSecond);
@@ -247,7 +260,7 @@ function sendInjectedError(exchange: Exchange, behaviour: MockLlmBehaviour, requ
   }
 }
 
-function composeCompletion(mock: MockState, request: ChatCompletionRequest, behaviour: MockLlmBehaviour): Completion {
+function composeCompletion(mock: MockState, request: ChatCompletionRequest, behaviour: MockLlmBehaviour, cachedTokens: number | undefined): Completion {
   const prompt = promptTokens(request);
   const sequence = ++mock.sequence;
   const toolCalls = toolCallsFor(request, `call_mock_${sequence}`);
@@ -266,8 +279,8 @@ function composeCompletion(mock: MockState, request: ChatCompletionRequest, beha
     reply,
     toolCalls,
     finishReason,
-    // Details as OpenAI sends them; half the prompt "cached", so a test can tell them from defaults.
-    usage: { prompt_tokens: prompt, completion_tokens: completionTokens, total_tokens: prompt + completionTokens, prompt_tokens_details: { cached_tokens: Math.floor(prompt / 2) }, completion_tokens_details: { reasoning_tokens: 0 } },
+    // Details as OpenAI sends them; without a prefix cache half the prompt "cached", so a test can tell them from defaults.
+    usage: { prompt_tokens: prompt, completion_tokens: completionTokens, total_tokens: prompt + completionTokens, prompt_tokens_details: { cached_tokens: cachedTokens ?? Math.floor(prompt / 2) }, completion_tokens_details: { reasoning_tokens: 0 } },
     omitUsage: behaviour.omitUsage,
     frames,
     tokensToSend: drop ? Math.min(behaviour.dropAfterTokens, frames) : frames,

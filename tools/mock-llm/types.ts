@@ -15,6 +15,8 @@ export interface MockLlmBehaviour {
   retryAfterSeconds: number;
   dropAfterTokens: number;
   omitUsage: boolean;
+  /** Time per prompt token not in the prefix cache, before the first token (a serving engine's prefill). */
+  prefillMsPerToken: number;
 }
 
 export interface MockLlmOptions extends Partial<MockLlmBehaviour> {
@@ -23,6 +25,11 @@ export interface MockLlmOptions extends Partial<MockLlmBehaviour> {
   host?: string;
   /** Ids listed by GET /v1/models (default ["mock-llm"]). */
   models?: string[];
+  /**
+   * Keep a simulated prefix (KV) cache (prefix-cache.ts): prompt tokens that begin like a prompt this
+   * server answered recently cost no prefill and are reported as `cached_tokens`.
+   */
+  prefixCache?: boolean;
 }
 
 export interface MockLlmStats {

@@ -49,7 +49,7 @@ export class AdmissionGate {
     if (!decision.admitted || !terms.sessionAffinity || !request.sessionId) return { decision };
     try {
       // Session ids are the tenant's own: two tenants may use the same one.
-      const worker = await this.workers.chooseWorker(`${tenantId}/${request.sessionId}`, { maxLoadGap: terms.affinityMaxLoadGap });
+      const worker = await this.workers.chooseWorker(`${tenantId}/${request.sessionId}`, { maxLoadGap: terms.affinityMaxLoadGap, assignmentId: request.taskId });
       return { decision, affinity: worker ? { worker } : {} };
     } catch (error) {
       return { decision, affinity: { error } };

@@ -130,14 +130,37 @@ describe('WorkerRegistry (real Redis)', () => {
   it('spreads a burst of new sessions between heartbeats instead of piling them on one worker', async () => {
     const { a, b } = registries();
     for (const workerId of ['w1', 'w2', 'w3']) await join(a, { workerId, slots: 4, busy: 0 }, T);
-    const choices = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).chooseWorker(`s${i}`, { maxLoadGap: 1, nowMs: T })));
+    const choices = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).chooseWorker(`s${i}`, { maxLoadGap: 1, assignmentId: `t${i}`, nowMs: T })));
     const perWorker = new Map<string, number>();
     for (const choice of choices) perWorker.set(choice!.workerId, (perWorker.get(choice!.workerId) ?? 0) + 1);
     expect([...perWorker.values()]).toEqual([2, 2, 2]);
     expect(await a.liveCapacity(T)).toBe(6);
-    // The next heartbeat replaces the estimate with the truth.
+    // A request its worker has taken is covered by the worker's own report from then on.
+    await b.taken(choices[0]!.workerId, 't0');
+    expect(await a.liveCapacity(T)).toBe(7);
+    // A heartbeat does not forget requests routed to a worker that has not taken them yet.
     await join(a, { workerId: 'w1', slots: 4, busy: 0 }, T + 1);
-    expect(await a.liveCapacity(T + 1)).toBe(8);
+    expect(await a.liveCapacity(T + 1)).toBe(7);
+    // One never taken (its worker died with it in the lane) stops counting after a heartbeat TTL.
+    for (const workerId of ['w1', 'w2', 'w3']) await join(a, { workerId, slots: 4, busy: 0 }, T + 10_001);
+    expect(await a.liveCapacity(T + 10_001)).toBe(12);
+  });
+
+  it('keeps a session on its warm worker through many short turns between two heartbeats', async () => {
+    // Each turn is taken and answered long before the next heartbeat. When every choice counted as
+    // load until that heartbeat, the fourth turn found its worker "3 busier" and moved the session
+    // to a cold worker, and a full pool of phantom load made the capacity check refuse.
+    const { a } = registries();
+    for (const workerId of ['w1', 'w2', 'w3']) await join(a, { workerId, slots: 4, busy: 0 }, T);
+    const choices = [];
+    for (let turn = 0; turn < 10; turn++) {
+      const choice = (await a.chooseWorker('chatty', { maxLoadGap: 2, assignmentId: `turn-${turn}`, nowMs: T }))!;
+      choices.push(choice);
+      await a.taken(choice.workerId, `turn-${turn}`);
+    }
+    expect(new Set(choices.map((c) => c.workerId)).size).toBe(1);
+    expect(choices.slice(1).map((c) => c.reason)).toEqual(Array(9).fill('sticky'));
+    expect(await a.liveCapacity(T)).toBe(12);
   });
 
   it('gives each live worker its own lane, keeps it across heartbeats, and hands a dead owner\'s lane to a newcomer', async () => {

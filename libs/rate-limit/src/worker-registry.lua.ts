@@ -4,12 +4,14 @@ import { CLOCK_LUA } from './redis-script.ts';
  * Worker pool state, one hash tag per pool (a choice must see all workers and the pin at once):
  *   KEYS[1] alive    zset workerId -> heartbeat expiry ms
  *   KEYS[2] slots    hash workerId -> slots
- *   KEYS[3] busy     hash workerId -> busy slots (as reported, plus assignments since)
+ *   KEYS[3] busy     hash workerId -> busy slots, as the worker last reported them
  *   KEYS[4] owners   hash lane -> workerId that claimed it (kept after its death: an orphan)
  *   KEYS[5] drains   zset lane -> drain lease expiry ms (an orphaned lane being emptied)
  *   KEYS[6] drainers hash lane -> workerId draining it
- *   KEYS[7] pin      string workerId of one session (chooseWorker only)
- *   KEYS[8] turn     counter of choices among equally loaded workers (chooseWorker only)
+ *   KEYS[7] assigned zset "workerId assignmentId" -> expiry ms: requests routed to a worker that
+ *                    it has not taken yet (each counts as busy until taken, or a heartbeat TTL)
+ *   KEYS[8] pin      string workerId of one session (chooseWorker only)
+ *   KEYS[9] turn     counter of choices among equally loaded workers (chooseWorker only)
  * A worker's lane is the lane whose owner it is; only workers holding a lane can be chosen.
  */
 const COMMON_LUA = `${CLOCK_LUA}
@@ -29,8 +31,14 @@ local function live(now)
   if #ids == 0 then return workers end
   local slots = redis.call('HMGET', KEYS[2], unpack(ids))
   local busy = redis.call('HMGET', KEYS[3], unpack(ids))
+  -- Busy = as reported + routed there and not taken yet (few: a request is taken within ms).
+  local pending = {}
+  for _, entry in ipairs(redis.call('ZRANGEBYSCORE', KEYS[7], '(' .. int(now), '+inf')) do
+    local id = string.match(entry, '^(.-) ')
+    if id then pending[id] = (pending[id] or 0) + 1 end
+  end
   for i, id in ipairs(ids) do
-    workers[#workers + 1] = {id, tonumber(slots[i] or '0') or 0, tonumber(busy[i] or '0') or 0}
+    workers[#workers + 1] = {id, tonumber(slots[i] or '0') or 0, (tonumber(busy[i] or '0') or 0) + (pending[id] or 0)}
   end
   return workers
 end
@@ -48,6 +56,7 @@ for _, id in ipairs(dead) do
   end
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', int(now))
+redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', int(now))
 redis.call('ZADD', KEYS[1], int(now + tonumber(ARGV[2])), ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
 redis.call('HSET', KEYS[3], ARGV[3], ARGV[5])
@@ -134,7 +143,7 @@ return out
  * lane, is at most maxLoadGap busier than the least-loaded such worker and has a free slot (unless
  * every worker is full); otherwise pins the least-loaded one (fewest busy, then most free slots,
  * then lowest id). Workers that have not reported yet (no slots) are never chosen.
- * ARGV: 1 now|'' 2 maxLoadGap 3 pinTtlMs 4 countAssignment (1/0)
+ * ARGV: 1 now|'' 2 maxLoadGap 3 pinTtlMs 4 assignmentId ('' = not counted) 5 assignmentTtlMs
  * Reply: {workerId, reason, previousWorkerId|'', lane} or nil when no live worker holds a lane.
  */
 export const CHOOSE_LUA = `${COMMON_LUA}
@@ -157,7 +166,7 @@ for _, w in ipairs(workers) do
     best = w
   end
 end
-local pinned = redis.call('GET', KEYS[7])
+local pinned = redis.call('GET', KEYS[8])
 local chosen = best[1]
 local reason = 'new'
 -- Workers as idle as the best (same busy, same free slots) take new sessions in turn: when each
@@ -182,12 +191,14 @@ if pinned then
 end
 if reason ~= 'sticky' and #ties > 1 then
   table.sort(ties)
-  chosen = ties[(redis.call('INCR', KEYS[8]) % #ties) + 1]
+  chosen = ties[(redis.call('INCR', KEYS[9]) % #ties) + 1]
 end
-redis.call('SET', KEYS[7], chosen, 'PX', ARGV[3])
--- Count the assignment until the worker's next heartbeat reports the truth, so a burst of new
--- sessions spreads over idle workers instead of all landing on the one that looked idlest.
-if ARGV[4] == '1' then redis.call('HINCRBY', KEYS[3], chosen, 1) end
+redis.call('SET', KEYS[8], chosen, 'PX', ARGV[3])
+-- The request counts as the worker's load until the worker takes it (then its own report covers
+-- it), so a burst of new sessions spreads over idle workers instead of all landing on the one that
+-- looked idlest. Not until the next heartbeat: short answers would pile up as phantom load between
+-- two heartbeats, move sessions off their warm worker and make the capacity check refuse.
+if ARGV[4] ~= '' then redis.call('ZADD', KEYS[7], int(now + tonumber(ARGV[5])), chosen .. ' ' .. ARGV[4]) end
 return {chosen, reason, pinned or '', laneOf[chosen]}
 `;
 

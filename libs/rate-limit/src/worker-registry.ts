@@ -33,6 +33,11 @@ export interface WorkerChoice {
 export interface ChooseWorkerOptions {
   /** How much busier than the least-loaded live worker the session's worker may be and keep it. */
   maxLoadGap: number;
+  /**
+   * The request being routed (its task id): counted as the chosen worker's load until the worker
+   * reports it `taken`. Without one the choice is not counted.
+   */
+  assignmentId?: string;
   nowMs?: number;
 }
 
@@ -46,8 +51,9 @@ export interface WorkerRegistryOptions {
   /** An idle session forgets its worker after this. Default 30 min. */
   pinTtlMs?: number;
   /**
-   * Add each choice to the chosen worker's busy figure until its next report. Default true: without
-   * it, every choice between two heartbeats sees the same "least loaded" worker.
+   * Count each choice as the chosen worker's load until the worker takes the request (`taken`) or a
+   * heartbeat TTL passes. Default true: without it, every choice between two heartbeats sees the
+   * same "least loaded" worker.
    */
   countAssignments?: boolean;
 }
@@ -61,7 +67,7 @@ const REASONS: readonly WorkerChoiceReason[] = ['sticky', 'new', 'rebalanced', '
  * request.
  */
 export class WorkerRegistry {
-  private readonly keys: readonly [alive: string, slots: string, busy: string, owners: string, drains: string, drainers: string];
+  private readonly keys: readonly [alive: string, slots: string, busy: string, owners: string, drains: string, drainers: string, assigned: string];
   private readonly tag: string;
   private readonly heartbeatTtlMs: number;
   private readonly pinTtlMs: number;
@@ -74,23 +80,26 @@ export class WorkerRegistry {
   private readonly drainLaneScript: ScriptCall;
   private readonly finishDrainScript: ScriptCall;
 
+  private readonly redis: Redis;
+
   constructor(redis: Redis, options: WorkerRegistryOptions = {}) {
+    this.redis = redis;
     const pool = options.pool ?? 'default';
     assertId('pool', pool);
     this.tag = `${options.prefix ?? 'aip:rl:'}{w:${pool}}`;
-    this.keys = [`${this.tag}:alive`, `${this.tag}:slots`, `${this.tag}:busy`, `${this.tag}:lanes`, `${this.tag}:drains`, `${this.tag}:drainers`];
+    this.keys = [`${this.tag}:alive`, `${this.tag}:slots`, `${this.tag}:busy`, `${this.tag}:lanes`, `${this.tag}:drains`, `${this.tag}:drainers`, `${this.tag}:assigned`];
     this.heartbeatTtlMs = options.heartbeatTtlMs ?? 10_000;
     this.pinTtlMs = options.pinTtlMs ?? 30 * 60_000;
     this.countAssignments = options.countAssignments ?? true;
     if (!Number.isSafeInteger(this.heartbeatTtlMs) || this.heartbeatTtlMs <= 0) throw new RangeError(`heartbeatTtlMs must be a positive integer, got ${this.heartbeatTtlMs}`);
     if (!Number.isSafeInteger(this.pinTtlMs) || this.pinTtlMs <= 0) throw new RangeError(`pinTtlMs must be a positive integer, got ${this.pinTtlMs}`);
-    this.reportScript = defineScript(redis, 'aipRlWorkerReport', 6, REPORT_LUA);
-    this.liveScript = defineScript(redis, 'aipRlWorkerLive', 6, LIVE_LUA);
-    this.chooseScript = defineScript(redis, 'aipRlWorkerChoose', 8, CHOOSE_LUA);
-    this.deregisterScript = defineScript(redis, 'aipRlWorkerDeregister', 6, DEREGISTER_LUA);
-    this.claimLaneScript = defineScript(redis, 'aipRlWorkerClaimLane', 6, CLAIM_LANE_LUA);
-    this.drainLaneScript = defineScript(redis, 'aipRlWorkerDrainLane', 6, DRAIN_LANE_LUA);
-    this.finishDrainScript = defineScript(redis, 'aipRlWorkerFinishDrain', 6, FINISH_DRAIN_LUA);
+    this.reportScript = defineScript(redis, 'aipRlWorkerReport', 7, REPORT_LUA);
+    this.liveScript = defineScript(redis, 'aipRlWorkerLive', 7, LIVE_LUA);
+    this.chooseScript = defineScript(redis, 'aipRlWorkerChoose', 9, CHOOSE_LUA);
+    this.deregisterScript = defineScript(redis, 'aipRlWorkerDeregister', 7, DEREGISTER_LUA);
+    this.claimLaneScript = defineScript(redis, 'aipRlWorkerClaimLane', 7, CLAIM_LANE_LUA);
+    this.drainLaneScript = defineScript(redis, 'aipRlWorkerDrainLane', 7, DRAIN_LANE_LUA);
+    this.finishDrainScript = defineScript(redis, 'aipRlWorkerFinishDrain', 7, FINISH_DRAIN_LUA);
   }
 
   /**
@@ -138,6 +147,15 @@ export class WorkerRegistry {
     await this.finishDrainScript(...this.keys, nowMs ?? '', workerId, lane);
   }
 
+  /**
+   * The worker has taken a request routed to it (`assignmentId` as given to chooseWorker): it no
+   * longer counts as load on top of the worker's own report. Any worker may call it — one draining
+   * a dead worker's lane too — with the worker the request was routed to.
+   */
+  async taken(workerId: string, assignmentId: string): Promise<void> {
+    await this.redis.zrem(this.keys[6], `${workerId} ${assignmentId}`);
+  }
+
   /** Graceful shutdown: stop routing to this worker now rather than after its heartbeat expires. */
   async deregister(workerId: string): Promise<void> {
     assertId('workerId', workerId);
@@ -168,7 +186,7 @@ export class WorkerRegistry {
     if (!Number.isFinite(options.maxLoadGap) || options.maxLoadGap < 0) throw new RangeError(`maxLoadGap must be a non-negative number, got ${options.maxLoadGap}`);
     const reply = await this.chooseScript(
       ...this.keys, `${this.tag}:pin:${sessionId}`, `${this.tag}:turn`,
-      options.nowMs ?? '', options.maxLoadGap, this.pinTtlMs, this.countAssignments ? 1 : 0,
+      options.nowMs ?? '', options.maxLoadGap, this.pinTtlMs, this.countAssignments ? (options.assignmentId ?? '') : '', this.heartbeatTtlMs,
     );
     if (reply === null) return undefined;
     const [workerId, reason, previous, lane] = replyArray(reply, 'chooseWorker');

@@ -15,6 +15,7 @@ import { LaneKeeper } from './lane-keeper.ts';
 @Injectable()
 export class LaneHeartbeat implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly keeper: LaneKeeper;
+  private readonly registry: WorkerRegistry;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -22,9 +23,10 @@ export class LaneHeartbeat implements OnApplicationBootstrap, BeforeApplicationS
     @Inject(RocketMQServer) private readonly server: RocketMQServer,
     @Inject(REDIS) redis: Redis,
     @Inject(ENV) private readonly env: InferenceEnv,
-    @Inject(LOGGER) logger: Logger,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {
-    this.keeper = new LaneKeeper(new WorkerRegistry(redis, { prefix: rateLimitPrefix(env.REDIS_PREFIX), heartbeatTtlMs: env.HEARTBEAT_TTL_MS }), server, {
+    this.registry = new WorkerRegistry(redis, { prefix: rateLimitPrefix(env.REDIS_PREFIX), heartbeatTtlMs: env.HEARTBEAT_TTL_MS });
+    this.keeper = new LaneKeeper(this.registry, server, {
       workerId: env.WORKER_ID,
       slots: env.INFERENCE_SLOTS,
       // Longer than a lease: a message the dead worker held comes back once its lease runs out.
@@ -45,6 +47,15 @@ export class LaneHeartbeat implements OnApplicationBootstrap, BeforeApplicationS
     if (this.stopped) return;
     await this.keeper.tick();
     this.timer = setInterval(() => void this.keeper.tick(), Math.max(200, Math.floor(this.env.HEARTBEAT_TTL_MS / 5)));
+  }
+
+  /**
+   * A request session affinity routed to `workerId` has been taken (by this worker, or by one
+   * draining that worker's lane): it stops counting as that worker's load on top of its report.
+   * Not awaited by the caller; a failure only leaves the estimate high until a heartbeat TTL.
+   */
+  taken(workerId: string, taskId: string): void {
+    this.registry.taken(workerId, taskId).catch((error: unknown) => this.logger.warn({ taskId, err: String(error) }, 'could not mark a routed request as taken'));
   }
 
   async beforeApplicationShutdown(): Promise<void> {
