@@ -77,7 +77,7 @@ export function meterCpu(processes: readonly TrackedProcess[], selfName = 'bench
  * A table of CPU ms per unit of work (request, push) per process, the cores the phase kept busy,
  * and the ceiling that follows: the rate at which the measured CPU per unit fills every core.
  */
-export function cpuTable(shares: readonly CpuShare[], units: number, seconds: number, unit = 'request'): string {
+export function cpuTable(shares: readonly CpuShare[], units: number, seconds: number, unit = 'request', plural = `${unit}s`): string {
   const total = shares.reduce((sum, s) => sum + s.ms, 0);
   const cores = cpus().length;
   const rows = [...shares].sort((a, b) => b.ms - a.ms).map((s) => `| ${s.name} | ${(s.ms / units).toFixed(2)} ms | ${(s.ms / (seconds * 1_000)).toFixed(2)} |`);
@@ -88,6 +88,6 @@ export function cpuTable(shares: readonly CpuShare[], units: number, seconds: nu
     ...rows,
     `| **all** | **${(total / units).toFixed(2)} ms** | **${(total / (seconds * 1_000)).toFixed(2)} of ${cores}** |`,
     '',
-    `CPU ceiling: ${cores} cores / ${(total / units).toFixed(2)} ms per ${unit} = ${ceiling.toFixed(0)} ${unit}s/s with every core busy.`,
+    `CPU ceiling: ${cores} cores / ${(total / units).toFixed(2)} ms per ${unit} = ${ceiling.toFixed(0)} ${plural}/s with every core busy.`,
   ].join('\n');
 }

@@ -20,6 +20,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import WebSocket from 'ws';
+import { cpuTable, machineProcesses, meterCpu } from './cpu.ts';
 import { percentile } from './percentile.ts';
 
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 10_000);
@@ -108,6 +109,7 @@ async function run() {
     let failures = 0;
     const sentFor: number[] = [];
     const pending: Promise<void>[] = [];
+    const meter = meterCpu([{ name: 'rtc-push', pid: appPid }, ...machineProcesses()], 'benchmark client (publisher, sockets)');
     const started = performance.now();
     for (let i = 0; i < total; i++) {
       const due = started + (i * 1_000) / RATE;
@@ -121,9 +123,12 @@ async function run() {
     const deadline = performance.now() + 30_000;
     const names = Array.from({ length: total }, (_, i) => `${name}-${i}`);
     while (performance.now() < deadline && names.some((n) => !received.has(n))) await new Promise((r) => setTimeout(r, 100));
+    const cpu = meter.stop();
+    const seconds = (performance.now() - started) / 1_000;
     const latencies = names.filter((n) => received.has(n)).map((n) => received.get(n)! - sentAt.get(n)!).sort((x, y) => x - y);
     sentFor.sort((x, y) => x - y);
     const result = { name, publishP50: percentile(sentFor, 0.5), publishP99: percentile(sentFor, 0.99), p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), lost: total - latencies.length, failures };
+    console.log(`\nCPU, ${name} (${total} pushes over ${seconds.toFixed(1)} s, until the last was received):\n${cpuTable(cpu, total, seconds, 'push', 'pushes')}\n`);
     console.log(`${name.padEnd(26)} ${RATE}/s x ${SECONDS} s: p50 ${result.p50.toFixed(1)} ms  p99 ${result.p99.toFixed(1)} ms  max ${(latencies.at(-1) ?? NaN).toFixed(1)} ms  not received ${result.lost}  publish failures ${failures}  (publish itself p50 ${result.publishP50.toFixed(1)} ms, p99 ${result.publishP99.toFixed(1)} ms)`);
     return result;
   }
