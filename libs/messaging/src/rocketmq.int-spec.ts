@@ -7,8 +7,7 @@ import { NestFactory } from '@nestjs/core';
 import { Ctx, Payload } from '@nestjs/microservices';
 import { createEnvelope, laneGroup, type Envelope } from '@aip/contracts';
 import { Collector, deadLetters, eventually, provisionBroker, testConnection, testRedis, uniqueName } from '@aip/testing';
-import { jest } from '@jest/globals';
-import { Producer, SimpleConsumer } from 'rocketmq-client-nodejs';
+import { Producer } from 'rocketmq-client-nodejs';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { Redis } from 'ioredis';
@@ -19,7 +18,6 @@ import {
   IdempotencyStore,
   MessagingMetrics,
   PublishError,
-  RocketMQConsumer,
   RocketMQContext,
   RocketMQEvent,
   RocketMQServer,
@@ -54,7 +52,6 @@ const scenarios = {
   shutdown: scenario('shutdown'),
   outage: scenario('outage'),
   lanes: scenario('lanes', { lanes: 2 }),
-  batchAck: scenario('batchack'),
 };
 type Scenario = (typeof scenarios)[keyof typeof scenarios];
 
@@ -155,30 +152,6 @@ describe('RocketMQ transport on a real broker', () => {
     const [first] = await received.count(1);
     expect(first).toEqual({ event: envelope, attempt: 1, topic: s.topic, tag: 'deleted' });
   });
-
-  it('acks the messages settled in one turn with one request, and none of them is delivered again', async () => {
-    const s = scenarios.batchAck;
-    const via = publisher();
-    for (let i = 0; i < 8; i++) await publishDeleted(s, `doc-${i}`, via);
-    const consumer = await RocketMQConsumer.start({ connection: testConnection(), group: s.group, topic: s.topic, filter: '*', pollWaitMs: 5_000, startupTimeoutMs: 30_000, logger });
-    // The client's ack RPC, where every consumer's acks go (defined on its Consumer base class).
-    const rpc = jest.spyOn(Object.getPrototypeOf(SimpleConsumer.prototype) as { ackMessageViaRpc: () => Promise<unknown> }, 'ackMessageViaRpc');
-    try {
-      const held: Awaited<ReturnType<RocketMQConsumer['receive']>> = [];
-      await eventually(async () => {
-        held.push(...(await consumer.receive(16, LEASE_MS)));
-        return held.length >= 8;
-      }, 'the eight messages to be received', 30_000);
-      await Promise.all(held.map((message) => consumer.ack(message)));
-      expect(rpc).toHaveBeenCalledTimes(1);
-      // Past the lease: an ack the proxy had not honoured would bring its message back now.
-      await new Promise((resolve) => setTimeout(resolve, LEASE_MS + 2_000));
-      expect(await consumer.receive(16, LEASE_MS)).toEqual([]);
-    } finally {
-      rpc.mockRestore();
-      await consumer.shutdown();
-    }
-  }, 60_000);
 
   it('retries a failing handler with backoff and acks once it succeeds', async () => {
     const s = scenarios.retry;

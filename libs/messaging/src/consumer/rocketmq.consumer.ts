@@ -11,24 +11,12 @@ export class ConsumerStartupError extends Error {
   override readonly name = 'ConsumerStartupError';
 }
 
-/** Most entries one ack request carries. */
-const MAX_ACK_BATCH = 64;
-
-interface PendingAck {
-  readonly message: MessageView;
-  resolve(): void;
-  reject(error: unknown): void;
-}
-
 /**
  * A SimpleConsumer for one (group, topic) pair. One consumer per topic because each receive()
  * of a multi-topic SimpleConsumer polls one topic in turn. Group and topic are the broker's names
  * (the server has put them in the connection's namespace already).
  */
 export class RocketMQConsumer implements ConsumerPort {
-  private pendingAcks: PendingAck[] = [];
-  private flushScheduled = false;
-
   private constructor(
     private readonly consumer: SimpleConsumer,
     private readonly requestTimeoutMs: number,
@@ -78,52 +66,8 @@ export class RocketMQConsumer implements ConsumerPort {
     return this.consumer.receive(maxMessages, invisibleMs);
   }
 
-  /**
-   * Acks the message together with every other ack asked for in the same turn of the event loop:
-   * one AckMessageRequest per topic and proxy carries all of them (the protocol takes a list), so a
-   * busy consumer sends far fewer RPCs than messages, and nothing waits for a timer. Resolves or
-   * rejects per message, from the entry the proxy answered for it.
-   */
-  ack(message: MessageView): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.pendingAcks.push({ message, resolve, reject });
-      if (this.pendingAcks.length >= MAX_ACK_BATCH) this.flushAcks();
-      else if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flushAcks());
-      }
-    });
-  }
-
-  private flushAcks(): void {
-    this.flushScheduled = false;
-    const byTarget = new Map<string, PendingAck[]>();
-    for (const pending of this.pendingAcks.splice(0)) {
-      const target = `${pending.message.topic}\n${String(pending.message.endpoints)}`;
-      byTarget.set(target, [...(byTarget.get(target) ?? []), pending]);
-    }
-    for (const batch of byTarget.values()) void this.ackBatch(batch);
-  }
-
-  private async ackBatch(batch: readonly PendingAck[]): Promise<void> {
-    const first = batch[0]!.message;
-    const request = new servicePb.AckMessageRequest().setGroup(new definitionPb.Resource().setName(this.consumer.getConsumerGroup())).setTopic(new definitionPb.Resource().setName(first.topic));
-    for (const { message } of batch) request.addEntries().setMessageId(message.messageId).setReceiptHandle(message.receiptHandle);
-    try {
-      const response = await this.consumer.ackMessageViaRpc(first.endpoints, request, this.requestTimeoutMs);
-      const status = response.getStatus();
-      const code = status?.getCode();
-      // One entry per message; a single-entry request may be answered by the status alone.
-      const entries = new Map(response.getEntriesList().map((entry) => [entry.getReceiptHandle(), entry.getStatus()]));
-      for (const pending of batch) {
-        const own = entries.get(pending.message.receiptHandle);
-        const ownCode = own ? own.getCode() : code;
-        if (ownCode === definitionPb.Code.OK) pending.resolve();
-        else pending.reject(new Error(`ack refused: ${ownCode} ${(own ?? status)?.getMessage() ?? ''}`));
-      }
-    } catch (error) {
-      for (const pending of batch) pending.reject(error);
-    }
+  async ack(message: MessageView): Promise<void> {
+    await this.consumer.ack(message);
   }
 
   changeInvisibleDuration(message: MessageView, ms: number): Promise<void> {
