@@ -10,7 +10,8 @@
 // Run: npm run bench:overhead (builds first; starts the local broker if none runs).
 // Env: BENCH_RPS (100), BENCH_SECONDS (10), BENCH_RATES (10,100,300; empty: none),
 //      BENCH_CAPACITY (1: search; 0: skip), BENCH_CAPACITY_P99_MS (250), BENCH_COMPARE (0: skip the
-//      two-hop / one-hop comparison at BENCH_RPS).
+//      two-hop / one-hop comparison at BENCH_RPS), BENCH_CPU_PROFILE_DIR (each app writes a CPU profile
+//      there; summarise with node tools/bench/profile-summary.ts <dir>).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +25,7 @@ const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const RATES = (process.env['BENCH_RATES'] ?? '10,100,300').split(',').filter(Boolean).map(Number);
 const CAPACITY = process.env['BENCH_CAPACITY'] !== '0';
 const COMPARE = process.env['BENCH_COMPARE'] !== '0';
+const PROFILE_DIR = process.env['BENCH_CPU_PROFILE_DIR'];
 const CAPACITY_P99_MS = Number(process.env['BENCH_CAPACITY_P99_MS'] ?? 250);
 const root = join(import.meta.dirname, '..', '..');
 const ADMIN_TOKEN = 'bench-admin-token-0123456789';
@@ -37,13 +39,19 @@ const env = { ...process.env, ROCKETMQ_ENDPOINTS: broker.endpoints, LOG_LEVEL: '
 async function startPlatform(port: number, fastPath: boolean) {
   const own = { ...env, REDIS_PREFIX: `bench${Date.now()}-${port}:`, ADMISSION_FAST_PATH: String(fastPath) };
   const names = ['rate-limiter', 'inference', 'access'];
-  const children: ChildProcess[] = names.map((name) => spawn(process.execPath, [join(root, 'apps', name, 'dist', 'main.js')], { env: { ...own, PORT: name === 'access' ? String(port) : '0' }, stdio: 'inherit' }));
+  // With BENCH_CPU_PROFILE_DIR each app writes a V8 CPU profile there when it stops (tools/bench/profile-summary.ts reads them).
+  const profile = (name: string) => (PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${name}-${port}.cpuprofile`] : []);
+  const children: ChildProcess[] = names.map((name) => spawn(process.execPath, [...profile(name), join(root, 'apps', name, 'dist', 'main.js')], { env: { ...own, PORT: name === 'access' ? String(port) : '0' }, stdio: 'inherit' }));
   const processes: TrackedProcess[] = [...names.map((name, i) => ({ name, pid: children[i]!.pid! })), ...machineProcesses()];
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 120 && !(await fetch(`${base}/health/ready`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 500));
   await new Promise((r) => setTimeout(r, 3_000)); // consumers subscribed and polling
   const { key } = (await (await fetch(`${base}/admin/keys`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ tenantId: 'bench' }) })).json()) as { key: string };
-  return { url: `${base}/v1/chat/completions`, headers: { authorization: `Bearer ${key}` }, processes, stop: () => children.forEach((child) => child.kill('SIGTERM')) };
+  return { url: `${base}/v1/chat/completions`, headers: { authorization: `Bearer ${key}` }, processes, stop: () => Promise.all(children.map((child) => new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(undefined);
+    child.once('exit', resolve);
+    child.kill('SIGTERM');
+  }))) };
 }
 
 /** What an agent sends besides its messages: five function tools (~2 KB), forwarded as they are (ADR 0024). */
@@ -140,7 +148,7 @@ async function rateSweep() {
     console.log(`\n| one hop, ${SECONDS} s per rate | direct p50 / p99 | platform p50 / p99 | added p50 / p99 | failures |\n|---|---|---|---|---|\n${rows.join('\n')}`);
     if (capacity !== undefined) console.log(`\ncapacity (highest of ${CAPACITY_STEPS.join(', ')} req/s with added p99 ≤ ${CAPACITY_P99_MS} ms and no failures): ${capacity ? `${capacity} req/s` : `below ${CAPACITY_STEPS[0]} req/s`}`);
   } finally {
-    platform.stop();
+    await platform.stop();
   }
 }
 
@@ -168,7 +176,7 @@ try {
         added[label].image = [image.p50 - directImage.p50, image.p99 - directImage.p99];
       }
     } finally {
-      platform.stop();
+      await platform.stop();
       await new Promise((r) => setTimeout(r, 2_000));
     }
   }

@@ -3,7 +3,8 @@
 // baseline in the same run: the same delivery path (inbox append + pub/sub doorbell + socket)
 // without the broker hop. Run: npm run bench:rtc (builds rtc-push and its libraries, and
 // @aip/testing, then runs node tools/bench/rtc.bench.ts on their built dist).
-// Env: BENCH_CONNECTIONS (10000), BENCH_RPS (1000), BENCH_SECONDS (10), BENCH_USERS (= connections),
+// Env: BENCH_CONNECTIONS (10000), BENCH_RPS (1000), BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (10: through
+//      the broker before the measured phase, printed apart), BENCH_USERS (= connections),
 //      ROCKETMQ_TOPIC_QUEUES (4: queues of this run's topics, the central topic included).
 // Each phase also prints how long the publish itself took (the broker's send), apart from delivery.
 // Every socket is a file descriptor on both sides: the child is started through `sh -c "ulimit -n
@@ -26,6 +27,7 @@ import { percentile } from './percentile.ts';
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 10_000);
 const RATE = Number(process.env['BENCH_RPS'] ?? 1_000);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
+const WARMUP_SECONDS = Number(process.env['BENCH_WARMUP_SECONDS'] ?? 10);
 // One connection per user by default, so N pushes/s are N frames/s (several connections per user multiply the frames).
 const USERS = Math.min(CONNECTIONS, Number(process.env['BENCH_USERS'] ?? CONNECTIONS));
 const root = join(import.meta.dirname, '..', '..');
@@ -104,8 +106,8 @@ async function run() {
   const publisher = new EventPublisher({ connection: { endpoints: broker.endpoints, namespace }, source: 'bench', logger, metrics: MessagingMetrics.for(new Registry()) });
   const channel = `${prefix}rtc:instance:bench-${stamp}`;
   const sentAt = new Map<string, number>();
-  async function load(name: string, send: (user: string, text: string) => Promise<unknown>) {
-    const total = RATE * SECONDS;
+  async function load(name: string, send: (user: string, text: string) => Promise<unknown>, seconds = SECONDS) {
+    const total = RATE * seconds;
     let failures = 0;
     const sentFor: number[] = [];
     const pending: Promise<void>[] = [];
@@ -124,12 +126,12 @@ async function run() {
     const names = Array.from({ length: total }, (_, i) => `${name}-${i}`);
     while (performance.now() < deadline && names.some((n) => !received.has(n))) await new Promise((r) => setTimeout(r, 100));
     const cpu = meter.stop();
-    const seconds = (performance.now() - started) / 1_000;
+    const elapsed = (performance.now() - started) / 1_000;
     const latencies = names.filter((n) => received.has(n)).map((n) => received.get(n)! - sentAt.get(n)!).sort((x, y) => x - y);
     sentFor.sort((x, y) => x - y);
     const result = { name, publishP50: percentile(sentFor, 0.5), publishP99: percentile(sentFor, 0.99), p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), lost: total - latencies.length, failures };
-    console.log(`\nCPU, ${name} (${total} pushes over ${seconds.toFixed(1)} s, until the last was received):\n${cpuTable(cpu, total, seconds, 'push', 'pushes')}\n`);
-    console.log(`${name.padEnd(26)} ${RATE}/s x ${SECONDS} s: p50 ${result.p50.toFixed(1)} ms  p99 ${result.p99.toFixed(1)} ms  max ${(latencies.at(-1) ?? NaN).toFixed(1)} ms  not received ${result.lost}  publish failures ${failures}  (publish itself p50 ${result.publishP50.toFixed(1)} ms, p99 ${result.publishP99.toFixed(1)} ms)`);
+    console.log(`\nCPU, ${name} (${total} pushes over ${elapsed.toFixed(1)} s, until the last was received):\n${cpuTable(cpu, total, elapsed, 'push', 'pushes')}\n`);
+    console.log(`${name.padEnd(26)} ${RATE}/s x ${seconds} s: p50 ${result.p50.toFixed(1)} ms  p99 ${result.p99.toFixed(1)} ms  max ${(latencies.at(-1) ?? NaN).toFixed(1)} ms  not received ${result.lost}  publish failures ${failures}  (publish itself p50 ${result.publishP50.toFixed(1)} ms, p99 ${result.publishP99.toFixed(1)} ms)`);
     return result;
   }
 
@@ -140,7 +142,11 @@ async function run() {
     await redis.eval(baselineScript, 2, `${k}:inbox`, `${k}:seq`, JSON.stringify({ kind: 'notice', title: 'b', text, time: new Date().toISOString() }));
     await redis.publish(channel, JSON.stringify({ tenantId, userId: user }));
   });
-  const platform = await load('through the broker', (user, text) => publisher.publish('rtc.push.notice', { userId: user, title: 'bench', text }, { tenantId }));
+  const viaBroker = (user: string, text: string) => publisher.publish('rtc.push.notice', { userId: user, title: 'bench', text }, { tenantId });
+  // A broker (and rtc-push) that just started compiles its hot paths under the first load: the
+  // first seconds at 1,000/s queue for seconds. Warm both up as a running system is, then measure.
+  await load('warm-up (broker, cold)', viaBroker, WARMUP_SECONDS);
+  const platform = await load('through the broker', viaBroker);
   console.log(`ratio p50 ${(platform.p50 / baseline.p50).toFixed(2)}x, p99 ${(platform.p99 / baseline.p99).toFixed(2)}x (broker path / redis-only path)`);
 
   for (const socket of sockets) socket.terminate();

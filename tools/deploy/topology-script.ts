@@ -71,7 +71,7 @@ until "$MQADMIN" clusterList -n "$NAMESRV_ADDR" 2>/dev/null | grep -q "$CLUSTER"
 done`;
 
 export function renderTopologyScript(topology: BrokerTopology): string {
-  const topics = topology.topics.map(({ name, messageType }) => `topic ${name} ${messageType}`);
+  const topics = topology.topics.map(({ name, messageType, queues }) => `topic ${name} ${messageType}${queues ? ` ${queues}` : ''}`);
   const groups = topology.groups.map(({ name, orderly, retryMaxTimes }) => `group ${name} ${orderly} ${retryMaxTimes}`);
   return `#!/bin/sh
 ${TOPOLOGY_SCRIPT_HEADER}
@@ -81,10 +81,13 @@ ${TOPOLOGY_SCRIPT_HEADER}
 ${ADMIN_PRELUDE}
 QUEUES="\${ROCKETMQ_TOPIC_QUEUES:-8}"
 
-# topic NAME MESSAGE_TYPE (NAME as in the contracts; created in the namespace)
+# topic NAME MESSAGE_TYPE [MIN_QUEUES] (NAME as in the contracts; created in the namespace with
+# MIN_QUEUES or QUEUES queues, whichever is more)
 topic() {
-  admin "topic $P$1" updateTopic -n "$NAMESRV_ADDR" -c "$CLUSTER" -t "$P$1" -r "$QUEUES" -w "$QUEUES" -a "+message.type=$2"
-  echo "topic $P$1 ($2)"
+  q="$QUEUES"
+  if [ -n "\${3:-}" ] && [ "$3" -gt "$q" ]; then q="$3"; fi
+  admin "topic $P$1" updateTopic -n "$NAMESRV_ADDR" -c "$CLUSTER" -t "$P$1" -r "$q" -w "$q" -a "+message.type=$2"
+  echo "topic $P$1 ($2, $q queues)"
 }
 
 # group NAME ORDERLY RETRY_MAX_TIMES (attempts = retries + 1, then %DLQ%<group>)
@@ -103,11 +106,11 @@ echo "topology applied: ${topology.topics.length} topics, ${topology.groups.leng
 
 /** Reads the `topic`/`group` lines back: what a rendered script would create. */
 export function parseTopologyScript(script: string): BrokerTopology {
-  const topics: { name: string; messageType: MessageType }[] = [];
+  const topics: { name: string; messageType: MessageType; queues?: number }[] = [];
   const groups: { name: string; orderly: boolean; retryMaxTimes: number }[] = [];
   for (const line of script.split('\n')) {
-    const topic = /^topic (?<name>\S+) (?<type>NORMAL|FIFO|DELAY|TRANSACTION)$/.exec(line)?.groups;
-    if (topic?.['name'] && topic['type']) topics.push({ name: topic['name'], messageType: topic['type'] as MessageType });
+    const topic = /^topic (?<name>\S+) (?<type>NORMAL|FIFO|DELAY|TRANSACTION)(?: (?<queues>\d+))?$/.exec(line)?.groups;
+    if (topic?.['name'] && topic['type']) topics.push({ name: topic['name'], messageType: topic['type'] as MessageType, ...(topic['queues'] ? { queues: Number(topic['queues']) } : {}) });
     const group = /^group (?<name>\S+) (?<orderly>true|false) (?<retries>\d+)$/.exec(line)?.groups;
     if (group?.['name']) groups.push({ name: group['name'], orderly: group['orderly'] === 'true', retryMaxTimes: Number(group['retries']) });
   }

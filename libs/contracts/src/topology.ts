@@ -10,6 +10,12 @@ export type MessageType = 'NORMAL' | 'FIFO' | 'DELAY' | 'TRANSACTION';
 export interface TopicSpec {
   readonly name: string;
   readonly messageType: MessageType;
+  /**
+   * Fewest queues the topic gets (more when ROCKETMQ_TOPIC_QUEUES asks for more). A FIFO topic's
+   * queue is held while a batch of its messages is unacknowledged, so its queues bound how many
+   * batches are consumed at once.
+   */
+  readonly queues?: number;
   readonly description: string;
 }
 
@@ -33,7 +39,8 @@ export const TOPICS = {
   aiLifecycle: { name: 'ai-lifecycle', messageType: 'NORMAL', description: 'Request lifecycle: rejected, started, completed, failed, cancelled.' },
   kbChange: { name: 'kb-change', messageType: 'FIFO', description: 'Knowledge base changes (uploads and change-data-capture); message group = kbId:docId.' },
   kbLifecycle: { name: 'kb-lifecycle', messageType: 'NORMAL', description: 'Knowledge document lifecycle: indexed, deleted, failed.' },
-  rtcPush: { name: 'rtc-push', messageType: 'FIFO', description: 'The central topic of proactive prompts and notices; message group = user id.' },
+  // 16 queues: at 1,000 pushes/s the 4 of other topics held consumption to ~1,000/s with seconds of backlog (bench:rtc, ADR 0007).
+  rtcPush: { name: 'rtc-push', messageType: 'FIFO', queues: 16, description: 'The central topic of proactive prompts and notices; message group = user id.' },
   userProfile: { name: 'user-profile', messageType: 'FIFO', description: 'End-user data changes: profiles (updated, deleted) and conversations (deleted); message group = user id, so the changes of one user stay in order.' },
   configChange: { name: 'config-change', messageType: 'NORMAL', description: 'Audit trail of run-time document changes; instances apply documents by polling Redis (ADR 0020).' },
 } as const satisfies Record<string, TopicSpec>;
@@ -55,7 +62,7 @@ export type ConsumerGroupKey = keyof typeof CONSUMER_GROUPS;
 export type ConsumerGroupName = (typeof CONSUMER_GROUPS)[ConsumerGroupKey]['name'];
 
 export interface BrokerTopology {
-  readonly topics: readonly { name: string; messageType: MessageType }[];
+  readonly topics: readonly { name: string; messageType: MessageType; queues?: number }[];
   readonly groups: readonly { name: string; orderly: boolean; retryMaxTimes: number }[];
 }
 
@@ -90,7 +97,7 @@ export function brokerTopology(namespace = ''): BrokerTopology {
   assertNamespace(namespace);
   const groups: ConsumerGroupSpec[] = Object.values(CONSUMER_GROUPS);
   return {
-    topics: Object.values(TOPICS).map(({ name, messageType }) => ({ name: namespaced(namespace, name), messageType })),
+    topics: Object.values(TOPICS).map((topic: TopicSpec) => ({ name: namespaced(namespace, topic.name), messageType: topic.messageType, ...(topic.queues ? { queues: topic.queues } : {}) })),
     // RocketMQ counts retries after the first delivery: attempts = retries + 1.
     groups: groups.flatMap(({ name, orderly, maxAttempts, lanes = 0 }) =>
       [name, ...Array.from({ length: lanes }, (_, lane) => laneGroup(name, lane))].map((group) => ({ name: namespaced(namespace, group), orderly, retryMaxTimes: maxAttempts - 1 })),

@@ -34,14 +34,14 @@ export async function adminBrokers(opts: AdminOptions): Promise<string[]> {
 export async function createTopics(topics: TopicSpec[], opts: AdminOptions = {}): Promise<ApplyResult> {
   const result: ApplyResult = { created: [], updated: [], unchanged: [] };
   if (topics.length === 0) return result;
-  const seen = new Map<string, MessageType>();
+  const queueNums = opts.queueNums ?? Number(process.env.ROCKETMQ_TOPIC_QUEUES ?? 4);
+  const seen = new Map<string, { type: MessageType; queues: number }>();
   for (const t of topics) {
     if (!TOPIC_TYPES.includes(t.messageType)) throw new Error(`topic ${t.name}: unknown messageType ${t.messageType}`);
     const prev = seen.get(t.name);
-    if (prev && prev !== t.messageType) throw new Error(`topic ${t.name} listed twice with different message types (${prev}, ${t.messageType})`);
-    seen.set(t.name, t.messageType);
+    if (prev && prev.type !== t.messageType) throw new Error(`topic ${t.name} listed twice with different message types (${prev.type}, ${t.messageType})`);
+    seen.set(t.name, { type: t.messageType, queues: Math.max(queueNums, t.queues ?? 0, prev?.queues ?? 0) });
   }
-  const queueNums = opts.queueNums ?? Number(process.env.ROCKETMQ_TOPIC_QUEUES ?? 4);
   for (const broker of await adminBrokers(opts)) {
     await withConnection(broker, async (c) => {
       // topicSeq/maxTopicNum: 5.5 pages this request when enableSplitMetadata=true and logs an error when absent
@@ -51,18 +51,20 @@ export async function createTopics(topics: TopicSpec[], opts: AdminOptions = {})
         topicConfigTable?: Record<string, { readQueueNums: number; writeQueueNums: number; perm: number; attributes?: Record<string, string> }>;
       }).topicConfigTable ?? {};
       const changes: object[] = [];
-      for (const [name, type] of seen) {
+      for (const [name, { type, queues }] of seen) {
         const existing = table[name];
         const existingType = existing ? (existing.attributes?.['message.type'] ?? 'NORMAL') : undefined;
-        if (existing && existingType === type && (existing.perm & 6) === 6) {
+        // Queues are only ever added (fewer would strand the messages of the queues taken away).
+        const enoughQueues = existing !== undefined && existing.readQueueNums >= queues && existing.writeQueueNums >= queues;
+        if (existing && existingType === type && (existing.perm & 6) === 6 && enoughQueues) {
           result.unchanged.push(name);
           continue;
         }
         (existing ? result.updated : result.created).push(name);
         changes.push({
           topicName: name,
-          readQueueNums: existing?.readQueueNums ?? queueNums,
-          writeQueueNums: existing?.writeQueueNums ?? queueNums,
+          readQueueNums: Math.max(existing?.readQueueNums ?? 0, queues),
+          writeQueueNums: Math.max(existing?.writeQueueNums ?? 0, queues),
           perm: 6,
           topicFilterType: 'SINGLE_TAG',
           topicSysFlag: 0,

@@ -15,7 +15,8 @@ export const CLUSTER = 'DefaultCluster';
 export const HEALTH_TOPIC = 'aip-rmq-healthcheck';
 
 export type MessageType = 'NORMAL' | 'FIFO' | 'DELAY' | 'TRANSACTION';
-export interface TopicSpec { name: string; messageType: MessageType }
+/** `queues`: fewest queues the topic gets (the default count, ROCKETMQ_TOPIC_QUEUES, when that is more). */
+export interface TopicSpec { name: string; messageType: MessageType; queues?: number }
 export interface GroupSpec { name: string; orderly: boolean; retryMaxTimes: number }
 
 export interface BrokerOptions {

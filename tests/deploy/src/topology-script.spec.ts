@@ -49,12 +49,14 @@ describe('create-topology.sh', () => {
     expect(calls.slice(0, 2)).toEqual(['clusterList -n namesrv:9876', 'clusterList -n namesrv:9876']);
     const { topics, groups } = brokerTopology();
     expect(calls.filter((call) => call.startsWith('updateTopic')).sort()).toEqual(
-      topics.map(({ name, messageType }) => `updateTopic -n namesrv:9876 -c DefaultCluster -t ${name} -r 8 -w 8 -a +message.type=${messageType}`).sort(),
+      // 8 queues (ROCKETMQ_TOPIC_QUEUES' default here) unless the contracts ask for more (rtc-push: 16).
+      topics.map(({ name, messageType, queues = 0 }) => `updateTopic -n namesrv:9876 -c DefaultCluster -t ${name} -r ${Math.max(8, queues)} -w ${Math.max(8, queues)} -a +message.type=${messageType}`).sort(),
     );
     expect(calls.filter((call) => call.startsWith('updateSubGroup')).sort()).toEqual(
       groups.map(({ name, orderly, retryMaxTimes }) => `updateSubGroup -n namesrv:9876 -c DefaultCluster -g ${name} -o ${orderly} -r ${retryMaxTimes}`).sort(),
     );
     expect(stdout).toContain(`topology applied: ${topics.length} topics, ${groups.length} groups`);
+    expect(calls).toContain('updateTopic -n namesrv:9876 -c DefaultCluster -t rtc-push -r 16 -w 16 -a +message.type=FIFO');
   }, 30_000);
 
   it('fails with a clear message when no broker registers in time', async () => {

@@ -55,10 +55,13 @@ until "$MQADMIN" clusterList -n "$NAMESRV_ADDR" 2>/dev/null | grep -q "$CLUSTER"
 done
 QUEUES="${ROCKETMQ_TOPIC_QUEUES:-8}"
 
-# topic NAME MESSAGE_TYPE (NAME as in the contracts; created in the namespace)
+# topic NAME MESSAGE_TYPE [MIN_QUEUES] (NAME as in the contracts; created in the namespace with
+# MIN_QUEUES or QUEUES queues, whichever is more)
 topic() {
-  admin "topic $P$1" updateTopic -n "$NAMESRV_ADDR" -c "$CLUSTER" -t "$P$1" -r "$QUEUES" -w "$QUEUES" -a "+message.type=$2"
-  echo "topic $P$1 ($2)"
+  q="$QUEUES"
+  if [ -n "${3:-}" ] && [ "$3" -gt "$q" ]; then q="$3"; fi
+  admin "topic $P$1" updateTopic -n "$NAMESRV_ADDR" -c "$CLUSTER" -t "$P$1" -r "$q" -w "$q" -a "+message.type=$2"
+  echo "topic $P$1 ($2, $q queues)"
 }
 
 # group NAME ORDERLY RETRY_MAX_TIMES (attempts = retries + 1, then %DLQ%<group>)
@@ -72,7 +75,7 @@ topic ai-inference NORMAL
 topic ai-lifecycle NORMAL
 topic kb-change FIFO
 topic kb-lifecycle NORMAL
-topic rtc-push FIFO
+topic rtc-push FIFO 16
 topic user-profile FIFO
 topic config-change NORMAL
 
