@@ -1,6 +1,6 @@
 // Where a process's CPU went, by package: reads V8 CPU profiles (`node --cpu-prof`) and prints the
 // self time of each package (node_modules/<name>), of the project's own code (apps/, libs/), of
-// Node's internals and of GC, largest first. Used on the profiles the platform's apps write during
+// Node's own modules (http2 under gRPC, net, streams, fetch…), of native builtins and of GC, largest first. Used on the profiles the platform's apps write during
 // a benchmark run (BENCH_CPU_PROFILE_DIR in overhead.bench.ts).
 // Run: node tools/bench/profile-summary.ts <dir or .cpuprofile files…>
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -27,7 +27,10 @@ export function bucketOf(frame: ProfileNode['callFrame']): string {
   if (pkg) return pkg[1]!;
   const own = /\/(apps|libs)\/([^/]+)\//.exec(url);
   if (own) return `${own[1]}/${own[2]}`;
-  if (url.startsWith('node:') || url === '') return 'node (internals)';
+  if (url === '') return 'native (JSON, RegExp, builtins)';
+  if (url.includes('internal/deps/undici')) return 'node: fetch (undici)';
+  const internal = /^node:(?:internal\/)?([a-z_0-9]+)/.exec(url);
+  if (internal) return `node: ${internal[1]}`;
   return 'other';
 }
 
