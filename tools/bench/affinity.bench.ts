@@ -13,6 +13,7 @@ import { startMockLlm, type MockLlm } from '@aip/mock-llm';
 import { ensureBroker } from '@aip/rocketmq-local';
 import { createKey, deleteKeys, eventually, provisionNamespace, type RunningApp, startApp, startApps, stopApp, uniqueNamespace } from '@aip/testing';
 import { Redis } from 'ioredis';
+import { readStream } from './first-token.ts';
 import { percentile } from './percentile.ts';
 
 const SESSIONS = Number(process.env['BENCH_SESSIONS'] ?? 8);
@@ -48,16 +49,8 @@ async function ask(url: string, key: string, sessionId: string | undefined, cont
     body: JSON.stringify({ model: 'bench', stream: true, stream_options: { include_usage: true }, ...(sessionId ? { session_id: sessionId } : {}), messages: [{ role: 'user', content }] }),
   });
   if (response.status !== 200) throw new Error(`status ${response.status}: ${await response.text()}`);
-  let ttftMs = NaN;
-  let text = '';
-  const decoder = new TextDecoder();
-  const reader = response.body!.getReader();
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += decoder.decode(value, { stream: true });
-    if (Number.isNaN(ttftMs) && /"content":"[^"]/.test(text)) ttftMs = performance.now() - started;
-  }
+  const { text, firstAt } = await readStream(response);
+  const ttftMs = firstAt - started;
   const usage = /"prompt_tokens":(\d+).*?"cached_tokens":(\d+)/s.exec(text);
   return { ttftMs, promptTokens: Number(usage?.[1] ?? 0), cachedTokens: Number(usage?.[2] ?? 0) };
 }

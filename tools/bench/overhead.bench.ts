@@ -17,6 +17,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { startMockLlm } from '@aip/mock-llm';
 import { ensureBroker } from '@aip/rocketmq-local';
+import { readStream } from './first-token.ts';
 import { cpuTable, machineProcesses, meterCpu, type TrackedProcess } from './cpu.ts';
 import { percentile } from './percentile.ts';
 
@@ -76,16 +77,8 @@ const IMAGE_FIELDS = {
 async function ttft(url: string, headers: Record<string, string>, model: string, extra: Record<string, unknown> = {}): Promise<number> {
   const started = performance.now();
   const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ model, stream: true, messages: [{ role: 'user', content: 'hello there' }], ...extra }) });
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
-  let first = NaN;
-  let text = '';
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += decoder.decode(value, { stream: true });
-    if (Number.isNaN(first) && /"content":"[^"]|"tool_calls"/.test(text)) first = performance.now() - started;
-  }
+  const { firstAt } = await readStream(response);
+  const first = firstAt - started;
   if (response.status !== 200 || Number.isNaN(first)) throw new Error(`status ${response.status}`);
   return first;
 }

@@ -205,7 +205,7 @@ async function chatCompletions(mock: MockState, req: IncomingMessage, res: Serve
   }
   const messages = request.messages ?? [];
   const cached = mock.prefixCache?.cachedTokens(messages);
-  const prefillMs = behaviour.prefillMsPerToken * (promptTokens(request) - (cached ?? 0));
+  const prefillMs = behaviour.prefillMsPerToken > 0 ? behaviour.prefillMsPerToken * (promptTokens(request) - (cached ?? 0)) : 0;
   if (behaviour.firstTokenDelayMs + prefillMs > 0) await delay(behaviour.firstTokenDelayMs + prefillMs);
   if (res.destroyed) return;
   if (sendInjectedError(exchange, behaviour, request)) return;
