@@ -17,6 +17,7 @@ function setup(world: { terms?: AdmissionTermsValue | undefined; waiting?: numbe
   const policies: string[] = [];
   const warnings: string[] = [];
   const gate = {
+    capacity: async () => 4,
     attempt: async (_tenant: string, _request: unknown, resolved: { policy: { id: string } }) => {
       if (world.redisFails) throw new Error('Connection is closed.');
       policies.push(resolved.policy.id);

@@ -34,8 +34,13 @@ export class AdmissionGate {
     this.workers = workers;
   }
 
-  async attempt(tenantId: string, request: Submitted, resolved: ResolvedPolicy, terms: Omit<AdmissionTermsValue, 'defaultPolicy'>): Promise<AdmissionAttempt> {
-    const capacity = terms.checkWorkerCapacity ? await this.workers.liveCapacity() : undefined;
+  /** The live worker capacity, when the terms check it (read ahead by a caller that has other reads to make). */
+  capacity(terms: Pick<AdmissionTermsValue, 'checkWorkerCapacity'>): Promise<number | undefined> {
+    return terms.checkWorkerCapacity ? this.workers.liveCapacity() : Promise.resolve(undefined);
+  }
+
+  async attempt(tenantId: string, request: Submitted, resolved: ResolvedPolicy, terms: Omit<AdmissionTermsValue, 'defaultPolicy'>, capacityRead = this.capacity(terms)): Promise<AdmissionAttempt> {
+    const capacity = await capacityRead;
     const decision = await this.control.admit({
       requestId: request.taskId,
       tenantId,

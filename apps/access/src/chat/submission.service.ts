@@ -122,7 +122,10 @@ export class SubmissionService {
       if (slot) await this.redis.eval(RELEASE_IF_OURS, 1, slot, `${taskId} ${fingerprint}`).catch(() => undefined);
       throw error;
     }
-    const task = await this.tasks.create({ id: taskId, tenantId: key.tenantId, keyId: key.id, model: request.model, stream: request.stream, ...(request.session_id ? { sessionId: request.session_id } : {}) });
+    // The task is written while admission reads the limiter's state (one round trip for both);
+    // nothing is published before it exists.
+    const created = this.tasks.create({ id: taskId, tenantId: key.tenantId, keyId: key.id, model: request.model, stream: request.stream, ...(request.session_id ? { sessionId: request.session_id } : {}) });
+    created.catch(() => undefined); // awaited below, on every path
     const messages = request.messages.map((m, index) => ({
       role: m.role,
       content: filter.mask(m.content),
@@ -154,17 +157,24 @@ export class SubmissionService {
     };
     try {
       // Admitted at once when the limits allow (one hop to the workers); else the limiter's to decide.
-      const outcome = await this.fastPath.admit(key, submitted, acceptedAt, (data, lane) => this.publisher.publish('ai.request.admitted', data, { tenantId: key.tenantId, ...(lane !== undefined ? { lane } : {}) }));
+      const outcome = await this.fastPath.admit(key, submitted, acceptedAt, async (data, lane) => {
+        await created;
+        return this.publisher.publish('ai.request.admitted', data, { tenantId: key.tenantId, ...(lane !== undefined ? { lane } : {}) });
+      });
       appMetrics.admissions.inc({ path: outcome.admitted ? 'direct' : 'handed_over', reason: outcome.reason });
-      if (!outcome.admitted) await this.publisher.publish('ai.request.submitted', submitted, { tenantId: key.tenantId });
+      if (!outcome.admitted) {
+        await created;
+        await this.publisher.publish('ai.request.submitted', submitted, { tenantId: key.tenantId });
+      }
     } catch (error) {
       // Not accepted: the key must not keep pointing at this failure.
       if (slot) await this.redis.eval(RELEASE_IF_OURS, 1, slot, `${taskId} ${fingerprint}`).catch(() => undefined);
-      await this.tasks.finish(taskId, 'failed', { error: { code: 'broker_unavailable', message: 'could not submit the request' } }, { type: 'error', code: 'broker_unavailable', message: 'could not submit the request', status: 503 }).catch(() => undefined);
+      const exists = await created.then(() => true, () => false);
+      if (exists) await this.tasks.finish(taskId, 'failed', { error: { code: 'broker_unavailable', message: 'could not submit the request' } }, { type: 'error', code: 'broker_unavailable', message: 'could not submit the request', status: 503 }).catch(() => undefined);
       if (error instanceof PublishError && error.retryable) throw errors.unavailable('The message broker');
       throw error;
     }
-    return task;
+    return created;
   }
 
   /**

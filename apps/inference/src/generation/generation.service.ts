@@ -30,10 +30,16 @@ interface Streamed {
   firstTokenAt?: number;
 }
 
-/** The lifecycle event's common part: what the limiter needs to reconcile the reservation. */
+/** A run's start: the task's (`owned`), then also its `started` event sent (`announced`). */
+interface RunStart {
+  owned: Promise<TaskRun>;
+  announced: Promise<TaskRun>;
+}
+
 /** The newest items a prompt is built from (the token budget then keeps what fits; the rest is counted in its marker). */
 const HISTORY_ITEMS = 50;
 
+/** The lifecycle event's common part: what the limiter needs to reconcile the reservation. */
 const lifecycleOf = ({ data: { request, reservationId } }: Admitted) => ({ taskId: request.taskId, apiKeyId: request.apiKeyId, ...(reservationId ? { reservationId } : {}) });
 
 /** What a client is told when the model fails, by kind: actionable, and free of provider details. */
@@ -89,22 +95,25 @@ export class GenerationService {
 
   /** The steps of one run, top to bottom. */
   private async generate(event: Admitted, delivery: Delivery): Promise<void> {
+    // The conversation and profile are read while the task is checked: one round trip, not two.
+    const history = this.history(event);
+    history.catch(() => undefined); // unused when the task is not wanted; awaited otherwise
     if (!(await this.stillWanted(event))) return;
     const chain = await this.chainFor(event);
     if (!chain) return;
     if (!(await this.readsImages(event, chain))) return;
     const startedAt = Date.now();
     const started = this.begin(event, delivery, startedAt);
-    const heartbeat = this.keepAlive(started);
+    const heartbeat = this.keepAlive(started.owned);
     try {
       let context: Awaited<ReturnType<GenerationService['context']>>;
       try {
-        context = await this.context(event, chain);
+        context = await this.context(event, chain, await history);
       } catch (error) {
         if (!(error instanceof ClaimCheckError)) throw error;
         // Not the client's doing (access stored the images): a store workers do not share, or a forged reference.
         this.logger.error({ taskId: event.data.request.taskId, reason: error.reason, err: error.message }, 'an image of the request could not be read');
-        await this.fail(event, await started, { code: 'image_unavailable', message: 'The platform could not read an image of this request; retry later.' }, 502);
+        await this.fail(event, await started.announced, { code: 'image_unavailable', message: 'The platform could not read an image of this request; retry later.' }, 502);
         return;
       }
       const { messages, grounding, leaving } = context;
@@ -191,22 +200,27 @@ export class GenerationService {
 
   /**
    * The run's start and its lifecycle event, not awaited here: they go on while the context is
-   * read, and are awaited before the first delta and before `completed` is published, so consumers
-   * see them in order. The run is the task's one writer from here: a redelivery that overlaps this
-   * one (a worker thought dead) takes the task over, and this run's writes are refused.
+   * read. The first delta waits for the run (`owned`: the task's `running` status precedes it on
+   * the stream); the run's end waits for the event too (`announced`), so consumers see `started`
+   * before `completed` — a broker send (~3 ms here) is not on the way to the first token. The run
+   * is the task's one writer from here: a redelivery that overlaps this one (a worker thought dead)
+   * takes the task over, and this run's writes are refused.
    */
-  private begin(event: Admitted, { attempt, last }: Delivery, startedAt: number): Promise<TaskRun> {
+  private begin(event: Admitted, { attempt, last }: Delivery, startedAt: number): RunStart {
     const { request, reservationId } = event.data;
     const { taskId } = request;
     // Should this worker die, the run is orphaned one lease after its last heartbeat, plus time
     // for the broker's redelivery unless this is the last delivery (OrphanedRunSweep ends it).
     const liveness = { ttlMs: this.env.LEASE_MS, graceMs: last ? 0 : this.env.RUN_REDELIVERY_GRACE_MS };
-    const started = Promise.all([
-      this.tasks.beginRun(taskId, { startedAt, workerId: this.env.WORKER_ID, attempt }, { liveness, ...(reservationId ? { reservationId } : {}), ...(event.data.limits ? { limits: event.data.limits } : {}) }),
-      this.publisher.publish('ai.inference.started', { taskId, apiKeyId: request.apiKeyId, ...(request.sessionId ? { sessionId: request.sessionId } : {}), ...(request.userId ? { userId: request.userId } : {}), workerId: this.env.WORKER_ID, model: request.model, attempt }, { tenantId: event.tenantId }),
-    ]).then(([run]) => run ?? Promise.reject(new StaleRunError(taskId, 'ended')));
-    started.catch(() => undefined); // awaited later; avoid an unhandled rejection meanwhile
-    return started;
+    const owned = this.tasks
+      .beginRun(taskId, { startedAt, workerId: this.env.WORKER_ID, attempt }, { liveness, ...(reservationId ? { reservationId } : {}), ...(event.data.limits ? { limits: event.data.limits } : {}) })
+      .then((run) => run ?? Promise.reject(new StaleRunError(taskId, 'ended')));
+    const published = this.publisher.publish('ai.inference.started', { taskId, apiKeyId: request.apiKeyId, ...(request.sessionId ? { sessionId: request.sessionId } : {}), ...(request.userId ? { userId: request.userId } : {}), workerId: this.env.WORKER_ID, model: request.model, attempt }, { tenantId: event.tenantId });
+    const announced = Promise.all([owned, published]).then(([run]) => run);
+    // Awaited later; avoid an unhandled rejection meanwhile.
+    owned.catch(() => undefined);
+    announced.catch(() => undefined);
+    return { owned, announced };
   }
 
   /**
@@ -219,14 +233,20 @@ export class GenerationService {
     }, Math.floor(this.env.LEASE_MS / 3));
   }
 
+  /** What the prompt is built from besides the request: the user's profile and the session's recent items. */
+  private async history(event: Admitted) {
+    const { request } = event.data;
+    const [profile, recent] = await Promise.all([
+      this.profiles.forPrompt(event.tenantId, request.userId),
+      request.sessionId ? this.conversations.recent(event.tenantId, request.sessionId, HISTORY_ITEMS) : Promise.resolve(undefined),
+    ]);
+    return { profile, recent };
+  }
+
   /** The prompt (profile, history within its budget, the request's turns) and the passages that ground it. */
-  private async context(event: Admitted, chain: FallbackChain) {
+  private async context(event: Admitted, chain: FallbackChain, { profile, recent }: Awaited<ReturnType<GenerationService['history']>>) {
     const { request } = event.data;
     const tenantId = event.tenantId;
-    const [profile, recent] = await Promise.all([
-      this.profiles.forPrompt(tenantId, request.userId),
-      request.sessionId ? this.conversations.recent(tenantId, request.sessionId, HISTORY_ITEMS) : Promise.resolve(undefined),
-    ]);
     const items = recent?.items ?? [];
     const first = historyWindow(items, this.env.HISTORY_TOKEN_BUDGET);
     const messages = assemblePrompt({
@@ -275,7 +295,7 @@ export class GenerationService {
    * what users feel), later ones in small batches. Undefined when the run ended otherwise
    * (cancelled, the model failed, or stopped without finishing), each settled here.
    */
-  private async stream(event: Admitted, chain: FallbackChain, prompt: Pick<ChatStreamRequest, 'messages' | 'passages'>, started: Promise<TaskRun>): Promise<Streamed | undefined> {
+  private async stream(event: Admitted, chain: FallbackChain, prompt: Pick<ChatStreamRequest, 'messages' | 'passages'>, started: RunStart): Promise<Streamed | undefined> {
     const { request } = event.data;
     const { taskId } = request;
     const abort = new AbortController();
@@ -299,7 +319,7 @@ export class GenerationService {
         }
         const first = firstTokenAt === undefined;
         firstTokenAt ??= Date.now();
-        run ??= await started; // the `running` status precedes the first delta on the stream
+        run ??= await started.owned; // the `running` status precedes the first delta on the stream
         if (chunk.type === 'tool_call') {
           toolCalls.add(chunk);
           batch.push(chunk);
@@ -314,7 +334,7 @@ export class GenerationService {
         }
       }
     } catch (error) {
-      run = await started;
+      run = await started.announced;
       await run.append(batch.splice(0));
       if (abort.signal.aborted) {
         if (await run.finish('cancelled', { result: text }, { type: 'status', status: 'cancelled' })) {
@@ -338,7 +358,7 @@ export class GenerationService {
     } finally {
       clearInterval(cancelWatch);
     }
-    run = await started;
+    run = await started.announced;
     await run.append(batch.splice(0));
     if (!done) {
       await this.fail(event, run, { code: 'incomplete', message: 'the model ended the stream without finishing' });

@@ -1,0 +1,14 @@
+import { createTopics } from '@aip/rocketmq-local';
+import { Producer } from 'rocketmq-client-nodejs';
+const quiet = { info() {}, warn() {}, error() {}, debug() {} };
+const topic = `bench-send-x`;
+await createTopics([{ name: topic, messageType: 'NORMAL' }]);
+const producer = new Producer({ endpoints: '127.0.0.1:8081', namespace: '', maxAttempts: 1, logger: quiet } as never);
+await producer.startup();
+for (let i = 0; i < 500; i++) await producer.send({ topic, body: Buffer.from(String(i)) });
+const c0 = process.cpuUsage(); const t0 = performance.now();
+const N = 3000;
+for (let i = 0; i < N; i++) await producer.send({ topic, body: Buffer.from(String(i)) });
+const c = process.cpuUsage(c0);
+console.log('per send ms wall', ((performance.now() - t0) / N).toFixed(3), 'cpu', ((c.user + c.system) / 1000 / N).toFixed(3));
+await producer.shutdown(); process.exit(0);
