@@ -76,7 +76,7 @@ try {
   const [pingPaused, pingBackToBack] = [await ping(true), await ping(false)];
   const figure = (values: number[]) => {
     const sorted = [...values].sort((a, b) => a - b);
-    return `${percentile(sorted, 0.5).toFixed(1)} ms | ${percentile(sorted, 0.9).toFixed(1)} ms`;
+    return `${percentile(sorted, 0.5).toFixed(2)} ms | ${percentile(sorted, 0.9).toFixed(2)} ms`;
   };
   console.log(`\n${REQUESTS} streaming requests one at a time, ${GAP_MS > 0 ? `${GAP_MS} ms apart` : 'back to back'}, after ${WARMUP} for warm-up; one hop\n`);
   console.log('| stage | p50 | p90 |\n|---|---|---|');
