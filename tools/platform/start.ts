@@ -76,7 +76,8 @@ const children: ChildProcess[] = apps.map((name) => {
       ROCKETMQ_ENDPOINTS: broker.endpoints,
       ADMIN_TOKEN: adminToken,
       CONFIG_ENCRYPTION_KEY: configEncryptionKey,
-      ...(name === 'access' ? { PORT: String(accessPort) } : {}),
+      // The usage ledger keeps its rows across restarts (PGlite's data directory) unless DATABASE_URL names a PostgreSQL.
+      ...(name === 'access' ? { PORT: String(accessPort), USAGE_DB_DIR: process.env['USAGE_DB_DIR'] ?? join(runtime, 'usage-ledger') } : {}),
       ...(acl ? { ROCKETMQ_ACCESS_KEY: name, ROCKETMQ_SECRET_KEY: brokerSecret(name) } : {}),
     },
   });

@@ -56,6 +56,20 @@ export const accessEnvSchema = baseEnvSchema.extend({
    * blocked by the model. Default 1.
    */
   EMBEDDINGS_SESSIONS: z.preprocess((value) => (value === '' ? undefined : value), z.coerce.number().int().min(1).max(64).default(1)),
+  /**
+   * The usage ledger's PostgreSQL (`postgres://…`). Unset: PGlite, Postgres inside this process
+   * (USAGE_DB_DIR, else in memory) — for `npm start` and tests, one access instance.
+   */
+  DATABASE_URL: z.string().url().optional(),
+  /**
+   * PGlite's data directory when DATABASE_URL is unset (`npm start`: .runtime/usage-ledger); empty:
+   * in memory, lost at restart. One process per directory: replicas need DATABASE_URL.
+   */
+  USAGE_DB_DIR: z.string().default(''),
+  /** Whole months of usage kept; older monthly partitions are dropped (checked hourly). */
+  USAGE_RETENTION_MONTHS: z.coerce.number().int().min(1).max(120).default(13),
+  /** The start-up model routing (as the workers'), for provider models and prices until a routing document is written. */
+  MODEL_ROUTING: z.string().optional(),
 });
 
 export type AccessEnv = z.infer<typeof accessEnvSchema>;

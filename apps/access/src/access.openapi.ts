@@ -52,6 +52,24 @@ const conversationId = z.object({ id: z.string().meta({ description: 'The conver
 const conversationItemId = conversationId.extend({ itemId: z.string().meta({ description: 'The item id (msg_…, fc_…, fco_…).' }) });
 const conversationMissing = 'No such conversation of the user (or key) the request acts for.';
 const adminErrors = { 401: 'No admin token, or a wrong one.' };
+const usageLine = z
+  .object({
+    tenant: z.string().optional(), key: z.string().optional(), user: z.string().nullable().optional(), model: z.string().nullable().optional(), provider: z.string().nullable().optional(), status: z.string().optional(), day: z.string().optional(), hour: z.string().optional(),
+    requests: z.number().int(), failed: z.number().int().meta({ description: 'Of the requests: not completed (failed, cancelled, rejected).' }),
+    promptTokens: z.number().int(), completionTokens: z.number().int(), cachedTokens: z.number().int(),
+    cost: z.number().meta({ description: 'US dollars, at the prices of the routing document when each request ended.' }),
+    firstTokenMsP50: z.number().nullable(), durationMsP50: z.number().nullable(),
+  })
+  .strict()
+  .meta({ id: 'UsageLine' });
+const usageReport = z.object({ object: z.literal('usage_report'), from: z.iso.datetime(), to: z.iso.datetime(), group_by: z.array(z.string()), data: z.array(usageLine) }).strict().meta({ id: 'UsageReport' });
+const usageWindow = {
+  from: z.string().optional().meta({ description: 'ISO 8601; default: 7 days before `to`. At most 400 days.' }),
+  to: z.string().optional().meta({ description: 'ISO 8601, exclusive; default: now.' }),
+  model: z.string().optional(),
+  provider: z.string().optional(),
+  user: z.string().optional(),
+};
 
 /** access's OpenAPI document: the OpenAI-compatible API, the task API, realtime tokens, profiles and the admin API. */
 export function appOpenApi(limits: DocumentedLimits = DEFAULT_LIMITS): Record<string, unknown> {
@@ -220,6 +238,32 @@ export function appOpenApi(limits: DocumentedLimits = DEFAULT_LIMITS): Record<st
           responses: { '200': json('The stored profile.', profileViewSchema), ...errorResponses({ 400: 'Invalid user id or profile.', ...authErrors, 503: 'The broker is unavailable; retry.' }) },
         },
         delete: { tags: ['users'], summary: 'Delete a profile', security: endUserSecurity, requestParams: { path: userId }, responses: { '204': { description: 'Deleted.' }, ...errorResponses({ 400: 'Invalid user id.', ...authErrors, 404: 'This user has no profile.' }) } },
+      },
+      '/v1/usage': {
+        get: {
+          tags: ['usage'],
+          summary: "The calling key's own usage and cost",
+          security: security.apiKey,
+          requestParams: { query: z.object({ ...usageWindow, group_by: z.string().optional().meta({ description: 'Comma-separated: model, provider, status, user, and day or hour. Default: day.' }) }) },
+          responses: { '200': json('Sums per group, newest bucket first.', usageReport), ...errorResponses({ 400: 'A bad window or grouping.', ...authErrors }) },
+        },
+      },
+      '/admin/usage': {
+        get: {
+          tags: ['admin'],
+          summary: 'Usage and cost across tenants, keys, users, models and providers (JSON or CSV)',
+          security: security.admin,
+          requestParams: {
+            query: z.object({
+              ...usageWindow,
+              tenant_id: z.string().optional(),
+              key_id: z.string().optional(),
+              group_by: z.string().optional().meta({ description: 'Comma-separated: tenant, key, user, model, provider, status, and day or hour. Default: day.' }),
+              format: z.enum(['json', 'csv']).optional(),
+            }),
+          },
+          responses: { '200': { description: 'Sums per group, newest bucket first.', content: { 'application/json': { schema: usageReport }, 'text/csv': { schema: z.string() } } }, ...errorResponses({ 400: 'A bad window, grouping or format.', ...adminErrors }) },
+        },
       },
       '/admin/keys': {
         post: {

@@ -7,6 +7,7 @@ import { AdmissionFastPath, admissionFastPath, PolicyBook } from '@aip/rate-limi
 import { applyRoutingDocument, applyWordsDocument, ModelCatalog } from '@aip/chat-policy';
 import { ConfigDocuments, connectionOf, documentWatch, ENV, HealthController, LOGGER, OpenApiController, provideOpenApi, REDIS, ROUTING_WATCH, watchRedis } from '@aip/runtime';
 import { ClaimCheck, RedisObjectStore, ProfileStore, ConversationStore, TaskEventHub, TaskStore } from '@aip/tasks';
+import { migrate, openUsageDatabase, PriceBook, UsageLedger } from '@aip/usage';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { appOpenApi } from './access.openapi.ts';
@@ -26,6 +27,8 @@ import { UserExportController } from './users/user-export.controller.ts';
 import { ConversationsController } from './conversations/conversations.controller.ts';
 import { ResponseStore } from './responses/response.store.ts';
 import { ResponsesController } from './responses/responses.controller.ts';
+import { UsageConsumer } from './usage/usage.consumer.ts';
+import { AdminUsageController, UsageController } from './usage/usage.controller.ts';
 
 @Module({})
 export class AppModule {
@@ -37,7 +40,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'access', sendTimeoutMs: env.PUBLISH_TIMEOUT_MS, logger }), TerminusModule.forRoot({ logger: false })],
-      controllers: [ChatController, ResponsesController, EmbeddingsController, TasksController, AdminController, ConfigController, RealtimeController, ProfileController, ConversationsController, UserExportController, HealthController, OpenApiController],
+      controllers: [ChatController, ResponsesController, EmbeddingsController, TasksController, AdminController, ConfigController, RealtimeController, ProfileController, ConversationsController, UserExportController, UsageController, AdminUsageController, UsageConsumer, HealthController, OpenApiController],
       providers: [
         { provide: ENV, useValue: env },
         { provide: REDIS, useValue: redis },
@@ -66,16 +69,36 @@ export class AppModule {
           }),
         },
         { provide: ModelCatalog, useValue: new ModelCatalog(env.MODELS) },
+        { provide: PriceBook, useValue: new PriceBook(env.MODEL_ROUTING ? JSON.parse(env.MODEL_ROUTING) : null) },
+        // The usage ledger (ADR 0030): PostgreSQL at DATABASE_URL, else PGlite in this process. It
+        // opens and migrates while the app already serves (UsageConsumer starts it): only the ledger's own calls wait for it.
+        { provide: UsageLedger, useValue: new UsageLedger(() => openLedger(env, logger)) },
         { provide: ConfigDocuments, useValue: new ConfigDocuments(redis, env.REDIS_PREFIX) },
         { provide: RealtimeTokenService, useValue: new RealtimeTokenService(redis, env.REDIS_PREFIX) },
         { provide: PolicyBook, useValue: policies },
         { provide: AdmissionFastPath, useValue: admission },
         SubmissionService,
         // Run-time documents shared with rtc-push: a new version applies within a second, on every instance.
-        documentWatch('routing', [ModelCatalog], applyRoutingDocument, ROUTING_WATCH),
+        // The routing document names the models served and prices their providers (the ledger's cost).
+        documentWatch('routing', [ModelCatalog, PriceBook], (catalog: ModelCatalog, prices: PriceBook) => (body: unknown) => {
+          prices.applyRouting(body);
+          return applyRoutingDocument(catalog)(body);
+        }, ROUTING_WATCH),
         documentWatch('words', [Moderation], applyWordsDocument),
         documentWatch('policies', [PolicyBook], (book: PolicyBook) => (body) => book.apply(body)),
       ],
     };
+  }
+}
+
+async function openLedger(env: AccessEnv, logger: Logger) {
+  const store = env.DATABASE_URL ? 'postgresql' : env.USAGE_DB_DIR ? `pglite in ${env.USAGE_DB_DIR}` : 'pglite in memory';
+  try {
+    const db = await openUsageDatabase({ url: env.DATABASE_URL, dataDir: env.USAGE_DB_DIR || undefined });
+    logger.info({ store, migrations: await migrate(db) }, 'usage ledger ready');
+    return db;
+  } catch (error) {
+    logger.error({ store, err: String(error) }, 'usage ledger unavailable: usage is not recorded (events wait on the broker) and reports answer 503');
+    throw error;
   }
 }

@@ -1,3 +1,4 @@
+import { CONSUMER_GROUPS } from '@aip/contracts';
 import { createLogger, createRedis, startPlatformApp } from '@aip/runtime';
 import { loadAccessEnv } from './access.config.ts';
 import { AppModule } from './app.module.ts';
@@ -19,5 +20,7 @@ await startPlatformApp({
     maxAge: 600,
   },
   ipRateLimit: env.IP_RATE_LIMIT,
+  // The usage ledger's writer: the lifecycle events that end requests.
+  consumers: { group: CONSUMER_GROUPS.usageLedger.name },
 });
 logger.info({ port: env.PORT, models: env.MODELS }, 'access ready');

@@ -21,7 +21,8 @@ describe('broker rights derived from the catalogue', () => {
     expect(owners(CONSUMER_GROUPS.rateLimiter.name)).toEqual(['rate-limiter']);
     expect(owners(CONSUMER_GROUPS.rtcPush.name)).toEqual(['rtc-push']);
     expect(rightsOf('inference').subscribe.groups).toHaveLength(1 + CONSUMER_GROUPS.inference.lanes);
-    expect(rightsOf('access').subscribe).toEqual({ topics: [], groups: [] });
+    // access consumes only the lifecycle events that end requests, for the usage ledger.
+    expect(rightsOf('access').subscribe).toEqual({ topics: ['ai-lifecycle'], groups: ['usage-ledger'] });
   });
 
   it('probes each service through a topic of its own, and unknown sources through the lifecycle topic', () => {

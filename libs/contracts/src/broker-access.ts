@@ -54,6 +54,7 @@ export const GROUP_OWNERS: Readonly<Partial<Record<ConsumerGroupKey, string>>> =
   knowledgeIngest: 'knowledge-ingest',
   intentScheduler: 'intent-scheduler',
   rtcPush: 'rtc-push',
+  usageLedger: 'access',
 };
 
 /** What one broker user may do: publish to some topics, consume some topics with some groups. */

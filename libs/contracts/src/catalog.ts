@@ -46,7 +46,7 @@ export const EVENTS = {
     key: (d) => d.request.taskId, summary: 'Capacity is reserved; a worker with a free slot takes it.',
   }),
   'ai.request.rejected': event({
-    topic: 'aiLifecycle', tag: 'rejected', schema: requestRejected, consumers: [],
+    topic: 'aiLifecycle', tag: 'rejected', schema: requestRejected, consumers: ['usageLedger'],
     key: (d) => d.taskId, summary: 'The limiter rejected a request (limit, budget, deadline).',
   }),
   'ai.inference.started': event({
@@ -54,15 +54,15 @@ export const EVENTS = {
     key: (d) => d.taskId, summary: 'A worker started generating.',
   }),
   'ai.inference.completed': event({
-    topic: 'aiLifecycle', tag: 'completed', schema: inferenceCompleted, consumers: ['rateLimiter', 'intentScheduler'],
+    topic: 'aiLifecycle', tag: 'completed', schema: inferenceCompleted, consumers: ['rateLimiter', 'intentScheduler', 'usageLedger'],
     key: (d) => d.taskId, summary: 'Generation finished; usage is final.',
   }),
   'ai.inference.failed': event({
-    topic: 'aiLifecycle', tag: 'failed', schema: inferenceFailed, consumers: ['rateLimiter'],
+    topic: 'aiLifecycle', tag: 'failed', schema: inferenceFailed, consumers: ['rateLimiter', 'usageLedger'],
     key: (d) => d.taskId, summary: 'Generation failed on every provider of the chain.',
   }),
   'ai.inference.cancelled': event({
-    topic: 'aiLifecycle', tag: 'cancelled', schema: inferenceCancelled, consumers: ['rateLimiter'],
+    topic: 'aiLifecycle', tag: 'cancelled', schema: inferenceCancelled, consumers: ['rateLimiter', 'usageLedger'],
     key: (d) => d.taskId, summary: 'The client cancelled the task.',
   }),
   'kb.change.upsert': event({

@@ -56,6 +56,7 @@ export const CONSUMER_GROUPS = {
   knowledgeIngest: { name: 'knowledge-ingest', orderly: true, maxAttempts: DEFAULT_MAX_ATTEMPTS, description: 'Applies knowledge changes in order per document.' },
   intentScheduler: { name: 'intent-scheduler', orderly: false, maxAttempts: DEFAULT_MAX_ATTEMPTS, description: 'Records session activity (submitted, completed) and new-content triggers.' },
   rtcPush: { name: 'rtc-push', orderly: true, maxAttempts: DEFAULT_MAX_ATTEMPTS, description: 'Delivers pushes in order per user.' },
+  usageLedger: { name: 'usage-ledger', orderly: false, maxAttempts: DEFAULT_MAX_ATTEMPTS, description: "Writes one usage row per request's end (the usage ledger, in access)." },
 } as const satisfies Record<string, ConsumerGroupSpec>;
 
 export type ConsumerGroupKey = keyof typeof CONSUMER_GROUPS;

@@ -23,6 +23,12 @@ export const openAICompatibleProviderSchema = z.object({
    * providers that declare it; an alias with none refuses it (400 `unsupported_capability`).
    */
   capabilities: z.array(z.enum(['images'])).max(8).optional(),
+  /**
+   * US dollars per million tokens, for the usage ledger's cost (computed when a request ends and
+   * never changed after): `input` prompt tokens, `output` completion tokens, `cached` prompt
+   * tokens the provider served from its cache (default: `input`). Unpriced: cost 0.
+   */
+  price: z.object({ input: z.number().nonnegative(), output: z.number().nonnegative(), cached: z.number().nonnegative().optional() }).optional(),
 });
 
 export const extractiveProviderSchema = z.object({

@@ -40,7 +40,7 @@ interface RunStart {
 const HISTORY_ITEMS = 50;
 
 /** The lifecycle event's common part: what the limiter needs to reconcile the reservation. */
-const lifecycleOf = ({ data: { request, reservationId } }: Admitted) => ({ taskId: request.taskId, apiKeyId: request.apiKeyId, ...(reservationId ? { reservationId } : {}) });
+const lifecycleOf = ({ data: { request, reservationId } }: Admitted) => ({ taskId: request.taskId, apiKeyId: request.apiKeyId, model: request.model, ...(reservationId ? { reservationId } : {}) });
 
 /** What a client is told when the model fails, by kind: actionable, and free of provider details. */
 const CLIENT_MESSAGES: Record<LlmErrorKind, string> = {
@@ -453,7 +453,7 @@ export class GenerationService {
     await (run ? run.finish('failed', fields, final) : this.tasks.finish(request.taskId, 'failed', fields, final));
     await this.publisher.publish(
       'ai.inference.failed',
-      { taskId: request.taskId, apiKeyId: request.apiKeyId, workerId: this.env.WORKER_ID, ...(reservationId ? { reservationId } : {}), error },
+      { taskId: request.taskId, apiKeyId: request.apiKeyId, model: request.model, workerId: this.env.WORKER_ID, ...(reservationId ? { reservationId } : {}), error },
       { tenantId: event.tenantId },
     );
     generationMetrics.generations.inc({ model: request.model, provider: 'none', outcome: 'failed' });

@@ -131,7 +131,7 @@ export class AdmissionService {
   }
 
   private async reject(event: Submitted, reason: Rejection, message: string, retryAfterMs?: number, bound: { limit?: number; remaining?: number } = {}) {
-    const { taskId, apiKeyId } = event.data;
+    const { taskId, apiKeyId, model } = event.data;
     const details = { ...(retryAfterMs !== undefined ? { retryAfterMs } : {}), ...bound };
     // The task first: that is what the waiting client sees. The lifecycle event is for observers;
     // if the broker is down it is logged and counted, and the rejection stands.
@@ -139,7 +139,7 @@ export class AdmissionService {
     admissionMetrics.decisions.inc({ outcome: 'rejected', reason });
     this.logger.info({ taskId, reason }, 'request rejected');
     try {
-      await this.publisher.publish('ai.request.rejected', { taskId, apiKeyId, reason, message, ...details }, { tenantId: event.tenantId });
+      await this.publisher.publish('ai.request.rejected', { taskId, apiKeyId, model, reason, message, ...details }, { tenantId: event.tenantId });
     } catch (error) {
       admissionMetrics.decisions.inc({ outcome: 'rejection_unannounced', reason });
       this.logger.warn({ taskId, reason, err: String(error) }, 'could not publish ai.request.rejected: the task is rejected, observers miss the event');

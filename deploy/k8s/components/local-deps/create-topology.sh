@@ -116,5 +116,6 @@ group inference-lane-31 false 2
 group knowledge-ingest true 15
 group intent-scheduler false 15
 group rtc-push true 15
+group usage-ledger false 15
 
-echo "topology applied: 8 topics, 37 groups${NAMESPACE:+ in namespace $NAMESPACE}"
+echo "topology applied: 8 topics, 38 groups${NAMESPACE:+ in namespace $NAMESPACE}"

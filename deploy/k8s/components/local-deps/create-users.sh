@@ -76,6 +76,7 @@ allow() {
 
 user access "${ROCKETMQ_SECRET_ACCESS:?set ROCKETMQ_SECRET_ACCESS}"
 allow access Topic:ai-inference,Topic:ai-request,Topic:config-change,Topic:user-profile Pub
+allow access Topic:ai-lifecycle,Group:usage-ledger Sub
 
 user rate-limiter "${ROCKETMQ_SECRET_RATE_LIMITER:?set ROCKETMQ_SECRET_RATE_LIMITER}"
 allow rate-limiter Topic:ai-lifecycle Pub,Sub

@@ -34,6 +34,8 @@ export const inferenceCompleted = z.object({
 export const inferenceFailed = z.object({
   taskId: id,
   apiKeyId: id,
+  /** The alias asked for (for the usage ledger); absent from producers older than it. */
+  model: z.string().min(1).max(128).optional(),
   workerId: id.optional(),
   reservationId: id.optional(),
   error: errorInfo,
@@ -43,6 +45,7 @@ export const inferenceFailed = z.object({
 export const inferenceCancelled = z.object({
   taskId: id,
   apiKeyId: id,
+  model: z.string().min(1).max(128).optional(),
   reservationId: id.optional(),
   usage: usage.optional(),
 });

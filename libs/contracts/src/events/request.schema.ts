@@ -61,6 +61,8 @@ export const rejectionReason = z.enum([
 export const requestRejected = z.object({
   taskId: id,
   apiKeyId: id,
+  /** The alias asked for (for the usage ledger); absent from producers older than it. */
+  model: z.string().min(1).max(128).optional(),
   reason: rejectionReason,
   message: z.string().max(2_000),
   retryAfterMs: z.number().int().nonnegative().optional(),

@@ -20,8 +20,6 @@ const real = [
   'apps/inference/src/app.module.ts',
   'apps/inference/src/main.ts',
   'apps/inference/package.json',
-  'apps/access/src/main.ts',
-  'apps/access/package.json',
 ];
 
 let tree: Tree;
@@ -29,6 +27,10 @@ let tree: Tree;
 beforeEach(() => {
   tree = createTreeWithEmptyWorkspace();
   for (const file of real) tree.write(file, readFileSync(join(root, file), 'utf8'));
+  // An app that consumes nothing: access as it starts, without its consumers.
+  const edgeMain = readFileSync(join(root, 'apps/access/src/main.ts'), 'utf8').split('\n').filter((line) => !/consumers:|usage ledger's writer/.test(line)).join('\n');
+  tree.write('apps/edge/src/main.ts', edgeMain);
+  tree.write('apps/edge/package.json', readFileSync(join(root, 'apps/access/package.json'), 'utf8').replace('@aip/access', '@aip/edge'));
 });
 
 const generate = (options: Partial<ConsumerGeneratorOptions>) =>
@@ -90,7 +92,7 @@ describe('nx g @aip/generators:consumer', () => {
     [{ topic: 'aiLifecycle', messageType: 'FIFO' as const }, /does not match topic ai-lifecycle, which is NORMAL/],
     [{ topic: 'ai-lifecycle', messageType: undefined, tag: 'completed' }, /--tag completed is already used on topic ai-lifecycle by ai.inference.completed/],
     [{ app: 'billing' }, /--app "billing" is not an app under apps\//],
-    [{ app: 'access' }, /--app access consumes nothing/],
+    [{ app: 'edge' }, /--app edge consumes nothing/],
     [{ topic: 'rtc-push', messageType: undefined }, /topic rtc-push is FIFO but group rate-limiter is not orderly/],
   ])('refuses %j with a message naming the option', async (options, message) => {
     const before = text('libs/contracts/src/catalog.ts');

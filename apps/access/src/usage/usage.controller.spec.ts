@@ -1,0 +1,21 @@
+import { ApiError } from '@aip/runtime';
+import { USAGE_DIMENSIONS } from '@aip/usage';
+import { reportQuery, usageCsv } from './usage.controller.ts';
+
+describe('usage queries', () => {
+  it('defaults to the last 7 days by day', () => {
+    const { filter, by } = reportQuery({}, USAGE_DIMENSIONS);
+    expect(by).toEqual(['day']);
+    expect(filter.to.getTime() - filter.from.getTime()).toBe(7 * 86_400_000);
+  });
+
+  it('takes filters and a grouping, and refuses what a key may not group by', () => {
+    expect(reportQuery({ from: '2026-12-01', to: '2026-12-08', group_by: 'model, hour', model: 'fast' }, USAGE_DIMENSIONS)).toMatchObject({ by: ['model', 'hour'], filter: { model: 'fast', from: new Date('2026-12-01') } });
+    expect(() => reportQuery({ group_by: 'tenant' }, ['model', 'day'])).toThrow(ApiError);
+  });
+
+  it('writes CSV that a spreadsheet reads as text: quotes, and no formulas from user-chosen values', () => {
+    const line = { user: '=HYPERLINK("x")', model: 'a,b', requests: 1, failed: 0, promptTokens: 2, completionTokens: 3, cachedTokens: 0, cost: 0.5, firstTokenMsP50: null, durationMsP50: 10 };
+    expect(usageCsv([line], ['user', 'model'])).toBe('user,model,requests,failed,promptTokens,completionTokens,cachedTokens,cost,firstTokenMsP50,durationMsP50\r\n"\'=HYPERLINK(""x"")","a,b",1,0,2,3,0,0.5,,10\r\n');
+  });
+});

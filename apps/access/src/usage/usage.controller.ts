@@ -1,0 +1,100 @@
+import { Controller, Get, Header, Inject, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiError, ApiKeyGuard, LOGGER, type AuthenticatedRequest } from '@aip/runtime';
+import { USAGE_DIMENSIONS, UsageLedger, type UsageDimension, type UsageFilter, type UsageLine } from '@aip/usage';
+import type { FastifyReply } from 'fastify';
+import type { Logger } from 'pino';
+import { AdminGuard } from '../admin/admin.guard.ts';
+
+const DAY_MS = 86_400_000;
+/** The widest window one report may cover. */
+const MAX_RANGE_DAYS = 400;
+
+type UsageQuery = Record<string, string | undefined>;
+
+function invalid(message: string, param: string): ApiError {
+  return new ApiError(400, message, 'invalid_request_error', 'invalid_value', param);
+}
+
+function timeOf(value: string | undefined, param: string, fallback: Date): Date {
+  if (value === undefined || value === '') return fallback;
+  const at = new Date(value);
+  if (Number.isNaN(at.getTime())) throw invalid(`${param} must be an ISO 8601 date or time, e.g. 2026-12-01 or 2026-12-01T00:00:00Z`, param);
+  return at;
+}
+
+/** The window and the grouping of a usage query: last 7 days by day unless asked otherwise. */
+export function reportQuery(query: UsageQuery, allowed: readonly UsageDimension[]): { filter: Pick<UsageFilter, 'from' | 'to' | 'model' | 'provider' | 'userId'>; by: UsageDimension[] } {
+  const to = timeOf(query['to'], 'to', new Date());
+  const from = timeOf(query['from'], 'from', new Date(to.getTime() - 7 * DAY_MS));
+  if (from >= to) throw invalid('from must be before to', 'from');
+  if (to.getTime() - from.getTime() > MAX_RANGE_DAYS * DAY_MS) throw invalid(`a report covers at most ${MAX_RANGE_DAYS} days`, 'from');
+  const by = (query['group_by'] ?? 'day').split(',').map((d) => d.trim()).filter(Boolean);
+  const unknown = by.filter((d) => !allowed.includes(d as UsageDimension));
+  if (unknown.length > 0) throw invalid(`group_by takes ${allowed.join(', ')}; not ${unknown.join(', ')}`, 'group_by');
+  if (by.includes('day') && by.includes('hour')) throw invalid('group_by takes day or hour, not both', 'group_by');
+  return { filter: { from, to, model: query['model'] || undefined, provider: query['provider'] || undefined, userId: query['user'] || undefined }, by: by as UsageDimension[] };
+}
+
+/** A report as CSV: one header line, then one line per row (RFC 4180 quoting). */
+export function usageCsv(lines: readonly UsageLine[], by: readonly UsageDimension[]): string {
+  const columns = [...by, 'requests', 'failed', 'promptTokens', 'completionTokens', 'cachedTokens', 'cost', 'firstTokenMsP50', 'durationMsP50'];
+  const cell = (value: unknown) => {
+    const text = value === null || value === undefined ? '' : String(value);
+    // A leading = + - @ would be a formula to a spreadsheet: quoted and prefixed so it stays text.
+    const safe = /^[=+\-@]/.test(text) && Number.isNaN(Number(text)) ? `'${text}` : text;
+    return /[",\n\r]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+  };
+  return `${[columns.join(','), ...lines.map((line) => columns.map((column) => cell((line as unknown as Record<string, unknown>)[column])).join(','))].join('\r\n')}\r\n`;
+}
+
+/** A report, or 503 while the ledger's database cannot answer (the cause goes to the log, not the client). */
+async function reportOf(ledger: UsageLedger, filter: UsageFilter, by: UsageDimension[], logger: Logger): Promise<UsageLine[]> {
+  try {
+    return await ledger.report(filter, by);
+  } catch (error) {
+    logger.warn({ err: String(error) }, 'usage report failed');
+    throw new ApiError(503, 'The usage ledger is unavailable; retry shortly.', 'service_unavailable', 'usage_unavailable');
+  }
+}
+
+const data = (lines: UsageLine[], filter: Pick<UsageFilter, 'from' | 'to'>, by: UsageDimension[]) => ({ object: 'usage_report', from: filter.from.toISOString(), to: filter.to.toISOString(), group_by: by, data: lines });
+
+/** `GET /v1/usage`: the calling key's own usage (its tenant's rows of this key only). */
+@Controller('v1/usage')
+@UseGuards(ApiKeyGuard)
+export class UsageController {
+  constructor(
+    @Inject(UsageLedger) private readonly ledger: UsageLedger,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  @Get()
+  async own(@Req() request: AuthenticatedRequest, @Query() query: UsageQuery) {
+    const { filter, by } = reportQuery(query, ['model', 'provider', 'status', 'user', 'day', 'hour']);
+    const lines = await reportOf(this.ledger, { ...filter, tenantId: request.apiKey.tenantId, keyId: request.apiKey.id }, by, this.logger);
+    return data(lines, filter, by);
+  }
+}
+
+/** `GET /admin/usage`: usage across tenants and keys, grouped and filtered, as JSON or CSV (`format=csv`). */
+@Controller('admin/usage')
+@UseGuards(AdminGuard)
+export class AdminUsageController {
+  constructor(
+    @Inject(UsageLedger) private readonly ledger: UsageLedger,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  @Get()
+  @Header('cache-control', 'no-store')
+  async report(@Query() query: UsageQuery, @Res({ passthrough: true }) reply: FastifyReply) {
+    const { filter, by } = reportQuery(query, USAGE_DIMENSIONS);
+    if (query['format'] !== undefined && query['format'] !== 'json' && query['format'] !== 'csv') throw invalid('format is json or csv', 'format');
+    const lines = await reportOf(this.ledger, { ...filter, tenantId: query['tenant_id'] || undefined, keyId: query['key_id'] || undefined }, by, this.logger);
+    if (query['format'] === 'csv') {
+      void reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="usage.csv"');
+      return usageCsv(lines, by);
+    }
+    return data(lines, filter, by);
+  }
+}
