@@ -11,6 +11,7 @@ import { realtimeTokenRequestSchema, realtimeTokenSchema } from './realtime/real
 import { responseObjectSchema, responseRequestSchema, responseStreamEventSchema, retrieveQuerySchema } from './responses/response-request.schema.ts';
 import { taskViewSchema } from './tasks/task-view.schema.ts';
 import { profileViewSchema } from './users/profile-view.schema.ts';
+import { feedbackInputSchema, feedbackViewSchema } from './usage/feedback.schema.ts';
 import {
   conversationCreateSchema,
   conversationItemSchema,
@@ -246,6 +247,18 @@ export function appOpenApi(limits: DocumentedLimits = DEFAULT_LIMITS): Record<st
           security: security.apiKey,
           requestParams: { query: z.object({ ...usageWindow, group_by: z.string().optional().meta({ description: 'Comma-separated: model, provider, status, user, and day or hour. Default: day.' }) }) },
           responses: { '200': json('Sums per group, newest bucket first.', usageReport), ...errorResponses({ 400: 'A bad window or grouping.', ...authErrors }) },
+        },
+      },
+      '/v1/feedback': {
+        post: {
+          tags: ['usage'],
+          summary: 'Rate an answer (-1 to 1), by its task or response id; a later rating replaces it',
+          security: endUserSecurity,
+          requestBody: jsonBody(feedbackInputSchema),
+          responses: {
+            '201': json('The rating as kept.', feedbackViewSchema),
+            ...errorResponses({ 400: 'A bad score, comment or id.', ...userAuthErrors, 404: 'No finished answer with that id that this key or user may rate.', 409: 'The answer did not complete.', 503: 'The usage ledger is unavailable; retry.' }),
+          },
         },
       },
       '/admin/usage': {

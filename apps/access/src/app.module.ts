@@ -29,6 +29,7 @@ import { ResponseStore } from './responses/response.store.ts';
 import { ResponsesController } from './responses/responses.controller.ts';
 import { UsageConsumer } from './usage/usage.consumer.ts';
 import { AdminUsageController, UsageController } from './usage/usage.controller.ts';
+import { FeedbackController } from './usage/feedback.controller.ts';
 
 @Module({})
 export class AppModule {
@@ -40,7 +41,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'access', sendTimeoutMs: env.PUBLISH_TIMEOUT_MS, logger }), TerminusModule.forRoot({ logger: false })],
-      controllers: [ChatController, ResponsesController, EmbeddingsController, TasksController, AdminController, ConfigController, RealtimeController, ProfileController, ConversationsController, UserExportController, UsageController, AdminUsageController, UsageConsumer, HealthController, OpenApiController],
+      controllers: [ChatController, ResponsesController, EmbeddingsController, TasksController, AdminController, ConfigController, RealtimeController, ProfileController, ConversationsController, UserExportController, UsageController, AdminUsageController, FeedbackController, UsageConsumer, HealthController, OpenApiController],
       providers: [
         { provide: ENV, useValue: env },
         { provide: REDIS, useValue: redis },

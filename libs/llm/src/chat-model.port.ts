@@ -58,6 +58,8 @@ export interface ChatStreamRequest {
    * them is not asked (`ChatModelPort.forwards`); the chain refuses a request none can honour.
    */
   forward?: Record<string, unknown>;
+  /** What keeps a sticky alias on one weighted variant: the conversation (tenant and session). */
+  routingKey?: string;
 }
 
 export interface TokenUsage {

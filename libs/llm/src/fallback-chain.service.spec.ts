@@ -266,4 +266,53 @@ describe('FallbackChain', () => {
       expect(extractive.calls).toBe(0);
     });
   });
+
+  describe('weighted routing (A/B, canaries)', () => {
+    const weighted = (options: { sticky?: boolean; random?: () => number }, ...entries: [FakePort, number | undefined][]) =>
+      new FallbackChain({ name: 'chat', providers: entries.map(([port, weight]) => ({ port, firstTokenTimeoutMs: 50, ...(weight !== undefined ? { weight } : {}) })), ...options });
+
+    it('sends each variant its share of first tries: 90/10 over a uniform draw', async () => {
+      const a = new FakePort('a', { kind: 'ok', words: ['a'] });
+      const b = new FakePort('b', { kind: 'ok', words: ['b'] });
+      let i = 0;
+      // 1,000 evenly spaced draws in [0, 1): the split is exact, no luck involved.
+      const target = weighted({ random: () => (i++ % 1000) / 1000 }, [a, 90], [b, 10]);
+      for (let n = 0; n < 1000; n++) await run(target);
+      expect([a.calls, b.calls]).toEqual([900, 100]);
+    });
+
+    it('falls back from the drawn variant to the rest of the chain, in order', async () => {
+      const a = new FakePort('a', { kind: 'ok', words: ['a'] });
+      const b = new FakePort('b', { kind: 'fail', error: 'server_error' });
+      const c = new FakePort('c', { kind: 'ok', words: ['c'] });
+      // The draw lands on b (weights 1 and 1: 0.75 is in b's half).
+      const result = await run(weighted({ random: () => 0.75 }, [a, 1], [b, 1], [c, undefined]));
+      expect(result.text).toBe('a');
+      expect(result.served[0]?.attempts).toEqual([{ provider: 'b', outcome: 'failed', kind: 'server_error' }, { provider: 'a', outcome: 'served' }]);
+    });
+
+    it('keeps a conversation on its variant when sticky, and spreads conversations by weight', async () => {
+      const a = new FakePort('a', { kind: 'ok', words: ['a'] });
+      const b = new FakePort('b', { kind: 'ok', words: ['b'] });
+      const target = weighted({ sticky: true, random: () => { throw new Error('a sticky request with a key never draws'); } }, [a, 50], [b, 50]);
+      const firstOf = async (key: string) => (await run(target, { routingKey: key })).text;
+      const seen = new Map<string, string>();
+      // Keys that differ only in their last characters, as session ids often do.
+      for (let session = 0; session < 200; session++) seen.set(`acme/session-${session}`, await firstOf(`acme/session-${session}`));
+      for (const [key, variant] of seen) expect(await firstOf(key)).toBe(variant);
+      const onA = [...seen.values()].filter((variant) => variant === 'a').length;
+      expect(onA).toBeGreaterThan(70);
+      expect(onA).toBeLessThan(130);
+      // Ten neighbouring ids do not all land on one side.
+      const ten = await Promise.all(Array.from({ length: 10 }, (_, n) => firstOf(`acme/ab-session-${n}`)));
+      expect(new Set(ten).size).toBe(2);
+    });
+
+    it('keeps the order when no provider has a weight, and never starts with a weightless one', async () => {
+      const a = new FakePort('a', { kind: 'ok', words: ['a'] });
+      const b = new FakePort('b', { kind: 'ok', words: ['b'] });
+      expect((await run(weighted({ random: () => 0.99 }, [a, undefined], [b, undefined]))).text).toBe('a');
+      expect((await run(weighted({ random: () => 0 }, [a, 0], [b, 5]))).text).toBe('b');
+    });
+  });
 });

@@ -18,6 +18,8 @@ export interface FallbackProvider {
    * 'timeout' LlmError (no fallback: text was already sent). Default: no limit.
    */
   idleTimeoutMs?: number;
+  /** Weighted routing: this provider's share of first tries (see the routing schema's `weight`). */
+  weight?: number;
 }
 
 export type CooldownPolicy = Record<LlmErrorKind, number>;
@@ -61,6 +63,26 @@ export interface FallbackChainOptions {
   /** Bound on a cooldown read or write, so a slow Redis cannot stall every request (default 250 ms). */
   redisTimeoutMs?: number;
   logger?: Pick<Logger, 'warn'>;
+  /** With weights: the same `routingKey` always starts with the same variant. */
+  sticky?: boolean;
+  /** Uniform in [0, 1): which variant an unsticky request starts with (tests pass their own). */
+  random?: () => number;
+}
+
+/**
+ * A stable number in [0, 1) of a key: a sticky request's draw. FNV-1a, then MurmurHash3's final
+ * mix, without which keys that differ in their last character (session-1, session-2) draw
+ * nearly the same number.
+ */
+function draw(key: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x85ebca6b);
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35);
+  hash ^= hash >>> 16;
+  return (hash >>> 0) / 0x1_0000_0000;
 }
 
 /** What the choice of providers reads of a request: its turns (tool turns, image parts) and forwarded fields. */
@@ -107,6 +129,8 @@ export class FallbackChain implements ChatModelPort {
   private readonly maxCooldownMs: number;
   private readonly redisTimeoutMs: number;
   private readonly logger: Pick<Logger, 'warn'> | undefined;
+  private readonly sticky: boolean;
+  private readonly random: () => number;
 
   constructor(options: FallbackChainOptions) {
     if (options.providers.length === 0) throw new Error(`model "${options.name}" has no providers`);
@@ -120,6 +144,8 @@ export class FallbackChain implements ChatModelPort {
     this.maxCooldownMs = options.maxCooldownMs ?? 600_000;
     this.redisTimeoutMs = options.redisTimeoutMs ?? 250;
     this.logger = options.logger;
+    this.sticky = options.sticky ?? false;
+    this.random = options.random ?? Math.random;
   }
 
   /** Provider names in order of preference. */
@@ -138,7 +164,7 @@ export class FallbackChain implements ChatModelPort {
     signal?.throwIfAborted();
     const attempts: ProviderAttempt[] = [];
     let lastError: LlmError | undefined;
-    const candidates = this.candidatesFor(rest);
+    const candidates = this.variantFirst(this.candidatesFor(rest), rest.routingKey);
 
     for (const { provider, cooling } of await this.plan(candidates, attempts)) {
       // The caller may have gone away while cooldowns were read or a provider failed.
@@ -236,6 +262,18 @@ export class FallbackChain implements ChatModelPort {
     const able = this.providers.filter((provider) => (forwarding.length === 0 || provider.port.forwards) && (capabilities.length === 0 || provider.port.images === true));
     if (able.length === 0) throw new UnsupportedRequestError(this.name, [...forwarding, ...capabilities]);
     return able;
+  }
+
+  /**
+   * Weighted routing: one candidate drawn by weight (by the routing key's hash when sticky) goes
+   * first, the others follow in their order as its fallback. Unweighted chains keep their order.
+   */
+  private variantFirst(candidates: readonly FallbackProvider[], routingKey: string | undefined): readonly FallbackProvider[] {
+    const total = candidates.reduce((sum, provider) => sum + (provider.weight ?? 0), 0);
+    if (total <= 0) return candidates;
+    let point = (this.sticky && routingKey !== undefined ? draw(routingKey) : this.random()) * total;
+    const chosen = candidates.find((provider) => (point -= provider.weight ?? 0) < 0) ?? candidates.findLast((provider) => (provider.weight ?? 0) > 0)!;
+    return [chosen, ...candidates.filter((provider) => provider !== chosen)];
   }
 
   /** Providers to try, in order; cooling providers are listed in `attempts` as skipped. */

@@ -3,6 +3,12 @@ import { z } from 'zod';
 /** Provider name: it is also the cooldown key, so the same upstream keeps the same name everywhere. */
 const providerName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/, 'letters, digits and . _ : - (max 100)');
 const timeoutMs = z.number().int().positive();
+/**
+ * Weighted routing (A/B tests, canaries): the share of an alias's requests that go to this provider
+ * first, relative to the other weights (90 and 10: nine in ten). The rest of the chain stays the
+ * fallback, in order. A provider without a weight is only ever a fallback; no weights: the order.
+ */
+const weight = z.number().nonnegative().finite();
 
 export const openAICompatibleProviderSchema = z.object({
   name: providerName,
@@ -23,6 +29,7 @@ export const openAICompatibleProviderSchema = z.object({
    * providers that declare it; an alias with none refuses it (400 `unsupported_capability`).
    */
   capabilities: z.array(z.enum(['images'])).max(8).optional(),
+  weight: weight.optional(),
   /**
    * US dollars per million tokens, for the usage ledger's cost (computed when a request ends and
    * never changed after): `input` prompt tokens, `output` completion tokens, `cached` prompt
@@ -36,6 +43,7 @@ export const extractiveProviderSchema = z.object({
   kind: z.literal('extractive'),
   firstTokenTimeoutMs: timeoutMs.optional(),
   idleTimeoutMs: timeoutMs.optional(),
+  weight: weight.optional(),
 });
 
 export const modelProviderSchema = z.discriminatedUnion('kind', [openAICompatibleProviderSchema, extractiveProviderSchema]);
@@ -44,6 +52,8 @@ export const modelRoutingSchema = z.object({
   models: z.record(
     z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/, 'model alias: letters, digits and . _ : / -'),
     z.object({
+      /** With weights: a conversation (session) keeps the provider it first got, so its turns are not split between variants. */
+      sticky: z.boolean().optional(),
       providers: z
         .array(modelProviderSchema)
         .min(1)

@@ -27,6 +27,16 @@ export interface UsageSchema {
     duration_ms: number | null;
     trace_id: string | null;
   };
+  feedback: {
+    tenant_id: string;
+    task_id: string;
+    key_id: string;
+    user_id: string | null;
+    score: number;
+    comment: string | null;
+    created_at: Date;
+    updated_at: Date;
+  };
 }
 
 export type UsageDb = Kysely<UsageSchema>;
@@ -66,6 +76,23 @@ const MIGRATIONS: Record<string, Migration> = {
         ) PARTITION BY RANGE (occurred_at)`.execute(db);
       await sql`CREATE INDEX usage_events_tenant_time ON usage_events (tenant_id, occurred_at)`.execute(db);
       await sql`CREATE INDEX usage_events_key_time ON usage_events (key_id, occurred_at)`.execute(db);
+    },
+  },
+  '0002_feedback': {
+    async up(db) {
+      // One rating per answer (a later one replaces it); joined to the answer's usage row by task.
+      await sql`
+        CREATE TABLE feedback (
+          tenant_id text NOT NULL,
+          task_id text NOT NULL,
+          key_id text NOT NULL,
+          user_id text,
+          score double precision NOT NULL,
+          comment text,
+          created_at timestamptz NOT NULL,
+          updated_at timestamptz NOT NULL,
+          PRIMARY KEY (tenant_id, task_id)
+        )`.execute(db);
     },
   },
 };

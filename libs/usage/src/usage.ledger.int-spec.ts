@@ -64,7 +64,7 @@ describe.each([
 
   beforeAll(async () => {
     ({ db, drop } = await open());
-    expect(await migrate(db)).toEqual(['0001_usage_events']);
+    expect(await migrate(db)).toEqual(['0001_usage_events', '0002_feedback']);
     // A second start runs nothing again.
     expect(await migrate(db)).toEqual([]);
     ledger = new UsageLedger(db);
@@ -100,6 +100,23 @@ describe.each([
   it('keys see their own usage only, by hour', async () => {
     await ledger.record([entry({ tenantId: 'keys', keyId: 'k1' }), entry({ tenantId: 'keys', keyId: 'k2' }), entry({ tenantId: 'keys', keyId: 'k2' })]);
     expect(await ledger.report({ ...day, tenantId: 'keys', keyId: 'k2' }, ['hour'])).toEqual([expect.objectContaining({ hour: '2026-12-08T10:00Z', requests: 2 })]);
+  });
+
+  it('joins ratings to their answers: the mean score per group, a later rating replacing the first', async () => {
+    const [good, bad, unrated] = [entry({ tenantId: 'rated', provider: 'a' }), entry({ tenantId: 'rated', provider: 'b' }), entry({ tenantId: 'rated', provider: 'b' })];
+    await ledger.record([good, bad, unrated]);
+    const at = new Date();
+    await ledger.rate({ tenantId: 'rated', taskId: good.taskId, keyId: 'key-a', userId: 'u1', score: 1, comment: null, at });
+    await ledger.rate({ tenantId: 'rated', taskId: bad.taskId, keyId: 'key-a', userId: 'u1', score: 1, comment: 'first thought', at });
+    await ledger.rate({ tenantId: 'rated', taskId: bad.taskId, keyId: 'key-a', userId: 'u1', score: -0.5, comment: 'on reflection', at });
+    // A rating under another tenant's name for the same task id is not this tenant's.
+    await ledger.rate({ tenantId: 'elsewhere', taskId: unrated.taskId, keyId: 'key-z', userId: null, score: -1, comment: null, at });
+    expect(await ledger.report({ ...day, tenantId: 'rated' }, ['provider'])).toEqual([
+      expect.objectContaining({ provider: 'a', requests: 1, feedbackScore: 1, feedbackCount: 1 }),
+      expect.objectContaining({ provider: 'b', requests: 2, feedbackScore: -0.5, feedbackCount: 1 }),
+    ]);
+    expect(await ledger.answer('rated', good.taskId)).toEqual({ keyId: 'key-a', userId: 'u1', status: 'completed' });
+    expect(await ledger.answer('elsewhere', good.taskId)).toBeUndefined();
   });
 
   it('drops whole months past retention, and records into a month it has not seen', async () => {

@@ -36,15 +36,29 @@ export interface UsageLine {
   /** Of the completed requests. */
   firstTokenMsP50: number | null;
   durationMsP50: number | null;
+  /** The mean score of the answers rated (-1 to 1), and how many were. */
+  feedbackScore: number | null;
+  feedbackCount: number;
 }
 
-const COLUMN: Record<Exclude<UsageDimension, 'day' | 'hour'>, 'tenant_id' | 'key_id' | 'user_id' | 'model' | 'provider' | 'status'> = {
-  tenant: 'tenant_id',
-  key: 'key_id',
-  user: 'user_id',
-  model: 'model',
-  provider: 'provider',
-  status: 'status',
+/** A rating of one answer (`POST /v1/feedback`): -1 (bad) to 1 (good). */
+export interface Feedback {
+  tenantId: string;
+  taskId: string;
+  keyId: string;
+  userId: string | null;
+  score: number;
+  comment: string | null;
+  at: Date;
+}
+
+const COLUMN: Record<Exclude<UsageDimension, 'day' | 'hour'>, 'u.tenant_id' | 'u.key_id' | 'u.user_id' | 'u.model' | 'u.provider' | 'u.status'> = {
+  tenant: 'u.tenant_id',
+  key: 'u.key_id',
+  user: 'u.user_id',
+  model: 'u.model',
+  provider: 'u.provider',
+  status: 'u.status',
 };
 
 const MONTH_MS = 31 * 86_400_000;
@@ -132,27 +146,30 @@ export class UsageLedger {
     const dims = [...new Set(by)];
     const db = await this.ready();
     let query = db
-      .selectFrom('usage_events')
-      .where('occurred_at', '>=', filter.from)
-      .where('occurred_at', '<', filter.to)
+      .selectFrom('usage_events as u')
+      .leftJoin('feedback as f', (join) => join.onRef('f.tenant_id', '=', 'u.tenant_id').onRef('f.task_id', '=', 'u.task_id'))
+      .where('u.occurred_at', '>=', filter.from)
+      .where('u.occurred_at', '<', filter.to)
       .select((eb) => [
         eb.fn.countAll<string>().as('requests'),
-        eb.fn.count<string>(sql`CASE WHEN status <> 'completed' THEN 1 END`).as('failed'),
-        eb.fn.coalesce(eb.fn.sum<string>('prompt_tokens'), sql<string>`0`).as('prompt_tokens'),
-        eb.fn.coalesce(eb.fn.sum<string>('completion_tokens'), sql<string>`0`).as('completion_tokens'),
-        eb.fn.coalesce(eb.fn.sum<string>('cached_tokens'), sql<string>`0`).as('cached_tokens'),
-        eb.fn.coalesce(eb.fn.sum<string>('cost_nanos'), sql<string>`0`).as('cost_nanos'),
-        sql<number | null>`percentile_cont(0.5) WITHIN GROUP (ORDER BY first_token_ms) FILTER (WHERE status = 'completed')`.as('first_token_p50'),
-        sql<number | null>`percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) FILTER (WHERE status = 'completed')`.as('duration_p50'),
+        eb.fn.count<string>(sql`CASE WHEN u.status <> 'completed' THEN 1 END`).as('failed'),
+        eb.fn.coalesce(eb.fn.sum<string>('u.prompt_tokens'), sql<string>`0`).as('prompt_tokens'),
+        eb.fn.coalesce(eb.fn.sum<string>('u.completion_tokens'), sql<string>`0`).as('completion_tokens'),
+        eb.fn.coalesce(eb.fn.sum<string>('u.cached_tokens'), sql<string>`0`).as('cached_tokens'),
+        eb.fn.coalesce(eb.fn.sum<string>('u.cost_nanos'), sql<string>`0`).as('cost_nanos'),
+        sql<number | null>`percentile_cont(0.5) WITHIN GROUP (ORDER BY u.first_token_ms) FILTER (WHERE u.status = 'completed')`.as('first_token_p50'),
+        sql<number | null>`percentile_cont(0.5) WITHIN GROUP (ORDER BY u.duration_ms) FILTER (WHERE u.status = 'completed')`.as('duration_p50'),
+        eb.fn.avg<number | null>('f.score').as('feedback_score'),
+        eb.fn.count<string>('f.score').as('feedback_count'),
       ]);
-    const filters: [keyof UsageFilter, 'tenant_id' | 'key_id' | 'user_id' | 'model' | 'provider'][] = [['tenantId', 'tenant_id'], ['keyId', 'key_id'], ['userId', 'user_id'], ['model', 'model'], ['provider', 'provider']];
+    const filters: [keyof UsageFilter, 'u.tenant_id' | 'u.key_id' | 'u.user_id' | 'u.model' | 'u.provider'][] = [['tenantId', 'u.tenant_id'], ['keyId', 'u.key_id'], ['userId', 'u.user_id'], ['model', 'u.model'], ['provider', 'u.provider']];
     for (const [field, column] of filters) {
       const value = filter[field];
       if (typeof value === 'string') query = query.where(column, '=', value);
     }
     for (const dim of dims) {
       // Literals, not parameters: the select and the group by must be the same expression to Postgres.
-      const expression: Expression<unknown> = dim === 'day' || dim === 'hour' ? sql`to_char(date_trunc(${sql.lit(dim)}, occurred_at AT TIME ZONE 'UTC'), ${sql.lit(dim === 'day' ? 'YYYY-MM-DD' : 'YYYY-MM-DD"T"HH24:00"Z"')})` : sql.ref(COLUMN[dim]);
+      const expression: Expression<unknown> = dim === 'day' || dim === 'hour' ? sql`to_char(date_trunc(${sql.lit(dim)}, u.occurred_at AT TIME ZONE 'UTC'), ${sql.lit(dim === 'day' ? 'YYYY-MM-DD' : 'YYYY-MM-DD"T"HH24:00"Z"')})` : sql.ref(COLUMN[dim]);
       query = query.select(sql`${expression}`.as(dim)).groupBy(sql`${expression}` as Expression<SqlBool>);
     }
     if (dims.includes('day') || dims.includes('hour')) query = query.orderBy(sql.ref(dims.includes('hour') ? 'hour' : 'day'), 'desc');
@@ -171,8 +188,27 @@ export class UsageLedger {
         cost: Number(row['cost_nanos']) / 1e9,
         firstTokenMsP50: row['first_token_p50'] === null ? null : Number(row['first_token_p50']),
         durationMsP50: row['duration_p50'] === null ? null : Number(row['duration_p50']),
+        feedbackScore: row['feedback_score'] === null ? null : Number(row['feedback_score']),
+        feedbackCount: Number(row['feedback_count']),
       } as UsageLine;
     });
+  }
+
+  /** Keeps a rating of an answer; a later rating of the same answer replaces it. */
+  async rate(feedback: Feedback): Promise<void> {
+    const db = await this.ready();
+    await db
+      .insertInto('feedback')
+      .values({ tenant_id: feedback.tenantId, task_id: feedback.taskId, key_id: feedback.keyId, user_id: feedback.userId, score: feedback.score, comment: feedback.comment, created_at: feedback.at, updated_at: feedback.at })
+      .onConflict((conflict) => conflict.columns(['tenant_id', 'task_id']).doUpdateSet((eb) => ({ score: eb.ref('excluded.score'), comment: eb.ref('excluded.comment'), key_id: eb.ref('excluded.key_id'), user_id: eb.ref('excluded.user_id'), updated_at: eb.ref('excluded.updated_at') })))
+      .execute();
+  }
+
+  /** The user an answer was for and the key that asked, from its usage row (undefined: not in the ledger, or another tenant's). */
+  async answer(tenantId: string, taskId: string): Promise<{ keyId: string; userId: string | null; status: string } | undefined> {
+    const db = await this.ready();
+    const row = await db.selectFrom('usage_events').select(['key_id', 'user_id', 'status']).where('tenant_id', '=', tenantId).where('task_id', '=', taskId).orderBy('occurred_at', 'desc').limit(1).executeTakeFirst();
+    return row ? { keyId: row.key_id, userId: row.user_id, status: row.status } : undefined;
   }
 
   /** Drops the months that ended before `before` (whole partitions). Returns the tables dropped. */

@@ -15,7 +15,7 @@ describe('usage queries', () => {
   });
 
   it('writes CSV that a spreadsheet reads as text: quotes, and no formulas from user-chosen values', () => {
-    const line = { user: '=HYPERLINK("x")', model: 'a,b', requests: 1, failed: 0, promptTokens: 2, completionTokens: 3, cachedTokens: 0, cost: 0.5, firstTokenMsP50: null, durationMsP50: 10 };
-    expect(usageCsv([line], ['user', 'model'])).toBe('user,model,requests,failed,promptTokens,completionTokens,cachedTokens,cost,firstTokenMsP50,durationMsP50\r\n"\'=HYPERLINK(""x"")","a,b",1,0,2,3,0,0.5,,10\r\n');
+    const line = { user: '=HYPERLINK("x")', model: 'a,b', requests: 1, failed: 0, promptTokens: 2, completionTokens: 3, cachedTokens: 0, cost: 0.5, firstTokenMsP50: null, durationMsP50: 10, feedbackScore: null, feedbackCount: 0 };
+    expect(usageCsv([line], ['user', 'model'])).toBe('user,model,requests,failed,promptTokens,completionTokens,cachedTokens,cost,firstTokenMsP50,durationMsP50,feedbackScore,feedbackCount\r\n"\'=HYPERLINK(""x"")","a,b",1,0,2,3,0,0.5,,10,,0\r\n');
   });
 });

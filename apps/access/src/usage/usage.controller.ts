@@ -37,7 +37,7 @@ export function reportQuery(query: UsageQuery, allowed: readonly UsageDimension[
 
 /** A report as CSV: one header line, then one line per row (RFC 4180 quoting). */
 export function usageCsv(lines: readonly UsageLine[], by: readonly UsageDimension[]): string {
-  const columns = [...by, 'requests', 'failed', 'promptTokens', 'completionTokens', 'cachedTokens', 'cost', 'firstTokenMsP50', 'durationMsP50'];
+  const columns = [...by, 'requests', 'failed', 'promptTokens', 'completionTokens', 'cachedTokens', 'cost', 'firstTokenMsP50', 'durationMsP50', 'feedbackScore', 'feedbackCount'];
   const cell = (value: unknown) => {
     const text = value === null || value === undefined ? '' : String(value);
     // A leading = + - @ would be a formula to a spreadsheet: quoted and prefixed so it stays text.

@@ -311,7 +311,9 @@ export class GenerationService {
     let done: Extract<ChatChunk, { type: 'done' }> | undefined;
     let provider = request.model;
     try {
-      const options = { maxTokens: request.maxTokens, ...(request.temperature !== undefined ? { temperature: request.temperature } : {}), ...(request.forward ? { forward: request.forward } : {}) };
+      // A conversation's turns stay on one weighted variant when its alias is sticky.
+      const routingKey = request.sessionId ? `${event.tenantId}/${request.sessionId}` : request.taskId;
+      const options = { maxTokens: request.maxTokens, routingKey, ...(request.temperature !== undefined ? { temperature: request.temperature } : {}), ...(request.forward ? { forward: request.forward } : {}) };
       for await (const chunk of chain.stream({ ...prompt, ...options, signal: abort.signal }, (name) => (provider = name))) {
         if (chunk.type === 'done') {
           done = chunk;
