@@ -278,6 +278,33 @@ export function appOpenApi(limits: DocumentedLimits = DEFAULT_LIMITS): Record<st
           responses: { '200': { description: 'Sums per group, newest bucket first.', content: { 'application/json': { schema: usageReport }, 'text/csv': { schema: z.string() } } }, ...errorResponses({ 400: 'A bad window, grouping or format.', ...adminErrors }) },
         },
       },
+      '/admin/budgets': {
+        get: {
+          tags: ['admin'],
+          summary: "Spend budgets (the policies document's) with what each has spent in its current period",
+          security: security.admin,
+          requestParams: { query: z.object({ tenant_id: z.string().optional() }) },
+          responses: {
+            '200': json(
+              'Every budget, reservations of running requests included in its spend.',
+              z
+                .object({
+                  object: z.literal('list'),
+                  data: z.array(
+                    z
+                      .object({
+                        id: z.string(), tenantId: z.string(), keyId: z.string().optional(), model: z.string().optional(), amountUsd: z.number(), period: z.enum(['day', 'month']), softPercent: z.number(),
+                        periodId: z.string(), spentUsd: z.number(), remainingUsd: z.number(), softReached: z.boolean(), resetsAt: z.iso.datetime(),
+                      })
+                      .strict(),
+                  ),
+                })
+                .meta({ id: 'BudgetList' }),
+            ),
+            ...errorResponses({ ...adminErrors }),
+          },
+        },
+      },
       '/admin/keys': {
         post: {
           tags: ['admin'],

@@ -3,7 +3,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { createEmbeddings, embeddingsConfigOf } from '@aip/embeddings';
 import { ApiKeyStore } from '@aip/keys';
 import { MessagingModule } from '@aip/messaging';
-import { AdmissionFastPath, admissionFastPath, PolicyBook } from '@aip/rate-limit';
+import { AdmissionFastPath, admissionFastPath, PolicyBook, rateLimitPrefix, SpendBudgets } from '@aip/rate-limit';
 import { applyRoutingDocument, applyWordsDocument, ModelCatalog } from '@aip/chat-policy';
 import { ConfigDocuments, connectionOf, documentWatch, ENV, HealthController, LOGGER, OpenApiController, provideOpenApi, REDIS, ROUTING_WATCH, watchRedis } from '@aip/runtime';
 import { ClaimCheck, RedisObjectStore, ProfileStore, ConversationStore, TaskEventHub, TaskStore } from '@aip/tasks';
@@ -28,7 +28,7 @@ import { ConversationsController } from './conversations/conversations.controlle
 import { ResponseStore } from './responses/response.store.ts';
 import { ResponsesController } from './responses/responses.controller.ts';
 import { UsageConsumer } from './usage/usage.consumer.ts';
-import { AdminUsageController, UsageController } from './usage/usage.controller.ts';
+import { AdminBudgetsController, AdminUsageController, UsageController } from './usage/usage.controller.ts';
 import { FeedbackController } from './usage/feedback.controller.ts';
 
 @Module({})
@@ -41,7 +41,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'access', sendTimeoutMs: env.PUBLISH_TIMEOUT_MS, logger }), TerminusModule.forRoot({ logger: false })],
-      controllers: [ChatController, ResponsesController, EmbeddingsController, TasksController, AdminController, ConfigController, RealtimeController, ProfileController, ConversationsController, UserExportController, UsageController, AdminUsageController, FeedbackController, UsageConsumer, HealthController, OpenApiController],
+      controllers: [ChatController, ResponsesController, EmbeddingsController, TasksController, AdminController, ConfigController, RealtimeController, ProfileController, ConversationsController, UserExportController, UsageController, AdminUsageController, AdminBudgetsController, FeedbackController, UsageConsumer, HealthController, OpenApiController],
       providers: [
         { provide: ENV, useValue: env },
         { provide: REDIS, useValue: redis },
@@ -77,6 +77,8 @@ export class AppModule {
         { provide: ConfigDocuments, useValue: new ConfigDocuments(redis, env.REDIS_PREFIX) },
         { provide: RealtimeTokenService, useValue: new RealtimeTokenService(redis, env.REDIS_PREFIX) },
         { provide: PolicyBook, useValue: policies },
+        // Read here for GET /admin/budgets; the rate-limiter alone writes them.
+        { provide: SpendBudgets, useValue: new SpendBudgets(redis, rateLimitPrefix(env.REDIS_PREFIX)) },
         { provide: AdmissionFastPath, useValue: admission },
         SubmissionService,
         // Run-time documents shared with rtc-push: a new version applies within a second, on every instance.

@@ -11,6 +11,8 @@ export const rateLimiterEnvSchema = baseEnvSchema.extend({
    * one key can make the shared Redis hold.
    */
   MAX_PARKED_PER_KEY: z.coerce.number().int().min(1).max(10_000).default(32),
+  /** The start-up model routing (as the workers'), for the prices spend budgets reserve by until a routing document is written. */
+  MODEL_ROUTING: z.string().optional(),
   /** Policy for keys that carry none (JSON RateLimitPolicy). */
   DEFAULT_POLICY: z.string().default('{"id":"default","requestsPerMinute":600,"tokensPerMinute":1000000,"maxConcurrent":64}'),
   /** Admit only while inference workers report free slots. */

@@ -26,6 +26,8 @@ export const EVENT_PUBLISHERS: Readonly<Partial<Record<EventType, readonly strin
   // The limiter fails a request it gave up on (its last attempt).
   'ai.inference.failed': ['inference', 'rate-limiter'],
   'ai.inference.cancelled': ['inference'],
+  // The limiter alone reserves spend (the edges hand budgeted requests to it).
+  'ai.budget.threshold': ['rate-limiter'],
   'kb.change.upsert': ['knowledge-ingest', 'cdc'],
   'kb.change.delete': ['knowledge-ingest', 'cdc'],
   'kb.document.indexed': ['knowledge-ingest'],

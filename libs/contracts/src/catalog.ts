@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { budgetThreshold } from './events/budget.schema.ts';
 import { configChanged } from './events/config.schema.ts';
 import { inferenceCancelled, inferenceCompleted, inferenceFailed, inferenceStarted } from './events/inference.schema.ts';
 import { kbChangeDelete, kbChangeUpsert, kbDocumentDeleted, kbDocumentFailed, kbDocumentIndexed } from './events/knowledge.schema.ts';
@@ -64,6 +65,10 @@ export const EVENTS = {
   'ai.inference.cancelled': event({
     topic: 'aiLifecycle', tag: 'cancelled', schema: inferenceCancelled, consumers: ['rateLimiter', 'usageLedger'],
     key: (d) => d.taskId, summary: 'The client cancelled the task.',
+  }),
+  'ai.budget.threshold': event({
+    topic: 'aiLifecycle', tag: 'budget-threshold', schema: budgetThreshold, consumers: [],
+    key: (d) => d.budgetId, summary: "A spend budget crossed its soft limit (once per budget and period); its hard limit refuses requests at admission.",
   }),
   'kb.change.upsert': event({
     topic: 'kbChange', tag: 'upsert', schema: kbChangeUpsert, consumers: ['knowledgeIngest'],

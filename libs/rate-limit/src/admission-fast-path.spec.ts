@@ -11,7 +11,7 @@ const TERMS: AdmissionTermsValue = { defaultPolicy: { id: 'limiter-default', req
 const ADMITTED: AdmitResult = { admitted: true, reservationId: 'r-1', reservedTokens: 520, standing: { requests: { limit: 60, remaining: 59, resetMs: 1_000 } } };
 const request = { taskId: 't-1', apiKeyId: 'k1', model: 'gpt-x', messages: [{ role: 'user', content: 'hi' }], maxTokens: 512, estimatedPromptTokens: 8, stream: true, priority: 5, deadline: new Date(Date.now() + 30_000).toISOString() } as EventData<'ai.request.submitted'>;
 
-function setup(world: { terms?: AdmissionTermsValue | undefined; waiting?: number; decision?: AdmitResult; redisFails?: boolean; brokerFails?: boolean; enabled?: boolean; keyPolicy?: unknown } = {}) {
+function setup(world: { terms?: AdmissionTermsValue | undefined; waiting?: number; decision?: AdmitResult; redisFails?: boolean; brokerFails?: boolean; enabled?: boolean; keyPolicy?: unknown; budgets?: unknown[] } = {}) {
   const published: { data: Record<string, unknown>; lane: number | undefined }[] = [];
   const released: string[] = [];
   const policies: string[] = [];
@@ -37,6 +37,7 @@ function setup(world: { terms?: AdmissionTermsValue | undefined; waiting?: numbe
     if (world.brokerFails) throw new Error('broker down');
     published.push({ data, lane });
   };
+  if (world.budgets) (fastPath as unknown as { parts: { policies: PolicyBook } }).parts.policies.apply({ budgets: world.budgets });
   const admit = () => fastPath.admit({ tenantId: 'acme', ...(world.keyPolicy ? { policy: world.keyPolicy } : {}) }, request, Date.now(), publish);
   return { admit, published, released, policies, warnings };
 }
@@ -61,6 +62,7 @@ describe('AdmissionFastPath', () => {
     ['the limits do not admit it now (the limiter parks or refuses it)', { decision: { admitted: false, reason: 'rate_limited', retryAfterMs: 1_000, limit: 60, remaining: 0 } as AdmitResult }, 'rate_limited'],
     ['Redis fails here', { redisFails: true }, 'error'],
     ['the fast path is switched off', { enabled: false }, 'disabled'],
+    ['a spend budget covers it (money is the limiter\'s alone)', { budgets: [{ id: 'b', tenantId: 'acme', amountUsd: 5, period: 'day' }] }, 'budgeted'],
   ])('hands the request to the limiter when %s, publishing nothing itself', async (_why, world, reason) => {
     const { admit, published } = setup(world);
     await expect(admit()).resolves.toEqual({ admitted: false, reason });

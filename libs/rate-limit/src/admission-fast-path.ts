@@ -67,7 +67,9 @@ export class AdmissionFastPath {
       if (waiting > 0) return { admitted: false, reason: 'queue_not_empty' };
       policies.setDefault(terms.defaultPolicy);
       const own = key.policy ? rateLimitPolicySchema.safeParse(key.policy) : undefined;
-      const resolved = policies.resolve({ tenantId: key.tenantId, model: request.model }, own?.success ? own.data : undefined);
+      const resolved = policies.resolve({ tenantId: key.tenantId, model: request.model, keyId: request.apiKeyId }, own?.success ? own.data : undefined);
+      // Money is the limiter's alone (one writer of the budget counters, one publisher of their thresholds).
+      if (resolved.budgets.length > 0) return { admitted: false, reason: 'budgeted' };
       attempt = await gate.attempt(key.tenantId, request, resolved, terms, Promise.resolve(capacity));
     } catch (error) {
       warn({ taskId: request.taskId, err: String(error) }, 'admission fast path failed: handing the request to the limiter');

@@ -15,7 +15,7 @@ export interface AdmitInput {
   nowMs?: number;
 }
 
-export type RejectReason = 'rate_limited' | 'token_budget_exceeded' | 'concurrency_limit' | 'no_capacity';
+export type RejectReason = 'rate_limited' | 'token_budget_exceeded' | 'concurrency_limit' | 'no_capacity' | 'budget_exceeded';
 
 /** One limit as it stands after an admission: what OpenAI's `x-ratelimit-*` headers say. */
 export interface LimitStanding {

@@ -1,5 +1,6 @@
 import { policyDocumentSchema, resolvePolicy, type PolicyDocument, type ResolvedPolicy } from './policy-document.schema.ts';
 import { rateLimitPolicySchema, type RateLimitPolicy } from './rate-limit-policy.schema.ts';
+import type { SpendBudget } from './spend-budget.schema.ts';
 
 /**
  * The limits in force: a default policy (the limiter's DEFAULT_POLICY), then the `policies`
@@ -28,8 +29,13 @@ export class PolicyBook {
     this.fallback = policy;
   }
 
+  /** The document's spend budgets (of one tenant, when named). */
+  budgets(tenantId?: string): SpendBudget[] {
+    return (this.document?.budgets ?? []).filter((budget) => tenantId === undefined || budget.tenantId === tenantId);
+  }
+
   /** The key's own policy, else the most specific one of the document, else the default. */
-  resolve(request: { tenantId: string; model: string }, keyPolicy: RateLimitPolicy | undefined): ResolvedPolicy {
+  resolve(request: { tenantId: string; model: string; keyId?: string }, keyPolicy: RateLimitPolicy | undefined): ResolvedPolicy {
     return resolvePolicy(this.document, request, keyPolicy, this.fallback);
   }
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { rateLimitPolicySchema, type RateLimitPolicy } from './rate-limit-policy.schema.ts';
+import { budgetsFor, spendBudgetSchema, type SpendBudget } from './spend-budget.schema.ts';
 
 const modelPolicies = z.record(z.string().min(1), rateLimitPolicySchema);
 
@@ -16,11 +17,19 @@ export const policyDocumentSchema = z.strictObject({
   tenants: z.record(z.string().min(1), rateLimitPolicySchema).default({}),
   /** Tenant → model alias → policy. */
   tenantModels: z.record(z.string().min(1), modelPolicies).default({}),
+  /** Spend budgets of tenants, their keys and their models (every one that matches a request applies). */
+  budgets: z
+    .array(spendBudgetSchema)
+    .max(10_000)
+    .default([])
+    .refine((budgets) => new Set(budgets.map((budget) => `${budget.tenantId}\u0000${budget.id}`)).size === budgets.length, 'budget ids must be unique within a tenant'),
 });
 export type PolicyDocument = z.infer<typeof policyDocumentSchema>;
 
 export interface ResolvedPolicy {
   readonly policy: RateLimitPolicy;
+  /** The spend budgets the request counts against (none: no budget check at all). */
+  readonly budgets: readonly SpendBudget[];
   /**
    * True when the policy is model-specific: its limits then count the key's requests to that
    * model only (the counters are kept per key and model), not the key's whole traffic.
@@ -28,15 +37,17 @@ export interface ResolvedPolicy {
   readonly perModel: boolean;
 }
 
-export function resolvePolicy(document: PolicyDocument | undefined, request: { tenantId: string; model: string }, keyPolicy: RateLimitPolicy | undefined, fallback: RateLimitPolicy): ResolvedPolicy {
-  if (keyPolicy) return { policy: keyPolicy, perModel: false };
+export function resolvePolicy(document: PolicyDocument | undefined, request: { tenantId: string; model: string; keyId?: string }, keyPolicy: RateLimitPolicy | undefined, fallback: RateLimitPolicy): ResolvedPolicy {
+  const budgets = document && document.budgets.length > 0 && request.keyId !== undefined ? budgetsFor(document.budgets, { tenantId: request.tenantId, keyId: request.keyId, model: request.model }) : [];
+  const resolve = (policy: RateLimitPolicy, perModel: boolean): ResolvedPolicy => ({ policy, perModel, budgets });
+  if (keyPolicy) return resolve(keyPolicy, false);
   const tenantModel = document?.tenantModels[request.tenantId]?.[request.model];
-  if (tenantModel) return { policy: tenantModel, perModel: true };
+  if (tenantModel) return resolve(tenantModel, true);
   const tenant = document?.tenants[request.tenantId];
-  if (tenant) return { policy: tenant, perModel: false };
+  if (tenant) return resolve(tenant, false);
   const model = document?.models[request.model];
-  if (model) return { policy: model, perModel: true };
-  return { policy: document?.default ?? fallback, perModel: false };
+  if (model) return resolve(model, true);
+  return resolve(document?.default ?? fallback, false);
 }
 
 /** The subject whose counters a decision uses: the key, or the key and model for a model-specific policy. */

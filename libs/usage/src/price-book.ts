@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Price } from './usage-entry.ts';
+import { costNanos, type Price } from './usage-entry.ts';
 
 /**
  * The part of the `routing` run-time document the ledger reads (`modelRoutingSchema` of @aip/llm
@@ -51,5 +51,25 @@ export class PriceBook {
 
   providerOf(alias: string, provider: string): PricedProvider | undefined {
     return this.providers.get(`${alias}\u0000${provider}`);
+  }
+
+  /** What a finished request cost, in nano-dollars, at its provider's price (0 when unpriced). */
+  costOf(alias: string, provider: string, usage: { promptTokens: number; completionTokens: number; cachedTokens?: number | undefined }): number {
+    return costNanos({ promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, cachedTokens: usage.cachedTokens ?? 0 }, this.providerOf(alias, provider)?.price);
+  }
+
+  /** The highest input and output prices among an alias's providers: what a request may cost at most, before one answers. */
+  dearest(alias: string): Price | undefined {
+    let dearest: Price | undefined;
+    for (const [key, { price }] of this.providers) {
+      if (!price || !key.startsWith(`${alias}\u0000`)) continue;
+      dearest = { input: Math.max(dearest?.input ?? 0, price.input), output: Math.max(dearest?.output ?? 0, price.output) };
+    }
+    return dearest;
+  }
+
+  /** Nano-dollars a request may cost at most: its estimated prompt and all of max_tokens at the dearest prices of its alias. */
+  estimateNanos(alias: string, promptTokens: number, maxTokens: number): number {
+    return costNanos({ promptTokens, completionTokens: maxTokens, cachedTokens: 0 }, this.dearest(alias));
   }
 }

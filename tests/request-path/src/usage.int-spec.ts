@@ -180,6 +180,40 @@ describe('usage ledger', () => {
     }
   });
 
+  it('refuses a request that would go over a spend budget (429 budget_exceeded, naming it and its reset) and shows the spend to operators', async () => {
+    // A budget of $0.0003 a day for a third tenant: each request reserves its dearest cost
+    // (estimated prompt + max_tokens 10 at $3 / $15 per million) and settles to what it cost.
+    const frugal = await createKey(access, ADMIN_TOKEN, { tenantId: 'frugal', models: ['mock-gpt'] });
+    const put = await fetch(`${access.url}/admin/config/policies`, { method: 'PUT', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ budgets: [{ id: 'tiny', tenantId: 'frugal', amountUsd: 0.0003, period: 'day', softPercent: 50 }] }) });
+    expect(put.status).toBe(200);
+    const send = () => fetch(`${access.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${frugal.key}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'mock-gpt', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }) });
+    // The limiter applies the document within a second; until then nothing is budgeted.
+    await eventually(async () => ((await (await get('/admin/budgets?tenant_id=frugal', ADMIN_TOKEN)).json()) as { data: unknown[] }).data.length === 1, 'the budget in force at access', 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const statuses: number[] = [];
+    let refusal: Response | undefined;
+    for (let i = 0; i < 10 && !refusal; i++) {
+      const response = await send();
+      statuses.push(response.status);
+      if (response.status === 429) refusal = response;
+      else await response.text();
+    }
+    expect(statuses.filter((status) => status === 200).length).toBeGreaterThan(0);
+    expect(refusal).toBeDefined();
+    const body = (await refusal!.json()) as { error: { code: string; message: string; type: string } };
+    expect(body.error).toMatchObject({ type: 'rate_limit_error', code: 'budget_exceeded' });
+    expect(body.error.message).toMatch(/daily budget tiny \(tenant frugal\) of \$0\.0003 would be exceeded .*resets at \d{4}-\d{2}-\d{2}T00:00:00\.000Z/);
+    expect(Number(refusal!.headers.get('retry-after'))).toBeGreaterThan(0);
+
+    const budgets = (await (await get('/admin/budgets?tenant_id=frugal', ADMIN_TOKEN)).json()) as { data: Record<string, unknown>[] };
+    expect(budgets.data).toEqual([expect.objectContaining({ id: 'tiny', tenantId: 'frugal', amountUsd: 0.0003, period: 'day', softReached: true, spentUsd: expect.any(Number) })]);
+    expect(budgets.data[0]!['spentUsd'] as number).toBeGreaterThan(0);
+    expect(budgets.data[0]!['spentUsd'] as number).toBeLessThanOrEqual(0.0003);
+    // The refusal is in the ledger too, as a rejected request.
+    await eventually(async () => ((await (await get('/v1/usage?group_by=status', frugal.key)).json()) as { data: { status: string }[] }).data.some((line) => line.status === 'rejected'), 'the rejection in the ledger', 30_000);
+    await fetch(`${access.url}/admin/config/policies`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  });
+
   it('names a bad window, grouping or format (400), and refuses a request without a key (401)', async () => {
     const cases: [string, string][] = [
       ['/v1/usage?group_by=tenant', 'group_by'],

@@ -23,6 +23,8 @@ export function rateLimitHeaders(limits: RunningLimits | undefined): Record<stri
 /** A refusal by the key's limits: 429 with Retry-After and OpenAI's x-ratelimit-* headers for the limit that bound. */
 export function rateLimitError(refusal: { code: string; message: string; retryAfterMs?: number | undefined; limit?: number | undefined; remaining?: number | undefined }): ApiError {
   const seconds = Math.max(1, Math.ceil((refusal.retryAfterMs ?? 1_000) / 1_000));
+  // A spend budget is money, not OpenAI's requests or tokens: Retry-After (its reset) alone.
+  if (refusal.code === 'budget_exceeded') return new ApiError(429, refusal.message, 'rate_limit_error', refusal.code, null, { 'retry-after': String(seconds) });
   // OpenAI's header names: the tokens pair when the token budget bound, the requests pair otherwise.
   const unit = refusal.code === 'token_budget_exceeded' ? 'tokens' : 'requests';
   return new ApiError(429, refusal.message, 'rate_limit_error', refusal.code, null, {

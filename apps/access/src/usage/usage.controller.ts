@@ -1,6 +1,7 @@
 import { Controller, Get, Header, Inject, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiError, ApiKeyGuard, LOGGER, type AuthenticatedRequest } from '@aip/runtime';
 import { USAGE_DIMENSIONS, UsageLedger, type UsageDimension, type UsageFilter, type UsageLine } from '@aip/usage';
+import { PolicyBook, SpendBudgets } from '@aip/rate-limit';
 import type { FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { AdminGuard } from '../admin/admin.guard.ts';
@@ -98,3 +99,34 @@ export class AdminUsageController {
     return data(lines, filter, by);
   }
 }
+
+/**
+ * `GET /admin/budgets`: every spend budget of the `policies` document (of one tenant with
+ * `tenant_id`) and what it has spent in its current period, reservations of running requests included.
+ */
+@Controller('admin/budgets')
+@UseGuards(AdminGuard)
+export class AdminBudgetsController {
+  constructor(
+    @Inject(PolicyBook) private readonly policies: PolicyBook,
+    @Inject(SpendBudgets) private readonly budgets: SpendBudgets,
+  ) {}
+
+  @Get()
+  @Header('cache-control', 'no-store')
+  async list(@Query() query: UsageQuery) {
+    const standings = await this.budgets.standing(this.policies.budgets(query['tenant_id'] || undefined));
+    return {
+      object: 'list',
+      data: standings.map(({ budget, period, spentNanos, resetsAt }) => ({
+        ...budget,
+        periodId: period,
+        spentUsd: spentNanos / 1e9,
+        remainingUsd: Math.max(0, budget.amountUsd - spentNanos / 1e9),
+        softReached: spentNanos >= (budget.amountUsd * 1e9 * budget.softPercent) / 100,
+        resetsAt: new Date(resetsAt).toISOString(),
+      })),
+    };
+  }
+}
+

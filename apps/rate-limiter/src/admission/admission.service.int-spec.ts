@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { createEnvelope, type Envelope, type EventType } from '@aip/contracts';
 import { ApiKeyStore } from '@aip/keys';
 import { PublishError, type EventPublisher } from '@aip/messaging';
-import { AdmissionControl, AdmissionGate, DeadlineQueue, PolicyBook, WorkerRegistry } from '@aip/rate-limit';
+import { AdmissionControl, AdmissionGate, DeadlineQueue, PolicyBook, SpendBudgets, usdToNanos, WorkerRegistry } from '@aip/rate-limit';
+import { PriceBook } from '@aip/usage';
 import { TaskStore } from '@aip/tasks';
 import { deleteKeys, eventually, testRedis } from '@aip/testing';
 import type { Redis } from 'ioredis';
@@ -27,7 +28,7 @@ let brokerDown = false;
 /** Redis refusing the pump's put-back (as during a Redis restart), while the rest still works. */
 let putBackRefused = false;
 
-function platform(keyPrefix: string) {
+function platform(keyPrefix: string, options: { policies?: unknown; routing?: unknown } = {}) {
   const publisher = {
     publish: async (type: EventType, data: unknown) => {
       if (brokerDown) throw new PublishError('BROKER_UNAVAILABLE', 'broker unreachable (test)');
@@ -47,8 +48,13 @@ function platform(keyPrefix: string) {
   };
   const env = rateLimiterEnvSchema.parse({ REDIS_PREFIX: keyPrefix, QUEUE_PUMP_MS: '20', CHECK_WORKER_CAPACITY: 'false', MAX_PARKED_PER_KEY: '3' });
   const logger = pino({ level: 'silent' });
-  const admissionService = new AdmissionService(parts.admission, new AdmissionGate(parts.admission, new WorkerRegistry(redis, { prefix: `${keyPrefix}rl:` })), parts.queue, new PolicyBook(env.DEFAULT_POLICY), parts.keys, parts.tasks, publisher, env, logger);
-  return { ...parts, service: admissionService, pump: new QueuePump(admissionService, parts.queue, parts.admission, env, logger) };
+  const policies = new PolicyBook(env.DEFAULT_POLICY);
+  if (options.policies) policies.apply(options.policies);
+  const prices = new PriceBook(options.routing ?? null);
+  const budgets = new SpendBudgets(redis, `${keyPrefix}rl:`);
+  const gate = new AdmissionGate(parts.admission, new WorkerRegistry(redis, { prefix: `${keyPrefix}rl:` }), { budgets, estimate: (request) => prices.estimateNanos(request.model, request.estimatedPromptTokens, request.maxTokens) });
+  const admissionService = new AdmissionService(parts.admission, gate, parts.queue, policies, budgets, prices, parts.keys, parts.tasks, publisher, env, logger);
+  return { ...parts, budgets, policies, service: admissionService, pump: new QueuePump(admissionService, parts.queue, parts.admission, env, logger) };
 }
 
 beforeAll(() => {
@@ -172,3 +178,47 @@ describe('the deadline-queue pump', () => {
     await eventually(async () => (await queue.size()) === 0, 'nothing left parked', 10_000);
   });
 });
+
+describe('spend budgets', () => {
+  // $1 per million prompt tokens and $100 per million completion tokens: a request of 2 prompt
+  // tokens and max_tokens 16 may cost at most $0.001602; the tenant's budget is a cent a month.
+  const routing = { models: { extractive: { providers: [{ name: 'cheap', model: 'c', price: { input: 1, output: 10 } }, { name: 'dear', model: 'd', price: { input: 1, output: 100 } }] } } };
+  const budget = { id: 'cent', tenantId: 'acme', amountUsd: 0.01, period: 'month', softPercent: 50 };
+  let budgeted: ReturnType<typeof platform>;
+  beforeAll(() => {
+    budgeted = platform(`${prefix}spend:`, { policies: { budgets: [budget] }, routing });
+  });
+
+  it('reserves the dearest cost, refuses at once (never parked) naming the budget and its reset, tells observers at the soft limit once, and settles to the real cost', async () => {
+    const { record } = await budgeted.keys.create({ tenantId: 'acme' });
+    const submit = async () => {
+      const event = await submittedTo(budgeted.tasks, record.id);
+      await budgeted.service.submit(event);
+      return event;
+    };
+    const before = published.length;
+    const admittedNow = [];
+    for (let i = 0; i < 6; i++) admittedNow.push(await submit());
+    const refused = await submit();
+    const task = await budgeted.tasks.get(refused.data.taskId);
+    expect(task?.status).toBe('rejected');
+    expect(task?.error?.code).toBe('budget_exceeded');
+    expect(task?.error?.message).toMatch(/monthly budget cent \(tenant acme\) of \$0\.01 would be exceeded \(\$0\.0096 spent\); it resets at \d{4}-\d{2}-01T00:00:00\.000Z/);
+    expect(await budgeted.queue.size()).toBe(0);
+    const events = published.slice(before);
+    expect(events.filter((event) => event.type === 'ai.request.admitted')).toHaveLength(6);
+    // The fourth request took the spend past half the cent ($0.0064): one threshold event.
+    expect(events.filter((event) => event.type === 'ai.budget.threshold')).toEqual([{ type: 'ai.budget.threshold', data: expect.objectContaining({ budgetId: 'cent', period: 'month', amountUsd: 0.01, softPercent: 50, taskId: admittedNow[3]!.data.taskId }) }]);
+
+    // The first request ends having cost 2 + 10 tokens at the cheap provider: $0.000102, not $0.001602.
+    const reservationId = (events.find((event) => event.type === 'ai.request.admitted')!.data as { reservationId: string }).reservationId;
+    const completed = createEnvelope('ai.inference.completed', { taskId: admittedNow[0]!.data.taskId, apiKeyId: record.id, workerId: 'w1', model: 'extractive', provider: 'cheap', reservationId, usage: { promptTokens: 2, completionTokens: 10, totalTokens: 12 }, timings: { queueMs: 0, totalMs: 5 }, finishReason: 'stop' }, { source: 'test', tenantId: 'acme' });
+    await budgeted.service.reconcile(completed);
+    const [standing] = await budgeted.budgets.standing(budgeted.policies.budgets('acme'));
+    expect(standing!.spentNanos).toBe(usdToNanos(0.001602 * 5 + 0.000102));
+    // That freed room for one more.
+    const next = await submit();
+    expect((await budgeted.tasks.get(next.data.taskId))?.status).not.toBe('rejected');
+  });
+});
+

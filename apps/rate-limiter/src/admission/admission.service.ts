@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Envelope } from '@aip/contracts';
 import { ApiKeyStore } from '@aip/keys';
 import { EventPublisher } from '@aip/messaging';
-import { AdmissionControl, AdmissionGate, admittedData, DeadlineQueue, PolicyBook, rateLimitPolicySchema, type Admitted, type WorkerChoice } from '@aip/rate-limit';
+import { AdmissionControl, AdmissionGate, admittedData, budgetRefusal, DeadlineQueue, periodOf, PolicyBook, rateLimitPolicySchema, SpendBudgets, type Admitted, type SpendBudget, type WorkerChoice } from '@aip/rate-limit';
+import { PriceBook } from '@aip/usage';
 import { ENV, LOGGER } from '@aip/runtime';
 import { TaskStore } from '@aip/tasks';
 import type { Logger } from 'pino';
@@ -11,7 +12,7 @@ import { admissionMetrics, countWorkerChoice } from './admission.metrics.ts';
 
 
 export type Submitted = Envelope<'ai.request.submitted'>;
-type Rejection = 'rate_limited' | 'token_budget_exceeded' | 'concurrency_limit' | 'deadline_exceeded' | 'policy_denied' | 'no_capacity';
+type Rejection = 'rate_limited' | 'token_budget_exceeded' | 'concurrency_limit' | 'deadline_exceeded' | 'policy_denied' | 'no_capacity' | 'budget_exceeded';
 
 /**
  * Admit / queue-with-deadline / reject, atomically in Redis (one script per decision), so limits
@@ -25,6 +26,8 @@ export class AdmissionService {
     @Inject(AdmissionGate) private readonly gate: AdmissionGate,
     @Inject(DeadlineQueue) private readonly queue: DeadlineQueue,
     @Inject(PolicyBook) private readonly policies: PolicyBook,
+    @Inject(SpendBudgets) private readonly budgets: SpendBudgets,
+    @Inject(PriceBook) private readonly prices: PriceBook,
     @Inject(ApiKeyStore) private readonly keys: ApiKeyStore,
     @Inject(TaskStore) private readonly tasks: TaskStore,
     @Inject(EventPublisher) private readonly publisher: EventPublisher,
@@ -46,10 +49,15 @@ export class AdmissionService {
     if (!key || key.status !== 'active') return this.reject(event, 'policy_denied', 'the API key is not active');
     const own = key.policy ? rateLimitPolicySchema.safeParse(key.policy) : undefined;
     if (own && !own.success) this.logger.warn({ keyId: key.id }, 'the key\'s policy is invalid: using its tenant\'s or the default');
-    const resolved = this.policies.resolve({ tenantId: event.tenantId, model: request.model }, own?.success ? own.data : undefined);
+    const resolved = this.policies.resolve({ tenantId: event.tenantId, model: request.model, keyId: request.apiKeyId }, own?.success ? own.data : undefined);
     const terms = { checkWorkerCapacity: this.env.CHECK_WORKER_CAPACITY, sessionAffinity: this.env.SESSION_AFFINITY, affinityMaxLoadGap: this.env.AFFINITY_MAX_LOAD_GAP };
     const attempt = await this.gate.attempt(event.tenantId, request, resolved, terms);
     const { decision } = attempt;
+    if (attempt.crossed) await this.announceThresholds(event, attempt.crossed);
+    if (attempt.budget) {
+      // Waiting cannot help before the budget resets (hours or weeks): refused now, naming it.
+      return this.reject(event, 'budget_exceeded', budgetRefusal(attempt.budget), Math.max(1, attempt.budget.resetsAt - Date.now()));
+    }
     if (decision.admitted) {
       countWorkerChoice(attempt.affinity, { taskId: request.taskId, sessionId: request.sessionId }, this.logger);
       await this.forward(event, decision, queuedSince, attempt.affinity?.worker);
@@ -110,6 +118,26 @@ export class AdmissionService {
     if (!reservationId) return;
     const actual = event.data.usage?.totalTokens ?? 0;
     await this.admission.reconcile(reservationId, actual);
+    // The budgets' reservation becomes the real cost, priced as the usage ledger prices it (a
+    // failed or cancelled run costs nothing there, so nothing here). Only tenants with budgets pay the round trip.
+    if (this.policies.budgets(event.tenantId).length > 0) {
+      const completed = event.type === 'ai.inference.completed' ? (event as Envelope<'ai.inference.completed'>).data : undefined;
+      const cost = completed ? this.prices.costOf(completed.model, completed.provider, completed.usage) : 0;
+      await this.budgets.settle(event.tenantId, reservationId, cost);
+    }
+  }
+
+  /** Tells observers (`ai.budget.threshold`) that budgets crossed their soft limit; a failure is logged and counted, the request goes on. */
+  private async announceThresholds(event: Submitted, crossed: readonly SpendBudget[]): Promise<void> {
+    for (const budget of crossed) {
+      admissionMetrics.decisions.inc({ outcome: 'budget_threshold', reason: budget.period });
+      this.logger.warn({ tenantId: budget.tenantId, budgetId: budget.id, softPercent: budget.softPercent }, 'spend budget crossed its soft limit');
+      const data = { budgetId: budget.id, ...(budget.keyId ? { keyId: budget.keyId } : {}), ...(budget.model ? { model: budget.model } : {}), period: budget.period, periodId: periodOf(budget.period, Date.now()).id, amountUsd: budget.amountUsd, softPercent: budget.softPercent, taskId: event.data.taskId };
+      await this.publisher.publish('ai.budget.threshold', data, { tenantId: event.tenantId }).catch((error: unknown) => {
+        admissionMetrics.decisions.inc({ outcome: 'budget_threshold_unannounced', reason: budget.period });
+        this.logger.warn({ budgetId: budget.id, err: String(error) }, 'could not publish ai.budget.threshold: the threshold is logged here only');
+      });
+    }
   }
 
   /**

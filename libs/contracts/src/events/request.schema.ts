@@ -56,6 +56,8 @@ export const rejectionReason = z.enum([
   'deadline_exceeded',
   'policy_denied',
   'no_capacity',
+  /** A spend budget (day or month) would go over: refused until it resets, never parked. */
+  'budget_exceeded',
 ]);
 
 export const requestRejected = z.object({

@@ -51,7 +51,8 @@ describe('nx g @aip/generators:consumer', () => {
 
     const module = text('apps/rate-limiter/src/app.module.ts');
     expect(module).toMatch(/controllers: \[AdmissionConsumer, HealthController, OpenApiController, UsageRecordedConsumer\]/);
-    expect(module).toMatch(/\(book: PolicyBook\) => \(body\) => book.apply\(body\)\),\n\s+UsageRecordedService,\n\s+\]/);
+    // Appended as the module's last provider, after the document watches.
+    expect(module).toMatch(/documentWatch\('routing'[\s\S]*\}\),\n\s+UsageRecordedService,\n\s+\]/);
     expect(module).toContain(`import { UsageRecordedConsumer } from './billing/usage-recorded.consumer.ts';`);
     expect(text('apps/rate-limiter/src/billing/usage-recorded.consumer.ts')).toContain(`@RocketMQEvent('billing.usage.recorded')\n  onUsageRecorded(@Payload() event: Envelope<'billing.usage.recorded'>)`);
     expect(tree.exists('apps/rate-limiter/src/billing/usage-recorded.consumer.spec.ts')).toBe(true);
