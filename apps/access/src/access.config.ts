@@ -66,6 +66,11 @@ export const accessEnvSchema = baseEnvSchema.extend({
    * in memory, lost at restart. One process per directory: replicas need DATABASE_URL.
    */
   USAGE_DB_DIR: z.string().default(''),
+  /**
+   * How often spend budgets whose Redis counters are gone (a Redis loss, or a new period) are taken
+   * up again from the usage ledger.
+   */
+  BUDGET_SEED_MS: z.coerce.number().int().min(100).default(30_000),
   /** Whole months of usage kept; older monthly partitions are dropped (checked hourly). */
   USAGE_RETENTION_MONTHS: z.coerce.number().int().min(1).max(120).default(13),
   /** The start-up model routing (as the workers'), for provider models and prices until a routing document is written. */

@@ -30,6 +30,7 @@ import { ResponsesController } from './responses/responses.controller.ts';
 import { UsageConsumer } from './usage/usage.consumer.ts';
 import { AdminBudgetsController, AdminUsageController, UsageController } from './usage/usage.controller.ts';
 import { FeedbackController } from './usage/feedback.controller.ts';
+import { BudgetKeeper } from './usage/budget-keeper.ts';
 
 @Module({})
 export class AppModule {
@@ -81,6 +82,7 @@ export class AppModule {
         { provide: SpendBudgets, useValue: new SpendBudgets(redis, rateLimitPrefix(env.REDIS_PREFIX)) },
         { provide: AdmissionFastPath, useValue: admission },
         SubmissionService,
+        BudgetKeeper,
         // Run-time documents shared with rtc-push: a new version applies within a second, on every instance.
         // The routing document names the models served and prices their providers (the ledger's cost).
         documentWatch('routing', [ModelCatalog, PriceBook], (catalog: ModelCatalog, prices: PriceBook) => (body: unknown) => {

@@ -24,14 +24,14 @@ export function budgetScope(budget: SpendBudget): string {
   return parts.join(', ');
 }
 
-/** The period a time falls in: its id (for the counter's name) and when it ends (the reset), UTC. */
-export function periodOf(period: SpendBudget['period'], nowMs: number): { id: string; endsAt: number } {
+/** The period a time falls in: its id (for the counter's name), its start and its end (the reset), UTC. */
+export function periodOf(period: SpendBudget['period'], nowMs: number): { id: string; startsAt: number; endsAt: number } {
   const now = new Date(nowMs);
   const year = now.getUTCFullYear();
   const month = now.getUTCMonth();
-  if (period === 'month') return { id: `${year}-${String(month + 1).padStart(2, '0')}`, endsAt: Date.UTC(year, month + 1, 1) };
+  if (period === 'month') return { id: `${year}-${String(month + 1).padStart(2, '0')}`, startsAt: Date.UTC(year, month, 1), endsAt: Date.UTC(year, month + 1, 1) };
   const day = now.getUTCDate();
-  return { id: `${year}-${String(month + 1).padStart(2, '0')}-${String(day).padStart(2, '0')}`, endsAt: Date.UTC(year, month, day + 1) };
+  return { id: `${year}-${String(month + 1).padStart(2, '0')}-${String(day).padStart(2, '0')}`, startsAt: Date.UTC(year, month, day), endsAt: Date.UTC(year, month, day + 1) };
 }
 
 /** The budgets that a request of this key to this model counts against. */

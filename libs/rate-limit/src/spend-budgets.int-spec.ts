@@ -62,3 +62,22 @@ describe('spend budgets', () => {
     expect((await a.standing(budgets, NOW))[0]!.spentNanos).toBe(usdToNanos(0.98));
   });
 });
+
+describe('spend budgets after a Redis loss', () => {
+  it('take their counter up to the ledger once per period, never lowering it', async () => {
+    const { tenantId, budgets, a } = setup({ amountUsd: 1 });
+    const [budget] = budgets;
+    expect(await a.seeded(budget!, NOW)).toBe(false);
+    // Redis lost everything; a request reserved since: $0.10. The ledger says $0.50 was spent.
+    await a.reserve(tenantId, 'after-loss', budgets, usdToNanos(0.1), NOW);
+    expect(await a.seed(budget!, usdToNanos(0.5), NOW)).toBe(true);
+    expect((await a.standing(budgets, NOW))[0]!.spentNanos).toBe(usdToNanos(0.5));
+    // Once per period: a later seed changes nothing, and a lower ledger figure never lowers it.
+    expect(await a.seed(budget!, usdToNanos(0.9), NOW)).toBe(false);
+    expect(await a.seeded(budget!, NOW)).toBe(true);
+    const { budgets: others, a: b, tenantId: other } = setup({ amountUsd: 1 });
+    await b.reserve(other, 'r', others, usdToNanos(0.3), NOW);
+    await b.seed(others[0]!, usdToNanos(0.1), NOW);
+    expect((await b.standing(others, NOW))[0]!.spentNanos).toBe(usdToNanos(0.3));
+  });
+});

@@ -60,6 +60,25 @@ redis.call('DEL', KEYS[1])
 return 1
 `;
 
+/**
+ * After a Redis loss, a budget's counter is taken up again from the usage ledger: once per budget
+ * and period (a marker that is lost with the counter), the counter becomes at least what the
+ * ledger has recorded for the period. Never lowers it; what requests reserved between the loss
+ * and this seed may be counted twice or not at all until they settle — the bound is documented.
+ *
+ * KEYS: 1 counter, 2 marker   ARGV: 1 ledger spend (nano-dollars) 2 ttl ms
+ * Reply: 1 seeded now, 0 already seeded this period
+ */
+const SEED_LUA = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+local ledger = tonumber(ARGV[1])
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if ledger > current then redis.call('INCRBY', KEYS[1], ledger - current) end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
+return 1
+`;
+
 const DAY_MS = 86_400_000;
 /** A reservation outlives the longest request by far; a lost end leaves its estimate charged (over-counting, never under). */
 const RESERVATION_TTL_MS = DAY_MS;
@@ -81,6 +100,7 @@ export class SpendBudgets {
   private readonly prefix: string;
   private readonly reserveScript: ScriptCall;
   private readonly settleScript: ScriptCall;
+  private readonly seedScript: ScriptCall;
 
   constructor(redis: Redis, prefix: string) {
     this.redis = redis;
@@ -90,6 +110,7 @@ export class SpendBudgets {
     const reserve = (redis as unknown as { aipSpendReserve: ScriptCall }).aipSpendReserve;
     this.reserveScript = (...keysThenArgs) => reserve.apply(redis, keysThenArgs);
     this.settleScript = defineScript(redis, 'aipSpendSettle', 1, SETTLE_LUA);
+    this.seedScript = defineScript(redis, 'aipSpendSeed', 2, SEED_LUA);
   }
 
   private tag(tenantId: string): string {
@@ -125,6 +146,18 @@ export class SpendBudgets {
     assertId('reservationId', reservationId);
     if (!Number.isSafeInteger(actualNanos) || actualNanos < 0) throw new RangeError(`actualNanos must be a non-negative integer, got ${actualNanos}`);
     return replyNumber(await this.settleScript(`${this.tag(tenantId)}:res:${reservationId}`, actualNanos), 'spend settle') === 1;
+  }
+
+  /** Whether a budget's counter was taken up from the ledger this period (false after a Redis loss, or in a new period). */
+  async seeded(budget: SpendBudget, nowMs = Date.now()): Promise<boolean> {
+    return (await this.redis.exists(`${this.counter(budget, nowMs)}:seeded`)) === 1;
+  }
+
+  /** Takes the counter up to the ledger's spend for the period, once per period (see SEED_LUA); true when it did now. */
+  async seed(budget: SpendBudget, ledgerNanos: number, nowMs = Date.now()): Promise<boolean> {
+    const counter = this.counter(budget, nowMs);
+    const ttl = periodOf(budget.period, nowMs).endsAt - nowMs + DAY_MS;
+    return replyNumber(await this.seedScript(counter, `${counter}:seeded`, Math.max(0, Math.round(ledgerNanos)), ttl), 'spend seed') === 1;
   }
 
   /** What each budget has spent in its current period (reservations included). */

@@ -1,4 +1,4 @@
-import { createKey, eventually, provisionNamespace, type RunningApp, startApp, startApps, stopApp, uniqueName, uniqueNamespace } from '@aip/testing';
+import { createKey, deleteKeys, eventually, provisionNamespace, type RunningApp, startApp, startApps, stopApp, testRedis, uniqueName, uniqueNamespace } from '@aip/testing';
 import { startMockLlm, type MockLlm } from '@aip/mock-llm';
 import pg from 'pg';
 
@@ -58,7 +58,7 @@ beforeAll(async () => {
   await startApps(apps, [
     startApp('rate-limiter', shared),
     startApp('inference', { ...shared, INFERENCE_SLOTS: '4', WORKER_ID: uniqueName('worker') }),
-    startApp('access', { ...shared, ADMIN_TOKEN, MODELS: 'mock-gpt,ab', DATABASE_URL: databaseUrl.toString() }),
+    startApp('access', { ...shared, ADMIN_TOKEN, MODELS: 'mock-gpt,ab', DATABASE_URL: databaseUrl.toString(), BUDGET_SEED_MS: '500' }),
   ]);
   access = apps.find((app) => app.name === 'access')!;
   [acme, globex] = await Promise.all([createKey(access, ADMIN_TOKEN, { tenantId: 'acme', models: ['mock-gpt', 'ab'] }), createKey(access, ADMIN_TOKEN, { tenantId: 'globex', models: ['mock-gpt'] })]);
@@ -211,6 +211,18 @@ describe('usage ledger', () => {
     expect(budgets.data[0]!['spentUsd'] as number).toBeLessThanOrEqual(0.0003);
     // The refusal is in the ledger too, as a rejected request.
     await eventually(async () => ((await (await get('/v1/usage?group_by=status', frugal.key)).json()) as { data: { status: string }[] }).data.some((line) => line.status === 'rejected'), 'the rejection in the ledger', 30_000);
+
+    // Redis loses the budget's counters: within a moment they stand at what the ledger recorded.
+    const ledgerCost = ((await (await get('/v1/usage?group_by=', frugal.key)).json()) as { data: { cost: number }[] }).data[0]!.cost;
+    expect(ledgerCost).toBeGreaterThan(0);
+    const redis = testRedis();
+    try {
+      await deleteKeys(redis, `${REDIS_PREFIX}rl:{spend:frugal}`);
+    } finally {
+      redis.disconnect();
+    }
+    const spentNow = async () => ((await (await get('/admin/budgets?tenant_id=frugal', ADMIN_TOKEN)).json()) as { data: { spentUsd: number }[] }).data[0]!.spentUsd;
+    await eventually(async () => Math.abs((await spentNow()) - ledgerCost) < 1e-9, 'the budget taken up from the ledger', 15_000);
     await fetch(`${access.url}/admin/config/policies`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
   });
 
