@@ -1,3 +1,4 @@
+import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { ChatChunk, ChatMessage, ChatModelPort, ChatStreamRequest } from './chat-model.port.ts';
 import type { CooldownStore } from './cooldown.store.ts';
@@ -83,6 +84,21 @@ function draw(key: string): number {
   hash = Math.imul(hash, 0xc2b2ae35);
   hash ^= hash >>> 16;
   return (hash >>> 0) / 0x1_0000_0000;
+}
+
+const tracer = trace.getTracer('@aip/llm');
+
+/** Ends a provider attempt's span: its usage and finish reason (GenAI conventions), or its failure. */
+function endAttempt(span: Span, outcome: { done?: Extract<ChatChunk, { type: 'done' }>; error?: unknown }): void {
+  if (outcome.done) {
+    span.setAttributes({ 'gen_ai.usage.input_tokens': outcome.done.usage.promptTokens, 'gen_ai.usage.output_tokens': outcome.done.usage.completionTokens, 'gen_ai.response.finish_reasons': [outcome.done.finishReason] });
+  } else {
+    const kind = outcome.error instanceof LlmError ? outcome.error.kind : 'stopped';
+    span.setAttribute('error.type', kind);
+    if (outcome.error !== undefined) span.recordException(outcome.error as Error);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: kind });
+  }
+  span.end();
 }
 
 /** What the choice of providers reads of a request: its turns (tool turns, image parts) and forwarded fields. */
@@ -173,6 +189,17 @@ export class FallbackChain implements ChatModelPort {
       const attempt = new AbortController();
       const forwardAbort = () => attempt.abort(signal?.reason);
       signal?.addEventListener('abort', forwardAbort, { once: true });
+      // One CLIENT span per provider attempt (GenAI semantic conventions), child of the caller's.
+      const span = tracer.startSpan(`chat ${provider.port.model}`, {
+        kind: SpanKind.CLIENT,
+        attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': name, 'gen_ai.request.model': provider.port.model, 'gen_ai.request.max_tokens': rest.maxTokens, 'aip.model.alias': this.name, 'aip.attempt': attempts.length + 1 },
+      });
+      let spanEnded = false;
+      const endSpan = (outcome: Parameters<typeof endAttempt>[1]) => {
+        if (spanEnded) return;
+        spanEnded = true;
+        endAttempt(span, outcome);
+      };
       const iterator = provider.port.stream({ ...rest, signal: attempt.signal })[Symbol.asyncIterator]();
       let finished = false;
       try {
@@ -180,6 +207,7 @@ export class FallbackChain implements ChatModelPort {
         try {
           first = await this.firstChunk(iterator, provider, attempt);
         } catch (error) {
+          endSpan({ error });
           if (signal?.aborted) throw signal.reason;
           lastError = classifyLlmError(error, name);
           attempts.push(await this.failed(name, lastError, 'before the first token'));
@@ -191,6 +219,7 @@ export class FallbackChain implements ChatModelPort {
         onProvider?.(name, { provider: name, model: provider.port.model, attempts: [...attempts] });
 
         // From here on text reaches the caller: a failure is reported, never retried elsewhere.
+        if (first.type === 'done') endSpan({ done: first });
         yield first;
         if (first.type === 'done') {
           finished = true;
@@ -209,9 +238,11 @@ export class FallbackChain implements ChatModelPort {
               const failure = classifyLlmError(reason instanceof LlmError ? reason : error, name);
               attempts[attempts.length - 1] = await this.failed(name, failure, 'after the first token');
               failure.attempts = attempts;
+              endSpan({ error: failure });
               throw failure;
             }
             idle?.refresh();
+            if (next.value.type === 'done') endSpan({ done: next.value });
             yield next.value;
             if (next.value.type === 'done') {
               finished = true;
@@ -222,6 +253,8 @@ export class FallbackChain implements ChatModelPort {
           clearTimeout(idle);
         }
       } finally {
+        // The caller stopped early or was aborted: the attempt did not finish.
+        endSpan({});
         signal?.removeEventListener('abort', forwardAbort);
         // The caller stopped early, the provider failed or timed out: stop its upstream request.
         if (!finished) {

@@ -1,4 +1,5 @@
 import type { EventData, EventInput } from '@aip/contracts';
+import { trace } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
 import { AdmissionControl } from './admission-control.ts';
 import { AdmissionGate, admittedData } from './admission-gate.ts';
@@ -10,6 +11,8 @@ import { limitSubject } from './policy-document.schema.ts';
 import { rateLimitPolicySchema } from './rate-limit-policy.schema.ts';
 import { rateLimitPrefix } from './rate-limit.keys.ts';
 import { WorkerRegistry } from './worker-registry.ts';
+
+const tracer = trace.getTracer('@aip/rate-limit');
 
 /** How long the limiter's terms are kept before they are read again. */
 const TERMS_CACHE_MS = 500;
@@ -56,6 +59,18 @@ export class AdmissionFastPath {
    * published (its reservation is given back first).
    */
   async admit(key: { tenantId: string; policy?: unknown }, request: EventData<'ai.request.submitted'>, acceptedAt: number, publish: PublishAdmitted): Promise<FastPathOutcome> {
+    // The edge's admission span: admitted here, or handed over and why.
+    const span = tracer.startSpan('admission (fast path)', { attributes: { 'aip.task.id': request.taskId } });
+    try {
+      const outcome = await this.decide(key, request, acceptedAt, publish);
+      span.setAttributes({ 'aip.admission.admitted': outcome.admitted, 'aip.admission.reason': outcome.reason });
+      return outcome;
+    } finally {
+      span.end();
+    }
+  }
+
+  private async decide(key: { tenantId: string; policy?: unknown }, request: EventData<'ai.request.submitted'>, acceptedAt: number, publish: PublishAdmitted): Promise<FastPathOutcome> {
     const { gate, control, queue, policies, enabled, warn } = this.parts;
     if (!enabled) return { admitted: false, reason: 'disabled' };
     let attempt;

@@ -15,3 +15,5 @@ export * from './platform-app.ts';
 export * from './health.schema.ts';
 export * from './http/openapi.ts';
 export * from './http/openapi.controller.ts';
+export * from './telemetry.ts';
+export * from './tracing.config.ts';

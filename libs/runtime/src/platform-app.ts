@@ -12,6 +12,8 @@ import { connectionOf, type BaseEnv } from './env.config.ts';
 import { listenApp } from './http/admin-port.ts';
 import { ApiErrorFilter, type ApiErrorFilterOptions } from './http/api-error.filter.ts';
 import { limitRequestsPerIp } from './http/ip-limit.ts';
+import { traceRequests } from './telemetry.ts';
+import { startTracing } from './tracing.config.ts';
 
 /** An app's topic consumers: its group and how many messages it works on at once. */
 export interface ConsumerSettings extends Omit<RocketMQServerOptions, 'connection' | 'idempotency' | 'health' | 'logger'> {
@@ -63,6 +65,8 @@ export interface PlatformApp {
  */
 export async function startPlatformApp(options: PlatformAppOptions): Promise<PlatformApp> {
   const { env, logger } = options;
+  // First: every span and trace context of the app goes through it (off unless OTEL_* ask for it).
+  const tracing = startTracing(String(logger.bindings()['name'] ?? 'aip'));
   const consumers = options.consumers && consumersOf(options.consumers, options);
   const adapter = new FastifyAdapter({ genReqId: () => randomUUID(), ...options.http });
   const root: DynamicModule = { module: PlatformRoot, imports: [options.module, ...(consumers ? [ConsumersModule.of(consumers)] : [])] };
@@ -72,6 +76,7 @@ export async function startPlatformApp(options: PlatformAppOptions): Promise<Pla
   app.useGlobalFilters(new ApiErrorFilter(logger, options.errors));
   collectProcessMetrics();
   const fastify = app.getHttpAdapter().getInstance();
+  if (tracing) traceRequests(fastify);
   fastify
     .addHook('onRequest', async (request, reply) => {
       void reply.header('x-request-id', request.id);
@@ -88,6 +93,8 @@ export async function startPlatformApp(options: PlatformAppOptions): Promise<Pla
   await options.plugins?.(app);
   // Fastify takes hooks only before it listens; this one runs after Nest's shutdown hooks.
   if (options.onClose) fastify.addHook('onClose', options.onClose);
+  // Spans still buffered go out before the process ends.
+  if (tracing) fastify.addHook('onClose', async () => tracing.shutdown().catch(() => undefined));
   await app.startAllMicroservices();
   await listenApp(app, env, options.host);
   const address = app.getHttpServer().address();

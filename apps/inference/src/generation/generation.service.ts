@@ -1,4 +1,5 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
+import { context, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Envelope } from '@aip/contracts';
 import { capabilityNeeds, LlmError, ModelRouter, needsImages, UnknownModelError, UnsupportedRequestError, type ChatChunk, type ChatMessage, type ChatStreamRequest, type FallbackChain, type LlmErrorKind, type MessagePart, type ToolCall } from '@aip/llm';
 import { EventPublisher } from '@aip/messaging';
@@ -29,6 +30,8 @@ interface Streamed {
   provider: string;
   firstTokenAt?: number;
 }
+
+const tracer = trace.getTracer('@aip/inference');
 
 /** A run's start: the task's (`owned`), then also its `started` event sent (`announced`). */
 interface RunStart {
@@ -83,13 +86,20 @@ export class GenerationService {
    */
   async run(event: Envelope<'ai.request.admitted'>, delivery: Delivery): Promise<void> {
     const { attempt } = delivery;
+    const { request } = event.data;
+    // The run's span (its retrieval and each provider attempt are its children); a no-op while tracing is off.
+    const span = tracer.startSpan(`generate ${request.model}`, { attributes: { 'aip.task.id': request.taskId, 'aip.tenant.id': event.tenantId, 'aip.model.alias': request.model, 'aip.delivery.attempt': attempt, 'aip.worker.id': this.env.WORKER_ID } });
     try {
-      await this.generate(event, delivery);
+      await context.with(trace.setSpan(context.active(), span), () => this.generate(event, delivery));
     } catch (error) {
+      span.recordException(error as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR });
       if (!(error instanceof StaleRunError)) throw error;
       generationMetrics.generations.inc({ model: event.data.request.model, provider: 'none', outcome: error.reason });
       this.logger.warn({ taskId: error.taskId, attempt, reason: error.reason }, 'generation stopped: the task is no longer this run\'s');
       if (error.reason === 'superseded') throw error;
+    } finally {
+      span.end();
     }
   }
 
@@ -427,13 +437,19 @@ export class GenerationService {
     const question = lastUserTurn(request.messages);
     if (!this.knowledge || !question || this.env.RAG_TOP_K === 0 || request.knowledgeBases?.length === 0) return NO_GROUNDING;
     const usesLanguageModel = this.usesLanguageModel(request.model);
+    const span = tracer.startSpan('retrieval', { attributes: { 'aip.task.id': request.taskId, 'aip.retrieval.top_k': this.env.RAG_TOP_K } });
     try {
       const query = await searchQuery({ question, history: turns, ...(usesLanguageModel ? { model: chain } : {}), signal: AbortSignal.timeout(this.env.RAG_REWRITE_TIMEOUT_MS) });
       const found = await this.knowledge.search({ tenantId, ...(request.knowledgeBases ? { kbIds: request.knowledgeBases } : {}), query, limit: this.env.RAG_TOP_K });
+      span.setAttribute('aip.retrieval.passages', found.length);
       return toGrounding(found);
     } catch (error) {
+      span.recordException(error as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR });
       this.logger.warn({ taskId: request.taskId, err: String(error) }, 'knowledge search failed: answering without passages');
       return NO_GROUNDING;
+    } finally {
+      span.end();
     }
   }
 

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { trace } from '@opentelemetry/api';
 import type { Envelope } from '@aip/contracts';
 import { ApiKeyStore } from '@aip/keys';
 import { EventPublisher } from '@aip/messaging';
@@ -12,6 +13,8 @@ import { admissionMetrics, countWorkerChoice } from './admission.metrics.ts';
 
 
 export type Submitted = Envelope<'ai.request.submitted'>;
+
+const tracer = trace.getTracer('@aip/rate-limiter');
 type Rejection = 'rate_limited' | 'token_budget_exceeded' | 'concurrency_limit' | 'deadline_exceeded' | 'policy_denied' | 'no_capacity' | 'budget_exceeded';
 
 /**
@@ -51,8 +54,11 @@ export class AdmissionService {
     if (own && !own.success) this.logger.warn({ keyId: key.id }, 'the key\'s policy is invalid: using its tenant\'s or the default');
     const resolved = this.policies.resolve({ tenantId: event.tenantId, model: request.model, keyId: request.apiKeyId }, own?.success ? own.data : undefined);
     const terms = { checkWorkerCapacity: this.env.CHECK_WORKER_CAPACITY, sessionAffinity: this.env.SESSION_AFFINITY, affinityMaxLoadGap: this.env.AFFINITY_MAX_LOAD_GAP };
-    const attempt = await this.gate.attempt(event.tenantId, request, resolved, terms);
+    // The decision's span: what it decided and why (a child of the submission's consume span).
+    const span = tracer.startSpan('admission', { attributes: { 'aip.task.id': request.taskId, 'aip.policy.id': resolved.policy.id, 'aip.budgets': resolved.budgets.length } });
+    const attempt = await this.gate.attempt(event.tenantId, request, resolved, terms).finally(() => span.end());
     const { decision } = attempt;
+    span.setAttributes({ 'aip.admission.admitted': decision.admitted, ...(decision.admitted ? {} : { 'aip.admission.reason': decision.reason }) });
     if (attempt.crossed) await this.announceThresholds(event, attempt.crossed);
     if (attempt.budget) {
       // Waiting cannot help before the budget resets (hours or weeks): refused now, naming it.

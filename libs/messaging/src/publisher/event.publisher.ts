@@ -1,4 +1,4 @@
-import { context, propagation } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
 import { assertNamespace, createEnvelope, EVENTS, laneTag, namespaced, TOPICS, type Envelope, type EventInput, type EventType } from '@aip/contracts';
 import { Producer } from 'rocketmq-client-nodejs';
 import type { Logger } from 'pino';
@@ -87,8 +87,25 @@ export class EventPublisher {
   }
 
   async publish<T extends EventType>(type: T, data: EventInput<T>, options: PublishOptions): Promise<PublishReceipt<T>> {
+    // A PRODUCER span, child of the caller's (or of the trace named in `options.traceparent`);
+    // the envelope carries it, so the consumer's span is its child. No-ops while tracing is off.
+    const parent = options.traceparent ? propagation.extract(ROOT_CONTEXT, { traceparent: options.traceparent }) : context.active();
+    const topic = this.topicOf(type, options.topic);
+    const span = tracer.startSpan(`${type} publish`, { kind: SpanKind.PRODUCER, attributes: { 'messaging.system': 'rocketmq', 'messaging.operation.type': 'send', 'messaging.destination.name': topic, 'aip.event.type': type, 'aip.tenant.id': options.tenantId } }, parent);
+    try {
+      return await this.publishWithin(type, data, options, trace.setSpan(parent, span));
+    } catch (error) {
+      span.recordException(error as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(error) });
+      throw error;
+    } finally {
+      span.end();
+    }
+  }
+
+  private async publishWithin<T extends EventType>(type: T, data: EventInput<T>, options: PublishOptions, spanContext: Context): Promise<PublishReceipt<T>> {
     let envelope: Envelope<T>;
-    const traceparent = options.traceparent ?? activeTraceparent();
+    const traceparent = traceparentOf(spanContext) ?? options.traceparent;
     try {
       envelope = createEnvelope(type, data, {
         source: this.options.source,
@@ -100,6 +117,7 @@ export class EventPublisher {
     } catch (error) {
       throw new PublishError('INVALID_EVENT', `invalid ${type}: ${errorMessage(error)}`, { cause: error });
     }
+    trace.getSpan(spanContext)?.setAttribute('messaging.message.id', envelope.id);
     return this.publishEnvelope(envelope, options);
   }
 
@@ -150,9 +168,11 @@ export class EventPublisher {
   }
 }
 
-function activeTraceparent(): string | undefined {
+const tracer = trace.getTracer('@aip/messaging');
+
+function traceparentOf(spanContext: Context): string | undefined {
   const carrier: Record<string, string> = {};
-  propagation.inject(context.active(), carrier);
+  propagation.inject(spanContext, carrier);
   return carrier['traceparent'];
 }
 

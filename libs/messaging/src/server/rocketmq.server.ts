@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventPattern, Server, type CustomTransportStrategy } from '@nestjs/microservices';
-import { context as otelContext, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
+import { context as otelContext, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import {
   assertNamespace,
   CONSUMER_GROUPS,
@@ -27,6 +27,8 @@ import { RocketMQContext } from '../ctx-host/rocketmq.context.ts';
 import type { BrokerHealth } from '../health/rocketmq.health.ts';
 import type { IdempotencyStore } from '../idempotency/idempotency.store.ts';
 import { MessagingMetrics } from '../metrics/messaging.metrics.ts';
+
+const tracer = trace.getTracer('@aip/messaging');
 
 /** How long a handler keeps being retried in-process across Redis outages before its failure counts. */
 const OUTAGE_RETRY_LIMIT_MS = 60_000;
@@ -334,11 +336,26 @@ export class RocketMQServer extends Server implements CustomTransportStrategy {
     if (!handler) throw new PoisonMessageError(`no handler registered for ${type}`);
     const ctx = new RocketMQContext([message, envelope, plan.brokerGroup, this.maxAttemptsOf(plan)]);
     const carrier = envelope.traceparent ? { traceparent: envelope.traceparent } : {};
-    const run = () =>
-      otelContext.with(propagation.extract(ROOT_CONTEXT, carrier), async () => {
-        const result: unknown = await handler(envelope, ctx);
-        if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
+    // A CONSUMER span per handling, child of the publisher's span the envelope carries.
+    const run = () => {
+      const parent = propagation.extract(ROOT_CONTEXT, carrier);
+      const span = tracer.startSpan(`${type} process`, {
+        kind: SpanKind.CONSUMER,
+        attributes: { 'messaging.system': 'rocketmq', 'messaging.operation.type': 'process', 'messaging.destination.name': plan.brokerTopic, 'messaging.consumer.group.name': plan.brokerGroup, 'messaging.message.id': envelope.id, 'aip.event.type': type, 'aip.tenant.id': envelope.tenantId, 'aip.delivery.attempt': ctx.getDeliveryAttempt() },
+      }, parent);
+      return otelContext.with(trace.setSpan(parent, span), async () => {
+        try {
+          const result: unknown = await handler(envelope, ctx);
+          if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
+        } catch (error) {
+          span.recordException(error as Error);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(error) });
+          throw error;
+        } finally {
+          span.end();
+        }
       });
+    };
 
     const idempotency = plan.extras.idempotent === false ? undefined : this.options.idempotency;
     if (!idempotency) return run();
