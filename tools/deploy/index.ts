@@ -4,3 +4,4 @@ export * from './manifests.ts';
 export * from './outputs.ts';
 export * from './topology-script.ts';
 export * from './secrets.ts';
+export * from './observability.ts';

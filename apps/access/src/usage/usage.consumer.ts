@@ -6,6 +6,7 @@ import { ENV, LOGGER } from '@aip/runtime';
 import { PriceBook, usageEntryOf, UsageLedger, type LedgerEvent } from '@aip/usage';
 import type { Logger } from 'pino';
 import type { AccessEnv } from '../access.config.ts';
+import { usageMetrics } from './usage.metrics.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -71,6 +72,9 @@ export class UsageConsumer implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async write(event: Envelope<LedgerEvent>): Promise<void> {
-    await this.ledger.record([usageEntryOf(event, this.prices)]);
+    const entry = usageEntryOf(event, this.prices);
+    if ((await this.ledger.record([entry])) === 0) return; // written before: counted then
+    usageMetrics.rows.inc({ status: entry.status });
+    if (entry.costNanos > 0) usageMetrics.cost.inc({ model: entry.model ?? 'unknown', provider: entry.provider ?? 'unknown' }, entry.costNanos / 1e9);
   }
 }
