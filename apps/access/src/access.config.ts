@@ -62,6 +62,11 @@ export const accessEnvSchema = baseEnvSchema.extend({
    */
   DATABASE_URL: z.string().url().optional(),
   /**
+   * `off`: this instance writes no usage rows (consumes no lifecycle events) — for replicas that
+   * should only serve, or to measure the request path without the ledger. Reports still read it.
+   */
+  USAGE_LEDGER: z.enum(['on', 'off']).default('on'),
+  /**
    * PGlite's data directory when DATABASE_URL is unset (`npm start`: .runtime/usage-ledger); empty:
    * in memory, lost at restart. One process per directory: replicas need DATABASE_URL.
    */

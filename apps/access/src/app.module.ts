@@ -42,7 +42,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [MessagingModule.forRoot({ connection: connectionOf(env), source: 'access', sendTimeoutMs: env.PUBLISH_TIMEOUT_MS, logger }), TerminusModule.forRoot({ logger: false })],
-      controllers: [ChatController, ResponsesController, EmbeddingsController, TasksController, AdminController, ConfigController, RealtimeController, ProfileController, ConversationsController, UserExportController, UsageController, AdminUsageController, AdminBudgetsController, FeedbackController, UsageConsumer, HealthController, OpenApiController],
+      controllers: [ChatController, ResponsesController, EmbeddingsController, TasksController, AdminController, ConfigController, RealtimeController, ProfileController, ConversationsController, UserExportController, UsageController, AdminUsageController, AdminBudgetsController, FeedbackController, ...(env.USAGE_LEDGER === 'on' ? [UsageConsumer] : []), HealthController, OpenApiController],
       providers: [
         { provide: ENV, useValue: env },
         { provide: REDIS, useValue: redis },

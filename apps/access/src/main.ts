@@ -21,6 +21,6 @@ await startPlatformApp({
   },
   ipRateLimit: env.IP_RATE_LIMIT,
   // The usage ledger's writer: the lifecycle events that end requests.
-  consumers: { group: CONSUMER_GROUPS.usageLedger.name },
+  ...(env.USAGE_LEDGER === 'on' ? { consumers: { group: CONSUMER_GROUPS.usageLedger.name } } : {}),
 });
 logger.info({ port: env.PORT, models: env.MODELS }, 'access ready');

@@ -212,7 +212,29 @@ function access(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
         request('access', 'GET /admin/config/:name', { method: 'GET', target: `/admin/config/${name}`, headers: a }),
       ),
     },
-    { weight: 1, arbitrary: anywhere('access', ['/v1/chat/completions', '/v1/responses', '/v1/conversations', '/v1/tasks', '/v1/models', '/v1/embeddings', '/admin/keys', '/admin/config/routing', '/v1/realtime/tokens']) },
+    // The usage ledger, feedback and budgets (ADR 0030, 0031): hostile windows, groupings, filters and ratings.
+    {
+      weight: 2,
+      arbitrary: fc.tuple(auth, fc.constantFrom(...ctx.taskIds), fc.boolean()).chain(([a, taskId, byResponse]) =>
+        jsonBody(byResponse ? { response_id: 'resp_fuzz', score: -1 } : { task_id: taskId, score: 0.5, comment: 'fuzzed rating' }).map((body) =>
+          request('access', 'POST /v1/feedback', { method: 'POST', target: '/v1/feedback', headers: [...a, ...body.headers], body: body.body }),
+        ),
+      ),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.tuple(auth, fc.constantFrom('group_by', 'from', 'to', 'model', 'provider', 'user'), fc.constantFrom('', '&group_by=model,day', '&group_by=tenant', '&from=2026-01-01&to=2027-06-01')).chain(([a, param, more]) =>
+        query(param).map((q) => request('access', 'GET /v1/usage', { method: 'GET', target: `/v1/usage${q}${q ? more : ''}`, headers: a })),
+      ),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(admin, fc.constantFrom('group_by', 'from', 'tenant_id', 'key_id', 'format', 'model'), fc.constantFrom('', '&format=csv', '&group_by=tenant,key,user,model,provider,status,hour')).chain(([a, param, more]) =>
+        query(param).map((q) => request('access', 'GET /admin/usage', { method: 'GET', target: `/admin/usage${q}${q ? more : ''}`, headers: a })),
+      ),
+    },
+    { weight: 1, arbitrary: fc.tuple(admin, query('tenant_id')).map(([a, q]) => request('access', 'GET /admin/budgets', { method: 'GET', target: `/admin/budgets${q}`, headers: a })) },
+    { weight: 1, arbitrary: anywhere('access', ['/v1/chat/completions', '/v1/responses', '/v1/conversations', '/v1/tasks', '/v1/models', '/v1/embeddings', '/admin/keys', '/admin/config/routing', '/v1/realtime/tokens', '/v1/usage', '/v1/feedback', '/admin/usage', '/admin/budgets']) },
   );
 }
 
@@ -224,7 +246,7 @@ function access(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
 const configDocuments: Record<string, Parameters<typeof mutated>[0]> = {
   routing: { models: { extractive: { providers: [{ name: 'extractive', kind: 'extractive' }] }, 'mock-x': { providers: [{ name: 'x', kind: 'openai-compatible', baseUrl: 'http://127.0.0.1:1/v1', model: 'x', firstTokenTimeoutMs: 1_000 }] } } },
   words: { words: ['darn', 'heck'], input: 'mask' },
-  policies: { default: { id: 'd', requestsPerMinute: 600 }, models: {}, tenants: { t: { id: 't', requestsPerMinute: 10, burst: 2 } }, tenantModels: { t: { extractive: { id: 'te', maxConcurrent: 1 } } } },
+  policies: { default: { id: 'd', requestsPerMinute: 600 }, models: {}, tenants: { t: { id: 't', requestsPerMinute: 10, burst: 2 } }, tenantModels: { t: { extractive: { id: 'te', maxConcurrent: 1 } } }, budgets: [{ id: 'b', tenantId: 't', keyId: 'k', model: 'extractive', amountUsd: 5, period: 'month', softPercent: 80 }] },
   intents: { threshold: 0.5, margin: 0.05, userTurns: 3, defaults: { timezone: 'Asia/Shanghai', quietHours: { start: '22:00', end: '08:00' }, dailyCap: 3 }, intents: [{ id: 'hotel_suggest', description: 'hotels', examples: ['I need a hotel'], slots: [], prompt: 'Want hotel ideas near {city}?' }] },
 };
 

@@ -173,7 +173,7 @@ describe('usage ledger', () => {
       ['bob', -1, 1],
     ]);
 
-    for (const [body, param] of [[{ task_id: liked, score: 2 }, 'score'], [{ task_id: liked, response_id: 'resp_x', score: 1 }, 'task_id'], [{ score: 1 }, 'task_id'], [{ task_id: liked, score: 1, stars: 5 }, null]] as const) {
+    for (const [body, param] of [[{ task_id: liked, score: 2 }, 'score'], [{ task_id: liked, response_id: 'resp_x', score: 1 }, 'task_id'], [{ score: 1 }, 'task_id'], [{ task_id: liked, score: 1, stars: 5 }, null], [{ task_id: liked, score: 1, comment: 'a\u0000b' }, 'comment'], [{ task_id: 'a\u0000b', score: 1 }, 'task_id']] as const) {
       const response = await rate(globex.key, body);
       expect(response.status).toBe(400);
       expect(await response.json()).toMatchObject({ error: { type: 'invalid_request_error', param } });
@@ -233,6 +233,9 @@ describe('usage ledger', () => {
       ['/v1/usage?from=yesterday', 'from'],
       ['/v1/usage?from=2026-12-02&to=2026-12-01', 'from'],
       ['/v1/usage?from=2020-01-01&to=2026-01-01', 'from'],
+      ['/v1/usage?from=%2B275760-09-13T00:00:00.000Z', 'from'],
+      ['/v1/usage?group_by=model&group_by=day', 'group_by'],
+      ['/v1/usage?user=a%00b', 'user'],
     ];
     for (const [path, param] of cases) {
       const response = await get(path, acme.key);

@@ -1,4 +1,5 @@
 import { Controller, Get, Header, Inject, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { idProblem } from '@aip/contracts';
 import { ApiError, ApiKeyGuard, LOGGER, type AuthenticatedRequest } from '@aip/runtime';
 import { USAGE_DIMENSIONS, UsageLedger, type UsageDimension, type UsageFilter, type UsageLine } from '@aip/usage';
 import { PolicyBook, SpendBudgets } from '@aip/rate-limit';
@@ -16,11 +17,41 @@ function invalid(message: string, param: string): ApiError {
   return new ApiError(400, message, 'invalid_request_error', 'invalid_value', param);
 }
 
+/** The query as one string per parameter: a parameter given twice is refused, not guessed at. */
+function once(query: Record<string, unknown>): UsageQuery {
+  for (const [param, value] of Object.entries(query)) {
+    if (typeof value !== 'string') throw invalid(`give ${param} once`, param);
+  }
+  return query as UsageQuery;
+}
+
+/** Years a report may name: what every store keeps as a timestamp, and then some. */
+const EARLIEST = Date.UTC(2000, 0, 1);
+const LATEST = Date.UTC(9999, 11, 31);
+
 function timeOf(value: string | undefined, param: string, fallback: Date): Date {
   if (value === undefined || value === '') return fallback;
   const at = new Date(value);
   if (Number.isNaN(at.getTime())) throw invalid(`${param} must be an ISO 8601 date or time, e.g. 2026-12-01 or 2026-12-01T00:00:00Z`, param);
+  if (at.getTime() < EARLIEST || at.getTime() > LATEST) throw invalid(`${param} must lie between the years 2000 and 9999`, param);
   return at;
+}
+
+/** A filter's value: an id as every id of the platform is (or absent). */
+export function filterOf(query: UsageQuery, param: string): string | undefined {
+  const value = query[param];
+  if (value === undefined || value === '') return undefined;
+  const problem = idProblem(value);
+  if (problem) throw invalid(`${param} ${problem}`, param);
+  return value;
+}
+
+/** A model alias filter: the alias rule of the routing document (letters, digits, . _ : / -). */
+function modelOf(query: UsageQuery): string | undefined {
+  const value = query['model'];
+  if (value === undefined || value === '') return undefined;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/.test(value)) throw invalid('model must be a model alias (letters, digits and . _ : / -, at most 128)', 'model');
+  return value;
 }
 
 /** The window and the grouping of a usage query: last 7 days by day unless asked otherwise. */
@@ -33,7 +64,7 @@ export function reportQuery(query: UsageQuery, allowed: readonly UsageDimension[
   const unknown = by.filter((d) => !allowed.includes(d as UsageDimension));
   if (unknown.length > 0) throw invalid(`group_by takes ${allowed.join(', ')}; not ${unknown.join(', ')}`, 'group_by');
   if (by.includes('day') && by.includes('hour')) throw invalid('group_by takes day or hour, not both', 'group_by');
-  return { filter: { from, to, model: query['model'] || undefined, provider: query['provider'] || undefined, userId: query['user'] || undefined }, by: by as UsageDimension[] };
+  return { filter: { from, to, model: modelOf(query), provider: filterOf(query, 'provider'), userId: filterOf(query, 'user') }, by: by as UsageDimension[] };
 }
 
 /** A report as CSV: one header line, then one line per row (RFC 4180 quoting). */
@@ -70,7 +101,8 @@ export class UsageController {
   ) {}
 
   @Get()
-  async own(@Req() request: AuthenticatedRequest, @Query() query: UsageQuery) {
+  async own(@Req() request: AuthenticatedRequest, @Query() raw: Record<string, unknown>) {
+    const query = once(raw);
     const { filter, by } = reportQuery(query, ['model', 'provider', 'status', 'user', 'day', 'hour']);
     const lines = await reportOf(this.ledger, { ...filter, tenantId: request.apiKey.tenantId, keyId: request.apiKey.id }, by, this.logger);
     return data(lines, filter, by);
@@ -88,10 +120,11 @@ export class AdminUsageController {
 
   @Get()
   @Header('cache-control', 'no-store')
-  async report(@Query() query: UsageQuery, @Res({ passthrough: true }) reply: FastifyReply) {
+  async report(@Query() raw: Record<string, unknown>, @Res({ passthrough: true }) reply: FastifyReply) {
+    const query = once(raw);
     const { filter, by } = reportQuery(query, USAGE_DIMENSIONS);
     if (query['format'] !== undefined && query['format'] !== 'json' && query['format'] !== 'csv') throw invalid('format is json or csv', 'format');
-    const lines = await reportOf(this.ledger, { ...filter, tenantId: query['tenant_id'] || undefined, keyId: query['key_id'] || undefined }, by, this.logger);
+    const lines = await reportOf(this.ledger, { ...filter, tenantId: filterOf(query, 'tenant_id'), keyId: filterOf(query, 'key_id') }, by, this.logger);
     if (query['format'] === 'csv') {
       void reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="usage.csv"');
       return usageCsv(lines, by);
@@ -114,8 +147,9 @@ export class AdminBudgetsController {
 
   @Get()
   @Header('cache-control', 'no-store')
-  async list(@Query() query: UsageQuery) {
-    const standings = await this.budgets.standing(this.policies.budgets(query['tenant_id'] || undefined));
+  async list(@Query() raw: Record<string, unknown>) {
+    const query = once(raw);
+    const standings = await this.budgets.standing(this.policies.budgets(filterOf(query, 'tenant_id')));
     return {
       object: 'list',
       data: standings.map(({ budget, period, spentNanos, resetsAt }) => ({
