@@ -67,6 +67,7 @@ export function usageEntryOf(event: Envelope<LedgerEvent>, prices: PriceBook): U
   if (event.type === 'ai.inference.completed') {
     const completed = (event as Envelope<'ai.inference.completed'>).data;
     const provider = prices.providerOf(completed.model, completed.provider);
+    // Priced as the limiter settles budgets (PriceBook.costOf): one rule for what a request cost.
     return {
       ...base,
       ...tokens,
@@ -76,7 +77,7 @@ export function usageEntryOf(event: Envelope<LedgerEvent>, prices: PriceBook): U
       provider: completed.provider,
       providerModel: provider?.model ?? null,
       status: 'completed',
-      costNanos: costNanos(tokens, provider?.price),
+      costNanos: prices.costOf(completed.model, completed.provider, tokens),
       queueMs: completed.timings.queueMs,
       firstTokenMs: completed.timings.firstTokenMs ?? null,
       durationMs: completed.timings.totalMs,

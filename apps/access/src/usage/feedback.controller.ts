@@ -1,9 +1,10 @@
 import { Body, Controller, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
-import { ApiError, ApiKeyOrUserTokenGuard, LOGGER, type AuthenticatedRequest } from '@aip/runtime';
+import { ApiError, ApiKeyOrUserTokenGuard, LOGGER, parseRequest, type AuthenticatedRequest } from '@aip/runtime';
 import { UsageLedger } from '@aip/usage';
 import type { Logger } from 'pino';
 import { ResponseStore } from '../responses/response.store.ts';
 import { feedbackInputSchema } from './feedback.schema.ts';
+import { ledgerUnavailable } from './usage.controller.ts';
 
 const notFound = () => new ApiError(404, 'No finished answer with that id that this key or user may rate (an answer can be rated once it has ended).', 'not_found_error', 'answer_not_found');
 
@@ -24,12 +25,7 @@ export class FeedbackController {
   @Post()
   @HttpCode(201)
   async rate(@Req() request: AuthenticatedRequest, @Body() body: unknown) {
-    const parsed = feedbackInputSchema.safeParse(body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      throw new ApiError(400, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '), 'invalid_request_error', 'invalid_value', issue.path.join('.') || null);
-    }
-    const input = parsed.data;
+    const input = parseRequest(feedbackInputSchema, body);
     const { tenantId, id: keyId } = request.apiKey;
     const taskId = input.task_id ?? (await this.responses.get(tenantId, input.response_id!))?.taskId;
     if (!taskId) throw notFound();
@@ -42,7 +38,7 @@ export class FeedbackController {
     } catch (error) {
       if (error instanceof ApiError) throw error;
       this.logger.warn({ err: String(error) }, 'feedback not stored');
-      throw new ApiError(503, 'The usage ledger is unavailable; retry shortly.', 'service_unavailable', 'usage_unavailable');
+      throw ledgerUnavailable();
     }
     return { object: 'feedback' as const, task_id: taskId, score: input.score, comment: input.comment ?? null };
   }

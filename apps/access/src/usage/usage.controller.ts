@@ -79,13 +79,16 @@ export function usageCsv(lines: readonly UsageLine[], by: readonly UsageDimensio
   return `${[columns.join(','), ...lines.map((line) => columns.map((column) => cell((line as unknown as Record<string, unknown>)[column])).join(','))].join('\r\n')}\r\n`;
 }
 
-/** A report, or 503 while the ledger's database cannot answer (the cause goes to the log, not the client). */
+/** What a client is told while the ledger's database cannot answer (the cause goes to the log). */
+export const ledgerUnavailable = () => new ApiError(503, 'The usage ledger is unavailable; retry shortly.', 'service_unavailable', 'usage_unavailable');
+
+/** A report, or 503 while the ledger's database cannot answer. */
 async function reportOf(ledger: UsageLedger, filter: UsageFilter, by: UsageDimension[], logger: Logger): Promise<UsageLine[]> {
   try {
     return await ledger.report(filter, by);
   } catch (error) {
     logger.warn({ err: String(error) }, 'usage report failed');
-    throw new ApiError(503, 'The usage ledger is unavailable; retry shortly.', 'service_unavailable', 'usage_unavailable');
+    throw ledgerUnavailable();
   }
 }
 
